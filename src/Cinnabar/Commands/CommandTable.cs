@@ -1,0 +1,170 @@
+// The command table (Redis's server.commands): built once at start-up from the metadata
+// generated from redis-server 7.0 (commands.json) and the [Command] handlers found in this
+// assembly. Lookup is case-insensitive and allocation-free (an alternate span lookup).
+// Commands without a handler stay in the metadata but are invisible: they answer as unknown.
+using System.Reflection;
+using System.Text.Json;
+using Cinnabar.Protocol;
+
+namespace Cinnabar.Commands;
+
+public sealed class CommandTable
+{
+    readonly Dictionary<string, CommandDef> _all = new(StringComparer.Ordinal);
+    readonly Dictionary<string, CommandDef>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    /// <summary>Every command of Redis 7.0 (implemented or not), by lower-case name.</summary>
+    public IReadOnlyDictionary<string, CommandDef> All => _all;
+
+    /// <summary>The implemented top-level commands: what COMMAND, COMMAND COUNT and COMMAND LIST show.</summary>
+    public IEnumerable<CommandDef> Implemented => _all.Values.Where(c => c.IsImplemented);
+
+    public CommandTable()
+    {
+        _lookup = _all.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public static CommandTable LoadDefault()
+    {
+        var t = new CommandTable();
+        using var stream = typeof(CommandTable).Assembly.GetManifestResourceStream("commands.json")
+            ?? throw new InvalidOperationException("commands.json resource missing");
+        using var doc = JsonDocument.Parse(stream);
+        foreach (var prop in doc.RootElement.GetProperty("commands").EnumerateObject())
+        {
+            var info = RespValue.FromJson(prop.Value.GetProperty("info"));
+            var docs = prop.Value.GetProperty("docs").ValueKind == JsonValueKind.Null ? null : RespValue.FromJson(prop.Value.GetProperty("docs"));
+            var def = FromInfo(info, docs, null);
+            t._all[def.Name] = def;
+        }
+        t.BindHandlers(typeof(CommandTable).Assembly);
+        return t;
+    }
+
+    static CommandDef FromInfo(RespValue info, RespValue? docs, CommandDef? parent)
+    {
+        var items = info.Items;
+        string full = items[0].Text!;
+        var def = new CommandDef
+        {
+            Name = parent == null ? full : full[(full.IndexOf('|') + 1)..],
+            Parent = parent,
+            Arity = (int)items[1].Integer,
+            Flags = ParseFlags(items[2]),
+            FirstKey = (int)items[3].Integer,
+            LastKey = (int)items[4].Integer,
+            KeyStep = (int)items[5].Integer,
+            AclCategories = items[6].Items.Select(i => i.Text!).ToArray(),
+            Info = info,
+            Docs = docs,
+        };
+        if (items.Length > 9 && items[9].Items.Length > 0)
+        {
+            def.Subcommands = new Dictionary<string, CommandDef>(StringComparer.Ordinal);
+            def.SubcommandLookup = def.Subcommands.GetAlternateLookup<ReadOnlySpan<char>>();
+            var subDocs = docs?.Get("subcommands");
+            foreach (var sub in items[9].Items)
+            {
+                var sd = FromInfo(sub, subDocs?.Get(sub.Items[0].Text!), def);
+                def.Subcommands[sd.Name] = sd;
+            }
+        }
+        return def;
+    }
+
+    static CommandFlags ParseFlags(RespValue set)
+    {
+        var f = CommandFlags.None;
+        foreach (var i in set.Items)
+        {
+            f |= i.Text switch
+            {
+                "write" => CommandFlags.Write,
+                "readonly" => CommandFlags.ReadOnly,
+                "denyoom" => CommandFlags.DenyOom,
+                "module" => CommandFlags.Module,
+                "admin" => CommandFlags.Admin,
+                "pubsub" => CommandFlags.PubSub,
+                "noscript" => CommandFlags.NoScript,
+                "blocking" => CommandFlags.Blocking,
+                "loading" => CommandFlags.Loading,
+                "stale" => CommandFlags.Stale,
+                "skip_monitor" => CommandFlags.SkipMonitor,
+                "skip_slowlog" => CommandFlags.SkipSlowlog,
+                "asking" => CommandFlags.Asking,
+                "fast" => CommandFlags.Fast,
+                "no_auth" => CommandFlags.NoAuth,
+                "may_replicate" => CommandFlags.MayReplicate,
+                "no_mandatory_keys" => CommandFlags.NoMandatoryKeys,
+                "no_multi" => CommandFlags.NoMulti,
+                "movablekeys" => CommandFlags.MovableKeys,
+                "allow_busy" => CommandFlags.AllowBusy,
+                _ => CommandFlags.None,
+            };
+        }
+        return f;
+    }
+
+    /// <summary>Binds every [Command] static method of the assembly to its table entry.</summary>
+    public void BindHandlers(Assembly assembly)
+    {
+        foreach (var type in assembly.GetTypes())
+        {
+            foreach (var m in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
+            {
+                foreach (var attr in m.GetCustomAttributes<CommandAttribute>())
+                {
+                    var handler = m.CreateDelegate<CommandHandler>();
+                    var parts = attr.Name.Split('|');
+                    if (!_all.TryGetValue(parts[0], out var def))
+                        throw new InvalidOperationException($"[Command(\"{attr.Name}\")] is not a Redis 7.0 command");
+                    if (parts.Length == 2)
+                    {
+                        if (def.Subcommands == null || !def.Subcommands.TryGetValue(parts[1], out var sub))
+                            throw new InvalidOperationException($"[Command(\"{attr.Name}\")] is not a Redis 7.0 subcommand");
+                        sub.Handler = handler;
+                    }
+                    else def.Handler = handler;
+                }
+            }
+        }
+    }
+
+    /// <summary>Finds an implemented command by name, case-insensitively, without allocating.</summary>
+    public CommandDef? Lookup(ReadOnlySpan<byte> name) => Find(_lookup, name, implementedOnly: true);
+
+    public static CommandDef? LookupSub(CommandDef parent, ReadOnlySpan<byte> name) =>
+        parent.Subcommands == null ? null : Find(parent.SubcommandLookup, name, implementedOnly: true);
+
+    /// <summary>Finds any Redis 7.0 command (implemented or not) by name.</summary>
+    public CommandDef? LookupAny(string name) => _all.GetValueOrDefault(name.ToLowerInvariant());
+
+    static CommandDef? Find(Dictionary<string, CommandDef>.AlternateLookup<ReadOnlySpan<char>> lookup, ReadOnlySpan<byte> name, bool implementedOnly)
+    {
+        if (name.Length > 64) return null;
+        Span<char> lower = stackalloc char[name.Length];
+        for (int i = 0; i < name.Length; i++)
+        {
+            byte b = name[i];
+            lower[i] = (char)(b is >= (byte)'A' and <= (byte)'Z' ? b | 0x20 : b);
+        }
+        if (!lookup.TryGetValue(lower, out var def)) return null;
+        if (implementedOnly && !def.IsImplemented) return null;
+        return def;
+    }
+
+    /// <summary>Resolves argv to a command or subcommand (lookupCommand with subcommands).</summary>
+    public CommandDef? Resolve(CommandArgs args, out bool unknownSubcommand)
+    {
+        unknownSubcommand = false;
+        var def = Lookup(args[0]);
+        if (def == null || def.Subcommands == null || args.Count < 2) return def;
+        var sub = LookupSub(def, args[1]);
+        if (sub == null || sub.Handler == null)
+        {
+            unknownSubcommand = true;
+            return def;
+        }
+        return sub;
+    }
+}

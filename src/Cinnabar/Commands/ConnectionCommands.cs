@@ -1,0 +1,170 @@
+// Connection commands (Redis's PING, ECHO, SELECT, QUIT, AUTH, HELLO, RESET): the protocol
+// handshake, authentication with requirepass, and database selection.
+using Cinnabar.Networking;
+using Cinnabar.Protocol;
+
+namespace Cinnabar.Commands;
+
+public static class ConnectionCommands
+{
+    [Command("ping")]
+    static void Ping(Client c)
+    {
+        if (c.Args.Count > 2)
+        {
+            c.Reply.Error("wrong number of arguments for 'ping' command");
+            return;
+        }
+        // In RESP2 a subscribed client gets ["pong", msg] (Redis's pubsub context reply).
+        if (c.HasFlag(ClientFlags.PubSub) && c.Reply.Protocol == 2)
+        {
+            c.Reply.ArrayLen(2);
+            c.Reply.Bulk("pong"u8);
+            c.Reply.Bulk(c.Args.Count == 1 ? [] : c.Args[1]);
+            return;
+        }
+        if (c.Args.Count == 1) c.Reply.Pong();
+        else c.Reply.Bulk(c.Args[1]);
+    }
+
+    [Command("echo")]
+    static void Echo(Client c) => c.Reply.Bulk(c.Args[1]);
+
+    [Command("select")]
+    static void Select(Client c)
+    {
+        if (!RespParser.TryParseLong(c.Args[1], out long id) || id < int.MinValue || id > int.MaxValue)
+        {
+            c.Reply.Error("value is not an integer or out of range");
+            return;
+        }
+        if (id < 0 || id >= c.Server.Databases.Length)
+        {
+            c.Reply.Error("DB index is out of range");
+            return;
+        }
+        c.Db = c.Server.Databases[id];
+        c.Reply.Ok();
+    }
+
+    [Command("quit")]
+    static void Quit(Client c)
+    {
+        c.Reply.Ok();
+        c.Flags |= ClientFlags.CloseAfterReply;
+    }
+
+    [Command("auth")]
+    static void Auth(Client c)
+    {
+        if (c.Args.Count > 3)
+        {
+            c.Reply.Error("syntax error");
+            return;
+        }
+        string? user = c.Args.Count == 3 ? c.Args.ToStringAt(1) : null;
+        string pass = c.Args.ToStringAt(c.Args.Count - 1);
+        if (user == null && c.Server.Config.RequirePass == null)
+        {
+            c.Reply.Error("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+            return;
+        }
+        if (CheckPassword(c, user ?? "default", pass)) c.Reply.Ok();
+        else c.Reply.Error("-WRONGPASS invalid username-password pair or user is disabled.");
+    }
+
+    static bool CheckPassword(Client c, string user, string pass)
+    {
+        var required = c.Server.Config.RequirePass;
+        bool ok = user == "default" && (required == null || FixedTimeEquals(required, pass));
+        if (ok)
+        {
+            c.Authenticated = true;
+            c.User = user;
+        }
+        return ok;
+    }
+
+    static bool FixedTimeEquals(string a, string b) =>
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(a), System.Text.Encoding.UTF8.GetBytes(b));
+
+    [Command("hello")]
+    static void Hello(Client c)
+    {
+        var args = c.Args;
+        long ver = 0;
+        int next = 1;
+        if (args.Count >= 2)
+        {
+            if (!RespParser.TryParseLong(args[1], out ver))
+            {
+                c.Reply.Error("Protocol version is not an integer or out of range");
+                return;
+            }
+            next = 2;
+            if (ver < 2 || ver > 3)
+            {
+                c.Reply.Error("-NOPROTO unsupported protocol version");
+                return;
+            }
+        }
+        string? setName = null;
+        for (int j = next; j < args.Count; j++)
+        {
+            int moreargs = args.Count - 1 - j;
+            if (args.Is(j, "AUTH") && moreargs >= 2)
+            {
+                string user = args.ToStringAt(j + 1), pass = args.ToStringAt(j + 2);
+                if (!CheckPassword(c, user, pass))
+                {
+                    c.Reply.Error("-WRONGPASS invalid username-password pair or user is disabled.");
+                    return;
+                }
+                j += 2;
+            }
+            else if (args.Is(j, "SETNAME") && moreargs >= 1)
+            {
+                setName = args.ToStringAt(j + 1);
+                if (!ClientCommandsValidation.IsValidName(setName))
+                {
+                    c.Reply.Error("Client names cannot contain spaces, newlines or special characters.");
+                    return;
+                }
+                j++;
+            }
+            else
+            {
+                c.Reply.Error($"Syntax error in HELLO option '{args.ToStringAt(j)}'");
+                return;
+            }
+        }
+        if (!c.Authenticated && c.Server.AuthRequired(c))
+        {
+            c.Reply.Error("-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+            return;
+        }
+        if (setName != null) c.Name = setName.Length == 0 ? null : setName;
+        if (ver != 0) c.Reply.Protocol = (int)ver;
+        var r = c.Reply;
+        r.MapLen(7);
+        r.Bulk("server"u8); r.Bulk("redis"u8);
+        r.Bulk("version"u8); r.Bulk(CinnabarServer.RedisVersion);
+        r.Bulk("proto"u8); r.Integer(r.Protocol);
+        r.Bulk("id"u8); r.Integer(c.Id);
+        r.Bulk("mode"u8); r.Bulk("standalone"u8);
+        r.Bulk("role"u8); r.Bulk(c.Server.IsReplica ? "replica"u8 : "master"u8);
+        r.Bulk("modules"u8); r.EmptyArray();
+    }
+}
+
+/// <summary>Shared validation for client names (CLIENT SETNAME, HELLO SETNAME).</summary>
+public static class ClientCommandsValidation
+{
+    /// <summary>Names may not contain spaces or characters outside '!'..'~'.</summary>
+    public static bool IsValidName(string name)
+    {
+        foreach (char ch in name)
+            if (ch < '!' || ch > '~') return false;
+        return true;
+    }
+}

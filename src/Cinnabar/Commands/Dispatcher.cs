@@ -1,0 +1,138 @@
+// Command dispatch (Redis's processCommand + call): resolves argv against the command table,
+// runs the checks in Redis's order (unknown command, arity, protected commands, auth, MULTI
+// restrictions, OOM, read-only replica, Pub/Sub context, loading, MULTI queueing), then calls
+// the handler, timing it for commandstats and the slowlog, and fans out post-call effects.
+using System.Diagnostics;
+using System.Text;
+using Cinnabar.Networking;
+
+namespace Cinnabar.Commands;
+
+public sealed class Dispatcher
+{
+    readonly CinnabarServer _server;
+
+    /// <summary>Hooks other mechanisms install: MULTI queueing, post-call fan-out (MONITOR, slowlog, propagation).</summary>
+    public Func<Client, bool>? QueueInMulti;   // returns true when it queued the command
+    public Action<Client, CommandDef, long>? AfterCall; // (client, command, duration µs)
+
+    public Dispatcher(CinnabarServer server) => _server = server;
+
+    /// <summary>processCommand: checks then call(). Returns false if the client was freed.</summary>
+    public void ProcessCommand(Client c)
+    {
+        var args = c.Args;
+        var table = _server.Commands;
+        var cmd = table.Resolve(args, out bool unknownSub);
+        c.Cmd = cmd;
+        if (cmd == null)
+        {
+            Reject(c, null, UnknownCommandError(args));
+            return;
+        }
+        if (unknownSub)
+        {
+            Reject(c, null, $"unknown subcommand '{Truncate(args.ToStringAt(1), 128)}'. Try {cmd.Name.ToUpperInvariant()} HELP.");
+            return;
+        }
+        c.LastCmd = cmd;
+        if (!cmd.ArityOk(args.Count))
+        {
+            Reject(c, cmd, $"wrong number of arguments for '{cmd.FullName}' command");
+            return;
+        }
+        if (cmd.Has(CommandFlags.Protected) || (cmd.Parent?.Has(CommandFlags.Protected) ?? false))
+        {
+            if (!_server.Config.ProtectedCommandAllowed(cmd.Parent?.Name ?? cmd.Name, c))
+            {
+                Reject(c, cmd, $"{(cmd.Parent ?? cmd).Name.ToUpperInvariant()} command not allowed. If the {ProtectedConfigName(cmd)} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
+                return;
+            }
+        }
+        if (!c.Authenticated && _server.AuthRequired(c) && !cmd.Has(CommandFlags.NoAuth))
+        {
+            Reject(c, cmd, "-NOAUTH Authentication required.");
+            return;
+        }
+        if (c.HasFlag(ClientFlags.Multi) && cmd.Has(CommandFlags.NoMulti))
+        {
+            Reject(c, cmd, "Command not allowed inside a transaction");
+            return;
+        }
+        if (_server.Config.MaxMemory > 0 && cmd.Has(CommandFlags.DenyOom) && !c.HasFlag(ClientFlags.Master) && !_server.PerformEvictions())
+        {
+            Reject(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");
+            return;
+        }
+        if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && cmd.Has(CommandFlags.Write))
+        {
+            Reject(c, cmd, "-READONLY You can't write against a read only replica.");
+            return;
+        }
+        if (c.HasFlag(ClientFlags.PubSub) && c.Reply.Protocol == 2 && !IsAllowedInPubSubContext(cmd))
+        {
+            Reject(c, cmd, $"Can't execute '{cmd.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return;
+        }
+        if (_server.Loading && !cmd.Has(CommandFlags.Loading))
+        {
+            Reject(c, cmd, "-LOADING Redis is loading the dataset in memory");
+            return;
+        }
+        if (c.HasFlag(ClientFlags.Multi) && !IsTransactionControl(cmd) && QueueInMulti != null && QueueInMulti(c))
+            return;
+        Call(c, cmd);
+    }
+
+    static string ProtectedConfigName(CommandDef cmd) => (cmd.Parent ?? cmd).Name switch
+    {
+        "debug" => "enable-debug-command",
+        "module" => "enable-module-command",
+        _ => "enable-protected-configs",
+    };
+
+    static bool IsTransactionControl(CommandDef cmd) =>
+        cmd.Parent == null && cmd.Name is "exec" or "discard" or "multi" or "watch" or "quit" or "reset";
+
+    static bool IsAllowedInPubSubContext(CommandDef cmd) =>
+        cmd.Parent == null && cmd.Name is "ping" or "subscribe" or "ssubscribe" or "unsubscribe" or "sunsubscribe"
+            or "psubscribe" or "punsubscribe" or "quit" or "reset";
+
+    /// <summary>call(): runs the handler with timing and stats.</summary>
+    public void Call(Client c, CommandDef cmd)
+    {
+        _server.UpdateCachedTime();
+        int errorsBefore = c.Reply.ErrorsWritten;
+        long start = Stopwatch.GetTimestamp();
+        cmd.Handler!(c);
+        long durationUs = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        cmd.Calls++;
+        cmd.MicrosecondsTotal += durationUs;
+        if (c.Reply.ErrorsWritten != errorsBefore) cmd.FailedCalls++;
+        _server.Stats.NumCommands++;
+        AfterCall?.Invoke(c, cmd, durationUs);
+    }
+
+    void Reject(Client c, CommandDef? cmd, string error)
+    {
+        if (cmd != null) cmd.RejectedCalls++;
+        _server.Stats.RejectedCalls++;
+        if (c.HasFlag(ClientFlags.Multi)) c.Flags |= ClientFlags.DirtyExec; // flagTransaction
+        c.Reply.Error(error);
+    }
+
+    static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;
+
+    /// <summary>"unknown command 'x', with args beginning with: 'a' 'b' " exactly as Redis builds it.</summary>
+    static string UnknownCommandError(Protocol.CommandArgs args)
+    {
+        var sb = new StringBuilder();
+        for (int i = 1; i < args.Count && sb.Length < 128; i++)
+        {
+            string a = args.ToStringAt(i);
+            int room = 128 - sb.Length;
+            sb.Append('\'').Append(a.Length > room ? a[..room] : a).Append("' ");
+        }
+        return $"unknown command '{Truncate(args.ToStringAt(0), 128)}', with args beginning with: {sb}";
+    }
+}

@@ -1,0 +1,193 @@
+// One of the numbered databases (Redis's redisDb): the main dict of keys to objects, the
+// expires dict of keys to absolute unix-ms deadlines, and the lookup functions that apply
+// passive expiry and touch the LRU/LFU field on every access, so an expired key is never
+// observable. All calls happen on the event-loop thread.
+namespace Cinnabar.Keyspace;
+
+public sealed class Database
+{
+    public readonly int Id;
+    public Dict<RedisObject> Main { get; private set; } = new();
+    public Dict<long> Expires { get; private set; } = new();
+    readonly IKeyspaceOwner _owner;
+
+    /// <summary>Running estimate of the bytes held by this database's keys and values.</summary>
+    public long UsedMemory;
+
+    /// <summary>Average TTL of sampled keys (ms), reported in INFO keyspace.</summary>
+    public long AvgTtl;
+
+    /// <summary>Where the active expire cycle resumes scanning this db (expires_cursor).</summary>
+    public ulong ExpiresCursor;
+
+    public Database(int id, IKeyspaceOwner owner)
+    {
+        Id = id;
+        _owner = owner;
+    }
+
+    public long Count => Main.Count;
+
+    /// <summary>Removes the key if its TTL has passed (expireIfNeeded). Returns true if the key is (now) logically expired.</summary>
+    public bool ExpireIfNeeded(ReadOnlySpan<byte> key)
+    {
+        if (Expires.Count == 0) return false;
+        var e = Expires.Find(key);
+        if (e == null) return false;
+        long now = _owner.NowMs;
+        if (e.Value > now) return false;
+        if (_owner.IsReplica) return true; // a replica waits for the primary's DEL, but hides the key
+        if (_owner.ExpiryPaused) return true;
+        DeleteExpired(e.Key);
+        return true;
+    }
+
+    /// <summary>Deletes an expired key and fans out the side effects (stats, notification, propagation).</summary>
+    public void DeleteExpired(byte[] key)
+    {
+        Delete(key);
+        _owner.OnKeyExpired(this, key);
+    }
+
+    /// <summary>lookupKeyRead: passive expiry, LRU touch, keyspace hit/miss stats.</summary>
+    public RedisObject? LookupRead(ReadOnlySpan<byte> key)
+    {
+        var o = Lookup(key);
+        _owner.OnKeyspaceLookup(o != null);
+        return o;
+    }
+
+    /// <summary>lookupKeyWrite: passive expiry and LRU touch, no hit/miss stats.</summary>
+    public RedisObject? LookupWrite(ReadOnlySpan<byte> key) => Lookup(key);
+
+    /// <summary>Lookup without stats; touches the LRU unless the caller says not to.</summary>
+    public RedisObject? Lookup(ReadOnlySpan<byte> key, bool touch = true)
+    {
+        if (ExpireIfNeeded(key)) return null;
+        var e = Main.Find(key);
+        if (e == null) return null;
+        if (touch) _owner.TouchObject(e.Value);
+        return e.Value;
+    }
+
+    public bool Exists(ReadOnlySpan<byte> key) => Lookup(key, touch: false) != null;
+
+    /// <summary>Adds a key that does not exist (dbAdd).</summary>
+    public void Add(ReadOnlySpan<byte> key, RedisObject value)
+    {
+        var k = key.ToArray();
+        _owner.TouchObject(value);
+        Main.Add(k, value);
+        UsedMemory += ObjectSize.OfKey(k, value);
+    }
+
+    /// <summary>
+    /// setKey: adds or overwrites. The TTL is removed unless keepTtl (SET KEEPTTL).
+    /// Signals the modification (WATCH, tracking) but leaves notifications to the caller.
+    /// </summary>
+    public void SetKey(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false, bool signal = true)
+    {
+        var e = Main.Find(key);
+        _owner.TouchObject(value);
+        if (e == null)
+        {
+            var k = key.ToArray();
+            Main.Add(k, value);
+            UsedMemory += ObjectSize.OfKey(k, value);
+        }
+        else
+        {
+            UsedMemory += ObjectSize.Of(value) - ObjectSize.Of(e.Value);
+            e.Value = value;
+            if (!keepTtl) Expires.Remove(key);
+        }
+        if (signal) _owner.SignalModifiedKey(this, key);
+    }
+
+    /// <summary>Deletes a key and its TTL (dbDelete). Does not signal: callers do, as in Redis.</summary>
+    public bool Delete(ReadOnlySpan<byte> key)
+    {
+        var e = Main.Unlink(key);
+        if (e == null) return false;
+        if (Expires.Count > 0) Expires.Remove(key);
+        UsedMemory -= ObjectSize.OfKey(e.Key, e.Value);
+        _owner.OnValueFreed(e.Value);
+        return true;
+    }
+
+    /// <summary>Adjusts the accounting after a value changed size in place (APPEND, LPUSH, ...).</summary>
+    public void AdjustMemory(long delta) => UsedMemory += delta;
+
+    public void SetExpire(ReadOnlySpan<byte> key, long whenMs)
+    {
+        var e = Main.Find(key);
+        if (e == null) return;
+        var x = Expires.Find(key);
+        if (x != null) x.Value = whenMs;
+        else Expires.Add(e.Key, whenMs); // share the key bytes with the main dict, as Redis does
+    }
+
+    /// <summary>The absolute expire time in unix ms, or -1.</summary>
+    public long GetExpire(ReadOnlySpan<byte> key)
+    {
+        if (Expires.Count == 0) return -1;
+        var e = Expires.Find(key);
+        return e == null ? -1 : e.Value;
+    }
+
+    public bool RemoveExpire(ReadOnlySpan<byte> key) => Expires.Remove(key);
+
+    /// <summary>Empties the database; returns the number of keys removed.</summary>
+    public long Flush()
+    {
+        long n = Main.Count;
+        Main = new Dict<RedisObject>();
+        Expires = new Dict<long>();
+        UsedMemory = 0;
+        AvgTtl = 0;
+        ExpiresCursor = 0;
+        return n;
+    }
+
+    /// <summary>Exchanges contents with another database (SWAPDB).</summary>
+    public void SwapWith(Database other)
+    {
+        (Main, other.Main) = (other.Main, Main);
+        (Expires, other.Expires) = (other.Expires, Expires);
+        (UsedMemory, other.UsedMemory) = (other.UsedMemory, UsedMemory);
+        (AvgTtl, other.AvgTtl) = (other.AvgTtl, AvgTtl);
+        (ExpiresCursor, other.ExpiresCursor) = (other.ExpiresCursor, ExpiresCursor);
+    }
+
+    /// <summary>A random key that is not expired (dbRandomKey), or null.</summary>
+    public byte[]? RandomKey()
+    {
+        int maxTries = 100;
+        bool allVolatile = Main.Count == Expires.Count;
+        while (true)
+        {
+            var e = Main.RandomEntry();
+            if (e == null) return null;
+            if (Expires.Count > 0 && Expires.Find(e.Key) is { } x && x.Value <= _owner.NowMs)
+            {
+                if (allVolatile && _owner.IsReplica && --maxTries == 0) return e.Key;
+                if (ExpireIfNeeded(e.Key) && !_owner.IsReplica) continue;
+                if (_owner.IsReplica) continue;
+            }
+            return e.Key;
+        }
+    }
+}
+
+/// <summary>What the keyspace needs from the server: the clock, role, and the side-effect fan-out.</summary>
+public interface IKeyspaceOwner
+{
+    long NowMs { get; }
+    bool IsReplica { get; }
+    bool ExpiryPaused { get; }
+    void TouchObject(RedisObject o);
+    void OnKeyspaceLookup(bool hit);
+    void OnKeyExpired(Database db, byte[] key);
+    void OnValueFreed(RedisObject o);
+    void SignalModifiedKey(Database db, ReadOnlySpan<byte> key);
+}

@@ -1,0 +1,443 @@
+// The hash table behind the keyspace and the hashtable encodings (Redis's dict.c): two tables,
+// with incremental rehashing that moves one bucket per operation (plus time-boxed steps from
+// cron) so growth never stops the world. Keys are byte strings looked up by span, so a lookup
+// allocates nothing. Scan uses Redis's reverse-binary cursor, which guarantees that an element
+// present for the whole scan is returned even when the table grows or shrinks in between.
+using System.Runtime.CompilerServices;
+
+namespace Cinnabar.Keyspace;
+
+public sealed class DictEntry<TValue>
+{
+    public byte[] Key;
+    public TValue Value;
+    internal DictEntry<TValue>? Next;
+    internal ulong Hash;
+
+    public DictEntry(byte[] key, TValue value, ulong hash)
+    {
+        Key = key;
+        Value = value;
+        Hash = hash;
+    }
+}
+
+public sealed class Dict<TValue>
+{
+    const int InitialSize = 4;
+    const int ForceResizeRatio = 5;
+    /// <summary>Below this fill percentage a table is shrunk (HASHTABLE_MIN_FILL).</summary>
+    public const int MinFillPercent = 10;
+
+    DictEntry<TValue>?[]?[] _tables = new DictEntry<TValue>?[]?[2];
+    readonly long[] _used = new long[2];
+    long _rehashIdx = -1;
+    int _pauseRehash;
+
+    /// <summary>Resizing is allowed (Redis disables it while a fork child runs; kept for parity).</summary>
+    public static bool ResizeEnabled = true;
+
+    public long Count => _used[0] + _used[1];
+    public bool IsRehashing => _rehashIdx != -1;
+    public long BucketCount => (_tables[0]?.Length ?? 0) + (_tables[1]?.Length ?? 0);
+    public long Table0Size => _tables[0]?.Length ?? 0;
+    public long Table1Size => _tables[1]?.Length ?? 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong HashKey(ReadOnlySpan<byte> key) => SipHash.Hash(key);
+
+    public DictEntry<TValue>? Find(ReadOnlySpan<byte> key)
+    {
+        if (Count == 0) return null;
+        if (IsRehashing) RehashStep();
+        ulong h = HashKey(key);
+        for (int t = 0; t <= 1; t++)
+        {
+            var table = _tables[t];
+            if (table == null) break;
+            var e = table[(int)(h & (ulong)(table.Length - 1))];
+            while (e != null)
+            {
+                if (e.Hash == h && key.SequenceEqual(e.Key)) return e;
+                e = e.Next;
+            }
+            if (!IsRehashing) break;
+        }
+        return null;
+    }
+
+    public bool TryGetValue(ReadOnlySpan<byte> key, out TValue value)
+    {
+        var e = Find(key);
+        if (e == null)
+        {
+            value = default!;
+            return false;
+        }
+        value = e.Value;
+        return true;
+    }
+
+    /// <summary>Adds a new key; returns null if it already exists (dictAddRaw).</summary>
+    public DictEntry<TValue>? Add(byte[] key, TValue value)
+    {
+        if (IsRehashing) RehashStep();
+        ulong h = HashKey(key);
+        if (FindWithHash(key, h) != null) return null;
+        return Insert(key, value, h);
+    }
+
+    /// <summary>Adds or overwrites; returns the entry.</summary>
+    public DictEntry<TValue> Set(ReadOnlySpan<byte> key, TValue value)
+    {
+        if (IsRehashing) RehashStep();
+        ulong h = HashKey(key);
+        var e = FindWithHash(key, h);
+        if (e != null)
+        {
+            e.Value = value;
+            return e;
+        }
+        return Insert(key.ToArray(), value, h);
+    }
+
+    DictEntry<TValue>? FindWithHash(ReadOnlySpan<byte> key, ulong h)
+    {
+        for (int t = 0; t <= 1; t++)
+        {
+            var table = _tables[t];
+            if (table == null) break;
+            var e = table[(int)(h & (ulong)(table.Length - 1))];
+            while (e != null)
+            {
+                if (e.Hash == h && key.SequenceEqual(e.Key)) return e;
+                e = e.Next;
+            }
+            if (!IsRehashing) break;
+        }
+        return null;
+    }
+
+    DictEntry<TValue> Insert(byte[] key, TValue value, ulong h)
+    {
+        ExpandIfNeeded();
+        int t = IsRehashing ? 1 : 0;
+        var table = _tables[t]!;
+        int idx = (int)(h & (ulong)(table.Length - 1));
+        var e = new DictEntry<TValue>(key, value, h) { Next = table[idx] };
+        table[idx] = e;
+        _used[t]++;
+        return e;
+    }
+
+    public bool Remove(ReadOnlySpan<byte> key) => Unlink(key) != null;
+
+    /// <summary>Removes and returns the entry (dictUnlink), or null.</summary>
+    public DictEntry<TValue>? Unlink(ReadOnlySpan<byte> key)
+    {
+        if (Count == 0) return null;
+        if (IsRehashing) RehashStep();
+        ulong h = HashKey(key);
+        for (int t = 0; t <= 1; t++)
+        {
+            var table = _tables[t];
+            if (table == null) break;
+            int idx = (int)(h & (ulong)(table.Length - 1));
+            DictEntry<TValue>? prev = null;
+            var e = table[idx];
+            while (e != null)
+            {
+                if (e.Hash == h && key.SequenceEqual(e.Key))
+                {
+                    if (prev == null) table[idx] = e.Next;
+                    else prev.Next = e.Next;
+                    e.Next = null;
+                    _used[t]--;
+                    return e;
+                }
+                prev = e;
+                e = e.Next;
+            }
+            if (!IsRehashing) break;
+        }
+        return null;
+    }
+
+    public void Clear()
+    {
+        _tables[0] = _tables[1] = null;
+        _used[0] = _used[1] = 0;
+        _rehashIdx = -1;
+    }
+
+    void ExpandIfNeeded()
+    {
+        if (IsRehashing) return;
+        var t0 = _tables[0];
+        if (t0 == null)
+        {
+            _tables[0] = new DictEntry<TValue>?[InitialSize];
+            return;
+        }
+        if (_used[0] >= t0.Length && (ResizeEnabled || _used[0] / t0.Length > ForceResizeRatio))
+            Resize(_used[0] + 1);
+    }
+
+    static int NextPower(long size)
+    {
+        long i = InitialSize;
+        while (i < size) i *= 2;
+        return (int)Math.Min(i, 1 << 30);
+    }
+
+    /// <summary>Starts rehashing into a table sized for <paramref name="size"/> elements.</summary>
+    public bool Resize(long size)
+    {
+        if (IsRehashing) return false;
+        int real = NextPower(size);
+        if (_tables[0] != null && real == _tables[0]!.Length) return false;
+        var n = new DictEntry<TValue>?[real];
+        if (_tables[0] == null)
+        {
+            _tables[0] = n;
+            return true;
+        }
+        _tables[1] = n;
+        _rehashIdx = 0;
+        return true;
+    }
+
+    /// <summary>Shrinks when the fill drops under MinFillPercent (htNeedsResize + dictResize).</summary>
+    public bool ShrinkIfNeeded()
+    {
+        var t0 = _tables[0];
+        if (t0 == null || IsRehashing || !ResizeEnabled) return false;
+        if (t0.Length > InitialSize && _used[0] * 100 / t0.Length < MinFillPercent)
+            return Resize(Math.Max(_used[0], InitialSize));
+        return false;
+    }
+
+    void RehashStep()
+    {
+        if (_pauseRehash == 0) Rehash(1);
+    }
+
+    /// <summary>Moves up to n buckets to the new table, visiting at most n*10 empty buckets. Returns true if more remain.</summary>
+    public bool Rehash(int n)
+    {
+        if (!IsRehashing) return false;
+        int emptyVisits = n * 10;
+        var t0 = _tables[0]!;
+        var t1 = _tables[1]!;
+        while (n-- > 0 && _used[0] != 0)
+        {
+            while (t0[_rehashIdx] == null)
+            {
+                _rehashIdx++;
+                if (--emptyVisits == 0) return true;
+            }
+            var e = t0[_rehashIdx];
+            while (e != null)
+            {
+                var next = e.Next;
+                int idx = (int)(e.Hash & (ulong)(t1.Length - 1));
+                e.Next = t1[idx];
+                t1[idx] = e;
+                _used[0]--;
+                _used[1]++;
+                e = next;
+            }
+            t0[_rehashIdx] = null;
+            _rehashIdx++;
+        }
+        if (_used[0] == 0)
+        {
+            _tables[0] = t1;
+            _used[0] = _used[1];
+            _tables[1] = null;
+            _used[1] = 0;
+            _rehashIdx = -1;
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Rehashes in steps of 100 buckets for about <paramref name="ms"/> milliseconds (dictRehashMilliseconds).</summary>
+    public int RehashMilliseconds(int ms)
+    {
+        if (_pauseRehash > 0) return 0;
+        long start = Environment.TickCount64;
+        int rehashes = 0;
+        while (Rehash(100))
+        {
+            rehashes += 100;
+            if (Environment.TickCount64 - start > ms) break;
+        }
+        return rehashes;
+    }
+
+    /// <summary>Stops incremental rehashing while an iterator that mutates values is alive.</summary>
+    public void PauseRehashing() => _pauseRehash++;
+    public void ResumeRehashing() => _pauseRehash--;
+
+    /// <summary>
+    /// One step of a scan (dictScan): calls <paramref name="visit"/> for every entry in the
+    /// bucket(s) named by the cursor and returns the next cursor, 0 when done. The cursor's
+    /// reverse-binary increment covers the same buckets in a larger or smaller table.
+    /// </summary>
+    public ulong Scan(ulong cursor, Action<DictEntry<TValue>> visit)
+    {
+        if (Count == 0) return 0;
+        _pauseRehash++;
+        try
+        {
+            ulong mask;
+            if (!IsRehashing)
+            {
+                var t0 = _tables[0]!;
+                mask = (ulong)t0.Length - 1;
+                VisitBucket(t0, cursor & mask, visit);
+                cursor |= ~mask;
+                cursor = ReverseBits(cursor);
+                cursor++;
+                cursor = ReverseBits(cursor);
+            }
+            else
+            {
+                var small = _tables[0]!;
+                var large = _tables[1]!;
+                if (small.Length > large.Length) (small, large) = (large, small);
+                ulong m0 = (ulong)small.Length - 1, m1 = (ulong)large.Length - 1;
+                VisitBucket(small, cursor & m0, visit);
+                do
+                {
+                    VisitBucket(large, cursor & m1, visit);
+                    cursor |= ~m1;
+                    cursor = ReverseBits(cursor);
+                    cursor++;
+                    cursor = ReverseBits(cursor);
+                } while ((cursor & (m0 ^ m1)) != 0);
+            }
+            return cursor;
+        }
+        finally
+        {
+            _pauseRehash--;
+        }
+    }
+
+    static void VisitBucket(DictEntry<TValue>?[] table, ulong idx, Action<DictEntry<TValue>> visit)
+    {
+        var e = table[(int)idx];
+        while (e != null)
+        {
+            var next = e.Next;
+            visit(e);
+            e = next;
+        }
+    }
+
+    static ulong ReverseBits(ulong v)
+    {
+        v = ((v >> 1) & 0x5555555555555555UL) | ((v & 0x5555555555555555UL) << 1);
+        v = ((v >> 2) & 0x3333333333333333UL) | ((v & 0x3333333333333333UL) << 2);
+        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FUL) | ((v & 0x0F0F0F0F0F0F0F0FUL) << 4);
+        v = ((v >> 8) & 0x00FF00FF00FF00FFUL) | ((v & 0x00FF00FF00FF00FFUL) << 8);
+        v = ((v >> 16) & 0x0000FFFF0000FFFFUL) | ((v & 0x0000FFFF0000FFFFUL) << 16);
+        return (v >> 32) | (v << 32);
+    }
+
+    /// <summary>A random entry (dictGetRandomKey): random non-empty bucket, then a random element of its chain.</summary>
+    public DictEntry<TValue>? RandomEntry()
+    {
+        if (Count == 0) return null;
+        if (IsRehashing) RehashStep();
+        var rng = Random.Shared;
+        DictEntry<TValue>? head;
+        if (IsRehashing)
+        {
+            var t0 = _tables[0]!;
+            var t1 = _tables[1]!;
+            do
+            {
+                long h = _rehashIdx + rng.NextInt64(t0.Length + t1.Length - _rehashIdx);
+                head = h >= t0.Length ? t1[h - t0.Length] : t0[h];
+            } while (head == null);
+        }
+        else
+        {
+            var t0 = _tables[0]!;
+            do head = t0[rng.Next(t0.Length)]; while (head == null);
+        }
+        int len = 0;
+        for (var e = head; e != null; e = e.Next) len++;
+        int pick = rng.Next(len);
+        var r = head;
+        while (pick-- > 0) r = r!.Next;
+        return r;
+    }
+
+    /// <summary>
+    /// Samples up to <paramref name="count"/> entries from random positions (dictGetSomeKeys):
+    /// fast and not uniform, as used by active expiry and eviction. Visits at most count*10 buckets.
+    /// </summary>
+    public int SampleEntries(Span<DictEntry<TValue>?> output, int count)
+    {
+        if (count > Count) count = (int)Count;
+        if (count == 0) return 0;
+        for (int j = 0; j < count && IsRehashing; j++) RehashStep();
+        int tables = IsRehashing ? 2 : 1;
+        long maxSizeMask = Math.Max(_tables[0]!.Length, tables == 2 ? _tables[1]!.Length : 0) - 1;
+        long maxSteps = count * 10L;
+        long i = Random.Shared.NextInt64() & maxSizeMask;
+        int stored = 0, emptyLen = 0;
+        while (stored < count && maxSteps-- > 0)
+        {
+            for (int t = 0; t < tables; t++)
+            {
+                var table = _tables[t]!;
+                if (tables == 2 && t == 0 && i < _rehashIdx)
+                {
+                    if (i >= _tables[1]!.Length) i = _rehashIdx;
+                    else continue;
+                }
+                if (i >= table.Length) continue;
+                var e = table[i];
+                if (e == null)
+                {
+                    emptyLen++;
+                    if (emptyLen >= 5 && emptyLen > count)
+                    {
+                        i = Random.Shared.NextInt64() & maxSizeMask;
+                        emptyLen = 0;
+                    }
+                }
+                else
+                {
+                    emptyLen = 0;
+                    while (e != null)
+                    {
+                        output[stored++] = e;
+                        e = e.Next;
+                        if (stored == count) return stored;
+                    }
+                }
+            }
+            i = (i + 1) & maxSizeMask;
+        }
+        return stored;
+    }
+
+    /// <summary>Enumerates all entries. The dict must not be modified meanwhile except through the enumerated entries' values.</summary>
+    public IEnumerable<DictEntry<TValue>> Entries()
+    {
+        for (int t = 0; t <= 1; t++)
+        {
+            var table = _tables[t];
+            if (table == null) continue;
+            for (int i = 0; i < table.Length; i++)
+                for (var e = table[i]; e != null; e = e.Next)
+                    yield return e;
+        }
+    }
+}

@@ -1,0 +1,241 @@
+// A connected client (Redis's client struct, networking.c): its socket, query buffer and
+// parser state, reply buffer, selected database, protocol version and flags. Reads append to
+// the query buffer and every complete command is executed in order; replies accumulate and
+// are written once per loop iteration in beforeSleep, with the writable handler installed
+// only after a short write.
+using System.Net;
+using System.Net.Sockets;
+using Cinnabar.Keyspace;
+using Cinnabar.Protocol;
+
+namespace Cinnabar.Networking;
+
+[Flags]
+public enum ClientFlags
+{
+    None = 0,
+    CloseAfterReply = 1 << 0,
+    CloseAsap = 1 << 1,
+    Multi = 1 << 2,
+    DirtyCas = 1 << 3,
+    DirtyExec = 1 << 4,
+    Blocked = 1 << 5,
+    PubSub = 1 << 6,
+    Monitor = 1 << 7,
+    Master = 1 << 8,
+    Replica = 1 << 9,
+    Tracking = 1 << 10,
+    NoEvict = 1 << 11,
+    ReplyOff = 1 << 12,
+    ReplySkipNext = 1 << 13,
+    ReplySkip = 1 << 14,
+    PendingWrite = 1 << 15,
+    Unblocked = 1 << 16,
+    Fake = 1 << 17,
+    NoTouch = 1 << 18,
+    Script = 1 << 19,
+    ProtectedClosed = 1 << 20,
+}
+
+public sealed class Client : IFileEventHandler
+{
+    const int InitialQueryBuffer = 16 * 1024;
+
+    public readonly long Id;
+    public readonly CinnabarServer Server;
+    public readonly Socket? Socket;
+    internal int Token = -1;
+    internal bool WriteHandlerInstalled;
+
+    public string? Name;
+    public string? LibName;
+    public string? LibVersion;
+    public ClientFlags Flags;
+    public Database Db;
+    public bool Authenticated;
+    public string User = "default";
+
+    public readonly ReplyBuffer Output = new();
+    public readonly ReplyWriter Reply;
+    public readonly RespParser Parser = new();
+
+    /// <summary>The argument vector of the command being executed.</summary>
+    public CommandArgs Args;
+
+    /// <summary>The command being executed and the last one executed (CLIENT LIST cmd=).</summary>
+    public Commands.CommandDef? Cmd, LastCmd;
+
+    byte[] _query = new byte[InitialQueryBuffer];
+    int _qpos, _qend;
+    public long QueryBufferPeak;
+
+    public readonly long CreatedMs;
+    public long LastInteractionMs;
+    public long OutputSoftLimitReachedMs;
+
+    public string RemoteAddress { get; }
+    public string LocalAddress { get; }
+
+    /// <summary>State owned by other mechanisms (MULTI, blocking, Pub/Sub, tracking) hangs here.</summary>
+    public readonly Dictionary<Type, object> Extensions = new();
+
+    public T GetExtension<T>() where T : class, new()
+    {
+        if (Extensions.TryGetValue(typeof(T), out var o)) return (T)o;
+        var t = new T();
+        Extensions[typeof(T)] = t;
+        return t;
+    }
+
+    public Client(long id, CinnabarServer server, Socket? socket)
+    {
+        Id = id;
+        Server = server;
+        Socket = socket;
+        Reply = new ReplyWriter(Output);
+        Args = Parser.Args;
+        Db = server.Databases[0];
+        CreatedMs = server.NowMs;
+        LastInteractionMs = CreatedMs;
+        RemoteAddress = socket?.RemoteEndPoint is IPEndPoint r ? FormatEndpoint(r) : "";
+        LocalAddress = socket?.LocalEndPoint is IPEndPoint l ? FormatEndpoint(l) : "";
+    }
+
+    static string FormatEndpoint(IPEndPoint ep)
+    {
+        var addr = ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address;
+        return addr.AddressFamily == AddressFamily.InterNetworkV6 ? $"{addr}:{ep.Port}" : $"{addr}:{ep.Port}";
+    }
+
+    public bool HasFlag(ClientFlags f) => (Flags & f) != 0;
+
+    /// <summary>Connected over loopback (enable-debug-command local, protected mode).</summary>
+    public bool IsLocal => Socket?.RemoteEndPoint is IPEndPoint ep && IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address);
+
+    public int QueryBufferLength => _qend - _qpos;
+    public int QueryBufferCapacity => _query.Length;
+
+    public void OnReadable()
+    {
+        if (Socket == null) return;
+        if (HasFlag(ClientFlags.CloseAfterReply | ClientFlags.CloseAsap)) return;
+        // Make room: keep unparsed bytes at the front, grow when a big argument is pending.
+        if (_qpos > 0 && (_qend == _query.Length || _qpos > _query.Length / 2)) Compact();
+        if (_qend == _query.Length)
+        {
+            var old = _query;
+            Array.Resize(ref _query, _query.Length * 2);
+            if (Parser.InProgress) Parser.Relocate(old, _query, 0);
+        }
+        int n = Socket.Receive(_query, _qend, _query.Length - _qend, SocketFlags.None, out var err);
+        if (err == SocketError.WouldBlock) return;
+        if (err != SocketError.Success || n == 0)
+        {
+            Server.FreeClient(this);
+            return;
+        }
+        _qend += n;
+        Server.Stats.NetInputBytes += n;
+        LastInteractionMs = Server.NowMs;
+        if (QueryBufferLength > QueryBufferPeak) QueryBufferPeak = QueryBufferLength;
+        if (!HasFlag(ClientFlags.Master) && QueryBufferLength > Server.Config.ClientQueryBufferLimit)
+        {
+            Server.Log.Warning($"Closing client that reached max query buffer length: {Describe()} (qbuf initial bytes: ...)");
+            Server.FreeClient(this);
+            return;
+        }
+        ProcessInputBuffer();
+    }
+
+    void Compact()
+    {
+        int remaining = _qend - _qpos;
+        Buffer.BlockCopy(_query, _qpos, _query, 0, remaining);
+        if (Parser.InProgress) Parser.Relocate(_query, _query, _qpos);
+        _qend = remaining;
+        _qpos = 0;
+    }
+
+    /// <summary>Parses and executes every complete command in the query buffer (processInputBuffer).</summary>
+    public void ProcessInputBuffer()
+    {
+        while (_qpos < _qend)
+        {
+            if (HasFlag(ClientFlags.Blocked | ClientFlags.CloseAfterReply | ClientFlags.CloseAsap)) break;
+            if (Server.ClientsPaused(this)) break;
+            Parser.AuthRequired = !Authenticated && Server.Config.RequirePass != null;
+            Parser.ProtoMaxBulkLen = HasFlag(ClientFlags.Master) ? long.MaxValue : Server.Config.ProtoMaxBulkLen;
+            var status = Parser.Parse(_query, ref _qpos, _qend);
+            if (status == ParseStatus.Incomplete) break;
+            if (status == ParseStatus.Empty) continue;
+            if (status == ParseStatus.Error)
+            {
+                Server.Log.Verbose($"Protocol error ({Parser.Error}) from client: {Describe()}");
+                Reply.Error(Parser.Error!);
+                Flags |= ClientFlags.CloseAfterReply;
+                Parser.Reset();
+                _qpos = _qend;
+                break;
+            }
+            Args = Parser.Args;
+            Server.Dispatcher.ProcessCommand(this);
+            if (Socket == null) return;
+        }
+        if (_qpos == _qend)
+        {
+            _qpos = _qend = 0;
+            // Give back a buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).
+            if (_query.Length > 4 * InitialQueryBuffer && !Parser.InProgress) _query = new byte[InitialQueryBuffer];
+        }
+        Server.QueueReplyWrite(this);
+    }
+
+    /// <summary>Writes as much pending output as the socket takes (writeToClient). Returns false if the client was freed.</summary>
+    public bool WriteToClient(bool fromHandler)
+    {
+        if (Socket == null) return true;
+        long total = 0;
+        while (Output.HasPending)
+        {
+            var head = Output.PeekHead();
+            int n = Socket.Send(head, SocketFlags.None, out var err);
+            if (err == SocketError.WouldBlock) break;
+            if (err != SocketError.Success)
+            {
+                Server.FreeClient(this);
+                return false;
+            }
+            Output.Consume(n);
+            total += n;
+            if (n < head.Length) break;
+            // Like Redis (NET_MAX_WRITES_PER_EVENT), don't starve others for one huge reply.
+            if (total > 64 * 1024 * 1024 && !HasFlag(ClientFlags.Replica)) break;
+        }
+        Server.Stats.NetOutputBytes += total;
+        if (total > 0 && !HasFlag(ClientFlags.Master)) LastInteractionMs = Server.NowMs;
+        if (!Output.HasPending)
+        {
+            if (WriteHandlerInstalled)
+            {
+                Server.Loop.Modify(Socket, Token, EventMask.Readable);
+                WriteHandlerInstalled = false;
+            }
+            if (HasFlag(ClientFlags.CloseAfterReply))
+            {
+                Server.FreeClient(this);
+                return false;
+            }
+        }
+        else if (!WriteHandlerInstalled)
+        {
+            Server.Loop.Modify(Socket, Token, EventMask.Readable | EventMask.Writable);
+            WriteHandlerInstalled = true;
+        }
+        return true;
+    }
+
+    public void OnWritable() => WriteToClient(fromHandler: true);
+
+    /// <summary>A short description for logs (Redis's catClientInfoString, abridged).</summary>
+    public string Describe() => $"id={Id} addr={RemoteAddress} laddr={LocalAddress} name={Name ?? ""}";
+}

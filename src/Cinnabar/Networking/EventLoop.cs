@@ -1,0 +1,136 @@
+// The reactor (Redis's ae.c): one thread waits on the poller, dispatches file events to their
+// handlers, runs due time events (serverCron), and calls beforeSleep before every wait so
+// replies produced in this iteration are flushed with one write per client.
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace Cinnabar.Networking;
+
+public interface IFileEventHandler
+{
+    void OnReadable();
+    void OnWritable();
+}
+
+public sealed class EventLoop : IDisposable
+{
+    readonly IPoller _poller;
+    IFileEventHandler?[] _handlers = new IFileEventHandler?[1024];
+    readonly Stack<int> _freeTokens = new();
+    int _nextToken;
+    readonly ReadyEvent[] _ready = new ReadyEvent[1024];
+
+    sealed class TimeEvent
+    {
+        public long Id;
+        public long WhenMs;
+        public required Func<long> Callback; // returns ms until the next run, or -1 to stop
+    }
+
+    readonly List<TimeEvent> _timeEvents = new();
+    long _nextTimeEventId;
+    readonly ConcurrentQueue<Action> _posted = new();
+    volatile bool _stop;
+    static readonly Stopwatch Clock = Stopwatch.StartNew();
+
+    public Action? BeforeSleep;
+    public Action? AfterSleep;
+    public Thread? Thread { get; private set; }
+
+    public EventLoop(IPoller poller) => _poller = poller;
+
+    public string PollerName => _poller.Name;
+
+    public static long MonotonicMs => Clock.ElapsedMilliseconds;
+
+    public static IPoller CreateDefaultPoller() => EpollPoller.IsSupported ? new EpollPoller() : new SelectPoller();
+
+    public int Register(Socket socket, IFileEventHandler handler, EventMask mask)
+    {
+        int token = _freeTokens.Count > 0 ? _freeTokens.Pop() : _nextToken++;
+        if (token >= _handlers.Length) Array.Resize(ref _handlers, _handlers.Length * 2);
+        _handlers[token] = handler;
+        _poller.Add(socket, token, mask);
+        return token;
+    }
+
+    public void Modify(Socket socket, int token, EventMask mask) => _poller.Modify(socket, token, mask);
+
+    public void Unregister(Socket socket, int token)
+    {
+        _poller.Remove(socket, token);
+        _handlers[token] = null;
+        _freeTokens.Push(token);
+    }
+
+    public long AddTimeEvent(long delayMs, Func<long> callback)
+    {
+        var te = new TimeEvent { Id = ++_nextTimeEventId, WhenMs = MonotonicMs + delayMs, Callback = callback };
+        _timeEvents.Add(te);
+        return te.Id;
+    }
+
+    public void DeleteTimeEvent(long id) => _timeEvents.RemoveAll(t => t.Id == id);
+
+    /// <summary>Runs an action on the loop thread (thread-safe).</summary>
+    public void Post(Action action)
+    {
+        _posted.Enqueue(action);
+        _poller.Wakeup();
+    }
+
+    public void Stop()
+    {
+        _stop = true;
+        _poller.Wakeup();
+    }
+
+    public bool IsLoopThread => Thread.CurrentThread == Thread;
+
+    public void Run()
+    {
+        Thread = Thread.CurrentThread;
+        while (!_stop) ProcessEvents();
+    }
+
+    void ProcessEvents()
+    {
+        BeforeSleep?.Invoke();
+        int timeout = _posted.IsEmpty ? NearestTimerTimeout() : 0;
+        int n = _poller.Wait(_ready, timeout);
+        AfterSleep?.Invoke();
+        while (_posted.TryDequeue(out var action)) action();
+        for (int i = 0; i < n; i++)
+        {
+            var ev = _ready[i];
+            // A handler may close another client in this batch: re-check each time.
+            if (ev.Mask.HasFlag(EventMask.Readable)) _handlers[ev.Token]?.OnReadable();
+            if (ev.Mask.HasFlag(EventMask.Writable)) _handlers[ev.Token]?.OnWritable();
+        }
+        ProcessTimeEvents();
+    }
+
+    int NearestTimerTimeout()
+    {
+        if (_timeEvents.Count == 0) return 1000;
+        long now = MonotonicMs, nearest = long.MaxValue;
+        foreach (var t in _timeEvents) nearest = Math.Min(nearest, t.WhenMs);
+        return (int)Math.Clamp(nearest - now, 0, 1000);
+    }
+
+    void ProcessTimeEvents()
+    {
+        long now = MonotonicMs;
+        for (int i = 0; i < _timeEvents.Count; i++)
+        {
+            var t = _timeEvents[i];
+            if (t.WhenMs > now) continue;
+            long next = t.Callback();
+            if (next < 0) _timeEvents.Remove(t);
+            else t.WhenMs = MonotonicMs + next;
+        }
+    }
+
+    public void Dispose() => _poller.Dispose();
+}

@@ -1,0 +1,255 @@
+// The reply vocabulary (Redis's addReply* family) for RESP2 and RESP3. A handler writes the
+// logical reply once (a map, a set, a double, a null) and the client's protocol version
+// decides the bytes: in RESP2 a map becomes a flat array of 2N, a double a bulk string, a
+// null a $-1 or *-1 as Redis would send it.
+using System.Buffers.Text;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Cinnabar.Networking;
+
+namespace Cinnabar.Protocol;
+
+public sealed class ReplyWriter
+{
+    readonly ReplyBuffer _out;
+
+    /// <summary>2 or 3, switched by HELLO.</summary>
+    public int Protocol = 2;
+
+    /// <summary>When false (CLIENT REPLY OFF/SKIP, or a fake client) replies are dropped.</summary>
+    public bool Enabled = true;
+
+    /// <summary>Called with the error code (first word) of every error reply: errorstats.</summary>
+    public Action<string>? OnError;
+
+    /// <summary>Errors written since the last reset: the dispatcher uses it for failed_calls.</summary>
+    public int ErrorsWritten;
+
+    public ReplyWriter(ReplyBuffer output) => _out = output;
+
+    public bool Resp3 => Protocol >= 3;
+
+    static readonly byte[] Crlf = "\r\n"u8.ToArray();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void Raw(ReadOnlySpan<byte> bytes)
+    {
+        if (Enabled) _out.Write(bytes);
+    }
+
+    void PrefixedNumber(byte prefix, long n)
+    {
+        if (!Enabled) return;
+        var span = _out.GetSpan(24);
+        span[0] = prefix;
+        Utf8Formatter.TryFormat(n, span[1..], out int w);
+        span[1 + w] = (byte)'\r';
+        span[2 + w] = (byte)'\n';
+        _out.Advance(w + 3);
+    }
+
+    public void Ok() => Raw("+OK\r\n"u8);
+    public void Pong() => Raw("+PONG\r\n"u8);
+    public void Queued() => Raw("+QUEUED\r\n"u8);
+
+    public void Status(string s)
+    {
+        if (!Enabled) return;
+        Raw("+"u8);
+        Raw(Encoding.UTF8.GetBytes(s));
+        Raw(Crlf);
+    }
+
+    public void Status(ReadOnlySpan<byte> s)
+    {
+        Raw("+"u8);
+        Raw(s);
+        Raw(Crlf);
+    }
+
+    /// <summary>An error reply. A message without an upper-case code gets "ERR " as in addReplyError.</summary>
+    public void Error(string message)
+    {
+        ErrorsWritten++;
+        // Newlines would break the protocol; Redis replaces them with spaces.
+        if (message.Contains('\r') || message.Contains('\n')) message = message.Replace('\r', ' ').Replace('\n', ' ');
+        bool hasCode = message.Length > 0 && message[0] == '-';
+        if (hasCode) message = message[1..];
+        string code;
+        if (hasCode || StartsWithCode(message))
+        {
+            int sp = message.IndexOf(' ');
+            code = sp < 0 ? message : message[..sp];
+        }
+        else
+        {
+            message = "ERR " + message;
+            code = "ERR";
+        }
+        OnError?.Invoke(code);
+        if (!Enabled) return;
+        Raw("-"u8);
+        Raw(Encoding.UTF8.GetBytes(message));
+        Raw(Crlf);
+    }
+
+    /// <summary>Redis treats a reply starting with an all-caps word as carrying its own code only when given with a leading '-'; the common codes are listed here.</summary>
+    static bool StartsWithCode(string m) =>
+        m.StartsWith("ERR ", StringComparison.Ordinal) || m.StartsWith("WRONGTYPE ", StringComparison.Ordinal) ||
+        m.StartsWith("NOAUTH ", StringComparison.Ordinal) || m.StartsWith("EXECABORT ", StringComparison.Ordinal) ||
+        m.StartsWith("NOSCRIPT ", StringComparison.Ordinal) || m.StartsWith("BUSY", StringComparison.Ordinal) ||
+        m.StartsWith("LOADING ", StringComparison.Ordinal) || m.StartsWith("OOM ", StringComparison.Ordinal) ||
+        m.StartsWith("NOPROTO ", StringComparison.Ordinal) || m.StartsWith("WRONGPASS ", StringComparison.Ordinal) ||
+        m.StartsWith("NOPERM ", StringComparison.Ordinal) || m.StartsWith("READONLY ", StringComparison.Ordinal) ||
+        m.StartsWith("MOVED ", StringComparison.Ordinal) || m.StartsWith("ASK ", StringComparison.Ordinal) ||
+        m.StartsWith("CROSSSLOT ", StringComparison.Ordinal) || m.StartsWith("UNBLOCKED ", StringComparison.Ordinal) ||
+        m.StartsWith("NOREPLICAS ", StringComparison.Ordinal) || m.StartsWith("MISCONF ", StringComparison.Ordinal) ||
+        m.StartsWith("EXECABORT", StringComparison.Ordinal) || m.StartsWith("NOGROUP ", StringComparison.Ordinal) ||
+        m.StartsWith("BUSYGROUP ", StringComparison.Ordinal) || m.StartsWith("BUSYKEY ", StringComparison.Ordinal) ||
+        m.StartsWith("TRYAGAIN ", StringComparison.Ordinal) || m.StartsWith("CLUSTERDOWN ", StringComparison.Ordinal) ||
+        m.StartsWith("MASTERDOWN ", StringComparison.Ordinal) || m.StartsWith("NOTBUSY ", StringComparison.Ordinal) ||
+        m.StartsWith("UNKILLABLE ", StringComparison.Ordinal);
+
+    public void Integer(long n)
+    {
+        if (n == 0) { Raw(":0\r\n"u8); return; }
+        if (n == 1) { Raw(":1\r\n"u8); return; }
+        PrefixedNumber((byte)':', n);
+    }
+
+    public void Bulk(ReadOnlySpan<byte> s)
+    {
+        if (!Enabled) return;
+        if (s.Length <= ReplyBuffer.ChunkSize - 32)
+        {
+            var span = _out.GetSpan(s.Length + 32);
+            span[0] = (byte)'$';
+            Utf8Formatter.TryFormat(s.Length, span[1..], out int w);
+            span[1 + w] = (byte)'\r';
+            span[2 + w] = (byte)'\n';
+            s.CopyTo(span[(3 + w)..]);
+            int p = 3 + w + s.Length;
+            span[p] = (byte)'\r';
+            span[p + 1] = (byte)'\n';
+            _out.Advance(p + 2);
+            return;
+        }
+        PrefixedNumber((byte)'$', s.Length);
+        Raw(s);
+        Raw(Crlf);
+    }
+
+    public void Bulk(string s) => Bulk(Encoding.UTF8.GetBytes(s));
+
+    /// <summary>A bulk string holding the decimal form of n (addReplyBulkLongLong).</summary>
+    public void BulkLong(long n)
+    {
+        Span<byte> tmp = stackalloc byte[24];
+        Utf8Formatter.TryFormat(n, tmp, out int w);
+        Bulk(tmp[..w]);
+    }
+
+    /// <summary>A null bulk string ($-1 in RESP2, _ in RESP3).</summary>
+    public void Null() => Raw(Resp3 ? "_\r\n"u8 : "$-1\r\n"u8);
+
+    /// <summary>A null array (*-1 in RESP2, _ in RESP3).</summary>
+    public void NullArray() => Raw(Resp3 ? "_\r\n"u8 : "*-1\r\n"u8);
+
+    public void ArrayLen(long n)
+    {
+        if (n == 0) { Raw("*0\r\n"u8); return; }
+        PrefixedNumber((byte)'*', n);
+    }
+
+    public void EmptyArray() => Raw("*0\r\n"u8);
+
+    /// <summary>A map of n pairs; in RESP2 an array of 2n elements.</summary>
+    public void MapLen(long n) => PrefixedNumber(Resp3 ? (byte)'%' : (byte)'*', Resp3 ? n : 2 * n);
+
+    /// <summary>A set of n elements; in RESP2 an array.</summary>
+    public void SetLen(long n) => PrefixedNumber(Resp3 ? (byte)'~' : (byte)'*', n);
+
+    /// <summary>An attribute-free push frame (>n) in RESP3; a plain array in RESP2 (Pub/Sub messages).</summary>
+    public void PushLen(long n) => PrefixedNumber(Resp3 ? (byte)'>' : (byte)'*', n);
+
+    public void Boolean(bool b)
+    {
+        if (Resp3) Raw(b ? "#t\r\n"u8 : "#f\r\n"u8);
+        else Raw(b ? ":1\r\n"u8 : ":0\r\n"u8);
+    }
+
+    /// <summary>A double: RESP3 ",d", RESP2 a bulk string, formatted as Redis's %.17g.</summary>
+    public void Double(double d)
+    {
+        string s = FormatDouble(d);
+        if (Resp3)
+        {
+            Raw(","u8);
+            Raw(Encoding.ASCII.GetBytes(s));
+            Raw(Crlf);
+        }
+        else Bulk(Encoding.ASCII.GetBytes(s));
+    }
+
+    /// <summary>A big number: RESP3 "(n", RESP2 a bulk string.</summary>
+    public void BigNumber(string digits)
+    {
+        if (Resp3) { Raw("("u8); Raw(Encoding.ASCII.GetBytes(digits)); Raw(Crlf); }
+        else Bulk(digits);
+    }
+
+    /// <summary>A verbatim string: RESP3 "=len\r\ntxt:...", RESP2 a bulk string.</summary>
+    public void Verbatim(string text, string format = "txt")
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        if (!Resp3) { Bulk(bytes); return; }
+        PrefixedNumber((byte)'=', bytes.Length + 4);
+        Raw(Encoding.ASCII.GetBytes(format + ":"));
+        Raw(bytes);
+        Raw(Crlf);
+    }
+
+    /// <summary>Pre-encoded protocol bytes (shared replies, MONITOR lines, passthrough).</summary>
+    public void Protocol_(ReadOnlySpan<byte> raw) => Raw(raw);
+
+    /// <summary>Redis's %.17g for doubles with inf/-inf/nan spelled as Redis does.</summary>
+    public static string FormatDouble(double d)
+    {
+        if (double.IsPositiveInfinity(d)) return "inf";
+        if (double.IsNegativeInfinity(d)) return "-inf";
+        if (double.IsNaN(d)) return "nan";
+        return FormatG17(d);
+    }
+
+    /// <summary>C's printf("%.17g").</summary>
+    public static string FormatG17(double d)
+    {
+        if (d == 0) return double.IsNegative(d) ? "-0" : "0";
+        string r = d.ToString("E16", CultureInfo.InvariantCulture); // d.dddddddddddddddde+XXX
+        int ePos = r.IndexOf('E');
+        int exp = int.Parse(r.AsSpan(ePos + 1), CultureInfo.InvariantCulture);
+        bool neg = r[0] == '-';
+        string mant = r[(neg ? 1 : 0)..ePos].Replace(".", "");
+        // %g: use scientific if exp < -4 or exp >= precision(17)
+        string body;
+        if (exp < -4 || exp >= 17)
+        {
+            string m = mant.TrimEnd('0');
+            string frac = m.Length > 1 ? "." + m[1..] : "";
+            body = m[0] + frac + "e" + (exp < 0 ? "-" : "+") + Math.Abs(exp).ToString("00", CultureInfo.InvariantCulture);
+        }
+        else if (exp >= 0)
+        {
+            string intPart = mant[..(exp + 1)];
+            string fracPart = mant[(exp + 1)..].TrimEnd('0');
+            body = fracPart.Length > 0 ? intPart + "." + fracPart : intPart;
+        }
+        else
+        {
+            string fracPart = (new string('0', -exp - 1) + mant).TrimEnd('0');
+            body = "0." + fracPart;
+        }
+        return neg ? "-" + body : body;
+    }
+}

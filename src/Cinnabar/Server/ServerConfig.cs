@@ -1,0 +1,247 @@
+// The server's configuration: typed fields the hot paths read directly, and the registry of
+// named parameters (ConfigEntry) that redis.conf, command-line options, CONFIG GET/SET and
+// CONFIG REWRITE go through, with Redis 7.0's names, aliases, defaults and validation.
+using System.Globalization;
+using Cinnabar.Networking;
+
+namespace Cinnabar.Server;
+
+public sealed partial class ServerConfig
+{
+    // Typed values, updated by the registry's setters.
+    public int Port = 6379;
+    public string[] Bind = ["127.0.0.1", "-::1"];
+    public int Hz = 10;
+    public bool DynamicHz = true;
+    public int Databases = 16;
+    public int MaxClients = 10000;
+    public long TimeoutSeconds;
+    public int TcpKeepalive = 300;
+    public int TcpBacklog = 511;
+    public bool ProtectedMode = true;
+    public string? RequirePass;
+    public long ProtoMaxBulkLen = 512L * 1024 * 1024;
+    public long ClientQueryBufferLimit = 1024L * 1024 * 1024;
+    public string LogLevel = "notice";
+    public string LogFile = "";
+    public long MaxMemory;
+    public string MaxMemoryPolicy = "noeviction";
+    public int MaxMemorySamples = 5;
+    public int ActiveExpireEffort = 1;
+    public bool ActiveExpireEnabled = true;
+    public bool ReplicaReadOnly = true;
+    public string EnableDebugCommand = "no";
+    public string EnableProtectedConfigs = "no";
+    public string EnableModuleCommand = "no";
+    public long SlowlogLogSlowerThan = 10000;
+    public int SlowlogMaxLen = 128;
+    public bool ActiveRehashing = true;
+    public string Dir = Directory.GetCurrentDirectory();
+    public string? ConfigFile;
+    public bool Daemonize;
+    public string PidFile = "";
+    public int LfuLogFactor = 10;
+    public int LfuDecayTime = 1;
+    public bool LazyfreeLazyUserDel;
+    public bool LazyfreeLazyUserFlush;
+
+    /// <summary>client-output-buffer-limit per class: hard, soft (bytes), soft seconds.</summary>
+    public readonly Dictionary<string, (long Hard, long Soft, long SoftSeconds)> OutputBufferLimits = new()
+    {
+        ["normal"] = (0, 0, 0),
+        ["replica"] = (256L * 1024 * 1024, 64L * 1024 * 1024, 60),
+        ["pubsub"] = (32L * 1024 * 1024, 8L * 1024 * 1024, 60),
+    };
+
+    readonly Dictionary<string, ConfigEntry> _entries = new(StringComparer.OrdinalIgnoreCase);
+    readonly List<ConfigEntry> _ordered = new();
+
+    public IReadOnlyList<ConfigEntry> Entries => _ordered;
+
+    public ServerConfig()
+    {
+        RegisterCore();
+        RegisterMore();
+    }
+
+    /// <summary>Registration of the remaining Redis 7.0 parameters lives in ServerConfig.Registry.cs.</summary>
+    partial void RegisterMore();
+
+    public ConfigEntry? Find(string name) => _entries.GetValueOrDefault(name);
+
+    public void Register(ConfigEntry e)
+    {
+        _entries[e.Name] = e;
+        foreach (var a in e.Aliases) _entries[a] = e;
+        _ordered.Add(e);
+    }
+
+    /// <summary>Sets a parameter by name (config file, command line, CONFIG SET). Returns an error or null.</summary>
+    public string? Set(string name, string value, bool startup)
+    {
+        var e = Find(name);
+        if (e == null) return "Unknown option or number of arguments for CONFIG SET - '" + name + "'";
+        if (e.Immutable && !startup) return $"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+        return e.Apply(value);
+    }
+
+    // Helpers that build entries in config.c's style.
+    public void Bool(string name, bool def, Action<bool> set, Func<bool> get, bool immutable = false, params string[] aliases) =>
+        Register(new ConfigEntry
+        {
+            Name = name, Aliases = aliases, Kind = ConfigKind.Bool, Default = def ? "yes" : "no", Immutable = immutable,
+            Apply = v =>
+            {
+                if (!ConfigEntry.TryParseBool(v, out bool b)) return "argument must be 'yes' or 'no'";
+                set(b);
+                return null;
+            },
+            Get = () => get() ? "yes" : "no",
+        });
+
+    public void Int(string name, long def, long min, long max, Action<long> set, Func<long> get, bool immutable = false, bool memory = false, params string[] aliases) =>
+        Register(new ConfigEntry
+        {
+            Name = name, Aliases = aliases, Kind = memory ? ConfigKind.Memory : ConfigKind.Integer, Default = def.ToString(CultureInfo.InvariantCulture),
+            Min = min, Max = max, Immutable = immutable,
+            Apply = v =>
+            {
+                long n;
+                if (memory)
+                {
+                    if (!ConfigEntry.TryParseMemory(v, out n)) return "argument must be a memory value";
+                }
+                else if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n))
+                    return "argument couldn't be parsed into an integer";
+                if (n < min || n > max)
+                    return $"argument must be between {min} and {max} inclusive";
+                set(n);
+                return null;
+            },
+            Get = () => get().ToString(CultureInfo.InvariantCulture),
+        });
+
+    public void Enum(string name, string def, string[] values, Action<string> set, Func<string> get, bool immutable = false, params string[] aliases) =>
+        Register(new ConfigEntry
+        {
+            Name = name, Aliases = aliases, Kind = ConfigKind.Enum, Default = def, EnumValues = values, Immutable = immutable,
+            Apply = v =>
+            {
+                var match = values.FirstOrDefault(x => x.Equals(v, StringComparison.OrdinalIgnoreCase));
+                if (match == null) return "argument(s) must be one of the following: " + string.Join(", ", values);
+                set(match);
+                return null;
+            },
+            Get = get,
+        });
+
+    public void Str(string name, string def, Func<string, string?> apply, Func<string> get, bool immutable = false, bool sensitive = false, params string[] aliases) =>
+        Register(new ConfigEntry
+        {
+            Name = name, Aliases = aliases, Kind = ConfigKind.String, Default = def, Immutable = immutable, Sensitive = sensitive,
+            Apply = apply, Get = get,
+        });
+
+    void RegisterCore()
+    {
+        Int("port", 6379, 0, 65535, v => Port = (int)v, () => Port);
+        Str("bind", "* -::*", v =>
+        {
+            Bind = v.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return null;
+        }, () => string.Join(' ', Bind));
+        Int("hz", 10, 0, int.MaxValue, v => Hz = (int)Math.Clamp(v, 1, 500), () => Hz);
+        Bool("dynamic-hz", true, v => DynamicHz = v, () => DynamicHz);
+        Int("databases", 16, 1, int.MaxValue, v => Databases = (int)v, () => Databases, immutable: true);
+        Int("maxclients", 10000, 1, long.MaxValue, v => MaxClients = (int)Math.Min(v, int.MaxValue), () => MaxClients);
+        Int("timeout", 0, 0, int.MaxValue, v => TimeoutSeconds = v, () => TimeoutSeconds);
+        Int("tcp-keepalive", 300, 0, int.MaxValue, v => TcpKeepalive = (int)v, () => TcpKeepalive);
+        Int("tcp-backlog", 511, 0, int.MaxValue, v => TcpBacklog = (int)v, () => TcpBacklog, immutable: true);
+        Bool("protected-mode", true, v => ProtectedMode = v, () => ProtectedMode);
+        Str("requirepass", "", v =>
+        {
+            RequirePass = v.Length == 0 ? null : v;
+            return null;
+        }, () => RequirePass ?? "", sensitive: true);
+        Int("proto-max-bulk-len", 512L * 1024 * 1024, 1024 * 1024, long.MaxValue, v => ProtoMaxBulkLen = v, () => ProtoMaxBulkLen, memory: true);
+        Int("client-query-buffer-limit", 1024L * 1024 * 1024, 1024 * 1024, long.MaxValue, v => ClientQueryBufferLimit = v, () => ClientQueryBufferLimit, memory: true);
+        Enum("loglevel", "notice", ["debug", "verbose", "notice", "warning", "nothing"], v => LogLevel = v, () => LogLevel);
+        Str("logfile", "", v =>
+        {
+            LogFile = v;
+            return null;
+        }, () => LogFile, immutable: true);
+        Int("maxmemory", 0, 0, long.MaxValue, v => MaxMemory = v, () => MaxMemory, memory: true);
+        Enum("maxmemory-policy", "noeviction",
+            ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"],
+            v => MaxMemoryPolicy = v, () => MaxMemoryPolicy);
+        Int("maxmemory-samples", 5, 1, 64, v => MaxMemorySamples = (int)v, () => MaxMemorySamples);
+        Int("active-expire-effort", 1, 1, 10, v => ActiveExpireEffort = (int)v, () => ActiveExpireEffort);
+        Bool("replica-read-only", true, v => ReplicaReadOnly = v, () => ReplicaReadOnly, false, "slave-read-only");
+        Enum("enable-debug-command", "no", ["no", "yes", "local"], v => EnableDebugCommand = v, () => EnableDebugCommand, immutable: true);
+        Enum("enable-protected-configs", "no", ["no", "yes", "local"], v => EnableProtectedConfigs = v, () => EnableProtectedConfigs, immutable: true);
+        Enum("enable-module-command", "no", ["no", "yes", "local"], v => EnableModuleCommand = v, () => EnableModuleCommand, immutable: true);
+        Int("slowlog-log-slower-than", 10000, long.MinValue, long.MaxValue, v => SlowlogLogSlowerThan = v, () => SlowlogLogSlowerThan);
+        Int("slowlog-max-len", 128, 0, long.MaxValue, v => SlowlogMaxLen = (int)Math.Min(v, int.MaxValue), () => SlowlogMaxLen);
+        Bool("activerehashing", true, v => ActiveRehashing = v, () => ActiveRehashing);
+        Str("dir", "", v =>
+        {
+            if (!Directory.Exists(v)) return "No such file or directory";
+            Dir = Path.GetFullPath(v);
+            Directory.SetCurrentDirectory(Dir);
+            return null;
+        }, () => Dir);
+        Bool("daemonize", false, v => Daemonize = v, () => Daemonize, immutable: true);
+        Str("pidfile", "", v =>
+        {
+            PidFile = v;
+            return null;
+        }, () => PidFile, immutable: true);
+        Int("lfu-log-factor", 10, 0, int.MaxValue, v => LfuLogFactor = (int)v, () => LfuLogFactor);
+        Int("lfu-decay-time", 1, 0, int.MaxValue, v => LfuDecayTime = (int)v, () => LfuDecayTime);
+        Bool("lazyfree-lazy-user-del", false, v => LazyfreeLazyUserDel = v, () => LazyfreeLazyUserDel);
+        Bool("lazyfree-lazy-user-flush", false, v => LazyfreeLazyUserFlush = v, () => LazyfreeLazyUserFlush);
+        Register(new ConfigEntry
+        {
+            Name = "client-output-buffer-limit", Kind = ConfigKind.Special,
+            Default = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+            Apply = SetOutputBufferLimits,
+            Get = () => string.Join(' ', new[] { "normal", "replica", "pubsub" }.Select(k =>
+            {
+                var (h, s, sec) = OutputBufferLimits[k];
+                return $"{(k == "replica" ? "slave" : k)} {h} {s} {sec}";
+            })),
+        });
+    }
+
+    string? SetOutputBufferLimits(string v)
+    {
+        var parts = v.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length % 4 != 0) return "Wrong number of arguments in buffer limit configuration.";
+        var parsed = new List<(string, long, long, long)>();
+        for (int i = 0; i < parts.Length; i += 4)
+        {
+            string cls = parts[i].ToLowerInvariant();
+            if (cls == "slave") cls = "replica";
+            if (cls is not ("normal" or "replica" or "pubsub")) return "Invalid client class specified in buffer limit configuration.";
+            if (!ConfigEntry.TryParseMemory(parts[i + 1], out long hard) || !ConfigEntry.TryParseMemory(parts[i + 2], out long soft) ||
+                !long.TryParse(parts[i + 3], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long secs) || hard < 0 || soft < 0 || secs < 0)
+                return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            parsed.Add((cls, hard, soft, secs));
+        }
+        foreach (var (cls, h, s, sec) in parsed) OutputBufferLimits[cls] = (h, s, sec);
+        return null;
+    }
+
+    /// <summary>Whether a protected command (DEBUG, MODULE) may run for this client (enable-*-command).</summary>
+    public bool ProtectedCommandAllowed(string command, Client c)
+    {
+        string setting = command switch
+        {
+            "debug" => EnableDebugCommand,
+            "module" => EnableModuleCommand,
+            _ => "yes",
+        };
+        return setting == "yes" || (setting == "local" && c.IsLocal);
+    }
+}

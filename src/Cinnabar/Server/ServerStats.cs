@@ -1,0 +1,45 @@
+// Counters behind INFO stats (Redis's server.stat_*): totals updated on the loop thread as
+// commands run, keys expire, clients connect and bytes move. errorstats counts error replies
+// by their code.
+namespace Cinnabar.Server;
+
+public sealed class ServerStats
+{
+    public long NumCommands;
+    public long NumConnections;
+    public long RejectedConnections;
+    public long ExpiredKeys;
+    public long ExpiredStalePerc;
+    public long ExpiredTimeCapReachedCount;
+    public long ExpireCycleTimeUsedUs;
+    public long EvictedKeys;
+    public long EvictedClients;
+    public long KeyspaceHits;
+    public long KeyspaceMisses;
+    public long NetInputBytes;
+    public long NetOutputBytes;
+    public long RejectedCalls;
+    public long TotalErrorReplies;
+    public long Dirty;
+    public long ClientQbufLimitDisconnections;
+    public long ClientOutbufLimitDisconnections;
+    public long UnexpectedErrorReplies;
+    public readonly Dictionary<string, long> ErrorCounts = new(StringComparer.Ordinal);
+
+    public void RecordError(string code)
+    {
+        TotalErrorReplies++;
+        // Redis caps the errorstats table at 128 distinct codes.
+        if (ErrorCounts.TryGetValue(code, out long n)) ErrorCounts[code] = n + 1;
+        else if (ErrorCounts.Count < 128) ErrorCounts[code] = 1;
+    }
+
+    public void Reset()
+    {
+        NumCommands = NumConnections = RejectedConnections = ExpiredKeys = ExpiredStalePerc = 0;
+        ExpiredTimeCapReachedCount = ExpireCycleTimeUsedUs = EvictedKeys = EvictedClients = 0;
+        KeyspaceHits = KeyspaceMisses = NetInputBytes = NetOutputBytes = RejectedCalls = TotalErrorReplies = 0;
+        ClientQbufLimitDisconnections = ClientOutbufLimitDisconnections = UnexpectedErrorReplies = 0;
+        ErrorCounts.Clear();
+    }
+}
