@@ -89,7 +89,11 @@ public sealed partial class ServerConfig
     public void Bool(string name, bool def, Action<bool> set, Func<bool> get, bool immutable = false, params string[] aliases) =>
         Register(new ConfigEntry
         {
-            Name = name, Aliases = aliases, Kind = ConfigKind.Bool, Default = def ? "yes" : "no", Immutable = immutable,
+            Name = name,
+            Aliases = aliases,
+            Kind = ConfigKind.Bool,
+            Default = def ? "yes" : "no",
+            Immutable = immutable,
             Apply = v =>
             {
                 if (!ConfigEntry.TryParseBool(v, out bool b)) return "argument must be 'yes' or 'no'";
@@ -102,8 +106,13 @@ public sealed partial class ServerConfig
     public void Int(string name, long def, long min, long max, Action<long> set, Func<long> get, bool immutable = false, bool memory = false, params string[] aliases) =>
         Register(new ConfigEntry
         {
-            Name = name, Aliases = aliases, Kind = memory ? ConfigKind.Memory : ConfigKind.Integer, Default = def.ToString(CultureInfo.InvariantCulture),
-            Min = min, Max = max, Immutable = immutable,
+            Name = name,
+            Aliases = aliases,
+            Kind = memory ? ConfigKind.Memory : ConfigKind.Integer,
+            Default = def.ToString(CultureInfo.InvariantCulture),
+            Min = min,
+            Max = max,
+            Immutable = immutable,
             Apply = v =>
             {
                 long n;
@@ -124,7 +133,12 @@ public sealed partial class ServerConfig
     public void Enum(string name, string def, string[] values, Action<string> set, Func<string> get, bool immutable = false, params string[] aliases) =>
         Register(new ConfigEntry
         {
-            Name = name, Aliases = aliases, Kind = ConfigKind.Enum, Default = def, EnumValues = values, Immutable = immutable,
+            Name = name,
+            Aliases = aliases,
+            Kind = ConfigKind.Enum,
+            Default = def,
+            EnumValues = values,
+            Immutable = immutable,
             Apply = v =>
             {
                 var match = values.FirstOrDefault(x => x.Equals(v, StringComparison.OrdinalIgnoreCase));
@@ -138,8 +152,14 @@ public sealed partial class ServerConfig
     public void Str(string name, string def, Func<string, string?> apply, Func<string> get, bool immutable = false, bool sensitive = false, params string[] aliases) =>
         Register(new ConfigEntry
         {
-            Name = name, Aliases = aliases, Kind = ConfigKind.String, Default = def, Immutable = immutable, Sensitive = sensitive,
-            Apply = apply, Get = get,
+            Name = name,
+            Aliases = aliases,
+            Kind = ConfigKind.String,
+            Default = def,
+            Immutable = immutable,
+            Sensitive = sensitive,
+            Apply = apply,
+            Get = get,
         });
 
     void RegisterCore()
@@ -203,7 +223,8 @@ public sealed partial class ServerConfig
         Bool("lazyfree-lazy-user-flush", false, v => LazyfreeLazyUserFlush = v, () => LazyfreeLazyUserFlush);
         Register(new ConfigEntry
         {
-            Name = "client-output-buffer-limit", Kind = ConfigKind.Special,
+            Name = "client-output-buffer-limit",
+            Kind = ConfigKind.Special,
             Default = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
             Apply = SetOutputBufferLimits,
             Get = () => string.Join(' ', new[] { "normal", "replica", "pubsub" }.Select(k =>
