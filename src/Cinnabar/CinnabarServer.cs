@@ -19,6 +19,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly ServerConfig Config;
     public readonly Logger Log;
     public readonly ServerStats Stats = new();
+    public readonly KeyspaceEvents Events;
     public readonly CommandTable Commands;
     public readonly Dispatcher Dispatcher;
     public Database[] Databases { get; private set; } = [];
@@ -63,6 +64,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     {
         Config = config ?? new ServerConfig();
         Log = new Logger(Config);
+        Events = new KeyspaceEvents(Config);
         Commands = CommandTable.LoadDefault();
         Dispatcher = new Dispatcher(this);
         Extensions.Initialize(this);
@@ -432,6 +434,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public void OnKeyExpired(Database db, byte[] key)
     {
         Stats.ExpiredKeys++;
+        Events.Notify(NotifyClass.Expired, "expired", key, db.Id);
         KeyExpired?.Invoke(db, key);
         KeyModified?.Invoke(db, key);
     }

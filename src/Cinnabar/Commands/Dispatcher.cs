@@ -104,7 +104,16 @@ public sealed class Dispatcher
         _server.UpdateCachedTime();
         int errorsBefore = c.Reply.ErrorsWritten;
         long start = Stopwatch.GetTimestamp();
-        cmd.Handler!(c);
+        try
+        {
+            cmd.Handler!(c);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Redis would crash here; a server that keeps serving is more useful. Log loudly.
+            _server.Log.Warning($"Unexpected error executing '{cmd.FullName}': {e}");
+            c.Reply.Error("internal error executing command: " + e.GetType().Name);
+        }
         long durationUs = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         cmd.Calls++;
         cmd.MicrosecondsTotal += durationUs;

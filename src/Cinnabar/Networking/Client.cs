@@ -147,13 +147,16 @@ public sealed class Client : IFileEventHandler
         ProcessInputBuffer();
     }
 
+    /// <summary>Moves unconsumed bytes (and the partial command's parsed arguments) to the front.</summary>
     void Compact()
     {
-        int remaining = _qend - _qpos;
-        Buffer.BlockCopy(_query, _qpos, _query, 0, remaining);
-        if (Parser.InProgress) Parser.Relocate(_query, _query, _qpos);
+        int keep = Parser.InProgress ? Parser.CommandStart : _qpos;
+        if (keep == 0) return;
+        int remaining = _qend - keep;
+        Buffer.BlockCopy(_query, keep, _query, 0, remaining);
+        if (Parser.InProgress) Parser.Relocate(_query, _query, keep);
         _qend = remaining;
-        _qpos = 0;
+        _qpos -= keep;
     }
 
     /// <summary>Parses and executes every complete command in the query buffer (processInputBuffer).</summary>

@@ -36,11 +36,18 @@ public sealed class RespParser
     /// <summary>Set while the client has not authenticated: Redis caps request sizes then.</summary>
     public bool AuthRequired;
 
+    /// <summary>Where the command being parsed begins in the buffer: bytes from here on must be kept while InProgress.</summary>
+    public int CommandStart;
+
     /// <summary>True when a multibulk request is partially read; the buffer must keep its bytes.</summary>
     public bool InProgress => _inMultibulk;
 
     /// <summary>The query buffer moved its bytes left by <paramref name="delta"/>, maybe into a new array: fix the slices.</summary>
-    public void Relocate(byte[] from, byte[] to, int delta) => Args.Relocate(from, to, delta);
+    public void Relocate(byte[] from, byte[] to, int delta)
+    {
+        Args.Relocate(from, to, delta);
+        CommandStart -= delta;
+    }
 
     public void Reset()
     {
@@ -59,6 +66,7 @@ public sealed class RespParser
     {
         if (!_inMultibulk)
         {
+            CommandStart = pos;
             if (pos >= end) return ParseStatus.Incomplete;
             if (buf[pos] != (byte)'*') return ParseInline(buf, ref pos, end);
         }

@@ -162,8 +162,17 @@ public sealed partial class ServerConfig
             Get = get,
         });
 
+    /// <summary>notify-keyspace-events as flags.</summary>
+    public NotifyClass NotifyKeyspaceEvents;
+
     void RegisterCore()
     {
+        Str("notify-keyspace-events", "", v =>
+        {
+            if (!KeyspaceEvents.TryParseFlags(v, out var f)) return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+            NotifyKeyspaceEvents = f;
+            return null;
+        }, () => KeyspaceEvents.FlagsToString(NotifyKeyspaceEvents));
         Int("port", 6379, 0, 65535, v => Port = (int)v, () => Port);
         Str("bind", "* -::*", v =>
         {

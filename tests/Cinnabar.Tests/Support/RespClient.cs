@@ -1,0 +1,185 @@
+// A small blocking RESP client for tests: sends commands as multibulk and reads replies into
+// a RespReply tree that renders the way redis-cli's raw form would, so tests compare replies
+// byte-for-byte between Cinnabar and redis-server.
+using System.Net.Sockets;
+using System.Text;
+
+namespace Cinnabar.Tests.Support;
+
+public sealed class RespReply
+{
+    public char Type;            // + - : $ * % ~ _ , # ( = > |
+    public string? Text;         // simple/error/bulk/verbatim text, number as text; null for null replies
+    public List<RespReply>? Items;
+
+    public bool IsNull => Type == '_' || ((Type == '$' || Type == '*') && Text == null && Items == null);
+    public bool IsError => Type == '-';
+    public long Integer => long.Parse(Text!, System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A canonical one-line rendering: types included, so differences in reply type show up.</summary>
+    public override string ToString()
+    {
+        switch (Type)
+        {
+            case '+': return "+" + Text;
+            case '-': return "-" + Text;
+            case ':': return ":" + Text;
+            case '$': return Text == null ? "$nil" : "\"" + Escape(Text) + "\"";
+            case '_': return "_nil";
+            case ',': return "," + Text;
+            case '#': return "#" + Text;
+            case '(': return "(" + Text;
+            case '=': return "=\"" + Escape(Text!) + "\"";
+            default:
+                if (Items == null) return Type + "nil";
+                return Type + "[" + string.Join(", ", Items.Select(i => i.ToString())) + "]";
+        }
+    }
+
+    static string Escape(string s)
+    {
+        var sb = new StringBuilder();
+        foreach (char c in s)
+        {
+            if (c == '"' || c == '\\') sb.Append('\\').Append(c);
+            else if (c < 32 || c > 126) sb.Append($"\\x{(int)c:x2}");
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+}
+
+public sealed class RespClient : IDisposable
+{
+    readonly TcpClient _tcp;
+    readonly NetworkStream _stream;
+    readonly BufferedStream _in;
+
+    public RespClient(int port, string host = "127.0.0.1", int timeoutMs = 10000)
+    {
+        _tcp = new TcpClient();
+        _tcp.Connect(host, port);
+        _tcp.NoDelay = true;
+        _tcp.ReceiveTimeout = timeoutMs;
+        _stream = _tcp.GetStream();
+        _in = new BufferedStream(_stream, 65536);
+    }
+
+    public Socket Socket => _tcp.Client;
+
+    public static byte[] Encode(params string[] args) => Encode(args.Select(a => Encoding.Latin1.GetBytes(a)).ToArray());
+
+    public static byte[] Encode(params byte[][] args)
+    {
+        var ms = new MemoryStream();
+        var head = Encoding.ASCII.GetBytes($"*{args.Length}\r\n");
+        ms.Write(head);
+        foreach (var a in args)
+        {
+            ms.Write(Encoding.ASCII.GetBytes($"${a.Length}\r\n"));
+            ms.Write(a);
+            ms.Write("\r\n"u8);
+        }
+        return ms.ToArray();
+    }
+
+    public void Send(params string[] args) => SendRaw(Encode(args));
+
+    public void SendRaw(byte[] bytes) => _stream.Write(bytes);
+
+    public void SendRaw(string s) => SendRaw(Encoding.Latin1.GetBytes(s));
+
+    public RespReply Call(params string[] args)
+    {
+        Send(args);
+        return Read();
+    }
+
+    public string CallS(params string[] args) => Call(args).ToString();
+
+    public RespReply Read()
+    {
+        string line = ReadLine();
+        char t = line[0];
+        string rest = line[1..];
+        switch (t)
+        {
+            case '+':
+            case '-':
+            case ':':
+            case ',':
+            case '#':
+            case '(':
+                return new RespReply { Type = t, Text = rest };
+            case '_':
+                return new RespReply { Type = '_' };
+            case '$':
+            case '=':
+                {
+                    int n = int.Parse(rest, System.Globalization.CultureInfo.InvariantCulture);
+                    if (n < 0) return new RespReply { Type = '$' };
+                    var buf = new byte[n + 2];
+                    ReadExact(buf);
+                    return new RespReply { Type = t, Text = Encoding.Latin1.GetString(buf, 0, n) };
+                }
+            case '*':
+            case '~':
+            case '>':
+            case '%':
+            case '|':
+                {
+                    int n = int.Parse(rest, System.Globalization.CultureInfo.InvariantCulture);
+                    if (n < 0) return new RespReply { Type = t };
+                    int count = t is '%' or '|' ? n * 2 : n;
+                    var items = new List<RespReply>(count);
+                    for (int i = 0; i < count; i++) items.Add(Read());
+                    return new RespReply { Type = t, Items = items };
+                }
+            default:
+                throw new InvalidDataException("bad reply line: " + line);
+        }
+    }
+
+    void ReadExact(byte[] buf)
+    {
+        int off = 0;
+        while (off < buf.Length)
+        {
+            int n = _in.Read(buf, off, buf.Length - off);
+            if (n == 0) throw new EndOfStreamException();
+            off += n;
+        }
+    }
+
+    string ReadLine()
+    {
+        var sb = new StringBuilder();
+        while (true)
+        {
+            int b = _in.ReadByte();
+            if (b < 0) throw new EndOfStreamException("connection closed");
+            if (b == '\r')
+            {
+                _in.ReadByte();
+                return sb.ToString();
+            }
+            sb.Append((char)b);
+        }
+    }
+
+    /// <summary>True when the server closed the connection (reads EOF within the timeout).</summary>
+    public bool IsClosedByServer(int timeoutMs = 2000)
+    {
+        _tcp.ReceiveTimeout = timeoutMs;
+        try
+        {
+            return _in.ReadByte() < 0;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    public void Dispose() => _tcp.Dispose();
+}

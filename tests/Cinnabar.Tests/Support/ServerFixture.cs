@@ -1,0 +1,26 @@
+// Starts an in-process Cinnabar server on an ephemeral loopback port for integration tests.
+// One instance per test class (IClassFixture); tests use distinct keys or FLUSHALL.
+namespace Cinnabar.Tests.Support;
+
+public sealed class ServerFixture : IDisposable
+{
+    public CinnabarServer Server { get; }
+    public int Port => Server.Port;
+
+    public ServerFixture() : this(null) { }
+
+    /// <summary>For tests that need a server with their own configuration (not as a class fixture).</summary>
+    internal ServerFixture(Action<Server.ServerConfig>? configure)
+    {
+        var config = new Server.ServerConfig { Port = 0, Bind = ["127.0.0.1"] };
+        config.Set("enable-debug-command", "yes", startup: true);
+        configure?.Invoke(config);
+        Server = new CinnabarServer(config);
+        Server.Log.Console = null;
+        Server.Start();
+    }
+
+    public RespClient Connect() => new(Port);
+
+    public void Dispose() => Server.Stop();
+}
