@@ -11,6 +11,9 @@ using Cinnabar.Server;
 
 namespace Cinnabar;
 
+/// <summary>A key was modified (signalModifiedKey): WATCH and client tracking listen. The span is only valid during the call.</summary>
+public delegate void KeyModifiedHandler(Database db, ReadOnlySpan<byte> key);
+
 public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 {
     public const string RedisVersion = "7.0.15";
@@ -54,7 +57,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public event Action? BeforeSleepHooks;
 
     /// <summary>Keyspace side effects: key modified (WATCH, tracking) and expired (notification).</summary>
-    public event Action<Database, byte[]>? KeyModified;
+    public event KeyModifiedHandler? KeyModified;
     public event Action<Database, byte[]>? KeyExpired;
 
     public IReadOnlyList<IPEndPoint> EndPoints => _listeners.Select(l => l.EndPoint).ToList();
@@ -421,7 +424,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public void TouchObject(RedisObject o)
     {
-        if (Config.MaxMemoryPolicy.Contains("lfu", StringComparison.Ordinal)) Eviction.LfuTouch(o, this);
+        if (Config.LfuPolicy) Eviction.LfuTouch(o, this);
         else o.Lru = (uint)LruClock;
     }
 
@@ -443,7 +446,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public void SignalModifiedKey(Database db, ReadOnlySpan<byte> key)
     {
-        if (KeyModified != null) KeyModified(db, key.ToArray());
+        KeyModified?.Invoke(db, key);
     }
 
     public static long MonotonicUs => Stopwatch.GetTimestamp() * 1_000_000 / Stopwatch.Frequency;

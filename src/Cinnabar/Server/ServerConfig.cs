@@ -26,6 +26,9 @@ public sealed partial class ServerConfig
     public string LogFile = "";
     public long MaxMemory;
     public string MaxMemoryPolicy = "noeviction";
+
+    /// <summary>maxmemory-policy is an LFU one: the object's LRU field holds the LFU counter.</summary>
+    public bool LfuPolicy;
     public int MaxMemorySamples = 5;
     public int ActiveExpireEffort = 1;
     public bool ActiveExpireEnabled = true;
@@ -203,7 +206,11 @@ public sealed partial class ServerConfig
         Int("maxmemory", 0, 0, long.MaxValue, v => MaxMemory = v, () => MaxMemory, memory: true);
         Enum("maxmemory-policy", "noeviction",
             ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"],
-            v => MaxMemoryPolicy = v, () => MaxMemoryPolicy);
+            v =>
+            {
+                MaxMemoryPolicy = v;
+                LfuPolicy = v.EndsWith("lfu", StringComparison.Ordinal);
+            }, () => MaxMemoryPolicy);
         Int("maxmemory-samples", 5, 1, 64, v => MaxMemorySamples = (int)v, () => MaxMemorySamples);
         Int("active-expire-effort", 1, 1, 10, v => ActiveExpireEffort = (int)v, () => ActiveExpireEffort);
         Bool("replica-read-only", true, v => ReplicaReadOnly = v, () => ReplicaReadOnly, false, "slave-read-only");

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Runs redis-benchmark against Cinnabar and redis-server side by side (see bench/README.md).
+
+Both servers run on loopback with persistence off. Every row is measured A/B/A/B... for
+`--rounds` rounds so machine drift cancels out; the table reports each server's median
+requests/s, the ratio Cinnabar/Redis, and p50/p99 latency from redis-benchmark's CSV.
+"""
+import argparse
+import csv
+import datetime
+import io
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CINNABAR = os.path.join(ROOT, "src/Cinnabar.Server/bin/Release/net10.0/cinnabar-server")
+ROWS = ["PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPOP", "SADD", "HSET", "ZADD", "LRANGE_100", "MSET"]
+TEST_NAMES = {"PING_MBULK": "ping_mbulk", "LRANGE_100": "lrange_100"}
+
+
+def wait_port(port, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(64).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server on port %d did not start" % port)
+
+
+def start_servers(redis_port, cin_port):
+    common = ["--save", "", "--appendonly", "no", "--protected-mode", "no", "--bind", "127.0.0.1"]
+    redis = subprocess.Popen(["redis-server", "--port", str(redis_port)] + common,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cin = subprocess.Popen([CINNABAR, "--port", str(cin_port)] + common,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(redis_port)
+    wait_port(cin_port)
+    return redis, cin
+
+
+def bench(port, test, clients, pipeline, size, n):
+    cmd = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-d", str(size),
+           "-n", str(n), "-t", TEST_NAMES.get(test, test.lower()), "--csv"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    for row in csv.reader(io.StringIO(out)):
+        if row and row[0] == test:
+            return float(row[1]), float(row[4]), float(row[6])
+    raise RuntimeError("no result for %s: %s" % (test, out))
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def info_field(port, section, field):
+    out = subprocess.run(["redis-cli", "-p", str(port), "INFO", section], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def load_strings(port, count, size):
+    value = b"x" * size
+    buf = io.BytesIO()
+    for i in range(count):
+        key = b"key:%d" % i
+        buf.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(value), value))
+    subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=buf.getvalue(), capture_output=True, check=True)
+
+
+def load_hashes(port, count):
+    buf = io.BytesIO()
+    for i in range(count):
+        key = b"hash:%d" % i
+        parts = [b"HSET", key]
+        for f in range(5):
+            parts += [b"field%d" % f, b"value%d" % f]
+        buf.write(b"*%d\r\n" % len(parts))
+        for p in parts:
+            buf.write(b"$%d\r\n%s\r\n" % (len(p), p))
+    r = subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=buf.getvalue(), capture_output=True)
+    return r.returncode == 0 and b"errors: 0" in r.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="fewer requests per run (smoke test)")
+    ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--clients", type=int, default=50)
+    args = ap.parse_args()
+    redis_port, cin_port = 7901, 7902
+    redis, cin = start_servers(redis_port, cin_port)
+    servers = {"redis": (redis_port, redis), "cinnabar": (cin_port, cin)}
+    results = []
+    try:
+        for size in (3, 1024):
+            for pipeline in (1, 16):
+                for test in args.rows.split(","):
+                    n = (20000 if args.quick else 100000) * (4 if pipeline > 1 else 1)
+                    samples = {"redis": [], "cinnabar": []}
+                    for _ in range(args.rounds):
+                        for name in ("redis", "cinnabar"):
+                            port = servers[name][0]
+                            try:
+                                samples[name].append(bench(port, test, args.clients, pipeline, size, n))
+                            except Exception as e:  # an unsupported command shows as a gap
+                                print("  %s %s failed: %s" % (name, test, e), file=sys.stderr)
+                    row = {"test": test, "size": size, "pipeline": pipeline}
+                    for name in ("redis", "cinnabar"):
+                        s = samples[name]
+                        row[name + "_rps"] = statistics.median([x[0] for x in s]) if s else 0
+                        row[name + "_p50"] = statistics.median([x[1] for x in s]) if s else 0
+                        row[name + "_p99"] = statistics.median([x[2] for x in s]) if s else 0
+                    row["ratio"] = row["cinnabar_rps"] / row["redis_rps"] if row["redis_rps"] else 0
+                    results.append(row)
+                    print("%-11s d=%-4d P=%-2d redis %10.0f  cinnabar %10.0f  ratio %.2f" % (
+                        test, size, pipeline, row["redis_rps"], row["cinnabar_rps"], row["ratio"]), flush=True)
+        memory = []
+        if not args.no_memory:
+            for name in ("redis", "cinnabar"):
+                port, proc = servers[name]
+                subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], capture_output=True)
+            base = {name: rss_kb(servers[name][1].pid) for name in servers}
+            for name in ("redis", "cinnabar"):
+                load_strings(servers[name][0], 1000000, 100)
+            for name in ("redis", "cinnabar"):
+                port, proc = servers[name]
+                memory.append(("1M strings (100 B)", name, int(info_field(port, "memory", "used_memory") or 0), rss_kb(proc.pid)))
+            for name in ("redis", "cinnabar"):
+                subprocess.run(["redis-cli", "-p", str(servers[name][0]), "FLUSHALL"], capture_output=True)
+            ok = all(load_hashes(servers[name][0], 1000000) for name in ("redis", "cinnabar"))
+            if ok:
+                for name in ("redis", "cinnabar"):
+                    port, proc = servers[name]
+                    memory.append(("1M hashes (5 fields)", name, int(info_field(port, "memory", "used_memory") or 0), rss_kb(proc.pid)))
+    finally:
+        for _, proc in servers.values():
+            proc.terminate()
+            proc.wait()
+    write_results(results, memory, args)
+
+
+def write_results(results, memory, args):
+    date = datetime.date.today().isoformat()
+    host = platform.node() or "host"
+    cores = os.cpu_count()
+    with open("/proc/meminfo") as f:
+        mem_gb = int(f.readline().split()[1]) / 1024 / 1024
+    base = os.path.join(HERE, "results", "%s-%s" % (date, host))
+    with open(base + ".csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["test", "size", "pipeline", "redis_rps", "cinnabar_rps", "ratio", "redis_p50_ms", "cinnabar_p50_ms", "redis_p99_ms", "cinnabar_p99_ms"])
+        for r in results:
+            w.writerow([r["test"], r["size"], r["pipeline"], "%.0f" % r["redis_rps"], "%.0f" % r["cinnabar_rps"], "%.3f" % r["ratio"],
+                        r["redis_p50"], r["cinnabar_p50"], r["redis_p99"], r["cinnabar_p99"]])
+    lines = ["# Cinnabar vs redis-server %s" % date, "",
+             "Machine: %s, %d cores, %.0f GiB; redis-benchmark, %d clients, %d rounds interleaved A/B, median of rounds." % (
+                 host, cores, mem_gb, args.clients, args.rounds), "",
+             "| test | value | pipeline | redis rps | cinnabar rps | ratio | redis p50/p99 ms | cinnabar p50/p99 ms |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        lines.append("| %s | %d | %d | %.0f | %.0f | %.2f | %.3f / %.3f | %.3f / %.3f |" % (
+            r["test"], r["size"], r["pipeline"], r["redis_rps"], r["cinnabar_rps"], r["ratio"],
+            r["redis_p50"], r["redis_p99"], r["cinnabar_p50"], r["cinnabar_p99"]))
+    if memory:
+        lines += ["", "| memory row | server | used_memory | RSS |", "| --- | --- | ---: | ---: |"]
+        for (what, name, used, rss) in memory:
+            lines.append("| %s | %s | %.1f MiB | %.1f MiB |" % (what, name, used / 1048576, rss / 1024))
+    with open(base + ".md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print("wrote %s.md and %s.csv" % (base, base))
+
+
+if __name__ == "__main__":
+    main()
