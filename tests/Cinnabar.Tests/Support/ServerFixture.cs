@@ -10,9 +10,9 @@ public sealed class ServerFixture : IDisposable
     public ServerFixture() : this(null) { }
 
     /// <summary>For tests that need a server with their own configuration (not as a class fixture).</summary>
-    internal ServerFixture(Action<Server.ServerConfig>? configure)
+    internal ServerFixture(Action<global::Cinnabar.Server.ServerConfig>? configure)
     {
-        var config = new Server.ServerConfig { Port = 0, Bind = ["127.0.0.1"] };
+        var config = new global::Cinnabar.Server.ServerConfig { Port = 0, Bind = ["127.0.0.1"] };
         config.Set("enable-debug-command", "yes", startup: true);
         configure?.Invoke(config);
         Server = new CinnabarServer(config);

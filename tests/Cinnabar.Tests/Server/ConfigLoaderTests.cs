@@ -1,0 +1,85 @@
+// redis.conf and command-line parsing: directives, quoting, include, units, Redis's fatal errors.
+using Cinnabar.Server;
+
+namespace Cinnabar.Tests.Server;
+
+public class ConfigLoaderTests
+{
+    [Fact]
+    public void DirectivesWithUnitsAndQuotesApply()
+    {
+        var c = new ServerConfig();
+        ConfigLoader.LoadFromString(c, "# comment\nport 6390\nmaxmemory 100mb\nrequirepass \"p w\"\n  hz 20  \nclient-query-buffer-limit 2gb\n", "/");
+        Assert.Equal(6390, c.Port);
+        Assert.Equal(100L * 1024 * 1024, c.MaxMemory);
+        Assert.Equal("p w", c.RequirePass);
+        Assert.Equal(20, c.Hz);
+        Assert.Equal(2L * 1024 * 1024 * 1024, c.ClientQueryBufferLimit);
+    }
+
+    [Fact]
+    public void MemoryUnitsFollowRedis()
+    {
+        Assert.True(ConfigEntry.TryParseMemory("1k", out long k) && k == 1000);
+        Assert.True(ConfigEntry.TryParseMemory("1kb", out long kb) && kb == 1024);
+        Assert.True(ConfigEntry.TryParseMemory("1GB", out long gb) && gb == 1L << 30);
+        Assert.True(ConfigEntry.TryParseMemory("5m", out long m) && m == 5_000_000);
+        Assert.False(ConfigEntry.TryParseMemory("abc", out _));
+    }
+
+    [Fact]
+    public void IncludeReadsAnotherFileRelativeToTheFirst()
+    {
+        var dir = Directory.CreateTempSubdirectory("cinnabar-conf");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "extra.conf"), "timeout 42\n");
+            File.WriteAllText(Path.Combine(dir.FullName, "main.conf"), "include extra.conf\nport 7001\n");
+            var c = new ServerConfig();
+            ConfigLoader.LoadFromCommandLine(c, [Path.Combine(dir.FullName, "main.conf"), "--hz", "50"]);
+            Assert.Equal(42, c.TimeoutSeconds);
+            Assert.Equal(7001, c.Port);
+            Assert.Equal(50, c.Hz);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void CommandLineOptionsOverrideAndTakeSeveralValues()
+    {
+        var c = new ServerConfig();
+        ConfigLoader.LoadFromCommandLine(c, ["--port", "6400", "--bind", "127.0.0.1", "::1", "--client-output-buffer-limit", "normal", "1mb", "512kb", "10"]);
+        Assert.Equal(6400, c.Port);
+        Assert.Equal(["127.0.0.1", "::1"], c.Bind);
+        Assert.Equal((1L << 20, 512L * 1024, 10L), c.OutputBufferLimits["normal"]);
+    }
+
+    [Fact]
+    public void BadDirectiveIsAFatalErrorInRedisFormat()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromString(new ServerConfig(), "port 6379\nnosuchthing 1\n", "/"));
+        Assert.Contains("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***", e.Message);
+        Assert.Contains("Reading the configuration file, at line 2", e.Message);
+        Assert.Contains(">>> 'nosuchthing 1'", e.Message);
+        Assert.Contains("Bad directive or wrong number of arguments", e.Message);
+    }
+
+    [Fact]
+    public void InvalidValueReportsTheEntrysReason()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromString(new ServerConfig(), "maxmemory lots\n", "/"));
+        Assert.Contains("argument must be a memory value", e.Message);
+        var e2 = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromString(new ServerConfig(), "protected-mode maybe\n", "/"));
+        Assert.Contains("argument must be 'yes' or 'no'", e2.Message);
+    }
+
+    [Fact]
+    public void UnbalancedQuotesAreRejected()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromString(new ServerConfig(), "requirepass \"abc\n", "/"));
+        Assert.Contains("Unbalanced quotes in configuration line", e.Message);
+    }
+}
