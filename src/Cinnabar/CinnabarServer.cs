@@ -428,6 +428,11 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         else o.Lru = (uint)LruClock;
     }
 
+    public void InitObjectLru(RedisObject o)
+    {
+        o.Lru = Config.LfuPolicy ? (Eviction.LfuMinutes(NowMs) << 8) | Eviction.LfuInitVal : (uint)LruClock;
+    }
+
     public void OnKeyspaceLookup(bool hit)
     {
         if (hit) Stats.KeyspaceHits++;

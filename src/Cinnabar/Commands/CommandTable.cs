@@ -37,6 +37,9 @@ public sealed class CommandTable
             var def = FromInfo(info, docs, null);
             t._all[def.Name] = def;
         }
+        // COMMAND INFO hides the "protected" flag; Redis sets it on DEBUG and MODULE (enable-*-command).
+        foreach (var name in new[] { "debug", "module" })
+            if (t._all.TryGetValue(name, out var p)) p.Flags |= CommandFlags.Protected;
         t.BindHandlers(typeof(CommandTable).Assembly);
         return t;
     }

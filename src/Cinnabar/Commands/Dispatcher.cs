@@ -18,7 +18,7 @@ public sealed class Dispatcher
 
     public Dispatcher(CinnabarServer server) => _server = server;
 
-    /// <summary>processCommand: checks then call(). Returns false if the client was freed.</summary>
+    /// <summary>processCommand: checks in Redis's order, then call() or MULTI queueing.</summary>
     public void ProcessCommand(Client c)
     {
         var args = c.Args;

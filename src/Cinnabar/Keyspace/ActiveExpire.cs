@@ -136,6 +136,6 @@ public sealed class ActiveExpire
         _stats.ExpireCycleTimeUsedUs += (long)sw.Elapsed.TotalMicroseconds;
         double currentPerc = totalSampled > 0 ? (double)totalExpired / totalSampled : 0;
         _stalePerc = currentPerc * 0.05 + _stalePerc * 0.95;
-        _stats.ExpiredStalePerc = (long)(_stalePerc * 100);
+        _stats.ExpiredStalePerc = _stalePerc;
     }
 }

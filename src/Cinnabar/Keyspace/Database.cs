@@ -76,7 +76,7 @@ public sealed class Database
     public void Add(ReadOnlySpan<byte> key, RedisObject value)
     {
         var k = key.ToArray();
-        _owner.TouchObject(value);
+        _owner.InitObjectLru(value);
         Main.Add(k, value);
         UsedMemory += ObjectSize.OfKey(k, value);
     }
@@ -88,7 +88,7 @@ public sealed class Database
     public void SetKey(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false, bool signal = true)
     {
         var e = Main.Find(key);
-        _owner.TouchObject(value);
+        _owner.InitObjectLru(value);
         if (e == null)
         {
             var k = key.ToArray();
@@ -186,6 +186,9 @@ public interface IKeyspaceOwner
     bool IsReplica { get; }
     bool ExpiryPaused { get; }
     void TouchObject(RedisObject o);
+
+    /// <summary>Sets a new object's LRU clock, or under LFU the minutes stamp with LFU_INIT_VAL.</summary>
+    void InitObjectLru(RedisObject o);
     void OnKeyspaceLookup(bool hit);
     void OnKeyExpired(Database db, byte[] key);
     void OnValueFreed(RedisObject o);

@@ -184,7 +184,7 @@ public sealed class Client : IFileEventHandler
             Server.Dispatcher.ProcessCommand(this);
             if (Socket == null) return;
         }
-        if (_qpos == _qend)
+        if (_qpos == _qend && !Parser.InProgress)
         {
             _qpos = _qend = 0;
             // Give back a buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).

@@ -127,8 +127,18 @@ public sealed class EventLoop : IDisposable
             var t = _timeEvents[i];
             if (t.WhenMs > now) continue;
             long next = t.Callback();
-            if (next < 0) _timeEvents.Remove(t);
-            else t.WhenMs = MonotonicMs + next;
+            if (next >= 0)
+            {
+                t.WhenMs = MonotonicMs + next;
+                continue;
+            }
+            // The callback may have added or removed events: remove this one by identity.
+            int at = _timeEvents.IndexOf(t);
+            if (at >= 0)
+            {
+                _timeEvents.RemoveAt(at);
+                if (at <= i) i--;
+            }
         }
     }
 

@@ -1,6 +1,6 @@
-// A listening TCP socket (Redis's acceptTcpHandler): accepts every pending connection when
-// readable, makes it non-blocking with TCP_NODELAY and keepalive, and hands it to the server,
-// which enforces maxclients and protected mode before the client exists.
+// A listening TCP socket (Redis's acceptTcpHandler): accepts pending connections when readable,
+// makes each non-blocking with TCP_NODELAY, and hands it to CinnabarServer.AcceptClient, which
+// enforces maxclients and protected mode and sets keepalive before the client exists.
 using System.Net;
 using System.Net.Sockets;
 

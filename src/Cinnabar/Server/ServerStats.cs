@@ -9,7 +9,8 @@ public sealed class ServerStats
     public long NumConnections;
     public long RejectedConnections;
     public long ExpiredKeys;
-    public long ExpiredStalePerc;
+    /// <summary>Running estimate of the share of sampled TTL keys found expired (0..1); INFO prints it ×100 with two decimals.</summary>
+    public double ExpiredStalePerc;
     public long ExpiredTimeCapReachedCount;
     public long ExpireCycleTimeUsedUs;
     public long EvictedKeys;
@@ -36,7 +37,8 @@ public sealed class ServerStats
 
     public void Reset()
     {
-        NumCommands = NumConnections = RejectedConnections = ExpiredKeys = ExpiredStalePerc = 0;
+        NumCommands = NumConnections = RejectedConnections = ExpiredKeys = 0;
+        ExpiredStalePerc = 0;
         ExpiredTimeCapReachedCount = ExpireCycleTimeUsedUs = EvictedKeys = EvictedClients = 0;
         KeyspaceHits = KeyspaceMisses = NetInputBytes = NetOutputBytes = RejectedCalls = TotalErrorReplies = 0;
         ClientQbufLimitDisconnections = ClientOutbufLimitDisconnections = UnexpectedErrorReplies = 0;

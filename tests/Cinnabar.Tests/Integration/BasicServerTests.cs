@@ -40,4 +40,15 @@ public class BasicServerTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Equal("-ERR Protocol error: invalid multibulk length", c.Read().ToString());
         Assert.True(c.IsClosedByServer());
     }
+
+    [Fact]
+    public void CommandSplitAfterACompleteArgumentKeepsEarlierArguments()
+    {
+        using var c = fx.Connect();
+        c.SendRaw("*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n");
+        Thread.Sleep(100); // let the server consume the first part alone
+        c.SendRaw("$5\r\nhello\r\n");
+        Assert.Equal("+OK", c.Read().ToString());
+        Assert.Equal("\"hello\"", c.CallS("GET", "split"));
+    }
 }
