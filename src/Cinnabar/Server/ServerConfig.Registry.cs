@@ -169,6 +169,10 @@ public sealed partial class ServerConfig
         StoredEnum("acl-pubsub-default", "resetchannels", ["allchannels", "resetchannels"]);
         StoredEnum("sanitize-dump-payload", "no", ["no", "yes", "clients"]);
         StoredEnum("cluster-preferred-endpoint-type", "ip", ["ip", "hostname", "unknown-endpoint"]);
+        StoredEnum("propagation-error-behavior", "ignore", ["ignore", "panic", "panic-on-replicas"]);
+        StoredBool("replica-ignore-disk-write-errors", false);
+        RegisterShutdownOnSignal("shutdown-on-sigint");
+        RegisterShutdownOnSignal("shutdown-on-sigterm");
 
         // Integer configs.
         StoredInt("io-threads", 1, 1, 128, immutable: true);
@@ -308,6 +312,33 @@ public sealed partial class ServerConfig
                 return null;
             },
             Get = () => _stored["unixsocketperm"],
+        });
+    }
+
+    /// <summary>shutdown-on-sig*: a set of flags among save / nosave / now / force, or "default".</summary>
+    void RegisterShutdownOnSignal(string name)
+    {
+        if (Registered(name)) return;
+        _stored[name] = "default";
+        string[] flags = ["default", "save", "nosave", "now", "force"];
+        Register(new ConfigEntry
+        {
+            Name = name,
+            Kind = ConfigKind.Enum,
+            Default = "default",
+            EnumValues = flags,
+            EnumMulti = true,
+            Apply = v =>
+            {
+                var parts = v.ToLowerInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length == 0 || parts.Any(p => !flags.Contains(p)))
+                    return "argument(s) must be one of the following: " + string.Join(", ", flags);
+                // Printed in the table's order, "default" only when nothing else is set.
+                var set = flags.Skip(1).Where(parts.Contains).ToList();
+                _stored[name] = set.Count == 0 ? "default" : string.Join(' ', set);
+                return null;
+            },
+            Get = () => _stored[name],
         });
     }
 
