@@ -47,7 +47,7 @@ public static class ConfigCommands
     {
         if (c.Args.Count % 2 != 0)
         {
-            c.Reply.Error("wrong number of arguments for 'config|set' command");
+            c.Reply.Error(Errors.Syntax);
             return;
         }
         var config = c.Server.Config;

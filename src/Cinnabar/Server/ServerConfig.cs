@@ -121,7 +121,8 @@ public sealed partial class ServerConfig
                 long n;
                 if (memory)
                 {
-                    if (!ConfigEntry.TryParseMemory(v, out n)) return "argument must be a memory value";
+                    // memtoull: no sign, so a negative size is not a memory value at all.
+                    if (!ConfigEntry.TryParseMemory(v, out n) || n < 0) return "argument must be a memory value";
                 }
                 else if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n))
                     return "argument couldn't be parsed into an integer";
