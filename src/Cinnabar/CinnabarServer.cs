@@ -39,6 +39,12 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly string RunId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
     public readonly long StartTimeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     public long CronLoops;
+
+    /// <summary>LASTSAVE: unix seconds of the last successful save (the start time until one happens).</summary>
+    public long LastSaveTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    /// <summary>SHUTDOWN's SAVE (true) / NOSAVE (false) choice, for the persistence hook on ShuttingDown; null = by config.</summary>
+    public bool? ShutdownSave;
     public long NowMs { get; private set; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     public bool IsReplica { get; set; }
     public bool ExpiryPaused { get; set; }

@@ -53,6 +53,7 @@ public sealed class CommandDef
     public RespValue? Info;  // the COMMAND INFO entry as redis-server 7.0 returns it
     public RespValue? Docs;  // the COMMAND DOCS value
     public CommandHandler? Handler;
+    public KeySpec[]? KeySpecs; // parsed from Info on first use (KeySpecs.Of)
     public Dictionary<string, CommandDef>? Subcommands;
     public Dictionary<string, CommandDef>.AlternateLookup<ReadOnlySpan<char>> SubcommandLookup;
 

@@ -61,6 +61,8 @@ public sealed class CommandTable
             Info = info,
             Docs = docs,
         };
+        // CMD_PROTECTED is not part of COMMAND INFO's flags; in 7.0 it marks DEBUG and MODULE.
+        if (parent == null && def.Name is "debug" or "module") def.Flags |= CommandFlags.Protected;
         if (items.Length > 9 && items[9].Items.Length > 0)
         {
             def.Subcommands = new Dictionary<string, CommandDef>(StringComparer.Ordinal);

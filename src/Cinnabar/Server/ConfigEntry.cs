@@ -23,6 +23,8 @@ public sealed class ConfigEntry
     public ConfigKind Kind;
     public bool Immutable;
     public bool Sensitive;
+    public bool Protected; // CONFIG SET only with enable-protected-configs (dir, dbfilename)
+    public bool Hidden;    // listed by CONFIG GET only when asked for by exact name
     public required string Default;
     public long Min = long.MinValue, Max = long.MaxValue;
     public string[] EnumValues = [];

@@ -121,7 +121,8 @@ public sealed partial class ServerConfig
                 long n;
                 if (memory)
                 {
-                    if (!ConfigEntry.TryParseMemory(v, out n)) return "argument must be a memory value";
+                    // memtoull: no sign, so a negative size is not a memory value at all.
+                    if (!ConfigEntry.TryParseMemory(v, out n) || n < 0) return "argument must be a memory value";
                 }
                 else if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n))
                     return "argument couldn't be parsed into an integer";
@@ -185,7 +186,7 @@ public sealed partial class ServerConfig
         Int("hz", 10, 0, int.MaxValue, v => Hz = (int)Math.Clamp(v, 1, 500), () => Hz);
         Bool("dynamic-hz", true, v => DynamicHz = v, () => DynamicHz);
         Int("databases", 16, 1, int.MaxValue, v => Databases = (int)v, () => Databases, immutable: true);
-        Int("maxclients", 10000, 1, long.MaxValue, v => MaxClients = (int)Math.Min(v, int.MaxValue), () => MaxClients);
+        Int("maxclients", 10000, 1, uint.MaxValue, v => MaxClients = (int)Math.Min(v, int.MaxValue), () => MaxClients);
         Int("timeout", 0, 0, int.MaxValue, v => TimeoutSeconds = v, () => TimeoutSeconds);
         Int("tcp-keepalive", 300, 0, int.MaxValue, v => TcpKeepalive = (int)v, () => TcpKeepalive);
         Int("tcp-backlog", 511, 0, int.MaxValue, v => TcpBacklog = (int)v, () => TcpBacklog, immutable: true);
@@ -197,7 +198,7 @@ public sealed partial class ServerConfig
         }, () => RequirePass ?? "", sensitive: true);
         Int("proto-max-bulk-len", 512L * 1024 * 1024, 1024 * 1024, long.MaxValue, v => ProtoMaxBulkLen = v, () => ProtoMaxBulkLen, memory: true);
         Int("client-query-buffer-limit", 1024L * 1024 * 1024, 1024 * 1024, long.MaxValue, v => ClientQueryBufferLimit = v, () => ClientQueryBufferLimit, memory: true);
-        Enum("loglevel", "notice", ["debug", "verbose", "notice", "warning", "nothing"], v => LogLevel = v, () => LogLevel);
+        Enum("loglevel", "notice", ["debug", "verbose", "notice", "warning"], v => LogLevel = v, () => LogLevel);
         Str("logfile", "", v =>
         {
             LogFile = v;
@@ -211,13 +212,13 @@ public sealed partial class ServerConfig
                 MaxMemoryPolicy = v;
                 LfuPolicy = v.EndsWith("lfu", StringComparison.Ordinal);
             }, () => MaxMemoryPolicy);
-        Int("maxmemory-samples", 5, 1, 64, v => MaxMemorySamples = (int)v, () => MaxMemorySamples);
+        Int("maxmemory-samples", 5, 1, int.MaxValue, v => MaxMemorySamples = (int)v, () => MaxMemorySamples);
         Int("active-expire-effort", 1, 1, 10, v => ActiveExpireEffort = (int)v, () => ActiveExpireEffort);
         Bool("replica-read-only", true, v => ReplicaReadOnly = v, () => ReplicaReadOnly, false, "slave-read-only");
         Enum("enable-debug-command", "no", ["no", "yes", "local"], v => EnableDebugCommand = v, () => EnableDebugCommand, immutable: true);
         Enum("enable-protected-configs", "no", ["no", "yes", "local"], v => EnableProtectedConfigs = v, () => EnableProtectedConfigs, immutable: true);
         Enum("enable-module-command", "no", ["no", "yes", "local"], v => EnableModuleCommand = v, () => EnableModuleCommand, immutable: true);
-        Int("slowlog-log-slower-than", 10000, long.MinValue, long.MaxValue, v => SlowlogLogSlowerThan = v, () => SlowlogLogSlowerThan);
+        Int("slowlog-log-slower-than", 10000, -1, long.MaxValue, v => SlowlogLogSlowerThan = v, () => SlowlogLogSlowerThan);
         Int("slowlog-max-len", 128, 0, long.MaxValue, v => SlowlogMaxLen = (int)Math.Min(v, int.MaxValue), () => SlowlogMaxLen);
         Bool("activerehashing", true, v => ActiveRehashing = v, () => ActiveRehashing);
         Str("dir", "", v =>

@@ -25,6 +25,7 @@ public sealed class ServerStats
     public long ClientQbufLimitDisconnections;
     public long ClientOutbufLimitDisconnections;
     public long UnexpectedErrorReplies;
+    public long PeakMemory; // used_memory_peak: the highest used_memory INFO has observed
     public readonly Dictionary<string, long> ErrorCounts = new(StringComparer.Ordinal);
 
     public void RecordError(string code)

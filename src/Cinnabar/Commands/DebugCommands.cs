@@ -1,0 +1,242 @@
+// DEBUG (debug.c): the subcommands operators and test suites use. The dispatcher lets DEBUG
+// run only as enable-debug-command allows. DIGEST is order-independent like Redis's (per-key
+// SHA1s XORed together) but its bytes differ from Redis's: string values are digested by
+// content, other types by key, type and encoding until their structures expose iteration.
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Cinnabar.Keyspace;
+using Cinnabar.Networking;
+
+namespace Cinnabar.Commands;
+
+public static class DebugCommands
+{
+    [Command("debug")]
+    static void Debug(Client c)
+    {
+        var args = c.Args;
+        int argc = args.Count;
+        if (args.Is(1, "help") && argc == 2) Help(c);
+        else if (args.Is(1, "object") && argc == 3) DebugObject(c);
+        else if (args.Is(1, "sleep") && argc == 3) Sleep(c);
+        else if (args.Is(1, "set-active-expire") && argc == 3)
+        {
+            c.Server.Config.ActiveExpireEnabled = Atoi(args.ToStringAt(2)) != 0;
+            c.Reply.Ok();
+        }
+        else if (args.Is(1, "log") && argc == 3)
+        {
+            c.Server.Log.Warning("DEBUG LOG: " + args.ToStringAt(2));
+            c.Reply.Ok();
+        }
+        else if (args.Is(1, "error") && argc == 3) c.Reply.Error("-" + args.ToStringAt(2));
+        else if (args.Is(1, "digest") && argc == 2) Digest(c);
+        else if (args.Is(1, "digest-value") && argc >= 2) DigestValue(c);
+        else if (args.Is(1, "protocol") && argc == 3) Protocol(c);
+        else c.Reply.Error($"unknown subcommand or wrong number of arguments for '{Truncate(args.ToStringAt(1))}'. Try DEBUG HELP.");
+    }
+
+    static string Truncate(string s) => s.Length > 128 ? s[..128] : s;
+
+    /// <summary>C's atoi: leading digits with an optional sign, 0 when there are none.</summary>
+    static long Atoi(string s)
+    {
+        int i = 0;
+        while (i < s.Length && char.IsWhiteSpace(s[i])) i++;
+        int start = i;
+        if (i < s.Length && s[i] is '+' or '-') i++;
+        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
+        return long.TryParse(s.AsSpan(start, i - start), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) ? v : 0;
+    }
+
+    static void Help(Client c) => HelpReply.Write(c, "DEBUG",
+    [
+        "DIGEST",
+        "    Output a hex signature representing the current DB content.",
+        "DIGEST-VALUE <key> [<key> ...]",
+        "    Output a hex signature of the values of all the specified keys.",
+        "ERROR <string>",
+        "    Return a Redis protocol error with <string> as message. Useful for clients",
+        "    unit tests to simulate Redis errors.",
+        "LOG <message>",
+        "    Write <message> to the server log.",
+        "OBJECT <key>",
+        "    Show low level info about `key` and associated value.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
+    ]);
+
+    /// <summary>"Value at:0x... refcount:N encoding:E serializedlength:N lru:N lru_seconds_idle:N".</summary>
+    static void DebugObject(Client c)
+    {
+        var key = c.Args[2];
+        var o = c.Db.Lookup(key, touch: false);
+        if (o == null)
+        {
+            c.Reply.Error(Errors.NoSuchKey);
+            return;
+        }
+        // Redis shares the integers 0..9999 (refcount INT_MAX) unless an LRU/LFU policy needs per-key clocks.
+        bool shared = o.Encoding == ObjEncoding.Int && o.IntValue is >= 0 and < 10000 &&
+            !(c.Server.Config.MaxMemory > 0 && (c.Server.Config.MaxMemoryPolicy.Contains("lru", StringComparison.Ordinal) || c.Server.Config.MaxMemoryPolicy.Contains("lfu", StringComparison.Ordinal)));
+        long idle = EstimateIdleSeconds(c.Server.LruClock, o.Lru);
+        string addr = "0x" + ((long)System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(o)).ToString("x", CultureInfo.InvariantCulture);
+        c.Reply.Status($"Value at:{addr} refcount:{(shared ? int.MaxValue : 1)} encoding:{RedisObject.EncodingName(o.Encoding)} serializedlength:{SerializedLength(o)} lru:{o.Lru} lru_seconds_idle:{idle}");
+    }
+
+    /// <summary>estimateObjectIdleTime on the 24-bit seconds LRU clock, with wrap-around.</summary>
+    static long EstimateIdleSeconds(int clock, uint lru)
+    {
+        const long max = (1 << 24) - 1;
+        long l = lru & max;
+        return clock >= l ? clock - l : clock + (max - l);
+    }
+
+    /// <summary>
+    /// rdbSavedObjectLen for strings: integers that fit 8/16/32 bits take 2/3/5 bytes, others the
+    /// length prefix plus the bytes (LZF compression of long values is not modelled). Other types
+    /// report the value's in-memory size estimate.
+    /// </summary>
+    static long SerializedLength(RedisObject o)
+    {
+        if (o.Type != ObjType.String) return ObjectSize.Of(o);
+        var bytes = o.StringBytes();
+        if (bytes.Length <= 11 && RedisObjectInt(bytes, out long v))
+        {
+            if (v is >= sbyte.MinValue and <= sbyte.MaxValue) return 2;
+            if (v is >= short.MinValue and <= short.MaxValue) return 3;
+            if (v is >= int.MinValue and <= int.MaxValue) return 5;
+        }
+        int len = bytes.Length;
+        int prefix = len < 64 ? 1 : len < 16384 ? 2 : 5;
+        return prefix + len;
+    }
+
+    static bool RedisObjectInt(byte[] s, out long v) =>
+        Cinnabar.Protocol.RespParser.TryParseLong(s, out v) && v.ToString(CultureInfo.InvariantCulture) == Encoding.ASCII.GetString(s);
+
+    static void Sleep(Client c)
+    {
+        double.TryParse(c.Args.ToStringAt(2), NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds);
+        if (seconds > 0) Thread.Sleep(TimeSpan.FromSeconds(seconds));
+        c.Reply.Ok();
+    }
+
+    static void Digest(Client c)
+    {
+        var digest = new byte[20];
+        bool any = false;
+        foreach (var db in c.Server.Databases)
+        {
+            if (db.Count == 0) continue;
+            foreach (var e in db.Main.Entries())
+            {
+                any = true;
+                Xor(digest, KeyDigest(db, e.Key, e.Value));
+            }
+        }
+        c.Reply.Status(any ? Convert.ToHexString(digest).ToLowerInvariant() : new string('0', 40));
+    }
+
+    static void DigestValue(Client c)
+    {
+        c.Reply.ArrayLen(c.Args.Count - 2);
+        for (int i = 2; i < c.Args.Count; i++)
+        {
+            var o = c.Db.Lookup(c.Args[i], touch: false);
+            c.Reply.Status(o == null ? new string('0', 40) : Convert.ToHexString(ValueDigest(o)).ToLowerInvariant());
+        }
+    }
+
+    static byte[] KeyDigest(Database db, byte[] key, RedisObject value)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        sha.AppendData(key);
+        sha.AppendData(ValueDigest(value));
+        long expire = db.GetExpire(key);
+        if (expire != -1) sha.AppendData(Encoding.ASCII.GetBytes("!!expire!!" + expire.ToString(CultureInfo.InvariantCulture)));
+        return sha.GetHashAndReset();
+    }
+
+    static byte[] ValueDigest(RedisObject o)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        sha.AppendData(Encoding.ASCII.GetBytes(RedisObject.TypeName(o.Type)));
+        if (o.Type == ObjType.String) sha.AppendData(o.StringBytes());
+        else sha.AppendData(Encoding.ASCII.GetBytes(RedisObject.EncodingName(o.Encoding)));
+        return sha.GetHashAndReset();
+    }
+
+    static void Xor(byte[] into, byte[] digest)
+    {
+        for (int i = 0; i < into.Length; i++) into[i] ^= digest[i];
+    }
+
+    /// <summary>DEBUG PROTOCOL: one fixed value of each RESP3 type, as debug.c sends them.</summary>
+    static void Protocol(Client c)
+    {
+        var r = c.Reply;
+        switch (c.Args.ToStringAt(2).ToLowerInvariant())
+        {
+            case "string": r.Bulk("Hello World"u8); break;
+            case "integer": r.Integer(12345); break;
+            case "double": r.Double(3.141); break;
+            case "bignum": r.BigNumber("1234567999999999999999999999999999999"); break;
+            case "null": r.Null(); break;
+            case "array":
+                r.ArrayLen(3);
+                for (int j = 0; j < 3; j++) r.Integer(j);
+                break;
+            case "set":
+                r.SetLen(3);
+                for (int j = 0; j < 3; j++) r.Integer(j);
+                break;
+            case "map":
+                r.MapLen(3);
+                for (int j = 0; j < 3; j++)
+                {
+                    r.Integer(j);
+                    r.Boolean(j == 1);
+                }
+                break;
+            case "attrib":
+                if (r.Resp3)
+                {
+                    r.Protocol_("|1\r\n"u8);
+                    r.Bulk("key-popularity"u8);
+                    r.ArrayLen(2);
+                    r.Bulk("key:123"u8);
+                    r.Integer(90);
+                }
+                // Attributes are not replies: a real reply follows.
+                r.Bulk("Some real reply following the attribute"u8);
+                break;
+            case "push":
+                if (!r.Resp3)
+                {
+                    r.Error("RESP2 is not supported by this command");
+                    return;
+                }
+                r.PushLen(2);
+                r.Bulk("server-cpu-usage"u8);
+                r.Integer(42);
+                r.Bulk("Some real reply following the push reply"u8);
+                break;
+            case "true": r.Boolean(true); break;
+            case "false": r.Boolean(false); break;
+            case "verbatim": r.Verbatim("This is a verbatim\nstring"); break;
+            default:
+                r.Error("Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
+                break;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+// The slow log (Redis's slowlog.c): commands whose execution took at least
+// slowlog-log-slower-than microseconds are remembered, newest first, up to slowlog-max-len
+// entries. It hooks Dispatcher.AfterCall; entries keep a bounded copy of the arguments (at
+// most 32, each at most 128 bytes) so a huge command never pins a huge buffer.
+using System.Runtime.CompilerServices;
+using System.Text;
+using Cinnabar.Commands;
+using Cinnabar.Networking;
+
+namespace Cinnabar.Server;
+
+public sealed class SlowLogEntry
+{
+    public long Id;
+    public long Time;        // unix seconds
+    public long Duration;    // microseconds
+    public required byte[][] Args;
+    public required string Peer;
+    public required string ClientName;
+}
+
+public sealed class SlowLog : IServerMechanism
+{
+    public const int MaxArgc = 32;
+    public const int MaxString = 128;
+
+    static readonly ConditionalWeakTable<CinnabarServer, SlowLog> Instances = new();
+
+    readonly LinkedList<SlowLogEntry> _entries = new();
+    long _nextId;
+    CinnabarServer _server = null!;
+
+    public static SlowLog Of(CinnabarServer server) => Instances.TryGetValue(server, out var s) ? s : throw new InvalidOperationException("slowlog not installed");
+
+    public void Install(CinnabarServer server)
+    {
+        _server = server;
+        Instances.AddOrUpdate(server, this);
+        server.Dispatcher.AfterCall += OnCall;
+    }
+
+    public int Count => _entries.Count;
+
+    public IEnumerable<SlowLogEntry> Newest(long count) => _entries.Take((int)Math.Min(count, int.MaxValue));
+
+    public void Reset() => _entries.Clear();
+
+    void OnCall(Client c, CommandDef cmd, long durationUs)
+    {
+        long threshold = _server.Config.SlowlogLogSlowerThan;
+        if (threshold < 0 || durationUs < threshold) return;
+        if (cmd.Has(CommandFlags.SkipSlowlog) || (cmd.Parent?.Has(CommandFlags.SkipSlowlog) ?? false)) return;
+        Push(c, durationUs);
+    }
+
+    /// <summary>slowlogPushEntryIfNeeded: adds the current command of c and trims to slowlog-max-len.</summary>
+    public void Push(Client c, long durationUs)
+    {
+        _entries.AddFirst(new SlowLogEntry
+        {
+            Id = _nextId++,
+            Time = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            Duration = durationUs,
+            Args = CopyArgs(c),
+            Peer = c.RemoteAddress,
+            ClientName = c.Name ?? "",
+        });
+        while (_entries.Count > _server.Config.SlowlogMaxLen) _entries.RemoveLast();
+    }
+
+    /// <summary>slowlogCreateEntry: at most 32 arguments, the last replaced by "... (N more arguments)"; long ones cut at 128 bytes.</summary>
+    static byte[][] CopyArgs(Client c)
+    {
+        var args = c.Args;
+        int argc = Math.Min(args.Count, MaxArgc);
+        var copy = new byte[argc][];
+        for (int i = 0; i < argc; i++)
+        {
+            if (argc != args.Count && i == argc - 1)
+            {
+                copy[i] = Encoding.ASCII.GetBytes($"... ({args.Count - argc + 1} more arguments)");
+                break;
+            }
+            if (IsRedacted(c, i))
+            {
+                copy[i] = "(redacted)"u8.ToArray();
+                continue;
+            }
+            var a = args[i];
+            if (a.Length > MaxString)
+            {
+                var b = new List<byte>(MaxString + 32);
+                b.AddRange(a[..MaxString].ToArray());
+                b.AddRange(Encoding.ASCII.GetBytes($"... ({a.Length - MaxString} more bytes)"));
+                copy[i] = b.ToArray();
+            }
+            else copy[i] = a.ToArray();
+        }
+        return copy;
+    }
+
+    /// <summary>Passwords never reach the slow log (redactClientCommandArgument): AUTH's arguments, HELLO's AUTH pair.</summary>
+    static bool IsRedacted(Client c, int i)
+    {
+        var args = c.Args;
+        if (args.Is(0, "auth")) return i > 0;
+        if (args.Is(0, "hello"))
+        {
+            for (int j = 2; j + 2 < args.Count; j++)
+                if (args.Is(j, "auth")) return i == j + 1 || i == j + 2;
+        }
+        return false;
+    }
+}
