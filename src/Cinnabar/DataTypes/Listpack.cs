@@ -1,0 +1,464 @@
+// Redis's listpack (listpack.c): a sequence of string/integer entries packed in ONE byte
+// array, byte for byte Redis's format, so RDB and DUMP can emit it as is:
+//   <total-bytes u32 LE> <count u16 LE, 65535 = unknown> <entry>* <0xFF>
+//   entry = <encoding+data> <backlen: the encoding+data length, 1-5 bytes, read right to left>
+// Strings that are canonical integers (string2ll rules) are stored as integers, as Redis does.
+// Entries are addressed by their byte offset; every mutation returns the offset to continue from.
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using Cinnabar.Protocol;
+
+namespace Cinnabar.DataTypes;
+
+public sealed class Listpack
+{
+    public const int HeaderSize = 6;
+    public const byte Eof = 0xFF;
+    const ushort UnknownCount = 65535;
+
+    // Encoding tags (LP_ENCODING_*).
+    const byte Enc7BitUint = 0x00, Enc7BitUintMask = 0x80;
+    const byte Enc6BitStr = 0x80, Enc6BitStrMask = 0xC0;
+    const byte Enc13BitInt = 0xC0, Enc13BitIntMask = 0xE0;
+    const byte Enc12BitStr = 0xE0, Enc12BitStrMask = 0xF0;
+    const byte Enc16BitInt = 0xF1, Enc24BitInt = 0xF2, Enc32BitInt = 0xF3, Enc64BitInt = 0xF4, Enc32BitStr = 0xF0;
+
+    byte[] _buf;
+    int _count;
+
+    public Listpack()
+    {
+        _buf = new byte[HeaderSize + 1];
+        SetTotalBytes(HeaderSize + 1);
+        _buf[HeaderSize] = Eof;
+    }
+
+    /// <summary>Wraps a serialized listpack (RDB load); the bytes are adopted, not copied. Call Validate first for untrusted input.</summary>
+    public Listpack(byte[] bytes)
+    {
+        _buf = bytes;
+        int n = BinaryPrimitives.ReadUInt16LittleEndian(_buf.AsSpan(4));
+        if (n == UnknownCount)
+        {
+            n = 0;
+            for (int p = First(); p >= 0; p = Next(p)) n++;
+        }
+        _count = n;
+    }
+
+    public int Count => _count;
+    public int TotalBytes => (int)BinaryPrimitives.ReadUInt32LittleEndian(_buf);
+
+    /// <summary>The exact serialized form (what RDB writes).</summary>
+    public ReadOnlySpan<byte> Bytes => _buf.AsSpan(0, TotalBytes);
+
+    /// <summary>Heap bytes held (the array's capacity, which may exceed TotalBytes).</summary>
+    public long AllocatedBytes => 24 + ((_buf.Length + 7) & ~7);
+
+    public byte[] ToArray() => Bytes.ToArray();
+
+    void SetTotalBytes(int n) => BinaryPrimitives.WriteUInt32LittleEndian(_buf, (uint)n);
+
+    void SetCount(int n)
+    {
+        _count = n;
+        BinaryPrimitives.WriteUInt16LittleEndian(_buf.AsSpan(4), (ushort)Math.Min(n, UnknownCount));
+    }
+
+    // ------------------------------------------------------------------ navigation
+
+    /// <summary>Offset of the first entry, or -1 when empty.</summary>
+    public int First() => _buf[HeaderSize] == Eof ? -1 : HeaderSize;
+
+    /// <summary>Offset of the last entry, or -1 when empty.</summary>
+    public int Last()
+    {
+        int eof = TotalBytes - 1;
+        return eof == HeaderSize ? -1 : Prev(eof);
+    }
+
+    public int Next(int p)
+    {
+        int q = p + EntrySize(p);
+        return _buf[q] == Eof ? -1 : q;
+    }
+
+    /// <summary>The entry before p (p may be the EOF offset), or -1.</summary>
+    public int Prev(int p)
+    {
+        if (p == HeaderSize) return -1;
+        int q = p - 1;
+        ulong len = DecodeBacklen(_buf, q, out int backlenBytes);
+        return q - backlenBytes + 1 - (int)len;
+    }
+
+    /// <summary>lpSeek: the entry at index (negative counts from the tail), or -1 when out of range.</summary>
+    public int Seek(long index)
+    {
+        if (index < 0) index += _count;
+        if (index < 0 || index >= _count) return -1;
+        if (index < _count / 2)
+        {
+            int p = First();
+            for (long i = 0; i < index; i++) p = Next(p);
+            return p;
+        }
+        int q = Last();
+        for (long i = _count - 1; i > index; i--) q = Prev(q);
+        return q;
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    /// <summary>Reads the entry at p: returns true with the string bytes, or false with the integer value.</summary>
+    public bool Get(int p, out ReadOnlySpan<byte> str, out long value) => Decode(_buf, p, out str, out value, out _);
+
+    /// <summary>The entry as bytes (integers formatted); allocates.</summary>
+    public byte[] GetBytes(int p)
+    {
+        if (Get(p, out var s, out long v)) return s.ToArray();
+        Span<byte> tmp = stackalloc byte[24];
+        Utf8Formatter.TryFormat(v, tmp, out int w);
+        return tmp[..w].ToArray();
+    }
+
+    /// <summary>Compares the entry with a string using the listpack rules (integers compare by value).</summary>
+    public bool EntryEquals(int p, ReadOnlySpan<byte> s)
+    {
+        if (Get(p, out var str, out long v)) return str.SequenceEqual(s);
+        return RespParser.TryParseLong(s, out long sv) && sv == v;
+    }
+
+    /// <summary>lpFind: first entry equal to s at or after p, comparing one entry every skip+1, or -1.</summary>
+    public int Find(int p, ReadOnlySpan<byte> s, int skip = 0)
+    {
+        bool isInt = RespParser.TryParseLong(s, out long sv);
+        int skipCount = 0;
+        while (p >= 0)
+        {
+            if (skipCount == 0)
+            {
+                bool isStr = Get(p, out var str, out long v);
+                if (isStr ? str.SequenceEqual(s) : isInt && v == sv) return p;
+                skipCount = skip;
+            }
+            else skipCount--;
+            p = Next(p);
+        }
+        return -1;
+    }
+
+    static bool Decode(byte[] buf, int p, out ReadOnlySpan<byte> str, out long value, out int encodedLen)
+    {
+        byte b = buf[p];
+        str = default;
+        value = 0;
+        if ((b & Enc7BitUintMask) == Enc7BitUint)
+        {
+            value = b & 0x7F;
+            encodedLen = 1;
+            return false;
+        }
+        if ((b & Enc6BitStrMask) == Enc6BitStr)
+        {
+            int len = b & 0x3F;
+            str = buf.AsSpan(p + 1, len);
+            encodedLen = 1 + len;
+            return true;
+        }
+        if ((b & Enc13BitIntMask) == Enc13BitInt)
+        {
+            int u = ((b & 0x1F) << 8) | buf[p + 1];
+            value = u >= 1 << 12 ? u - (1 << 13) : u;
+            encodedLen = 2;
+            return false;
+        }
+        if ((b & Enc12BitStrMask) == Enc12BitStr)
+        {
+            int len = ((b & 0x0F) << 8) | buf[p + 1];
+            str = buf.AsSpan(p + 2, len);
+            encodedLen = 2 + len;
+            return true;
+        }
+        switch (b)
+        {
+            case Enc16BitInt:
+                value = BinaryPrimitives.ReadInt16LittleEndian(buf.AsSpan(p + 1));
+                encodedLen = 3;
+                return false;
+            case Enc24BitInt:
+                {
+                    int u = buf[p + 1] | (buf[p + 2] << 8) | (buf[p + 3] << 16);
+                    value = (u << 8) >> 8; // sign-extend 24 bits
+                    encodedLen = 4;
+                    return false;
+                }
+            case Enc32BitInt:
+                value = BinaryPrimitives.ReadInt32LittleEndian(buf.AsSpan(p + 1));
+                encodedLen = 5;
+                return false;
+            case Enc64BitInt:
+                value = BinaryPrimitives.ReadInt64LittleEndian(buf.AsSpan(p + 1));
+                encodedLen = 9;
+                return false;
+            case Enc32BitStr:
+                {
+                    int len = (int)BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(p + 1));
+                    str = buf.AsSpan(p + 5, len);
+                    encodedLen = 5 + len;
+                    return true;
+                }
+            default:
+                throw new InvalidDataException($"listpack: bad encoding byte 0x{b:x2} at {p}");
+        }
+    }
+
+    /// <summary>Length of the entry at p including its backlen (lpCurrentEncodedSizeUnsafe + backlen).</summary>
+    int EntrySize(int p)
+    {
+        Decode(_buf, p, out _, out _, out int l);
+        return l + BacklenSize(l);
+    }
+
+    // ------------------------------------------------------------------ encoding
+
+    public static int BacklenSize(long l) => l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
+
+    /// <summary>lpEncodeBacklen: the high-order group first, every byte but the first flagged 128.</summary>
+    static int EncodeBacklen(Span<byte> buf, long l)
+    {
+        int n = BacklenSize(l);
+        for (int i = n - 1; i >= 0; i--)
+        {
+            buf[i] = (byte)((int)(l & 127) | (i == 0 ? 0 : 128));
+            l >>= 7;
+        }
+        return n;
+    }
+
+    /// <summary>lpDecodeBacklen, reading leftwards from the entry's last byte.</summary>
+    static ulong DecodeBacklen(byte[] buf, int p, out int bytes)
+    {
+        ulong val = 0;
+        int shift = 0;
+        bytes = 0;
+        while (true)
+        {
+            byte b = buf[p];
+            val |= (ulong)(b & 127) << shift;
+            bytes++;
+            if ((b & 128) == 0) break;
+            shift += 7;
+            p--;
+            if (bytes > 5) throw new InvalidDataException("listpack: bad backlen");
+        }
+        return val;
+    }
+
+    /// <summary>Encoded size (encoding+data, without backlen) an integer takes.</summary>
+    public static int IntEncodedSize(long v) =>
+        v is >= 0 and <= 127 ? 1 :
+        v is >= -4096 and <= 4095 ? 2 :
+        v is >= -32768 and <= 32767 ? 3 :
+        v is >= -8388608 and <= 8388607 ? 4 :
+        v is >= int.MinValue and <= int.MaxValue ? 5 : 9;
+
+    public static int StringEncodedSize(int len) => len < 64 ? 1 + len : len < 4096 ? 2 + len : 5 + len;
+
+    /// <summary>Bytes an element costs in a listpack, backlen included (what quicklist fill checks use).</summary>
+    public static int EntryCost(ReadOnlySpan<byte> s)
+    {
+        int l = RespParser.TryParseLong(s, out long v) ? IntEncodedSize(v) : StringEncodedSize(s.Length);
+        return l + BacklenSize(l);
+    }
+
+    static int WriteInt(Span<byte> dst, long v)
+    {
+        int n = IntEncodedSize(v);
+        switch (n)
+        {
+            case 1: dst[0] = (byte)v; break;
+            case 2:
+                {
+                    int u = (int)(v & 0x1FFF);
+                    dst[0] = (byte)(Enc13BitInt | (u >> 8));
+                    dst[1] = (byte)u;
+                    break;
+                }
+            case 3:
+                dst[0] = Enc16BitInt;
+                BinaryPrimitives.WriteInt16LittleEndian(dst[1..], (short)v);
+                break;
+            case 4:
+                dst[0] = Enc24BitInt;
+                dst[1] = (byte)v;
+                dst[2] = (byte)(v >> 8);
+                dst[3] = (byte)(v >> 16);
+                break;
+            case 5:
+                dst[0] = Enc32BitInt;
+                BinaryPrimitives.WriteInt32LittleEndian(dst[1..], (int)v);
+                break;
+            default:
+                dst[0] = Enc64BitInt;
+                BinaryPrimitives.WriteInt64LittleEndian(dst[1..], v);
+                break;
+        }
+        return n;
+    }
+
+    static int WriteString(Span<byte> dst, ReadOnlySpan<byte> s)
+    {
+        int len = s.Length, h;
+        if (len < 64)
+        {
+            dst[0] = (byte)(Enc6BitStr | len);
+            h = 1;
+        }
+        else if (len < 4096)
+        {
+            dst[0] = (byte)(Enc12BitStr | (len >> 8));
+            dst[1] = (byte)len;
+            h = 2;
+        }
+        else
+        {
+            dst[0] = Enc32BitStr;
+            BinaryPrimitives.WriteUInt32LittleEndian(dst[1..], (uint)len);
+            h = 5;
+        }
+        s.CopyTo(dst[h..]);
+        return h + len;
+    }
+
+    // ------------------------------------------------------------------ mutation
+
+    public enum Where { Before, After, Replace }
+
+    public int Append(ReadOnlySpan<byte> s) => Insert(s, TotalBytes - 1, Where.Before);
+    public int Prepend(ReadOnlySpan<byte> s) => Insert(s, HeaderSize, Where.Before);
+    public int AppendInteger(long v) => InsertEncoded(null, v, TotalBytes - 1, Where.Before);
+
+    /// <summary>lpInsertString: inserts s before/after the entry at p, or replaces it. Returns the new entry's offset.</summary>
+    public int Insert(ReadOnlySpan<byte> s, int p, Where where)
+    {
+        if (RespParser.TryParseLong(s, out long v)) return InsertEncoded(null, v, p, where);
+        return InsertEncoded(s, 0, p, where, isString: true);
+    }
+
+    public int Replace(int p, ReadOnlySpan<byte> s) => Insert(s, p, Where.Replace);
+
+    public int InsertInteger(long v, int p, Where where) => InsertEncoded(null, v, p, where);
+
+    int InsertEncoded(ReadOnlySpan<byte> s, long v, int p, Where where, bool isString = false)
+    {
+        int encLen = isString ? StringEncodedSize(s.Length) : IntEncodedSize(v);
+        int entryLen = encLen + BacklenSize(encLen);
+        if (where == Where.After)
+        {
+            p += EntrySize(p);
+            where = Where.Before;
+        }
+        int replacedLen = where == Where.Replace ? EntrySize(p) : 0;
+        int total = TotalBytes;
+        int newTotal = total + entryLen - replacedLen;
+        if ((uint)newTotal > uint.MaxValue / 2) throw new InvalidOperationException("listpack too large");
+        if (newTotal > _buf.Length)
+        {
+            // Amortize appends: grow by half again (Redis relies on the allocator's size classes).
+            var nb = new byte[Math.Max(newTotal, Math.Min(_buf.Length + _buf.Length / 2, newTotal + 4096))];
+            Buffer.BlockCopy(_buf, 0, nb, 0, total);
+            _buf = nb;
+        }
+        // Move the tail (from the end of the replaced entry, or p) to make room.
+        int tailFrom = p + replacedLen;
+        Buffer.BlockCopy(_buf, tailFrom, _buf, p + entryLen, total - tailFrom);
+        var dst = _buf.AsSpan(p, entryLen);
+        int w = isString ? WriteString(dst, s) : WriteInt(dst, v);
+        EncodeBacklen(dst[w..], w);
+        if (newTotal < total) _buf.AsSpan(newTotal, total - newTotal).Clear();
+        SetTotalBytes(newTotal);
+        if (where != Where.Replace) SetCount(_count + 1);
+        return p;
+    }
+
+    /// <summary>lpDelete: removes the entry at p; returns the offset of the entry that followed, or -1.</summary>
+    public int Delete(int p)
+    {
+        int size = EntrySize(p);
+        RemoveBytes(p, size);
+        SetCount(_count - 1);
+        return _buf[p] == Eof ? -1 : p;
+    }
+
+    /// <summary>lpDeleteRange: removes count entries starting at index (negative from the tail).</summary>
+    public void DeleteRange(long index, long count)
+    {
+        int p = Seek(index);
+        if (p < 0 || count <= 0) return;
+        if (index < 0) index += _count;
+        count = Math.Min(count, _count - index);
+        int q = p;
+        for (long i = 0; i < count; i++) q += EntrySize(q);
+        RemoveBytes(p, q - p);
+        SetCount(_count - (int)count);
+    }
+
+    void RemoveBytes(int p, int size)
+    {
+        int total = TotalBytes;
+        Buffer.BlockCopy(_buf, p + size, _buf, p, total - p - size);
+        _buf.AsSpan(total - size, size).Clear();
+        SetTotalBytes(total - size);
+        // Give memory back when the array is mostly slack.
+        if (_buf.Length > 64 && _buf.Length > 2 * (total - size)) Array.Resize(ref _buf, total - size);
+    }
+
+    /// <summary>Appends every entry of other (lpMerge of two nodes).</summary>
+    public void AppendAll(Listpack other)
+    {
+        int add = other.TotalBytes - HeaderSize - 1;
+        int total = TotalBytes;
+        if (total + add > _buf.Length) Array.Resize(ref _buf, total + add);
+        Buffer.BlockCopy(other._buf, HeaderSize, _buf, total - 1, add + 1);
+        SetTotalBytes(total + add);
+        SetCount(_count + other._count);
+    }
+
+    /// <summary>Trims the array to the exact size (before serializing or compressing).</summary>
+    public void Shrink()
+    {
+        if (_buf.Length != TotalBytes) Array.Resize(ref _buf, TotalBytes);
+    }
+
+    public Listpack Clone() => new(ToArray());
+
+    /// <summary>lpValidateIntegrity (deep): header, every entry inside bounds, backlens consistent, count right.</summary>
+    public static bool Validate(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < HeaderSize + 1) return false;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes) != bytes.Length) return false;
+        if (bytes[^1] != Eof) return false;
+        var buf = bytes.ToArray();
+        int p = HeaderSize, n = 0;
+        try
+        {
+            while (buf[p] != Eof)
+            {
+                Decode(buf, p, out _, out _, out int l);
+                int bl = BacklenSize(l);
+                if (p + l + bl > buf.Length - 1) return false;
+                if ((int)DecodeBacklen(buf, p + l + bl - 1, out int blBytes) != l || blBytes != bl) return false;
+                p += l + bl;
+                n++;
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            return false;
+        }
+        if (p != buf.Length - 1) return false;
+        int hdr = BinaryPrimitives.ReadUInt16LittleEndian(bytes[4..]);
+        return hdr == UnknownCount || hdr == n;
+    }
+}
