@@ -22,7 +22,7 @@ public static class ObjectCommands
         c.Reply.Status("    Prints this help.");
     }
 
-    static bool LfuPolicy(Client c) => c.Server.Config.MaxMemoryPolicy.Contains("lfu", StringComparison.Ordinal);
+    static bool LfuPolicy(Client c) => c.Server.Config.LfuPolicy;
 
     /// <summary>objectCommandLookupOrReply: no LRU touch, null reply when missing.</summary>
     static RedisObject? LookupOrNull(Client c)
