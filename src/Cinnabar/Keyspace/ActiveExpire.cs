@@ -44,15 +44,20 @@ public sealed class ActiveExpire
 
     public double StalePercent => _stalePerc;
 
+    /// <summary>Keys sampled and expired by the last cycle (for INFO-style introspection and tests).</summary>
+    public long LastCycleSampled { get; private set; }
+    public long LastCycleExpired { get; private set; }
+
     void Visit(DictEntry<long> e)
     {
         long ttl = e.Value - _scanNow;
         _sampled++;
-        if (ttl <= 0)
+        if (Database.IsExpiredAt(e.Value, _scanNow))
         {
             _toExpire.Add(e.Key);
             return;
         }
+        if (ttl <= 0) return;
         _ttlSum += ttl;
         _ttlSamples++;
     }
@@ -109,7 +114,7 @@ public sealed class ActiveExpire
                     foreach (var key in _toExpire)
                     {
                         // Re-check: the key may have been deleted as a side effect of another expiry.
-                        if (db.Expires.Find(key) is { } x && x.Value <= _scanNow)
+                        if (db.Expires.Find(key) is { } x && Database.IsExpiredAt(x.Value, _scanNow))
                         {
                             db.DeleteExpired(key);
                             _expired++;
@@ -133,6 +138,8 @@ public sealed class ActiveExpire
                 }
             } while (_sampled == 0 || _expired * 100 / _sampled > acceptableStale);
         }
+        LastCycleSampled = totalSampled;
+        LastCycleExpired = totalExpired;
         _stats.ExpireCycleTimeUsedUs += (long)sw.Elapsed.TotalMicroseconds;
         double currentPerc = totalSampled > 0 ? (double)totalExpired / totalSampled : 0;
         _stalePerc = currentPerc * 0.05 + _stalePerc * 0.95;

@@ -34,12 +34,21 @@ public sealed class Database
         if (Expires.Count == 0) return false;
         var e = Expires.Find(key);
         if (e == null) return false;
-        long now = _owner.NowMs;
-        if (e.Value > now) return false;
+        // keyIsExpired: a key is expired once now > when (a deadline equal to now still lives).
+        if (!IsExpiredAt(e.Value, _owner.NowMs)) return false;
         if (_owner.IsReplica) return true; // a replica waits for the primary's DEL, but hides the key
         if (_owner.ExpiryPaused) return true;
         DeleteExpired(e.Key);
         return true;
+    }
+
+    public static bool IsExpiredAt(long whenMs, long nowMs) => nowMs > whenMs;
+
+    /// <summary>keyIsExpired without deleting: for KEYS and other iterations that must not mutate the dict.</summary>
+    public bool IsKeyExpired(ReadOnlySpan<byte> key)
+    {
+        long when = GetExpire(key);
+        return when != -1 && IsExpiredAt(when, _owner.NowMs);
     }
 
     /// <summary>Deletes an expired key and fans out the side effects (stats, notification, propagation).</summary>
@@ -50,9 +59,12 @@ public sealed class Database
     }
 
     /// <summary>lookupKeyRead: passive expiry, LRU touch, keyspace hit/miss stats.</summary>
-    public RedisObject? LookupRead(ReadOnlySpan<byte> key)
+    public RedisObject? LookupRead(ReadOnlySpan<byte> key) => LookupRead(key, touch: true);
+
+    /// <summary>lookupKeyReadWithFlags: with touch false (LOOKUP_NOTOUCH) the LRU/LFU field is left alone.</summary>
+    public RedisObject? LookupRead(ReadOnlySpan<byte> key, bool touch)
     {
-        var o = Lookup(key);
+        var o = Lookup(key, touch);
         _owner.OnKeyspaceLookup(o != null);
         return o;
     }
@@ -115,6 +127,19 @@ public sealed class Database
         return true;
     }
 
+    /// <summary>
+    /// Removes a key and its TTL without freeing the value, which lives on under another name or
+    /// in another db (RENAME, MOVE): the freed-value hook must not see it.
+    /// </summary>
+    public RedisObject? Detach(ReadOnlySpan<byte> key)
+    {
+        var e = Main.Unlink(key);
+        if (e == null) return null;
+        if (Expires.Count > 0) Expires.Remove(key);
+        UsedMemory -= ObjectSize.OfKey(e.Key, e.Value);
+        return e.Value;
+    }
+
     /// <summary>Adjusts the accounting after a value changed size in place (APPEND, LPUSH, ...).</summary>
     public void AdjustMemory(long delta) => UsedMemory += delta;
 
@@ -168,7 +193,7 @@ public sealed class Database
         {
             var e = Main.RandomEntry();
             if (e == null) return null;
-            if (Expires.Count > 0 && Expires.Find(e.Key) is { } x && x.Value <= _owner.NowMs)
+            if (Expires.Count > 0 && Expires.Find(e.Key) is { } x && IsExpiredAt(x.Value, _owner.NowMs))
             {
                 if (allVolatile && _owner.IsReplica && --maxTries == 0) return e.Key;
                 if (ExpireIfNeeded(e.Key) && !_owner.IsReplica) continue;

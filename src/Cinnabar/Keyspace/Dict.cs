@@ -43,6 +43,10 @@ public sealed class Dict<TValue>
     public long Table0Size => _tables[0]?.Length ?? 0;
     public long Table1Size => _tables[1]?.Length ?? 0;
 
+    /// <summary>Buckets moved and empty buckets skipped by rehashing since creation (bounds each step's work).</summary>
+    public long RehashedBuckets { get; private set; }
+    public long RehashEmptyVisits { get; private set; }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong HashKey(ReadOnlySpan<byte> key) => SipHash.Hash(key);
 
@@ -234,6 +238,7 @@ public sealed class Dict<TValue>
             while (t0[_rehashIdx] == null)
             {
                 _rehashIdx++;
+                RehashEmptyVisits++;
                 if (--emptyVisits == 0) return true;
             }
             var e = t0[_rehashIdx];
@@ -249,6 +254,7 @@ public sealed class Dict<TValue>
             }
             t0[_rehashIdx] = null;
             _rehashIdx++;
+            RehashedBuckets++;
         }
         if (_used[0] == 0)
         {

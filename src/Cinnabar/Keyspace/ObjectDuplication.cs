@@ -1,0 +1,28 @@
+// Deep copies of values for COPY (Redis's dupStringObject, listTypeDup, setTypeDup, ...).
+// A string copies its bytes or int and keeps its encoding; every other data structure
+// implements IDuplicable on the object it stores in RedisObject.Ptr and copies itself, so
+// this file need not know the layouts of lists, sets, hashes, sorted sets or streams.
+namespace Cinnabar.Keyspace;
+
+/// <summary>Implemented by the payload (RedisObject.Ptr) of every non-string type.</summary>
+public interface IDuplicable
+{
+    /// <summary>An independent deep copy: mutating either afterwards must not affect the other.</summary>
+    object Duplicate();
+}
+
+public static class ObjectDuplication
+{
+    /// <summary>A new object with the same type, encoding and contents (LRU/LFU left for the keyspace to set).</summary>
+    public static RedisObject Duplicate(RedisObject o)
+    {
+        if (o.Type == ObjType.String)
+        {
+            // byte[] values are mutated in place by APPEND and SETRANGE, so the copy owns new bytes.
+            object? ptr = o.Ptr is byte[] b ? b.Clone() : null;
+            return new RedisObject(ObjType.String, o.Encoding, ptr) { IntValue = o.IntValue };
+        }
+        if (o.Ptr is IDuplicable d) return new RedisObject(o.Type, o.Encoding, d.Duplicate());
+        throw new NotSupportedException($"values of type {RedisObject.TypeName(o.Type)} ({o.Ptr?.GetType().Name}) cannot be duplicated: the type must implement IDuplicable");
+    }
+}
