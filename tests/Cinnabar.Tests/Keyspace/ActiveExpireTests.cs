@@ -17,6 +17,7 @@ public class ActiveExpireTests
         public bool ExpiryPaused => false;
         public readonly List<string> Expired = new();
         public void TouchObject(RedisObject o) { }
+        public void InitObjectLru(RedisObject o) { }
         public void OnKeyspaceLookup(bool hit) { }
         public void OnKeyExpired(Database db, byte[] key) => Expired.Add(Encoding.ASCII.GetString(key));
         public void OnValueFreed(RedisObject o) { }
