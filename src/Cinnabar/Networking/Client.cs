@@ -184,11 +184,12 @@ public sealed class Client : IFileEventHandler
             Server.Dispatcher.ProcessCommand(this);
             if (Socket == null) return;
         }
+        // A partial command keeps its parsed arguments as offsets into the buffer: rewind only when none is pending.
         if (_qpos == _qend && !Parser.InProgress)
         {
             _qpos = _qend = 0;
             // Give back a buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).
-            if (_query.Length > 4 * InitialQueryBuffer && !Parser.InProgress) _query = new byte[InitialQueryBuffer];
+            if (_query.Length > 4 * InitialQueryBuffer) _query = new byte[InitialQueryBuffer];
         }
         Server.QueueReplyWrite(this);
     }

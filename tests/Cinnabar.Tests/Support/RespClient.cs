@@ -53,7 +53,10 @@ public sealed class RespClient : IDisposable
 {
     readonly TcpClient _tcp;
     readonly NetworkStream _stream;
-    readonly BufferedStream _in;
+    // An own read buffer (rather than a BufferedStream) so TryRead can tell whether a reply
+    // is already buffered before it polls the socket.
+    readonly byte[] _buf = new byte[65536];
+    int _pos, _len;
 
     public RespClient(int port, string host = "127.0.0.1", int timeoutMs = 10000)
     {
@@ -62,10 +65,16 @@ public sealed class RespClient : IDisposable
         _tcp.NoDelay = true;
         _tcp.ReceiveTimeout = timeoutMs;
         _stream = _tcp.GetStream();
-        _in = new BufferedStream(_stream, 65536);
     }
 
     public Socket Socket => _tcp.Client;
+
+    /// <summary>How long Read waits for the next bytes before throwing an IOException.</summary>
+    public TimeSpan ReadTimeout
+    {
+        get => TimeSpan.FromMilliseconds(_tcp.ReceiveTimeout);
+        set => _tcp.ReceiveTimeout = (int)value.TotalMilliseconds;
+    }
 
     public static byte[] Encode(params string[] args) => Encode(args.Select(a => Encoding.Latin1.GetBytes(a)).ToArray());
 
@@ -85,6 +94,8 @@ public sealed class RespClient : IDisposable
 
     public void Send(params string[] args) => SendRaw(Encode(args));
 
+    public void Send(params byte[][] args) => SendRaw(Encode(args));
+
     public void SendRaw(byte[] bytes) => _stream.Write(bytes);
 
     public void SendRaw(string s) => SendRaw(Encoding.Latin1.GetBytes(s));
@@ -95,11 +106,36 @@ public sealed class RespClient : IDisposable
         return Read();
     }
 
+    public RespReply Call(params byte[][] args)
+    {
+        Send(args);
+        return Read();
+    }
+
     public string CallS(params string[] args) => Call(args).ToString();
+
+    /// <summary>
+    /// Reads the next reply if one starts arriving within the timeout, else returns null and
+    /// leaves the connection usable. For "two clients" tests: a blocked client must not have
+    /// answered yet (TryRead(short) == null), then answers once another client acts.
+    /// </summary>
+    public RespReply? TryRead(TimeSpan timeout)
+    {
+        if (_pos == _len && !_tcp.Client.Poll(timeout, SelectMode.SelectRead)) return null;
+        return Read();
+    }
+
+    /// <summary>Asserts that nothing arrives within the window (a client stays blocked, no push message).</summary>
+    public void AssertNoReply(TimeSpan window)
+    {
+        var r = TryRead(window);
+        if (r != null) throw new Xunit.Sdk.XunitException("expected no reply, got " + r);
+    }
 
     public RespReply Read()
     {
         string line = ReadLine();
+        if (line.Length == 0) throw new InvalidDataException("empty reply line");
         char t = line[0];
         string rest = line[1..];
         switch (t)
@@ -140,13 +176,28 @@ public sealed class RespClient : IDisposable
         }
     }
 
-    void ReadExact(byte[] buf)
+    bool Fill()
+    {
+        _pos = 0;
+        _len = _stream.Read(_buf, 0, _buf.Length);
+        return _len > 0;
+    }
+
+    int ReadByte()
+    {
+        if (_pos == _len && !Fill()) return -1;
+        return _buf[_pos++];
+    }
+
+    void ReadExact(byte[] dest)
     {
         int off = 0;
-        while (off < buf.Length)
+        while (off < dest.Length)
         {
-            int n = _in.Read(buf, off, buf.Length - off);
-            if (n == 0) throw new EndOfStreamException();
+            if (_pos == _len && !Fill()) throw new EndOfStreamException("connection closed");
+            int n = Math.Min(_len - _pos, dest.Length - off);
+            Buffer.BlockCopy(_buf, _pos, dest, off, n);
+            _pos += n;
             off += n;
         }
     }
@@ -156,11 +207,11 @@ public sealed class RespClient : IDisposable
         var sb = new StringBuilder();
         while (true)
         {
-            int b = _in.ReadByte();
+            int b = ReadByte();
             if (b < 0) throw new EndOfStreamException("connection closed");
             if (b == '\r')
             {
-                _in.ReadByte();
+                ReadByte();
                 return sb.ToString();
             }
             sb.Append((char)b);
@@ -173,7 +224,7 @@ public sealed class RespClient : IDisposable
         _tcp.ReceiveTimeout = timeoutMs;
         try
         {
-            return _in.ReadByte() < 0;
+            return ReadByte() < 0;
         }
         catch (IOException)
         {
