@@ -214,6 +214,8 @@ public sealed class Listpack
     }
 
     /// <summary>Length of the entry at p including its backlen (lpCurrentEncodedSizeUnsafe + backlen).</summary>
+    public int EntryLength(int p) => EntrySize(p);
+
     int EntrySize(int p)
     {
         Decode(_buf, p, out _, out _, out int l);

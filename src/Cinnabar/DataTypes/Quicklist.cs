@@ -1,0 +1,612 @@
+// Redis's quicklist (quicklist.c): a doubly linked list of listpack nodes. A node grows until
+// list-max-listpack-size says stop (negative fill: byte size classes 4k..64k; positive: an
+// entry count, capped by an 8k safety limit); inner nodes beyond list-compress-depth from
+// either end are LZF-compressed and decompressed while accessed. Inserting into a full node
+// spills into a neighbour or splits the node and then merges small neighbours, as Redis does.
+using Cinnabar.Keyspace;
+
+namespace Cinnabar.DataTypes;
+
+public sealed class QuicklistNode
+{
+    public QuicklistNode? Prev, Next;
+
+    /// <summary>The entries, or null while the node is compressed.</summary>
+    public Listpack? Lp;
+
+    /// <summary>LZF bytes of the listpack while compressed.</summary>
+    public byte[]? Compressed;
+
+    /// <summary>Entries in the node and the listpack's byte size (kept while compressed).</summary>
+    public int Count, Sz;
+
+    /// <summary>Decompressed for access; compress again when released (node->recompress).</summary>
+    public bool Recompress;
+
+    internal long Accounted;
+
+    public bool IsCompressed => Compressed != null;
+}
+
+public sealed class Quicklist : ISizedValue
+{
+    static readonly int[] OptimizationLevel = [4096, 8192, 16384, 32768, 65536];
+    const int SizeSafetyLimit = 8192;
+    const int SizeEstimateOverhead = 8;
+    const int MinCompressBytes = 48;
+    const int MinCompressImprove = 8;
+    const int NodeOverhead = 64; // node object + listpack object headers
+
+    public QuicklistNode? Head, Tail;
+    public long Count { get; private set; }
+    public int Len { get; private set; } // nodes
+    public readonly int Fill;
+    public readonly int CompressDepth;
+    long _bytes = 48;
+
+    public Quicklist(int fill = -2, int compressDepth = 0)
+    {
+        Fill = fill == 0 ? 1 : Math.Clamp(fill, -5, 1 << 15);
+        CompressDepth = Math.Clamp(compressDepth, 0, 1 << 16);
+    }
+
+    public long SizeInBytes => _bytes;
+
+    // ------------------------------------------------------------------ fill rules
+
+    static bool SizeMeetsOptimizationRequirement(long sz, int fill)
+    {
+        if (fill >= 0) return false;
+        int offset = -fill - 1;
+        return offset < OptimizationLevel.Length && sz <= OptimizationLevel[offset];
+    }
+
+    bool AllowInsert(QuicklistNode? node, int sz)
+    {
+        if (node == null) return false;
+        long newSz = node.Sz + sz + SizeEstimateOverhead;
+        if (SizeMeetsOptimizationRequirement(newSz, Fill)) return true;
+        if (newSz > SizeSafetyLimit) return false;
+        return node.Count < Fill;
+    }
+
+    bool AllowMerge(QuicklistNode? a, QuicklistNode? b)
+    {
+        if (a == null || b == null) return false;
+        long mergeSz = a.Sz + b.Sz - 7; // one header and terminator go away
+        if (SizeMeetsOptimizationRequirement(mergeSz, Fill)) return true;
+        if (mergeSz > SizeSafetyLimit) return false;
+        return a.Count + b.Count <= Fill;
+    }
+
+    // ------------------------------------------------------------------ compression
+
+    void Account(QuicklistNode n)
+    {
+        long now = NodeOverhead + (n.Compressed != null ? ObjectSize.ByteArray(n.Compressed.Length) : n.Lp!.AllocatedBytes);
+        _bytes += now - n.Accounted;
+        n.Accounted = now;
+    }
+
+    /// <summary>Makes the node's listpack available (quicklistDecompressNodeForUse when recompress is true).</summary>
+    public Listpack Access(QuicklistNode n, bool recompress = true)
+    {
+        if (n.Compressed != null)
+        {
+            var raw = new byte[n.Sz];
+            if (Lzf.Decompress(n.Compressed, raw) != n.Sz) throw new InvalidDataException("quicklist: corrupt compressed node");
+            n.Lp = new Listpack(raw);
+            n.Compressed = null;
+            n.Recompress = recompress;
+            Account(n);
+        }
+        return n.Lp!;
+    }
+
+    void CompressNode(QuicklistNode n)
+    {
+        if (n.Compressed != null) return;
+        var lp = n.Lp!;
+        n.Recompress = false;
+        if (lp.TotalBytes < MinCompressBytes) return;
+        var buf = new byte[lp.TotalBytes];
+        int len = Lzf.Compress(lp.Bytes, buf);
+        if (len == 0 || len + MinCompressImprove >= lp.TotalBytes) return;
+        n.Compressed = buf.AsSpan(0, len).ToArray();
+        n.Lp = null;
+        Account(n);
+    }
+
+    /// <summary>Releases a node accessed for reading: compressed again if it was compressed before.</summary>
+    public void Release(QuicklistNode n)
+    {
+        if (n.Recompress) CompressNode(n);
+    }
+
+    /// <summary>__quicklistCompress: the depth nodes at each end stay raw, node (if inner) and the first inner ones get compressed.</summary>
+    void Compress(QuicklistNode? node)
+    {
+        if (node != null && node.Recompress)
+        {
+            CompressNode(node);
+            return;
+        }
+        if (CompressDepth == 0 || Len < CompressDepth * 2) return;
+        var forward = Head!;
+        var reverse = Tail!;
+        bool inDepth = false;
+        for (int depth = 0; depth < CompressDepth; depth++)
+        {
+            Access(forward, recompress: false);
+            Access(reverse, recompress: false);
+            if (forward == node || reverse == node) inDepth = true;
+            if (forward == reverse || forward.Next == reverse) return;
+            forward = forward.Next!;
+            reverse = reverse.Prev!;
+        }
+        if (!inDepth && node != null) CompressNode(node);
+        CompressNode(forward);
+        CompressNode(reverse);
+    }
+
+    // ------------------------------------------------------------------ node list
+
+    QuicklistNode NewNode()
+    {
+        var n = new QuicklistNode { Lp = new Listpack() };
+        n.Sz = n.Lp.TotalBytes;
+        Account(n);
+        return n;
+    }
+
+    void InsertNode(QuicklistNode? oldNode, QuicklistNode newNode, bool after)
+    {
+        if (after)
+        {
+            newNode.Prev = oldNode;
+            if (oldNode != null)
+            {
+                newNode.Next = oldNode.Next;
+                if (oldNode.Next != null) oldNode.Next.Prev = newNode;
+                oldNode.Next = newNode;
+            }
+            if (Tail == oldNode) Tail = newNode;
+        }
+        else
+        {
+            newNode.Next = oldNode;
+            if (oldNode != null)
+            {
+                newNode.Prev = oldNode.Prev;
+                if (oldNode.Prev != null) oldNode.Prev.Next = newNode;
+                oldNode.Prev = newNode;
+            }
+            if (Head == oldNode) Head = newNode;
+        }
+        if (Len == 0) Head = Tail = newNode;
+        Len++;
+        if (oldNode != null) Compress(oldNode);
+        Compress(newNode);
+    }
+
+    void DelNode(QuicklistNode n)
+    {
+        if (n.Next != null) n.Next.Prev = n.Prev;
+        if (n.Prev != null) n.Prev.Next = n.Next;
+        if (n == Tail) Tail = n.Prev;
+        if (n == Head) Head = n.Next;
+        Len--;
+        Count -= n.Count;
+        _bytes -= n.Accounted;
+        n.Prev = n.Next = null;
+        // Keep the ends raw now that the list is shorter.
+        Compress(null);
+    }
+
+    void Sync(QuicklistNode n)
+    {
+        n.Count = n.Lp!.Count;
+        n.Sz = n.Lp.TotalBytes;
+        Account(n);
+    }
+
+    // ------------------------------------------------------------------ push / pop
+
+    public void PushHead(ReadOnlySpan<byte> value)
+    {
+        if (AllowInsert(Head, value.Length))
+        {
+            var lp = Access(Head!);
+            lp.Prepend(value);
+            Sync(Head!);
+            Compress(Head);
+        }
+        else
+        {
+            var n = NewNode();
+            n.Lp!.Prepend(value);
+            Sync(n);
+            InsertNode(Head, n, after: false);
+        }
+        Count++;
+    }
+
+    public void PushTail(ReadOnlySpan<byte> value)
+    {
+        if (AllowInsert(Tail, value.Length))
+        {
+            var lp = Access(Tail!);
+            lp.Append(value);
+            Sync(Tail!);
+            Compress(Tail);
+        }
+        else
+        {
+            var n = NewNode();
+            n.Lp!.Append(value);
+            Sync(n);
+            InsertNode(Tail, n, after: true);
+        }
+        Count++;
+    }
+
+    public void Push(ReadOnlySpan<byte> value, bool head)
+    {
+        if (head) PushHead(value);
+        else PushTail(value);
+    }
+
+    /// <summary>quicklistPop: removes and returns the head or tail element, or null when empty.</summary>
+    public byte[]? Pop(bool head)
+    {
+        var n = head ? Head : Tail;
+        if (n == null) return null;
+        var lp = Access(n);
+        int p = head ? lp.First() : lp.Last();
+        var v = lp.GetBytes(p);
+        DelIndex(n, p);
+        return v;
+    }
+
+    // ------------------------------------------------------------------ entries
+
+    /// <summary>An element's position: its node and byte offset in the node's listpack.</summary>
+    public struct Entry
+    {
+        public QuicklistNode Node;
+        public int Offset;
+    }
+
+    /// <summary>Deletes the entry at p in n; returns the offset that followed in n (or -1). Frees an emptied node.</summary>
+    int DelIndex(QuicklistNode n, int p)
+    {
+        int next = n.Lp!.Delete(p);
+        Count--;
+        n.Count--;
+        if (n.Count == 0)
+        {
+            DelNode(n);
+            return -1;
+        }
+        Sync(n);
+        return next;
+    }
+
+    /// <summary>quicklistGetIteratorAtIdx: the entry at index (negative from the tail), decompressed for use; null if out of range.</summary>
+    public Entry? Index(long index)
+    {
+        bool forward = index >= 0;
+        long target = forward ? index : -index - 1;
+        if (target >= Count) return null;
+        var n = forward ? Head : Tail;
+        long acc = 0;
+        while (n != null && acc + n.Count <= target)
+        {
+            acc += n.Count;
+            n = forward ? n.Next : n.Prev;
+        }
+        if (n == null) return null;
+        var lp = Access(n);
+        long inNode = target - acc;
+        return new Entry { Node = n, Offset = lp.Seek(forward ? inNode : -inNode - 1) };
+    }
+
+    /// <summary>Reads an entry: true with string bytes, false with the integer.</summary>
+    public static bool Get(Entry e, out ReadOnlySpan<byte> str, out long value) => e.Node.Lp!.Get(e.Offset, out str, out value);
+
+    public static byte[] GetBytes(Entry e) => e.Node.Lp!.GetBytes(e.Offset);
+
+    public static bool EntryEquals(Entry e, ReadOnlySpan<byte> s) => e.Node.Lp!.EntryEquals(e.Offset, s);
+
+    /// <summary>quicklistReplaceEntry: in place when the node can take it; otherwise the value gets its own node after the entry.</summary>
+    public void Replace(Entry e, ReadOnlySpan<byte> value)
+    {
+        var node = e.Node;
+        var lp = Access(node);
+        long newSz = node.Sz - lp.EntryLength(e.Offset) + Listpack.EntryCost(value);
+        if (node.Count == 1 || SizeMeetsOptimizationRequirement(newSz, Fill) || newSz <= SizeSafetyLimit)
+        {
+            lp.Replace(e.Offset, value);
+            Sync(node);
+            Compress(node);
+            return;
+        }
+        // Split after the entry so it is the node's last, add a node holding the value, then drop the entry.
+        var split = lp.Next(e.Offset) >= 0 ? SplitNode(node, e.Offset, after: true) : null;
+        var nn = NewNode();
+        nn.Lp!.Append(value);
+        Sync(nn);
+        InsertNode(node, nn, after: true);
+        if (split != null) InsertNode(nn, split, after: true);
+        Count++;
+        var nodeLp = Access(node);
+        DelIndex(node, nodeLp.Last());
+        MergeNodes(nn);
+    }
+
+    /// <summary>_quicklistInsert: before or after the entry, spilling to a neighbour, adding a node, or splitting.</summary>
+    public void Insert(Entry e, ReadOnlySpan<byte> value, bool after)
+    {
+        var node = e.Node;
+        var lp = Access(node);
+        bool full = !AllowInsert(node, value.Length);
+        bool atTail = after && lp.Next(e.Offset) < 0;
+        bool atHead = !after && lp.Prev(e.Offset) < 0;
+        Count++;
+        if (!full)
+        {
+            lp.Insert(value, e.Offset, after ? Listpack.Where.After : Listpack.Where.Before);
+            Sync(node);
+            Compress(node);
+            return;
+        }
+        if (atTail && node.Next != null && AllowInsert(node.Next, value.Length))
+        {
+            var next = node.Next;
+            Access(next).Prepend(value);
+            Sync(next);
+            Compress(next);
+            Release(node);
+            return;
+        }
+        if (atHead && node.Prev != null && AllowInsert(node.Prev, value.Length))
+        {
+            var prev = node.Prev;
+            Access(prev).Append(value);
+            Sync(prev);
+            Compress(prev);
+            Release(node);
+            return;
+        }
+        if (atTail || atHead)
+        {
+            var nn = NewNode();
+            nn.Lp!.Append(value);
+            Sync(nn);
+            Release(node);
+            InsertNode(node, nn, after);
+            return;
+        }
+        // Full node, insert in the middle: split at the entry and put the value in the new half.
+        var split = SplitNode(node, e.Offset, after);
+        if (after) split.Lp!.Prepend(value);
+        else split.Lp!.Append(value);
+        Sync(split);
+        InsertNode(node, split, after);
+        MergeNodes(node);
+    }
+
+    /// <summary>_quicklistSplitNode: node keeps [0..offset] (after) or [offset..] (before); the rest moves to a new node.</summary>
+    QuicklistNode SplitNode(QuicklistNode node, int offset, bool after)
+    {
+        var lp = node.Lp!;
+        int index = 0;
+        for (int p = lp.First(); p != offset; p = lp.Next(p)) index++;
+        var nn = NewNode();
+        nn.Lp = lp.Clone();
+        // after: original keeps 0..index, new gets index+1..; before: original keeps index.., new gets ..index-1
+        int origStart = after ? index + 1 : 0;
+        int origExtent = after ? -1 : index;
+        int newStart = after ? 0 : index;
+        int newExtent = after ? index + 1 : -1;
+        if (origExtent == -1) lp.DeleteRange(origStart, lp.Count - origStart);
+        else lp.DeleteRange(origStart, origExtent);
+        if (newExtent == -1) nn.Lp.DeleteRange(newStart, nn.Lp.Count - newStart);
+        else nn.Lp.DeleteRange(newStart, newExtent);
+        Sync(node);
+        Sync(nn);
+        return nn;
+    }
+
+    /// <summary>_quicklistMergeNodes: tries (prev.prev, prev), (next, next.next), (prev, center), (center, next).</summary>
+    void MergeNodes(QuicklistNode center)
+    {
+        QuicklistNode? prev = center.Prev, prevPrev = prev?.Prev, next = center.Next, nextNext = next?.Next;
+        if (AllowMerge(prev, prevPrev))
+        {
+            ListpackMerge(prevPrev!, prev!);
+            prev = prevPrev = null;
+        }
+        if (AllowMerge(next, nextNext))
+        {
+            ListpackMerge(next!, nextNext!);
+            next = nextNext = null;
+        }
+        QuicklistNode? target = center;
+        if (AllowMerge(center, center.Prev)) target = ListpackMerge(center.Prev!, center);
+        if (target != null && AllowMerge(target, target.Next)) ListpackMerge(target, target.Next!);
+    }
+
+    /// <summary>Appends b's entries to a, frees b; returns a.</summary>
+    QuicklistNode ListpackMerge(QuicklistNode a, QuicklistNode b)
+    {
+        Access(a, recompress: false).AppendAll(Access(b, recompress: false));
+        long keep = Count;
+        Sync(a);
+        DelNode(b);
+        Count = keep; // the entries moved, they were not deleted
+        Compress(a);
+        return a;
+    }
+
+    /// <summary>quicklistDelRange: deletes count entries from start (negative from the tail); returns whether any were deleted.</summary>
+    public bool DelRange(long start, long count)
+    {
+        if (count <= 0) return false;
+        long extent = count;
+        if (start >= 0 && extent > Count - start) extent = Count - start;
+        else if (start < 0 && extent > -start) extent = -start;
+        var e = Index(start);
+        if (e == null) return false;
+        var node = e.Value.Node;
+        // Index within the node of the first entry to delete.
+        long offset = 0;
+        for (int p = node.Lp!.First(); p != e.Value.Offset; p = node.Lp.Next(p)) offset++;
+        while (extent > 0)
+        {
+            var next = node!.Next;
+            long del;
+            bool deleteEntireNode = false;
+            if (offset == 0 && extent >= node.Count)
+            {
+                deleteEntireNode = true;
+                del = node.Count;
+            }
+            else del = Math.Min(extent, node.Count - offset);
+            if (deleteEntireNode) DelNode(node);
+            else
+            {
+                Access(node).DeleteRange(offset, del);
+                Count -= del;
+                Sync(node);
+                if (node.Count == 0)
+                {
+                    DelNode(node);
+                }
+                else Compress(node);
+            }
+            extent -= del;
+            node = next;
+            offset = 0;
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ iteration
+
+    /// <summary>An iterator from either end or from an index; nodes are decompressed while visited.</summary>
+    public sealed class Iterator
+    {
+        readonly Quicklist _ql;
+        readonly bool _forward;
+        QuicklistNode? _node;
+        int _offset = -1;
+        bool _started;
+        bool _yieldCurrent;
+
+        internal Iterator(Quicklist ql, bool forward, QuicklistNode? node, int offset)
+        {
+            _ql = ql;
+            _forward = forward;
+            _node = node;
+            _offset = offset;
+            _started = offset >= 0;
+            _yieldCurrent = _started; // the first Next() yields the start entry itself
+        }
+
+        public bool Next(out Entry e)
+        {
+            e = default;
+            while (_node != null)
+            {
+                var lp = _ql.Access(_node);
+                int p;
+                if (!_started) p = _forward ? lp.First() : lp.Last();
+                else if (_yieldCurrent) p = _offset;
+                else p = _offset < 0 ? -1 : _forward ? lp.Next(_offset) : lp.Prev(_offset);
+                _started = true;
+                _yieldCurrent = false;
+                if (p >= 0)
+                {
+                    _offset = p;
+                    e = new Entry { Node = _node, Offset = p };
+                    return true;
+                }
+                _ql.Release(_node);
+                _node = _forward ? _node.Next : _node.Prev;
+                _started = false;
+            }
+            return false;
+        }
+
+        /// <summary>quicklistDelEntry: deletes the current entry; the next Next() continues after it.</summary>
+        public void DelEntry(Entry e)
+        {
+            var node = e.Node;
+            var neighbour = _forward ? node.Next : node.Prev;
+            int prevOff = node.Lp!.Prev(e.Offset);
+            int following = _ql.DelIndex(node, e.Offset);
+            int resume = _forward ? following : prevOff;
+            if (node.Count == 0 || resume < 0)
+            {
+                if (node.Count > 0) _ql.Release(node);
+                _node = neighbour;
+                _started = false;
+                return;
+            }
+            _offset = resume;
+            _yieldCurrent = true;
+        }
+
+        /// <summary>Recompresses the node the iterator stopped on (quicklistReleaseIterator).</summary>
+        public void Release()
+        {
+            if (_node != null) _ql.Release(_node);
+        }
+    }
+
+    public Iterator GetIterator(bool fromHead) => new(this, fromHead, fromHead ? Head : Tail, -1);
+
+    /// <summary>An iterator positioned so the first Next() yields the element at index; null when out of range.</summary>
+    public Iterator? GetIteratorAtIndex(long index, bool forward)
+    {
+        var e = Index(index);
+        if (e == null) return null;
+        return new Iterator(this, forward, e.Value.Node, e.Value.Offset);
+    }
+
+    /// <summary>All elements, head to tail (tests, DEBUG, RDB).</summary>
+    public List<byte[]> ToList()
+    {
+        var list = new List<byte[]>((int)Math.Min(Count, 1 << 20));
+        var it = GetIterator(true);
+        while (it.Next(out var e)) list.Add(GetBytes(e));
+        return list;
+    }
+
+    /// <summary>Checks the invariants (tests): counts, links, sizes, compression of ends.</summary>
+    public void Verify()
+    {
+        long total = 0;
+        int len = 0;
+        QuicklistNode? prev = null;
+        long bytes = 48;
+        for (var n = Head; n != null; prev = n, n = n.Next)
+        {
+            if (n.Prev != prev) throw new InvalidOperationException("bad prev link");
+            if (n.Count == 0) throw new InvalidOperationException("empty node");
+            if (n.Lp != null && (n.Lp.Count != n.Count || n.Lp.TotalBytes != n.Sz)) throw new InvalidOperationException("node count/sz out of sync");
+            bool nearEnd = len < CompressDepth;
+            if (n.IsCompressed && (CompressDepth == 0 || nearEnd)) throw new InvalidOperationException("end node compressed");
+            total += n.Count;
+            len++;
+            bytes += n.Accounted;
+        }
+        if (prev != Tail) throw new InvalidOperationException("bad tail");
+        if (total != Count || len != Len) throw new InvalidOperationException($"count {total}/{Count} len {len}/{Len}");
+        if (bytes != _bytes) throw new InvalidOperationException("memory accounting drift");
+        int fromTail = 0;
+        for (var n = Tail; n != null && fromTail < CompressDepth; n = n.Prev, fromTail++)
+            if (n.IsCompressed) throw new InvalidOperationException("tail-end node compressed");
+    }
+}
