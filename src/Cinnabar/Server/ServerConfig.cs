@@ -47,6 +47,8 @@ public sealed partial class ServerConfig
     public int LfuDecayTime = 1;
     public bool LazyfreeLazyUserDel;
     public bool LazyfreeLazyUserFlush;
+    public int ListMaxListpackSize = -2;
+    public int ListCompressDepth;
 
     /// <summary>client-output-buffer-limit per class: hard, soft (bytes), soft seconds.</summary>
     public readonly Dictionary<string, (long Hard, long Soft, long SoftSeconds)> OutputBufferLimits = new()
@@ -238,6 +240,8 @@ public sealed partial class ServerConfig
         Int("lfu-decay-time", 1, 0, int.MaxValue, v => LfuDecayTime = (int)v, () => LfuDecayTime);
         Bool("lazyfree-lazy-user-del", false, v => LazyfreeLazyUserDel = v, () => LazyfreeLazyUserDel);
         Bool("lazyfree-lazy-user-flush", false, v => LazyfreeLazyUserFlush = v, () => LazyfreeLazyUserFlush);
+        Int("list-max-listpack-size", -2, int.MinValue, int.MaxValue, v => ListMaxListpackSize = (int)v, () => ListMaxListpackSize, aliases: "list-max-ziplist-size");
+        Int("list-compress-depth", 0, 0, int.MaxValue, v => ListCompressDepth = (int)v, () => ListCompressDepth);
         Register(new ConfigEntry
         {
             Name = "client-output-buffer-limit",

@@ -1,0 +1,263 @@
+// Blocking operations on keys (Redis's blocked.c): BLPOP and friends, later BZPOPMIN and
+// XREAD BLOCK. A client that must wait is flagged Blocked (its input is not processed) and
+// queued FIFO per (db, key); it never holds the loop. Writes that create or feed a key call
+// SignalKeyAsReady; after each command and in beforeSleep the ready keys are walked and each
+// waiter's Serve callback (the command's own semantics, captured when it blocked) is offered
+// the key in order until one declines. Timeouts are absolute; a one-shot timer is armed at the
+// nearest deadline (cron double-checks), and the timeout reply is the null array, as in 7.0.
+using System.Runtime.CompilerServices;
+using Cinnabar.Networking;
+using Cinnabar.Server;
+
+namespace Cinnabar.Keyspace;
+
+public enum BlockType { None, List, ZSet, Stream }
+
+/// <summary>Per-client blocking state (the bpop part of Redis's client struct).</summary>
+public sealed class BlockState
+{
+    public BlockType Type;
+    public Database? Db;
+    public readonly List<byte[]> Keys = new();
+
+    /// <summary>Absolute unix-ms deadline, 0 = wait forever.</summary>
+    public long TimeoutMs;
+
+    /// <summary>Tries to serve the client from the ready key: replies and returns true, or returns false to keep waiting.</summary>
+    public Func<Client, Database, byte[], bool>? Serve;
+}
+
+public sealed class BlockingKeys : IServerMechanism
+{
+    static readonly ConditionalWeakTable<CinnabarServer, BlockingKeys> s_byServer = new();
+
+    CinnabarServer _server = null!;
+    readonly Dictionary<Database, Dictionary<byte[], LinkedList<Client>>> _blocking = new();
+    readonly HashSet<Client> _blocked = new();
+    readonly List<(Database Db, byte[] Key)> _readyKeys = new();
+    readonly HashSet<(Database, byte[])> _readySet = new(new ReadyKeyComparer());
+    readonly List<Client> _unblocked = new();
+    long _timerId = -1, _timerWhenMs;
+
+    public void Install(CinnabarServer server)
+    {
+        _server = server;
+        s_byServer.AddOrUpdate(server, this);
+        server.Dispatcher.AfterCall += (c, _, _) =>
+        {
+            // Inside EXEC or a script the ready keys wait for the end of the whole unit, as in Redis.
+            if (!c.HasFlag(ClientFlags.Multi | ClientFlags.Script)) HandleClientsBlockedOnKeys();
+        };
+        server.BeforeSleepHooks += BeforeSleep;
+        server.Cron += () => HandleBlockedClientsTimeout();
+        server.ClientFreed += c =>
+        {
+            if (c.HasFlag(ClientFlags.Blocked)) UnblockClient(c, requeue: false);
+            _unblocked.Remove(c);
+        };
+    }
+
+    public static BlockingKeys Of(CinnabarServer server) =>
+        s_byServer.TryGetValue(server, out var b) ? b : throw new InvalidOperationException("blocking mechanism not installed");
+
+    /// <summary>Clients currently blocked (INFO blocked_clients).</summary>
+    public int BlockedClients => _blocked.Count;
+
+    /// <summary>Whether a blocking command must answer as its non-blocking form (CLIENT_DENY_BLOCKING: MULTI, scripts).</summary>
+    public static bool DenyBlocking(Client c) => c.HasFlag(ClientFlags.Multi | ClientFlags.Script | ClientFlags.Fake);
+
+    /// <summary>blockForKeys: parks the client on the keys until served, timed out or unblocked.</summary>
+    public static void BlockForKeys(Client c, BlockType type, IEnumerable<byte[]> keys, long timeoutMs, Func<Client, Database, byte[], bool> serve) =>
+        Of(c.Server).Block(c, type, keys, timeoutMs, serve);
+
+    void Block(Client c, BlockType type, IEnumerable<byte[]> keys, long timeoutMs, Func<Client, Database, byte[], bool> serve)
+    {
+        var st = c.GetExtension<BlockState>();
+        st.Type = type;
+        st.Db = c.Db;
+        st.TimeoutMs = timeoutMs;
+        st.Serve = serve;
+        st.Keys.Clear();
+        if (!_blocking.TryGetValue(c.Db, out var byKey)) _blocking[c.Db] = byKey = new(KeyComparer.Instance);
+        foreach (var k in keys)
+        {
+            if (st.Keys.Exists(x => x.AsSpan().SequenceEqual(k))) continue; // BLPOP a a: wait once
+            st.Keys.Add(k);
+            if (!byKey.TryGetValue(k, out var q)) byKey[k] = q = new LinkedList<Client>();
+            q.AddLast(c);
+        }
+        c.Flags |= ClientFlags.Blocked;
+        _blocked.Add(c);
+        if (timeoutMs > 0) ArmTimer(timeoutMs);
+    }
+
+    /// <summary>signalKeyAsReady: a key in the client's db that others may wait on received data; served after the command.</summary>
+    public static void SignalKeyAsReady(Client c, ReadOnlySpan<byte> key) => Of(c.Server).Signal(c.Db, key);
+
+    public void Signal(Database db, ReadOnlySpan<byte> key)
+    {
+        if (!_blocking.TryGetValue(db, out var byKey) || byKey.Count == 0) return;
+        var k = key.ToArray();
+        if (!byKey.ContainsKey(k)) return;
+        if (_readySet.Add((db, k))) _readyKeys.Add((db, k));
+    }
+
+    /// <summary>handleClientsBlockedOnKeys: serves waiters of every ready key, FIFO, until the key runs dry.</summary>
+    public void HandleClientsBlockedOnKeys()
+    {
+        // Serving may make more keys ready (BLMOVE pushes), so loop until no key is left.
+        while (_readyKeys.Count > 0)
+        {
+            var batch = _readyKeys.ToArray();
+            _readyKeys.Clear();
+            _readySet.Clear();
+            foreach (var (db, key) in batch)
+            {
+                if (!_blocking.TryGetValue(db, out var byKey) || !byKey.TryGetValue(key, out var q)) continue;
+                int n = q.Count;
+                // Only clients waiting when the key became ready are considered in this pass.
+                for (int i = 0; i < n && q.First != null; i++)
+                {
+                    var c = q.First.Value;
+                    var st = c.GetExtension<BlockState>();
+                    var saved = c.Db;
+                    c.Db = db;
+                    bool served;
+                    try
+                    {
+                        served = st.Serve!(c, db, key);
+                    }
+                    finally
+                    {
+                        c.Db = saved;
+                    }
+                    if (!served) break;
+                    UnblockClient(c, requeue: true);
+                    _server.QueueReplyWrite(c);
+                }
+            }
+        }
+    }
+
+    /// <summary>unblockClient: leaves every key queue; with requeue the client's pending input is processed in beforeSleep.</summary>
+    void UnblockClient(Client c, bool requeue)
+    {
+        var st = c.GetExtension<BlockState>();
+        if (st.Db != null && _blocking.TryGetValue(st.Db, out var byKey))
+        {
+            foreach (var k in st.Keys)
+            {
+                if (!byKey.TryGetValue(k, out var q)) continue;
+                q.Remove(c);
+                if (q.Count == 0) byKey.Remove(k);
+            }
+        }
+        st.Keys.Clear();
+        st.Serve = null;
+        st.Type = BlockType.None;
+        st.Db = null;
+        c.Flags &= ~ClientFlags.Blocked;
+        _blocked.Remove(c);
+        if (requeue)
+        {
+            c.Flags |= ClientFlags.Unblocked;
+            _unblocked.Add(c);
+        }
+    }
+
+    /// <summary>CLIENT UNBLOCK: answers as a timeout (null array) or with -UNBLOCKED. False if the client is not blocked on keys.</summary>
+    public static bool Unblock(Client c, bool error)
+    {
+        if (!c.HasFlag(ClientFlags.Blocked) || !s_byServer.TryGetValue(c.Server, out var b) || !b._blocked.Contains(c)) return false;
+        if (error) c.Reply.Error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        else c.Reply.NullArray();
+        b.UnblockClient(c, requeue: true);
+        b._server.QueueReplyWrite(c);
+        return true;
+    }
+
+    void BeforeSleep()
+    {
+        HandleClientsBlockedOnKeys();
+        HandleBlockedClientsTimeout();
+        ProcessUnblockedClients();
+    }
+
+    /// <summary>processUnblockedClients: resume parsing what the client sent while it was blocked.</summary>
+    void ProcessUnblockedClients()
+    {
+        while (_unblocked.Count > 0)
+        {
+            var c = _unblocked[0];
+            _unblocked.RemoveAt(0);
+            c.Flags &= ~ClientFlags.Unblocked;
+            if (c.Socket != null && !c.HasFlag(ClientFlags.Blocked)) c.ProcessInputBuffer();
+            _server.QueueReplyWrite(c);
+        }
+    }
+
+    /// <summary>Answers every client whose deadline passed with the timeout reply; returns ms to the next deadline or -1.</summary>
+    long HandleBlockedClientsTimeout()
+    {
+        if (_blocked.Count == 0) return -1;
+        _server.UpdateCachedTime();
+        long now = _server.NowMs, nearest = long.MaxValue;
+        List<Client>? expired = null;
+        foreach (var c in _blocked)
+        {
+            long t = c.GetExtension<BlockState>().TimeoutMs;
+            if (t == 0) continue;
+            if (t <= now) (expired ??= new()).Add(c);
+            else nearest = Math.Min(nearest, t);
+        }
+        if (expired != null)
+        {
+            foreach (var c in expired)
+            {
+                c.Reply.NullArray();
+                UnblockClient(c, requeue: true);
+                _server.QueueReplyWrite(c);
+            }
+        }
+        return nearest == long.MaxValue ? -1 : nearest - now;
+    }
+
+    /// <summary>Arms the one-shot timer at the nearest deadline so a timeout fires on time, not at the next cron tick.</summary>
+    void ArmTimer(long deadlineMs)
+    {
+        if (_timerId >= 0 && _timerWhenMs <= deadlineMs) return;
+        if (_timerId >= 0) _server.Loop.DeleteTimeEvent(_timerId);
+        _timerWhenMs = deadlineMs;
+        _timerId = _server.Loop.AddTimeEvent(Math.Max(1, deadlineMs - _server.NowMs), () =>
+        {
+            long next = HandleBlockedClientsTimeout();
+            ProcessUnblockedClients();
+            if (next < 0)
+            {
+                _timerId = -1;
+                return -1;
+            }
+            _timerWhenMs = _server.NowMs + next;
+            return Math.Max(1, next);
+        });
+    }
+
+    sealed class KeyComparer : IEqualityComparer<byte[]>
+    {
+        public static readonly KeyComparer Instance = new();
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj)
+        {
+            var h = new HashCode();
+            h.AddBytes(obj);
+            return h.ToHashCode();
+        }
+    }
+
+    sealed class ReadyKeyComparer : IEqualityComparer<(Database, byte[])>
+    {
+        public bool Equals((Database, byte[]) x, (Database, byte[]) y) => x.Item1 == y.Item1 && KeyComparer.Instance.Equals(x.Item2, y.Item2);
+        public int GetHashCode((Database, byte[]) obj) => HashCode.Combine(obj.Item1.Id, KeyComparer.Instance.GetHashCode(obj.Item2));
+    }
+}
