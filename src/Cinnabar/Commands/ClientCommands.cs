@@ -124,10 +124,15 @@ public static class ClientCommands
             addr = args.ToStringAt(2);
             skipme = false; // with the old form a client may kill itself
         }
-        else if (args.Count > 3 && args.Count % 2 == 1)
+        else if (args.Count > 3)
         {
             for (int i = 2; i < args.Count; i += 2)
             {
+                if (i + 1 >= args.Count)
+                {
+                    c.Reply.Error(Errors.Syntax); // an option without its value
+                    return;
+                }
                 string value = args.ToStringAt(i + 1);
                 if (args.Is(i, "id"))
                 {
