@@ -62,7 +62,7 @@ public static class ClientCommands
             var ids = new List<Client>();
             for (int j = 3; j < args.Count; j++)
             {
-                if (!Arguments.TryGetLongInRange(c, j, 1, long.MaxValue, out long id, "Invalid client ID")) return;
+                if (!Arguments.TryGetLong(c, j, out long id, "Invalid client ID")) return;
                 if (c.Server.Clients.TryGetValue(id, out var target)) ids.Add(target);
             }
             // Listed in argument order, duplicates included, as Redis does.
