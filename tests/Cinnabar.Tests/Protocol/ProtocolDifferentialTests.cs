@@ -1,7 +1,6 @@
 // Raw protocol bytes sent to redis-server 7.0 and to Cinnabar: the replies must be the same
 // bytes and the connection must be closed (or kept) the same way. Needs redis-server on PATH:
-// skipped with the reason when it is missing, a failure when CI=true.
-using System.Diagnostics;
+// RequiresToolsFact skips with the reason when it is missing (a failure when CI=true).
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -9,65 +8,7 @@ using Cinnabar.Tests.Support;
 
 namespace Cinnabar.Tests.Protocol;
 
-public sealed class RedisServerProcess : IDisposable
-{
-    readonly Process? _process;
-    public int Port { get; }
-
-    public static string? FindRedisServer() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-            .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
-
-    public RedisServerProcess()
-    {
-        var exe = FindRedisServer();
-        if (exe == null)
-        {
-            if (Environment.GetEnvironmentVariable("CI") == "true") throw new InvalidOperationException("redis-server is required when CI=true");
-            return;
-        }
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        Port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        _process = Process.Start(new ProcessStartInfo(exe, $"--port {Port} --save \"\" --appendonly no --bind 127.0.0.1")
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        });
-        for (int i = 0; i < 100; i++)
-        {
-            try
-            {
-                using var c = new RespClient(Port);
-                if (c.CallS("PING") == "+PONG") return;
-            }
-            catch (SocketException) { }
-            Thread.Sleep(50);
-        }
-        throw new InvalidOperationException("redis-server did not start");
-    }
-
-    public void Dispose()
-    {
-        if (_process == null) return;
-        _process.Kill();
-        _process.WaitForExit(5000);
-        _process.Dispose();
-    }
-}
-
-/// <summary>A fact that needs redis-server: skipped with the reason when it is missing and CI is not set.</summary>
-public sealed class NeedsRedisServerFactAttribute : FactAttribute
-{
-    public NeedsRedisServerFactAttribute()
-    {
-        if (RedisServerProcess.FindRedisServer() == null && Environment.GetEnvironmentVariable("CI") != "true")
-            Skip = "redis-server is not installed (the oracle for differential tests); CI=true makes this a failure";
-    }
-}
-
-public class ProtocolDifferentialTests(ServerFixture fx) : IClassFixture<ServerFixture>
+public class ProtocolDifferentialTests(ServerFixture fx, RedisServerFixture redis) : IClassFixture<ServerFixture>, IClassFixture<RedisServerFixture>
 {
     static readonly string[] Cases =
     [
@@ -109,40 +50,24 @@ public class ProtocolDifferentialTests(ServerFixture fx) : IClassFixture<ServerF
         return (Encoding.Latin1.GetString(got.ToArray()), closed);
     }
 
-    [NeedsRedisServerFact]
+    [RequiresToolsFact("redis-server")]
     public void RawProtocolInputGetsTheSameRepliesAndClosing()
     {
-        var redis = new RedisServerProcess();
-        try
-        {
-            foreach (var input in Cases)
-                Assert.Equal(Exchange(redis.Port, input), Exchange(fx.Port, input));
-        }
-        finally
-        {
-            redis.Dispose();
-        }
+        foreach (var input in Cases)
+            Assert.Equal(Exchange(redis.Port, input), Exchange(fx.Port, input));
     }
 
-    [NeedsRedisServerFact]
+    [RequiresToolsFact("redis-server")]
     public void FramesSplitAcrossReadsAreServedLikeRedis()
     {
-        var redis = new RedisServerProcess();
-        try
-        {
-            string[][] splits =
+        string[][] splits =
             [
                 ["*2\r\n$4\r\nECHO\r\n", "$5\r\nhello\r\n"],
                 ["*2\r\n$4\r\nEC", "HO\r\n$5\r\nhel", "lo\r\n"],
                 ["ECHO he", "llo\r\n"],
                 ["*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n" + new string('v', 10000), new string('v', 10000) + "\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"],
             ];
-            foreach (var chunks in splits)
-                Assert.Equal(Exchange(redis.Port, chunks), Exchange(fx.Port, chunks));
-        }
-        finally
-        {
-            redis.Dispose();
-        }
+        foreach (var chunks in splits)
+            Assert.Equal(Exchange(redis.Port, chunks), Exchange(fx.Port, chunks));
     }
 }
