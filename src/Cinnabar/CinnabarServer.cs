@@ -47,7 +47,13 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public bool? ShutdownSave;
     public long NowMs { get; private set; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     public bool IsReplica { get; set; }
-    public bool ExpiryPaused { get; set; }
+    /// <summary>Expiry is frozen while clients are paused (the dataset must stay static) or when another mechanism asks.</summary>
+    public bool ExpiryPaused
+    {
+        get => _expiryPaused || ClientsArePaused();
+        set => _expiryPaused = value;
+    }
+    bool _expiryPaused;
     public bool Loading { get; set; }
     public long PauseEndMs;
     public bool PauseWritesOnly;
@@ -55,6 +61,11 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     /// <summary>Invoked when a client is freed so mechanisms can drop its state (Pub/Sub, WATCH, blocking).</summary>
     public event Action<Client>? ClientFreed;
+
+    /// <summary>Invoked by RESET after the connection state it owns is cleared: MULTI/WATCH, Pub/Sub, tracking attach here.</summary>
+    public event Action<Client>? ClientReset;
+
+    public void RaiseClientReset(Client c) => ClientReset?.Invoke(c);
 
     /// <summary>Invoked once per serverCron run, after the built-in work.</summary>
     public event Action? Cron;
@@ -198,7 +209,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             s.Dispose();
             return;
         }
-        if (Config.ProtectedMode && Config.RequirePass == null && !IsLoopbackOnlyBinding() && s.RemoteEndPoint is IPEndPoint ep && !IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address))
+        // As in Redis 7.0 the bind address does not matter: without a password only loopback peers get in.
+        if (Config.ProtectedMode && Config.RequirePass == null && s.RemoteEndPoint is IPEndPoint ep && !IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address))
         {
             s.Send(System.Text.Encoding.ASCII.GetBytes(ProtectedModeError), SocketFlags.None, out _);
             Stats.RejectedConnections++;
@@ -224,12 +236,6 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Stats.NumConnections++;
     }
 
-    bool IsLoopbackOnlyBinding() => Config.Bind.All(b =>
-    {
-        var a = b.TrimStart('-');
-        return a is "127.0.0.1" or "::1" or "localhost";
-    });
-
     const string ProtectedModeError =
         "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. " +
         "In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: " +
@@ -249,6 +255,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public void FreeClient(Client c)
     {
         if (c.Socket == null || !Clients.Remove(c.Id)) return;
+        _postponed.Remove(c);
         ClientFreed?.Invoke(c);
         try
         {
@@ -277,17 +284,84 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public bool AuthRequired(Client c) => Config.RequirePass != null && !c.Authenticated;
 
-    /// <summary>CLIENT PAUSE: whether this client's next command must wait.</summary>
-    public bool ClientsPaused(Client c)
+    // ---------------------------------------------------------------- CLIENT PAUSE
+
+    readonly HashSet<Client> _postponed = new();
+    bool _resumePostponed;
+    long _pauseTimerId;
+
+    /// <summary>EXEC's queued commands decide whether it is a write under CLIENT PAUSE WRITE (installed by MULTI).</summary>
+    public Func<Client, bool>? TransactionMayReplicate;
+
+    /// <summary>pauseClients: the later end and the stronger mode win when pauses overlap.</summary>
+    public void PauseClients(long endMs, bool writesOnly)
+    {
+        bool wasPaused = ClientsArePaused();
+        PauseWritesOnly = wasPaused ? PauseWritesOnly && writesOnly : writesOnly;
+        if (endMs > PauseEndMs || !wasPaused) PauseEndMs = Math.Max(endMs, wasPaused ? PauseEndMs : 0);
+        if (PauseEndMs <= NowMs)
+        {
+            UnpauseClients();
+            return;
+        }
+        // A timer wakes the loop at the end so postponed clients resume on time, not at the next cron.
+        if (_pauseTimerId != 0) Loop.DeleteTimeEvent(_pauseTimerId);
+        _pauseTimerId = Loop.AddTimeEvent(PauseEndMs - NowMs, () =>
+        {
+            _pauseTimerId = 0;
+            ClientsArePaused();
+            return -1;
+        });
+    }
+
+    /// <summary>unpauseClients: postponed clients run their pending command in the next beforeSleep.</summary>
+    public void UnpauseClients()
+    {
+        PauseEndMs = 0;
+        PauseWritesOnly = false;
+        if (_pauseTimerId != 0)
+        {
+            Loop.DeleteTimeEvent(_pauseTimerId);
+            _pauseTimerId = 0;
+        }
+        if (_postponed.Count > 0) _resumePostponed = true;
+    }
+
+    /// <summary>checkClientPauseTimeoutAndReturnIfPaused: ends an expired pause as a side effect.</summary>
+    public bool ClientsArePaused()
     {
         if (PauseEndMs == 0) return false;
-        if (NowMs >= PauseEndMs)
-        {
-            PauseEndMs = 0;
-            return false;
-        }
-        if (c.HasFlag(ClientFlags.Master | ClientFlags.Replica)) return false;
-        return true; // WRITE-mode pauses are refined by the client commands (they inspect the next command)
+        if (NowMs < PauseEndMs) return true;
+        UnpauseClients();
+        return false;
+    }
+
+    /// <summary>CLIENT PAUSE: whether this client's next command (already parsed into c.Args) must wait.</summary>
+    public bool ClientsPaused(Client c)
+    {
+        if (!ClientsArePaused()) return false;
+        // Replicas and monitors (Redis's CLIENT_SLAVE) are never paused.
+        if (c.HasFlag(ClientFlags.Replica | ClientFlags.Monitor)) return false;
+        var cmd = Commands.Resolve(c.Args, out bool unknownSub);
+        if (cmd == null || unknownSub) return false; // rejected anyway, no need to wait
+        if (!PauseWritesOnly) return true;
+        bool exec = cmd.Parent == null && cmd.Name == "exec";
+        return cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate) || (exec && (TransactionMayReplicate?.Invoke(c) ?? false));
+    }
+
+    /// <summary>blockPostponeClient: the client keeps its unexecuted command and is resumed by UnpauseClients.</summary>
+    public void PostponeClient(Client c) => _postponed.Add(c);
+
+    public bool IsPostponed(Client c) => _postponed.Contains(c);
+
+    void ResumePostponedClients()
+    {
+        if (!_resumePostponed || ClientsArePaused()) return;
+        _resumePostponed = false;
+        var resumed = _postponed.OrderBy(c => c.Id).ToList();
+        _postponed.Clear();
+        foreach (var c in resumed)
+            if (Clients.ContainsKey(c.Id)) c.ProcessInputBuffer();
     }
 
     /// <summary>Eviction entry point for denyoom commands; returns false when memory cannot be freed.</summary>
@@ -313,8 +387,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     void BeforeSleep()
     {
         UpdateCachedTime();
+        ResumePostponedClients();
         BeforeSleepHooks?.Invoke();
-        if (Config.ActiveExpireEnabled && !IsReplica) _activeExpire.Cycle(fast: true);
+        if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);
         HandleClientsWithPendingWrites();
         FreeClientsInAsyncFreeQueue();
     }
@@ -355,8 +430,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         List<Client>? toClose = null;
         foreach (var c in Clients.Values)
         {
-            if (Config.TimeoutSeconds > 0 && !c.HasFlag(ClientFlags.Master | ClientFlags.Replica | ClientFlags.Blocked | ClientFlags.PubSub)
-                && now - c.LastInteractionMs > Config.TimeoutSeconds * 1000)
+            // Replicas, monitors, the master link, blocked, postponed and subscribed clients wait by design.
+            if (Config.TimeoutSeconds > 0 && !c.HasFlag(ClientFlags.Master | ClientFlags.Replica | ClientFlags.Monitor | ClientFlags.Blocked | ClientFlags.PubSub)
+                && !_postponed.Contains(c) && now - c.LastInteractionMs > Config.TimeoutSeconds * 1000)
             {
                 Log.Verbose("Closing idle client");
                 (toClose ??= new()).Add(c);
@@ -407,7 +483,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     void DatabasesCron()
     {
-        if (Config.ActiveExpireEnabled && !IsReplica) _activeExpire.Cycle(fast: false);
+        if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: false);
         foreach (var db in Databases)
         {
             db.Main.ShrinkIfNeeded();

@@ -1,5 +1,6 @@
 // Connection commands (Redis's PING, ECHO, SELECT, QUIT, AUTH, HELLO, RESET): the protocol
-// handshake, authentication with requirepass, and database selection.
+// handshake, authentication with requirepass (the default user is the only user until ACLs
+// exist), database selection and RESET back to a fresh connection's state.
 using Cinnabar.Networking;
 using Cinnabar.Protocol;
 
@@ -70,8 +71,10 @@ public static class ConnectionCommands
             return;
         }
         if (CheckPassword(c, user ?? "default", pass)) c.Reply.Ok();
-        else c.Reply.Error("-WRONGPASS invalid username-password pair or user is disabled.");
+        else c.Reply.Error(WrongPass);
     }
+
+    const string WrongPass = "-WRONGPASS invalid username-password pair or user is disabled.";
 
     static bool CheckPassword(Client c, string user, string pass)
     {
@@ -96,11 +99,7 @@ public static class ConnectionCommands
         int next = 1;
         if (args.Count >= 2)
         {
-            if (!RespParser.TryParseLong(args[1], out ver))
-            {
-                c.Reply.Error("Protocol version is not an integer or out of range");
-                return;
-            }
+            if (!Arguments.TryGetLong(c, 1, out ver, "Protocol version is not an integer or out of range")) return;
             next = 2;
             if (ver < 2 || ver > 3)
             {
@@ -108,28 +107,20 @@ public static class ConnectionCommands
                 return;
             }
         }
-        string? setName = null;
+        // Options are parsed first, then applied in Redis's order: AUTH, the auth check, SETNAME, protocol.
+        string? user = null, pass = null, setName = null;
         for (int j = next; j < args.Count; j++)
         {
             int moreargs = args.Count - 1 - j;
             if (args.Is(j, "AUTH") && moreargs >= 2)
             {
-                string user = args.ToStringAt(j + 1), pass = args.ToStringAt(j + 2);
-                if (!CheckPassword(c, user, pass))
-                {
-                    c.Reply.Error("-WRONGPASS invalid username-password pair or user is disabled.");
-                    return;
-                }
+                user = args.ToStringAt(j + 1);
+                pass = args.ToStringAt(j + 2);
                 j += 2;
             }
             else if (args.Is(j, "SETNAME") && moreargs >= 1)
             {
                 setName = args.ToStringAt(j + 1);
-                if (!ClientCommandsValidation.IsValidName(setName))
-                {
-                    c.Reply.Error("Client names cannot contain spaces, newlines or special characters.");
-                    return;
-                }
                 j++;
             }
             else
@@ -138,12 +129,17 @@ public static class ConnectionCommands
                 return;
             }
         }
-        if (!c.Authenticated && c.Server.AuthRequired(c))
+        if (user != null && !CheckPassword(c, user, pass!))
+        {
+            c.Reply.Error(WrongPass);
+            return;
+        }
+        if (c.Server.AuthRequired(c))
         {
             c.Reply.Error("-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
             return;
         }
-        if (setName != null) c.Name = setName.Length == 0 ? null : setName;
+        if (setName != null && !ClientCommands.SetNameOrReply(c, setName)) return;
         if (ver != 0) c.Reply.Protocol = (int)ver;
         var r = c.Reply;
         r.MapLen(7);
@@ -154,6 +150,31 @@ public static class ConnectionCommands
         r.Bulk("mode"u8); r.Bulk("standalone"u8);
         r.Bulk("role"u8); r.Bulk(c.Server.IsReplica ? "replica"u8 : "master"u8);
         r.Bulk("modules"u8); r.EmptyArray();
+    }
+
+    /// <summary>
+    /// RESET (clearClientConnectionState): back to a fresh connection's state: db 0, RESP2, no
+    /// name, replies on, default user (unauthenticated if a password is set). MULTI/WATCH,
+    /// Pub/Sub, tracking and MONITOR drop their own state through CinnabarServer.ClientReset.
+    /// </summary>
+    [Command("reset")]
+    static void Reset(Client c)
+    {
+        if (c.HasFlag(ClientFlags.Master | ClientFlags.Replica) && !c.HasFlag(ClientFlags.Monitor))
+        {
+            c.Reply.Error("can only reset normal client connections");
+            return;
+        }
+        c.Server.RaiseClientReset(c);
+        c.Db = c.Server.Databases[0];
+        c.Reply.Protocol = 2;
+        c.Name = null;
+        c.User = "default";
+        c.Authenticated = c.Server.Config.RequirePass == null;
+        c.Flags &= ~(ClientFlags.Monitor | ClientFlags.PubSub | ClientFlags.NoEvict | ClientFlags.ReplyOff | ClientFlags.ReplySkipNext);
+        // A pending CLIENT REPLY SKIP still swallows this reply, as in Redis.
+        c.Reply.Enabled = !c.HasFlag(ClientFlags.ReplySkip);
+        c.Reply.Status("RESET"u8);
     }
 }
 

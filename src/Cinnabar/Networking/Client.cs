@@ -104,7 +104,7 @@ public sealed class Client : IFileEventHandler
     static string FormatEndpoint(IPEndPoint ep)
     {
         var addr = ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address;
-        return addr.AddressFamily == AddressFamily.InterNetworkV6 ? $"{addr}:{ep.Port}" : $"{addr}:{ep.Port}";
+        return addr.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{addr}]:{ep.Port}" : $"{addr}:{ep.Port}"; // anetFormatAddr
     }
 
     public bool HasFlag(ClientFlags f) => (Flags & f) != 0;
@@ -165,7 +165,6 @@ public sealed class Client : IFileEventHandler
         while (_qpos < _qend)
         {
             if (HasFlag(ClientFlags.Blocked | ClientFlags.CloseAfterReply | ClientFlags.CloseAsap)) break;
-            if (Server.ClientsPaused(this)) break;
             Parser.AuthRequired = !Authenticated && Server.Config.RequirePass != null;
             Parser.ProtoMaxBulkLen = HasFlag(ClientFlags.Master) ? long.MaxValue : Server.Config.ProtoMaxBulkLen;
             var status = Parser.Parse(_query, ref _qpos, _qend);
@@ -181,8 +180,16 @@ public sealed class Client : IFileEventHandler
                 break;
             }
             Args = Parser.Args;
+            if (Server.PauseEndMs != 0 && Server.ClientsPaused(this))
+            {
+                // Keep the command's bytes and parse it again when the pause ends (blockPostponeClient).
+                _qpos = Parser.CommandStart;
+                Server.PostponeClient(this);
+                break;
+            }
             Server.Dispatcher.ProcessCommand(this);
-            if (Socket == null) return;
+            if (Socket == null || !Server.Clients.ContainsKey(Id)) return;
+            CommandProcessed();
         }
         // A partial command keeps its parsed arguments as offsets into the buffer: rewind only when none is pending.
         if (_qpos == _qend && !Parser.InProgress)
@@ -193,6 +200,23 @@ public sealed class Client : IFileEventHandler
         }
         Server.QueueReplyWrite(this);
     }
+
+    /// <summary>After each command (resetClient): CLIENT REPLY SKIP lasts one command; output limits are checked.</summary>
+    void CommandProcessed()
+    {
+        Flags &= ~ClientFlags.ReplySkip;
+        if (HasFlag(ClientFlags.ReplySkipNext))
+        {
+            Flags |= ClientFlags.ReplySkip;
+            Flags &= ~ClientFlags.ReplySkipNext;
+        }
+        Reply.Enabled = !HasFlag(ClientFlags.ReplyOff | ClientFlags.ReplySkip);
+        // Only the reply list counts toward client-output-buffer-limit, so most commands skip the check.
+        if (Output.ListBytes > 0) Server.CheckOutputBufferLimitsAsync(this);
+    }
+
+    /// <summary>Bytes in the query buffer, already executed ones of this batch included (CLIENT LIST qbuf).</summary>
+    public int QueryBufferUsed => _qend;
 
     /// <summary>Writes as much pending output as the socket takes (writeToClient). Returns false if the client was freed.</summary>
     public bool WriteToClient(bool fromHandler)

@@ -32,6 +32,12 @@ public sealed class ReplyBuffer
 
     public bool HasPending => Pending > 0;
 
+    /// <summary>Bytes in the fixed buffer (CLIENT LIST obl=).</summary>
+    public int BufferBytes => _bufUsed;
+
+    /// <summary>Chunks in the reply list (CLIENT LIST oll=).</summary>
+    public int ChunkCount => _chunks.Count;
+
     /// <summary>Returns writable space of at least <paramref name="size"/> bytes (size ≤ ChunkSize), or a larger dedicated array.</summary>
     public Span<byte> GetSpan(int size)
     {
