@@ -43,6 +43,7 @@ public sealed class BlockingKeys : IServerMechanism
     {
         _server = server;
         s_byServer.AddOrUpdate(server, this);
+        ClientHooks.UnblockHandler = Unblock;
         server.Dispatcher.AfterCall += (c, _, _) =>
         {
             // Inside EXEC or a script the ready keys wait for the end of the whole unit, as in Redis.

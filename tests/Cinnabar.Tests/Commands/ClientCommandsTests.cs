@@ -158,6 +158,23 @@ public class ClientCommandsTests(ServerFixture fx) : IClassFixture<ServerFixture
     }
 
     [Fact]
+    public void UnblockReleasesABlockedClientWithNullOrError()
+    {
+        using var blocked = fx.Connect();
+        using var admin = fx.Connect();
+        long id = blocked.Call("CLIENT", "ID").Integer;
+        blocked.Send("BLPOP", "unblock:list", "0");
+        Thread.Sleep(100);
+        Assert.Equal(":1", admin.CallS("CLIENT", "UNBLOCK", id.ToString()));
+        Assert.Equal("*nil", blocked.Read().ToString());
+        blocked.Send("BLPOP", "unblock:list", "0");
+        Thread.Sleep(100);
+        Assert.Equal(":1", admin.CallS("CLIENT", "UNBLOCK", id.ToString(), "ERROR"));
+        Assert.Equal("-UNBLOCKED client unblocked via CLIENT UNBLOCK", blocked.Read().ToString());
+        Assert.Equal(":0", admin.CallS("CLIENT", "UNBLOCK", id.ToString()));
+    }
+
+    [Fact]
     public void HelpIsTheRedisText()
     {
         using var c = fx.Connect();
