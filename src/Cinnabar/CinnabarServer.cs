@@ -56,6 +56,12 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// <summary>Invoked when a client is freed so mechanisms can drop its state (Pub/Sub, WATCH, blocking).</summary>
     public event Action<Client>? ClientFreed;
 
+    /// <summary>Invoked by RESET so mechanisms drop the client's state (MULTI, WATCH, Pub/Sub) without replying.</summary>
+    public event Action<Client>? ClientReset;
+
+    /// <summary>clearClientConnectionState's fan-out: RESET calls this.</summary>
+    public void ResetClientState(Client c) => ClientReset?.Invoke(c);
+
     /// <summary>Invoked once per serverCron run, after the built-in work.</summary>
     public event Action? Cron;
 
