@@ -51,6 +51,7 @@ public sealed class Multi : IServerMechanism
         _server = server;
         Instances.AddOrUpdate(server, this);
         server.Dispatcher.QueueInMulti = QueueMultiCommand;
+        server.Dispatcher.ExecAbort = ExecCommandAbort;
         server.KeyModified += TouchWatchedKey;
         server.ClientFreed += FreeClientMultiState;
         server.ClientReset += FreeClientMultiState;
@@ -64,6 +65,13 @@ public sealed class Multi : IServerMechanism
             c.GetExtension<MultiState>().Commands.Add((c.Cmd!, c.Args.Clone()));
         c.Reply.Queued();
         return true;
+    }
+
+    /// <summary>execCommandAbort: EXEC itself was rejected (arity, auth, ...): discard and say why, with the error's code kept.</summary>
+    void ExecCommandAbort(Client c, string error)
+    {
+        DiscardTransaction(c);
+        c.Reply.Error("-EXECABORT Transaction discarded because of: " + (error.StartsWith('-') ? error[1..] : error));
     }
 
     void FreeClientMultiState(Client c)
