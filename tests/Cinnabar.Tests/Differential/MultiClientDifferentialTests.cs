@@ -221,6 +221,10 @@ public class MultiClientDifferentialTests(RedisServerFixture redis)
                 cmd.Call("RENAME", "k", "k2");
                 cmd.Call("DEL", "k2");
                 cmd.Call("DEL", "nokey");
+                cmd.Call("LPUSH", "l", "a", "b");
+                cmd.Call("RPUSH", "l", "c");
+                cmd.Call("LPOP", "l");
+                cmd.Call("RPOP", "l", "5"); // empties the list: "rpop" then "del"
                 cmd.Call("SET", "p", "v");
                 cmd.Call("PEXPIRE", "p", "50");
                 Thread.Sleep(120);
