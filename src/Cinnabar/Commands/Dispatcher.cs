@@ -15,6 +15,7 @@ public sealed class Dispatcher
     /// <summary>Hooks other mechanisms install: MULTI queueing, post-call fan-out (MONITOR, slowlog, propagation).</summary>
     public Func<Client, bool>? QueueInMulti;   // returns true when it queued the command
     public Action<Client, CommandDef, long>? AfterCall; // (client, command, duration µs)
+    public Action<Client, string>? ExecAbort;   // a rejected EXEC discards the transaction (execCommandAbort)
 
     public Dispatcher(CinnabarServer server) => _server = server;
 
@@ -127,7 +128,8 @@ public sealed class Dispatcher
         if (cmd != null) cmd.RejectedCalls++;
         _server.Stats.RejectedCalls++;
         if (c.HasFlag(ClientFlags.Multi)) c.Flags |= ClientFlags.DirtyExec; // flagTransaction
-        c.Reply.Error(error);
+        if (cmd != null && cmd.Parent == null && cmd.Name == "exec" && ExecAbort != null) ExecAbort(c, error);
+        else c.Reply.Error(error);
     }
 
     static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;

@@ -385,7 +385,13 @@ public static class KeyspaceCommands
             return;
         }
         // Clients keep their Database objects (and ids); only the contents trade places.
-        if (db1 != db2) db1.SwapWith(db2);
+        if (db1 != db2)
+        {
+            // WATCHers of either db see the other's keys appear (touchAllWatchedKeysInDb both ways).
+            Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, db1, db2);
+            Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, db2, db1);
+            db1.SwapWith(db2);
+        }
         c.Server.Stats.Dirty++;
         c.Reply.Ok();
     }
@@ -407,6 +413,7 @@ public static class KeyspaceCommands
     static void FlushDb(Client c)
     {
         if (!ParseFlushFlags(c)) return;
+        Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, c.Db, null); // signalFlushedDb
         c.Server.Stats.Dirty += c.Db.Flush();
         c.Reply.Ok();
     }
@@ -416,7 +423,11 @@ public static class KeyspaceCommands
     {
         if (!ParseFlushFlags(c)) return;
         long removed = 0;
-        foreach (var db in c.Server.Databases) removed += db.Flush();
+        foreach (var db in c.Server.Databases)
+        {
+            Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, db, null); // signalFlushedDb
+            removed += db.Flush();
+        }
         c.Server.Stats.Dirty += removed + 1;
         c.Reply.Ok();
     }

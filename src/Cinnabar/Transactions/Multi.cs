@@ -1,0 +1,219 @@
+// Transactions (Redis's multi.c): MULTI queues a client's commands, EXEC runs the queue as one
+// unit (atomic because the loop thread runs nothing else meanwhile), WATCH gives optimistic
+// locking. A per-server registry maps (db, key) to the clients watching it, so a write touches
+// only those clients (touchWatchedKey); each watched key carries Redis 7.0's "already expired
+// at WATCH time" bit, so deleting such a key by expiry is not a change, while a key that expires
+// after WATCH fails the EXEC even before it is deleted (isWatchedKeyExpired).
+using System.Runtime.CompilerServices;
+using Cinnabar.Commands;
+using Cinnabar.Keyspace;
+using Cinnabar.Networking;
+using Cinnabar.Protocol;
+using Cinnabar.Server;
+
+namespace Cinnabar.Transactions;
+
+/// <summary>One WATCHed key of a client (Redis's watchedKey).</summary>
+public sealed class WatchedKey(Database db, byte[] key, bool expired)
+{
+    public readonly Database Db = db;
+    public readonly byte[] Key = key;
+    public bool Expired = expired;
+}
+
+/// <summary>A client's transaction state (Redis's multiState plus c->watched_keys).</summary>
+public sealed class MultiState
+{
+    public readonly List<(CommandDef Cmd, CommandArgs Args)> Commands = new();
+    public readonly List<WatchedKey> Watched = new();
+
+    public WatchedKey? Find(Database db, ReadOnlySpan<byte> key)
+    {
+        foreach (var wk in Watched)
+            if (wk.Db == db && key.SequenceEqual(wk.Key)) return wk;
+        return null;
+    }
+}
+
+public sealed class Multi : IServerMechanism
+{
+    static readonly ConditionalWeakTable<CinnabarServer, Multi> Instances = new();
+
+    CinnabarServer _server = null!;
+
+    // db->watched_keys: per database, key -> clients watching it, in WATCH order.
+    readonly Dictionary<Database, Dictionary<byte[], List<Client>>> _watchedKeys = new();
+
+    public static Multi Of(CinnabarServer server) => Instances.TryGetValue(server, out var t) ? t : throw new InvalidOperationException("transactions not installed");
+
+    public void Install(CinnabarServer server)
+    {
+        _server = server;
+        Instances.AddOrUpdate(server, this);
+        server.Dispatcher.QueueInMulti = QueueMultiCommand;
+        server.Dispatcher.ExecAbort = ExecCommandAbort;
+        server.KeyModified += TouchWatchedKey;
+        server.ClientFreed += FreeClientMultiState;
+        server.ClientReset += FreeClientMultiState;
+    }
+
+    /// <summary>queueMultiCommand: remember a deep copy of the command; reply +QUEUED.</summary>
+    bool QueueMultiCommand(Client c)
+    {
+        // An aborted transaction will not run: don't spend memory on it (Redis does the same).
+        if (!c.HasFlag(ClientFlags.DirtyCas | ClientFlags.DirtyExec))
+            c.GetExtension<MultiState>().Commands.Add((c.Cmd!, c.Args.Clone()));
+        c.Reply.Queued();
+        return true;
+    }
+
+    /// <summary>execCommandAbort: EXEC itself was rejected (arity, auth, ...): discard and say why, with the error's code kept.</summary>
+    void ExecCommandAbort(Client c, string error)
+    {
+        DiscardTransaction(c);
+        c.Reply.Error("-EXECABORT Transaction discarded because of: " + (error.StartsWith('-') ? error[1..] : error));
+    }
+
+    void FreeClientMultiState(Client c)
+    {
+        if (!c.Extensions.ContainsKey(typeof(MultiState))) return;
+        DiscardTransaction(c);
+    }
+
+    /// <summary>discardTransaction: drop the queue, leave MULTI, forget every WATCH.</summary>
+    public void DiscardTransaction(Client c)
+    {
+        c.GetExtension<MultiState>().Commands.Clear();
+        c.Flags &= ~(ClientFlags.Multi | ClientFlags.DirtyCas | ClientFlags.DirtyExec);
+        UnwatchAllKeys(c);
+    }
+
+    /// <summary>execCommand after the MULTI check: abort on a dirty state, else run the queue replying an array.</summary>
+    public void Exec(Client c)
+    {
+        var state = c.GetExtension<MultiState>();
+        if (IsWatchedKeyExpired(c)) c.Flags |= ClientFlags.DirtyCas;
+        if (c.HasFlag(ClientFlags.DirtyCas | ClientFlags.DirtyExec))
+        {
+            if (c.HasFlag(ClientFlags.DirtyExec)) c.Reply.Error("-EXECABORT Transaction discarded because of previous errors.");
+            else c.Reply.NullArray();
+            DiscardTransaction(c);
+            return;
+        }
+        // Unwatch first: the transaction's own writes must not dirty it, and it saves the work.
+        UnwatchAllKeys(c);
+        var origArgs = c.Args;
+        var origCmd = c.Cmd;
+        var queued = state.Commands.ToArray();
+        state.Commands.Clear();
+        c.Reply.ArrayLen(queued.Length);
+        // CLIENT_MULTI stays set while the queue runs: blocking commands see it and don't block.
+        foreach (var (cmd, args) in queued)
+        {
+            c.Args = args;
+            c.Cmd = cmd;
+            _server.Dispatcher.Call(c, cmd);
+        }
+        c.Args = origArgs;
+        c.Cmd = origCmd;
+        DiscardTransaction(c);
+    }
+
+    /// <summary>watchForKey: register once per (db, key), recording whether it is already logically expired.</summary>
+    public void WatchForKey(Client c, ReadOnlySpan<byte> key)
+    {
+        var state = c.GetExtension<MultiState>();
+        if (state.Find(c.Db, key) != null) return;
+        if (!_watchedKeys.TryGetValue(c.Db, out var keys))
+            _watchedKeys[c.Db] = keys = new Dictionary<byte[], List<Client>>(ByteKeyComparer.Instance);
+        var k = key.ToArray();
+        if (!keys.TryGetValue(k, out var clients)) keys[k] = clients = new List<Client>(1);
+        clients.Add(c);
+        state.Watched.Add(new WatchedKey(c.Db, k, KeyIsExpired(c.Db, key)));
+    }
+
+    /// <summary>unwatchAllKeys: remove the client from every registry entry it is in.</summary>
+    public void UnwatchAllKeys(Client c)
+    {
+        var state = c.GetExtension<MultiState>();
+        foreach (var wk in state.Watched)
+        {
+            var keys = _watchedKeys[wk.Db];
+            var clients = keys[wk.Key];
+            clients.Remove(c);
+            if (clients.Count == 0) keys.Remove(wk.Key);
+        }
+        state.Watched.Clear();
+    }
+
+    bool KeyIsExpired(Database db, ReadOnlySpan<byte> key)
+    {
+        long when = db.GetExpire(key);
+        return when >= 0 && when <= _server.NowMs; // the same instant Database.ExpireIfNeeded uses
+    }
+
+    /// <summary>isWatchedKeyExpired: a key that expired since WATCH (deleted or not) fails EXEC.</summary>
+    bool IsWatchedKeyExpired(Client c)
+    {
+        foreach (var wk in c.GetExtension<MultiState>().Watched)
+            if (!wk.Expired && KeyIsExpired(wk.Db, wk.Key)) return true;
+        return false;
+    }
+
+    /// <summary>touchWatchedKey: every client watching the key gets DIRTY_CAS, except for the deletion of a key already expired at WATCH time.</summary>
+    void TouchWatchedKey(Database db, ReadOnlySpan<byte> key)
+    {
+        if (!_watchedKeys.TryGetValue(db, out var keys) || keys.Count == 0) return;
+        if (!keys.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var clients)) return;
+        // UnwatchAllKeys below edits this list: iterate a copy.
+        foreach (var c in clients.ToArray())
+        {
+            var wk = c.GetExtension<MultiState>().Find(db, key);
+            if (wk != null && wk.Expired && db.Main.Find(key) == null)
+            {
+                wk.Expired = false; // the expired key is gone: logically nothing changed
+                continue;
+            }
+            c.Flags |= ClientFlags.DirtyCas;
+            UnwatchAllKeys(c); // dirty already: no point in tracking its keys any longer
+        }
+    }
+
+    /// <summary>
+    /// touchAllWatchedKeysInDb: FLUSHDB/FLUSHALL (replacedWith null) and SWAPDB (both directions) call
+    /// this BEFORE the contents change. A watched key that exists now, or will exist after the swap, is touched.
+    /// </summary>
+    public static void TouchAllWatchedKeysInDb(CinnabarServer server, Database emptied, Database? replacedWith) =>
+        Of(server).TouchAllWatchedKeysInDbImpl(emptied, replacedWith);
+
+    void TouchAllWatchedKeysInDbImpl(Database emptied, Database? replacedWith)
+    {
+        if (!_watchedKeys.TryGetValue(emptied, out var keys) || keys.Count == 0) return;
+        foreach (var (key, clients) in keys)
+        {
+            bool existsInEmptied = emptied.Main.Find(key) != null;
+            bool existsInReplaced = replacedWith != null && replacedWith.Main.Find(key) != null;
+            if (!existsInEmptied && !existsInReplaced) continue;
+            foreach (var c in clients)
+            {
+                var wk = c.GetExtension<MultiState>().Find(emptied, key)!;
+                if (wk.Expired)
+                {
+                    if (!existsInReplaced)
+                    {
+                        wk.Expired = false; // an expired key now deleted: no logical change
+                        continue;
+                    }
+                    if (KeyIsExpired(replacedWith!, key)) continue; // expired stays expired
+                }
+                else if (!existsInEmptied && KeyIsExpired(replacedWith!, key))
+                {
+                    wk.Expired = true; // a missing key replaced by an expired one
+                    continue;
+                }
+                // Unwatching here would edit the dictionary being iterated; EXEC discards later.
+                c.Flags |= ClientFlags.DirtyCas;
+            }
+        }
+    }
+}
