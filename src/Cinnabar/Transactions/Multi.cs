@@ -55,6 +55,9 @@ public sealed class Multi : IServerMechanism
         server.KeyModified += TouchWatchedKey;
         server.ClientFreed += FreeClientMultiState;
         server.ClientReset += FreeClientMultiState;
+        // CLIENT PAUSE WRITE holds an EXEC whose queue may write (Redis checks the queued commands' flags).
+        server.TransactionMayReplicate = c => c.Extensions.TryGetValue(typeof(MultiState), out var s)
+            && ((MultiState)s).Commands.Exists(q => q.Cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate));
     }
 
     /// <summary>queueMultiCommand: remember a deep copy of the command; reply +QUEUED.</summary>
