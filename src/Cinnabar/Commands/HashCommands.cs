@@ -1,7 +1,6 @@
 // Hash commands (Redis 7.0's t_hash.c): HSET family, reads, HINCRBY/HINCRBYFLOAT, HRANDFIELD
-// and HSCAN over HashType's encodings (listpack, hashtable). HINCRBYFLOAT computes in decimal
-// where it can, because Redis adds in long double and prints "%.17Lf": decimal reproduces
-// those digits for ordinary inputs where a double would show binary noise (10.5+0.1).
+// and HSCAN over HashType's encodings (listpack, hashtable). HINCRBYFLOAT adds in an emulated
+// x87 long double (LongDouble) because Redis's replies show that type's rounding digits.
 using System.Globalization;
 using System.Text;
 using Cinnabar.DataTypes;
@@ -155,63 +154,47 @@ public static class HashCommands
     [Command("hincrbyfloat")]
     static void HIncrByFloat(Client c)
     {
-        if (!Arguments.TryGetDouble(c, 3, out double incr)) return;
-        if (double.IsInfinity(incr))
+        if (!Arguments.TryGetDouble(c, 3, out double incrCheck)) return;
+        if (double.IsInfinity(incrCheck))
         {
             c.Reply.Error("value is NaN or Infinity");
+            return;
+        }
+        if (!LongDouble.TryParse(c.Args.ToStringAt(3), out var incr))
+        {
+            c.Reply.Error(Errors.NotFloat);
             return;
         }
         var key = c.Args[1];
         var o = LookupWriteOrCreate(c, key);
         if (o == null) return;
         var current = HashType.Get(o, c.Args[2]);
-        double value = 0;
-        if (current != null && !Arguments.TryParseDouble(current, out value))
+        var value = default(LongDouble);
+        bool currentInfinite = false;
+        if (current != null)
         {
-            c.Reply.Error("hash value is not a float");
-            return;
+            if (!Arguments.TryParseDouble(current, out double cur))
+            {
+                c.Reply.Error("hash value is not a float");
+                return;
+            }
+            currentInfinite = double.IsInfinity(cur);
+            if (!currentInfinite && !LongDouble.TryParse(Encoding.ASCII.GetString(current), out value))
+            {
+                c.Reply.Error("hash value is not a float");
+                return;
+            }
         }
-        double sum = value + incr;
-        if (double.IsNaN(sum) || double.IsInfinity(sum))
+        var sum = value + incr;
+        if (currentInfinite || sum.IsInfinity)
         {
             c.Reply.Error("increment would produce NaN or Infinity");
             return;
         }
-        var formatted = FormatLongDouble(current ?? "0"u8.ToArray(), c.Args[3], sum);
+        var formatted = Encoding.ASCII.GetBytes(sum.ToHumanString());
         SetField(c, o, c.Args[2], formatted);
         c.Reply.Bulk(formatted);
         Modified(c, key, "hincrbyfloat", 1);
-    }
-
-    /// <summary>
-    /// ld2string(LD_STR_HUMAN) of a+b: "%.17Lf" with trailing zeros (and a bare point) removed.
-    /// Exact decimal addition stands in for long double; outside decimal's range the double sum is printed.
-    /// </summary>
-    static byte[] FormatLongDouble(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, double sum)
-    {
-        string s;
-        if (TryDecimal(a, out decimal da) && TryDecimal(b, out decimal db))
-        {
-            try
-            {
-                s = decimal.Round(da + db, 17, MidpointRounding.ToEven).ToString("F17", CultureInfo.InvariantCulture);
-            }
-            catch (OverflowException)
-            {
-                s = sum.ToString("F17", CultureInfo.InvariantCulture);
-            }
-        }
-        else s = sum.ToString("F17", CultureInfo.InvariantCulture);
-        if (s.Contains('.')) s = s.TrimEnd('0').TrimEnd('.');
-        if (s == "-0") s = "0";
-        return Encoding.ASCII.GetBytes(s);
-    }
-
-    static bool TryDecimal(ReadOnlySpan<byte> s, out decimal d)
-    {
-        d = 0;
-        if (s.Length > 60) return false;
-        return decimal.TryParse(Encoding.ASCII.GetString(s), NumberStyles.Float, CultureInfo.InvariantCulture, out d);
     }
 
     // ------------------------------------------------------------------ reads
@@ -310,8 +293,7 @@ public static class HashCommands
     {
         if (c.Args.Count >= 3)
         {
-            if (!Arguments.TryGetLongInRange(c, 2, -long.MaxValue, long.MaxValue, out long l,
-                    "value is out of range, value must between -9223372036854775807 and 9223372036854775807")) return;
+            if (!SetCommands.TryGetRandomCount(c, 2, out long l)) return;
             bool withValues = false;
             if (c.Args.Count > 4 || (c.Args.Count == 4 && !c.Args.Is(3, "withvalues")))
             {

@@ -45,6 +45,15 @@ public static class SetCommands
         foreach (var e in ((StringDict)o.Ptr!).Entries()) c.Reply.Bulk(e.Key);
     }
 
+    /// <summary>getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX): a count whose negation is representable.</summary>
+    internal static bool TryGetRandomCount(Client c, int i, out long count)
+    {
+        if (!Arguments.TryGetLong(c, i, out count)) return false;
+        if (count != long.MinValue) return true;
+        c.Reply.Error("value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+        return false;
+    }
+
     // ------------------------------------------------------------------ add / remove / query
 
     [Command("sadd")]
@@ -230,12 +239,7 @@ public static class SetCommands
 
     static void SPopWithCount(Client c)
     {
-        if (!Arguments.TryGetLong(c, 2, out long l)) return;
-        if (l < 0)
-        {
-            c.Reply.Error("value is out of range, must be positive");
-            return;
-        }
+        if (!Arguments.TryGetLongInRange(c, 2, 0, long.MaxValue, out long l)) return;
         var key = c.Args[1];
         var o = c.Db.LookupWrite(key);
         if (o == null)
@@ -321,8 +325,7 @@ public static class SetCommands
 
     static void SRandMemberWithCount(Client c)
     {
-        if (!Arguments.TryGetLongInRange(c, 2, -long.MaxValue, long.MaxValue, out long l,
-                "value is out of range, value must between -9223372036854775807 and 9223372036854775807")) return;
+        if (!TryGetRandomCount(c, 2, out long l)) return;
         bool uniq = l >= 0;
         long count = Math.Abs(l);
         var o = c.Db.LookupRead(c.Args[1]);

@@ -138,7 +138,8 @@ public static class HyperLogLog
     static bool IsXZero(byte b) => (b & 0xc0) == 0x40;
     static bool IsVal(byte b) => (b & 0x80) != 0;
     static int ZeroLen(byte b) => (b & 0x3f) + 1;
-    static int XZeroLen(byte[] s, int p) => (((s[p] & 0x3f) << 8) | s[p + 1]) + 1;
+    // A truncated XZERO reads the byte after the string as 0, as Redis reads the sds terminator.
+    static int XZeroLen(byte[] s, int p) => (((s[p] & 0x3f) << 8) | (p + 1 < s.Length ? s[p + 1] : 0)) + 1;
     static int ValValue(byte b) => ((b >> 2) & 0x1f) + 1;
     static int ValLen(byte b) => (b & 0x3) + 1;
     static byte ValByte(int val, int len) => (byte)(((val - 1) << 2) | (len - 1) | 0x80);
@@ -168,7 +169,6 @@ public static class HyperLogLog
             }
             else if (IsXZero(b))
             {
-                if (p + 1 >= sparse.Length) return null;
                 idx += XZeroLen(sparse, p);
                 p += 2;
             }
@@ -201,7 +201,6 @@ public static class HyperLogLog
             else if (IsVal(b)) span = ValLen(b);
             else
             {
-                if (p + 1 >= end) return -1;
                 span = XZeroLen(s, p);
                 oplen = 2;
             }
@@ -255,10 +254,11 @@ public static class HyperLogLog
         {
             var grown = new byte[s.Length + delta];
             s.AsSpan(0, p).CopyTo(grown);
-            s.AsSpan(next).CopyTo(grown.AsSpan(p + n));
+            if (next < s.Length) s.AsSpan(next).CopyTo(grown.AsSpan(p + n));
             s = grown;
         }
-        seq[..n].CopyTo(s.AsSpan(p));
+        // A truncated final opcode leaves less room than the sequence: Redis's length keeps only what fits.
+        seq[..Math.Min(n, s.Length - p)].CopyTo(s.AsSpan(p));
         return Updated(ref s, prev);
     }
 
@@ -356,11 +356,6 @@ public static class HyperLogLog
             }
             else if (IsXZero(b))
             {
-                if (p + 1 >= s.Length)
-                {
-                    invalid = true;
-                    return;
-                }
                 int r = XZeroLen(s, p);
                 idx += r;
                 histo[0] += r;
@@ -461,7 +456,6 @@ public static class HyperLogLog
             }
             else if (IsXZero(b))
             {
-                if (p + 1 >= s.Length) return false;
                 idx += XZeroLen(s, p);
                 p += 2;
             }
