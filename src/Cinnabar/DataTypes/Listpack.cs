@@ -6,11 +6,12 @@
 // Entries are addressed by their byte offset; every mutation returns the offset to continue from.
 using System.Buffers.Binary;
 using System.Buffers.Text;
+using Cinnabar.Keyspace;
 using Cinnabar.Protocol;
 
 namespace Cinnabar.DataTypes;
 
-public sealed class Listpack
+public sealed class Listpack : IDuplicable, ISizedValue
 {
     public const int HeaderSize = 6;
     public const byte Eof = 0xFF;
@@ -56,6 +57,11 @@ public sealed class Listpack
     public long AllocatedBytes => 24 + ((_buf.Length + 7) & ~7);
 
     public byte[] ToArray() => Bytes.ToArray();
+
+    // The listpack object itself (header, buffer reference, count) plus its buffer.
+    public long SizeInBytes => AllocatedBytes + 24;
+
+    public object Duplicate() => Clone();
 
     void SetTotalBytes(int n) => BinaryPrimitives.WriteUInt32LittleEndian(_buf, (uint)n);
 

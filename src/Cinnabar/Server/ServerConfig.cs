@@ -49,6 +49,10 @@ public sealed partial class ServerConfig
     public bool LazyfreeLazyUserFlush;
     public int ListMaxListpackSize = -2;
     public int ListCompressDepth;
+    public long HashMaxListpackEntries = 512;
+    public long HashMaxListpackValue = 64;
+    public long SetMaxIntsetEntries = 512;
+    public long HllSparseMaxBytes = 3000;
 
     /// <summary>client-output-buffer-limit per class: hard, soft (bytes), soft seconds.</summary>
     public readonly Dictionary<string, (long Hard, long Soft, long SoftSeconds)> OutputBufferLimits = new()
@@ -242,6 +246,10 @@ public sealed partial class ServerConfig
         Bool("lazyfree-lazy-user-flush", false, v => LazyfreeLazyUserFlush = v, () => LazyfreeLazyUserFlush);
         Int("list-max-listpack-size", -2, int.MinValue, int.MaxValue, v => ListMaxListpackSize = (int)v, () => ListMaxListpackSize, aliases: "list-max-ziplist-size");
         Int("list-compress-depth", 0, 0, int.MaxValue, v => ListCompressDepth = (int)v, () => ListCompressDepth);
+        Int("hash-max-listpack-entries", 512, 0, long.MaxValue, v => HashMaxListpackEntries = v, () => HashMaxListpackEntries, aliases: "hash-max-ziplist-entries");
+        Int("hash-max-listpack-value", 64, 0, long.MaxValue, v => HashMaxListpackValue = v, () => HashMaxListpackValue, memory: true, aliases: "hash-max-ziplist-value");
+        Int("set-max-intset-entries", 512, 0, long.MaxValue, v => SetMaxIntsetEntries = v, () => SetMaxIntsetEntries);
+        Int("hll-sparse-max-bytes", 3000, 0, long.MaxValue, v => HllSparseMaxBytes = v, () => HllSparseMaxBytes, memory: true);
         Register(new ConfigEntry
         {
             Name = "client-output-buffer-limit",

@@ -1,0 +1,408 @@
+// Hash commands (Redis 7.0's t_hash.c): HSET family, reads, HINCRBY/HINCRBYFLOAT, HRANDFIELD
+// and HSCAN over HashType's encodings (listpack, hashtable). HINCRBYFLOAT adds in an emulated
+// x87 long double (LongDouble) because Redis's replies show that type's rounding digits.
+using System.Globalization;
+using System.Text;
+using Cinnabar.DataTypes;
+using Cinnabar.Keyspace;
+using Cinnabar.Networking;
+using Cinnabar.Protocol;
+using Cinnabar.Server;
+
+namespace Cinnabar.Commands;
+
+public static class HashCommands
+{
+    // ------------------------------------------------------------------ shared helpers
+
+    static bool WrongType(Client c, RedisObject? o)
+    {
+        if (o == null || o.Type == ObjType.Hash) return false;
+        c.Reply.Error(Errors.WrongType);
+        return true;
+    }
+
+    /// <summary>hashTypeLookupWriteOrCreate: the hash at key, created empty when missing; null after WRONGTYPE.</summary>
+    static RedisObject? LookupWriteOrCreate(Client c, ReadOnlySpan<byte> key)
+    {
+        var o = c.Db.LookupWrite(key);
+        if (WrongType(c, o)) return null;
+        if (o == null)
+        {
+            o = HashType.Create();
+            c.Db.Add(key, o);
+        }
+        return o;
+    }
+
+    static bool SetField(Client c, RedisObject o, ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)
+    {
+        var cfg = c.Server.Config;
+        long before = HashType.Bytes(o);
+        bool created = HashType.Set(o, field, value, cfg.HashMaxListpackEntries, cfg.HashMaxListpackValue);
+        c.Db.AdjustMemory(HashType.Bytes(o) - before);
+        return created;
+    }
+
+    static void Modified(Client c, ReadOnlySpan<byte> key, string eventName, long dirty)
+    {
+        c.Server.SignalModifiedKey(c.Db, key);
+        c.Server.Events.Notify(NotifyClass.Hash, eventName, key, c.Db.Id);
+        c.Server.Stats.Dirty += dirty;
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    [Command("hset")] static void HSet(Client c) => HSetGeneric(c, replyOk: false);
+    [Command("hmset")] static void HMSet(Client c) => HSetGeneric(c, replyOk: true);
+
+    static void HSetGeneric(Client c, bool replyOk)
+    {
+        if (c.Args.Count % 2 == 1)
+        {
+            c.Reply.Error($"wrong number of arguments for '{c.Cmd!.FullName}' command");
+            return;
+        }
+        var key = c.Args[1];
+        var o = LookupWriteOrCreate(c, key);
+        if (o == null) return;
+        long maxValue = c.Server.Config.HashMaxListpackValue;
+        for (int j = 2; j < c.Args.Count; j++) HashType.TryConversion(o, maxValue, c.Args[j], default);
+        long created = 0;
+        for (int j = 2; j < c.Args.Count; j += 2)
+            if (SetField(c, o, c.Args[j], c.Args[j + 1])) created++;
+        if (replyOk) c.Reply.Ok();
+        else c.Reply.Integer(created);
+        Modified(c, key, "hset", (c.Args.Count - 2) / 2);
+    }
+
+    [Command("hsetnx")]
+    static void HSetNx(Client c)
+    {
+        var key = c.Args[1];
+        var o = LookupWriteOrCreate(c, key);
+        if (o == null) return;
+        if (HashType.Exists(o, c.Args[2]))
+        {
+            c.Reply.Integer(0);
+            return;
+        }
+        SetField(c, o, c.Args[2], c.Args[3]);
+        c.Reply.Integer(1);
+        Modified(c, key, "hset", 1);
+    }
+
+    [Command("hdel")]
+    static void HDel(Client c)
+    {
+        var key = c.Args[1];
+        var o = c.Db.LookupWrite(key);
+        if (o == null)
+        {
+            c.Reply.Integer(0);
+            return;
+        }
+        if (WrongType(c, o)) return;
+        long before = HashType.Bytes(o), deleted = 0;
+        bool keyRemoved = false;
+        for (int j = 2; j < c.Args.Count; j++)
+        {
+            if (!HashType.Delete(o, c.Args[j])) continue;
+            deleted++;
+            if (HashType.Length(o) == 0)
+            {
+                c.Db.AdjustMemory(HashType.Bytes(o) - before);
+                c.Db.Delete(key);
+                keyRemoved = true;
+                break;
+            }
+        }
+        if (!keyRemoved) c.Db.AdjustMemory(HashType.Bytes(o) - before);
+        if (deleted > 0)
+        {
+            Modified(c, key, "hdel", deleted);
+            if (keyRemoved) c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
+        }
+        c.Reply.Integer(deleted);
+    }
+
+    [Command("hincrby")]
+    static void HIncrBy(Client c)
+    {
+        if (!Arguments.TryGetLong(c, 3, out long incr)) return;
+        var key = c.Args[1];
+        var o = LookupWriteOrCreate(c, key);
+        if (o == null) return;
+        long value = 0;
+        var current = HashType.Get(o, c.Args[2]);
+        if (current != null && !RespParser.TryParseLong(current, out value))
+        {
+            c.Reply.Error("hash value is not an integer");
+            return;
+        }
+        if ((incr < 0 && value < 0 && incr < long.MinValue - value) || (incr > 0 && value > 0 && incr > long.MaxValue - value))
+        {
+            c.Reply.Error("increment or decrement would overflow");
+            return;
+        }
+        value += incr;
+        SetField(c, o, c.Args[2], Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture)));
+        c.Reply.Integer(value);
+        Modified(c, key, "hincrby", 1);
+    }
+
+    [Command("hincrbyfloat")]
+    static void HIncrByFloat(Client c)
+    {
+        if (!Arguments.TryGetDouble(c, 3, out double incrCheck)) return;
+        if (double.IsInfinity(incrCheck))
+        {
+            c.Reply.Error("value is NaN or Infinity");
+            return;
+        }
+        if (!LongDouble.TryParse(c.Args[3], out var incr))
+        {
+            c.Reply.Error(Errors.NotFloat);
+            return;
+        }
+        var key = c.Args[1];
+        var o = LookupWriteOrCreate(c, key);
+        if (o == null) return;
+        var current = HashType.Get(o, c.Args[2]);
+        var value = default(LongDouble);
+        bool currentInfinite = false;
+        if (current != null)
+        {
+            if (!Arguments.TryParseDouble(current, out double cur))
+            {
+                c.Reply.Error("hash value is not a float");
+                return;
+            }
+            currentInfinite = double.IsInfinity(cur);
+            if (!currentInfinite && !LongDouble.TryParse(current, out value))
+            {
+                c.Reply.Error("hash value is not a float");
+                return;
+            }
+        }
+        var sum = value + incr;
+        if (currentInfinite || sum.IsInfinity)
+        {
+            c.Reply.Error("increment would produce NaN or Infinity");
+            return;
+        }
+        var formatted = Encoding.ASCII.GetBytes(sum.ToHumanString());
+        SetField(c, o, c.Args[2], formatted);
+        c.Reply.Bulk(formatted);
+        Modified(c, key, "hincrbyfloat", 1);
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    [Command("hget")]
+    static void HGet(Client c)
+    {
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (WrongType(c, o)) return;
+        var v = o == null ? null : HashType.Get(o, c.Args[2]);
+        if (v == null) c.Reply.Null();
+        else c.Reply.Bulk(v);
+    }
+
+    [Command("hmget")]
+    static void HMGet(Client c)
+    {
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (WrongType(c, o)) return;
+        c.Reply.ArrayLen(c.Args.Count - 2);
+        for (int j = 2; j < c.Args.Count; j++)
+        {
+            var v = o == null ? null : HashType.Get(o, c.Args[j]);
+            if (v == null) c.Reply.Null();
+            else c.Reply.Bulk(v);
+        }
+    }
+
+    [Command("hlen")]
+    static void HLen(Client c)
+    {
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (WrongType(c, o)) return;
+        c.Reply.Integer(o == null ? 0 : HashType.Length(o));
+    }
+
+    [Command("hstrlen")]
+    static void HStrLen(Client c)
+    {
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (WrongType(c, o)) return;
+        c.Reply.Integer(o == null ? 0 : HashType.Get(o, c.Args[2])?.Length ?? 0);
+    }
+
+    [Command("hexists")]
+    static void HExists(Client c)
+    {
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (WrongType(c, o)) return;
+        c.Reply.Integer(o != null && HashType.Exists(o, c.Args[2]) ? 1 : 0);
+    }
+
+    [Command("hkeys")] static void HKeys(Client c) => GetAllGeneric(c, keys: true, values: false);
+    [Command("hvals")] static void HVals(Client c) => GetAllGeneric(c, keys: false, values: true);
+    [Command("hgetall")] static void HGetAll(Client c) => GetAllGeneric(c, keys: true, values: true);
+
+    /// <summary>genericHgetallCommand: a map for field+value (HGETALL), else a flat array.</summary>
+    static void GetAllGeneric(Client c, bool keys, bool values)
+    {
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (WrongType(c, o)) return;
+        long n = o == null ? 0 : HashType.Length(o);
+        if (keys && values) c.Reply.MapLen(n);
+        else c.Reply.ArrayLen(n);
+        if (o == null) return;
+        if (o.Ptr is Listpack lp)
+        {
+            for (int p = lp.First(); p >= 0; p = lp.Next(p))
+            {
+                if (keys) ReplyEntry(c, lp, p);
+                p = lp.Next(p);
+                if (values) ReplyEntry(c, lp, p);
+            }
+            return;
+        }
+        foreach (var e in ((StringDict)o.Ptr!).Entries())
+        {
+            if (keys) c.Reply.Bulk(e.Key);
+            if (values) c.Reply.Bulk(e.Value!);
+        }
+    }
+
+    static void ReplyEntry(Client c, Listpack lp, int p)
+    {
+        if (lp.Get(p, out var s, out long v)) c.Reply.Bulk(s);
+        else c.Reply.BulkLong(v);
+    }
+
+    // ------------------------------------------------------------------ HRANDFIELD
+
+    /// <summary>Below this ratio HRANDFIELD copies the hash and removes from the copy (HRANDFIELD_SUB_STRATEGY_MUL).</summary>
+    const int HrandfieldSubStrategyMul = 3;
+
+    [Command("hrandfield")]
+    static void HRandField(Client c)
+    {
+        if (c.Args.Count >= 3)
+        {
+            if (!SetCommands.TryGetRandomCount(c, 2, out long l)) return;
+            bool withValues = false;
+            if (c.Args.Count > 4 || (c.Args.Count == 4 && !c.Args.Is(3, "withvalues")))
+            {
+                c.Reply.Error(Errors.Syntax);
+                return;
+            }
+            if (c.Args.Count == 4)
+            {
+                withValues = true;
+                if (l < -long.MaxValue / 2 || l > long.MaxValue / 2)
+                {
+                    c.Reply.Error("value is out of range");
+                    return;
+                }
+            }
+            HRandFieldWithCount(c, l, withValues);
+            return;
+        }
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (o == null)
+        {
+            c.Reply.Null();
+            return;
+        }
+        if (WrongType(c, o)) return;
+        c.Reply.Bulk(HashType.Random(o).Field);
+    }
+
+    static void HRandFieldWithCount(Client c, long l, bool withValues)
+    {
+        bool uniq = l >= 0;
+        long count = Math.Abs(l);
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (o == null)
+        {
+            c.Reply.EmptyArray();
+            return;
+        }
+        if (WrongType(c, o)) return;
+        long size = HashType.Length(o);
+        if (count == 0)
+        {
+            c.Reply.EmptyArray();
+            return;
+        }
+        // RESP3 nests each field,value pair; RESP2 flattens them.
+        bool nested = withValues && c.Reply.Resp3;
+        if (!uniq || count == 1)
+        {
+            c.Reply.ArrayLen(withValues && !nested ? count * 2 : count);
+            while (count-- > 0) ReplyPair(c, HashType.Random(o), withValues, nested);
+            return;
+        }
+        long replySize = Math.Min(count, size);
+        c.Reply.ArrayLen(withValues && !nested ? replySize * 2 : replySize);
+        if (count >= size)
+        {
+            foreach (var pair in HashType.Pairs(o)) ReplyPair(c, pair, withValues, nested);
+            return;
+        }
+        var picked = new StringDict();
+        if (count * HrandfieldSubStrategyMul > size)
+        {
+            foreach (var (f, v) in HashType.Pairs(o)) picked.Add(f, v);
+            while (picked.Count > count) picked.Remove(picked.Random().Key);
+        }
+        else
+        {
+            while (picked.Count < count)
+            {
+                var (f, v) = HashType.Random(o);
+                picked.Add(f, v);
+            }
+        }
+        foreach (var e in picked.Entries()) ReplyPair(c, (e.Key, e.Value!), withValues, nested);
+    }
+
+    static void ReplyPair(Client c, (byte[] Field, byte[] Value) pair, bool withValues, bool nested)
+    {
+        if (nested) c.Reply.ArrayLen(2);
+        c.Reply.Bulk(pair.Field);
+        if (withValues) c.Reply.Bulk(pair.Value);
+    }
+
+    // ------------------------------------------------------------------ HSCAN
+
+    [Command("hscan")]
+    static void HScan(Client c)
+    {
+        if (!KeyspaceCommands.TryParseScanCursor(c, 2, out ulong cursor)) return;
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (o == null)
+        {
+            ContainerScan.ReplyEmpty(c);
+            return;
+        }
+        if (WrongType(c, o)) return;
+        if (!ContainerScan.TryParseOptions(c, 3, out long count, out var pattern)) return;
+        var items = new List<byte[]>();
+        if (o.Ptr is StringDict d) cursor = ContainerScan.ScanDict(d.Dict, cursor, count, withValues: true, items);
+        else
+        {
+            foreach (var (f, v) in HashType.Pairs(o))
+            {
+                items.Add(f);
+                items.Add(v);
+            }
+            cursor = 0;
+        }
+        ContainerScan.Reply(c, cursor, items, 2, pattern);
+    }
+}

@@ -1,0 +1,115 @@
+// The hash type over its two encodings (t_hash.c's hashType* functions): a Listpack of
+// consecutive field,value entries while there are at most hash-max-listpack-entries fields and
+// no field or value is longer than hash-max-listpack-value bytes, else a StringDict
+// ("hashtable"). Conversion is one way, as in Redis.
+using Cinnabar.Keyspace;
+
+namespace Cinnabar.DataTypes;
+
+public static class HashType
+{
+    public static RedisObject Create() => new(ObjType.Hash, ObjEncoding.Listpack, new Listpack());
+
+    public static long Length(RedisObject o) => o.Ptr is Listpack lp ? lp.Count / 2 : ((StringDict)o.Ptr!).Count;
+
+    public static long Bytes(RedisObject o) => ((ISizedValue)o.Ptr!).SizeInBytes;
+
+    /// <summary>hashTypeTryConversion: converts before a write that brings a too-long string into a listpack.</summary>
+    public static void TryConversion(RedisObject o, long maxValue, ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        if (o.Ptr is Listpack && (a.Length > maxValue || b.Length > maxValue)) Convert(o);
+    }
+
+    /// <summary>Offset of the field's value in a listpack, or -1.</summary>
+    static int FindValue(Listpack lp, ReadOnlySpan<byte> field)
+    {
+        int p = lp.First();
+        if (p < 0) return -1;
+        p = lp.Find(p, field, skip: 1);
+        return p < 0 ? -1 : lp.Next(p);
+    }
+
+    /// <summary>hashTypeGetValue as bytes (integers formatted), or null.</summary>
+    public static byte[]? Get(RedisObject o, ReadOnlySpan<byte> field)
+    {
+        if (o.Ptr is Listpack lp)
+        {
+            int v = FindValue(lp, field);
+            return v < 0 ? null : lp.GetBytes(v);
+        }
+        return ((StringDict)o.Ptr!).Get(field);
+    }
+
+    public static bool Exists(RedisObject o, ReadOnlySpan<byte> field) =>
+        o.Ptr is Listpack lp ? FindValue(lp, field) >= 0 : ((StringDict)o.Ptr!).Contains(field);
+
+    /// <summary>hashTypeSet: true when the field is new. Converts on a long string or too many entries.</summary>
+    public static bool Set(RedisObject o, ReadOnlySpan<byte> field, ReadOnlySpan<byte> value, long maxEntries, long maxValue)
+    {
+        TryConversion(o, maxValue, field, value);
+        if (o.Ptr is Listpack lp)
+        {
+            int v = FindValue(lp, field);
+            if (v >= 0)
+            {
+                lp.Replace(v, value);
+                return false;
+            }
+            lp.Append(field);
+            lp.Append(value);
+            if (lp.Count / 2 > maxEntries) Convert(o);
+            return true;
+        }
+        return ((StringDict)o.Ptr!).Set(field, value.ToArray());
+    }
+
+    /// <summary>hashTypeDelete: true when the field existed.</summary>
+    public static bool Delete(RedisObject o, ReadOnlySpan<byte> field)
+    {
+        if (o.Ptr is Listpack lp)
+        {
+            int p = lp.First();
+            if (p < 0 || (p = lp.Find(p, field, skip: 1)) < 0) return false;
+            p = lp.Delete(p);
+            lp.Delete(p);
+            return true;
+        }
+        return ((StringDict)o.Ptr!).Remove(field);
+    }
+
+    /// <summary>hashTypeConvertListpack: moves every pair into a presized hashtable.</summary>
+    public static void Convert(RedisObject o)
+    {
+        var lp = (Listpack)o.Ptr!;
+        var d = new StringDict();
+        d.Dict.Resize(lp.Count / 2);
+        for (int p = lp.First(); p >= 0; p = lp.Next(lp.Next(p)))
+            d.Add(lp.GetBytes(p), lp.GetBytes(lp.Next(p)));
+        o.Ptr = d;
+        o.Encoding = ObjEncoding.HashTable;
+    }
+
+    /// <summary>Every field,value pair in encoding order (listpack order, or table order).</summary>
+    public static IEnumerable<(byte[] Field, byte[] Value)> Pairs(RedisObject o)
+    {
+        if (o.Ptr is Listpack lp)
+        {
+            for (int p = lp.First(); p >= 0; p = lp.Next(lp.Next(p)))
+                yield return (lp.GetBytes(p), lp.GetBytes(lp.Next(p)));
+            yield break;
+        }
+        foreach (var e in ((StringDict)o.Ptr!).Entries()) yield return (e.Key, e.Value!);
+    }
+
+    /// <summary>A random pair (hashTypeRandomElement / lpRandomPair).</summary>
+    public static (byte[] Field, byte[] Value) Random(RedisObject o)
+    {
+        if (o.Ptr is Listpack lp)
+        {
+            int p = lp.Seek(2L * System.Random.Shared.Next(lp.Count / 2));
+            return (lp.GetBytes(p), lp.GetBytes(lp.Next(p)));
+        }
+        var e = ((StringDict)o.Ptr!).Random();
+        return (e.Key, e.Value!);
+    }
+}

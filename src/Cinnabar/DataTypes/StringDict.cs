@@ -1,0 +1,69 @@
+// The "hashtable" encoding of sets and hashes: a Dict keyed by member/field bytes whose value is
+// the hash value (null for sets, as Redis's set dict stores no values). It keeps a running byte
+// count of keys and values so memory accounting stays O(1) per change.
+using Cinnabar.Keyspace;
+
+namespace Cinnabar.DataTypes;
+
+public sealed class StringDict : IDuplicable, ISizedValue
+{
+    public readonly Dict<byte[]?> Dict = new();
+    long _payloadBytes;
+
+    public long Count => Dict.Count;
+
+    public long SizeInBytes => 32 + Dict.BucketCount * 8 + _payloadBytes;
+
+    static long EntryCost(byte[] key, byte[]? value) =>
+        ObjectSize.DictEntryOverhead + ObjectSize.ByteArray(key.Length) + (value == null ? 0 : ObjectSize.ByteArray(value.Length));
+
+    public bool Contains(ReadOnlySpan<byte> key) => Dict.Find(key) != null;
+
+    public byte[]? Get(ReadOnlySpan<byte> key) => Dict.Find(key)?.Value;
+
+    /// <summary>Adds key (copied) with value; false when it already exists (the value is left alone).</summary>
+    public bool Add(ReadOnlySpan<byte> key, byte[]? value = null)
+    {
+        var k = key.ToArray();
+        if (Dict.Add(k, value) == null) return false;
+        _payloadBytes += EntryCost(k, value);
+        return true;
+    }
+
+    /// <summary>Adds or overwrites; true when the key is new (hashTypeSet's "insert" result).</summary>
+    public bool Set(ReadOnlySpan<byte> key, byte[] value)
+    {
+        var e = Dict.Find(key);
+        if (e != null)
+        {
+            _payloadBytes += ObjectSize.ByteArray(value.Length) - (e.Value == null ? 0 : ObjectSize.ByteArray(e.Value.Length));
+            e.Value = value;
+            return false;
+        }
+        Add(key, value);
+        return true;
+    }
+
+    /// <summary>Removes key, shrinking the table when it became sparse (htNeedsResize + dictResize).</summary>
+    public bool Remove(ReadOnlySpan<byte> key)
+    {
+        var e = Dict.Unlink(key);
+        if (e == null) return false;
+        _payloadBytes -= EntryCost(e.Key, e.Value);
+        Dict.ShrinkIfNeeded();
+        return true;
+    }
+
+    /// <summary>A fairly chosen random entry (dictGetFairRandomKey approximated by dictGetRandomKey).</summary>
+    public DictEntry<byte[]?> Random() => Dict.RandomEntry()!;
+
+    public IEnumerable<DictEntry<byte[]?>> Entries() => Dict.Entries();
+
+    public object Duplicate()
+    {
+        var copy = new StringDict();
+        copy.Dict.Resize(Count);
+        foreach (var e in Dict.Entries()) copy.Add(e.Key, e.Value == null ? null : (byte[])e.Value.Clone());
+        return copy;
+    }
+}
