@@ -98,6 +98,11 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
         Loop = new EventLoop(EventLoop.CreateDefaultPoller());
         Loop.BeforeSleep = BeforeSleep;
+        Loop.UnhandledError = (e, handler) =>
+        {
+            Log.Warning("Unexpected error on the event loop: " + e);
+            if (handler is Client c) FreeClient(c);
+        };
         Loop.AfterSleep = UpdateCachedTime;
         Bind();
         foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
@@ -409,7 +414,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     void FreeClientsInAsyncFreeQueue()
     {
         if (_closeAsap.Count == 0) return;
-        foreach (var c in _closeAsap) FreeClient(c);
+        // Index loop: a ClientFreed handler may queue more clients to close.
+        for (int i = 0; i < _closeAsap.Count; i++) FreeClient(_closeAsap[i]);
         _closeAsap.Clear();
     }
 

@@ -114,6 +114,8 @@ public sealed class Dispatcher
             // Redis would crash here; a server that keeps serving is more useful. Log loudly.
             _server.Log.Warning($"Unexpected error executing '{cmd.FullName}': {e}");
             c.Reply.Error("internal error executing command: " + e.GetType().Name);
+            // The handler may have written part of a reply: the stream can't be trusted any more.
+            c.Flags |= ClientFlags.CloseAfterReply;
         }
         long durationUs = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         cmd.Calls++;

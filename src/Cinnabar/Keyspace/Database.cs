@@ -99,6 +99,7 @@ public sealed class Database
     /// </summary>
     public void SetKey(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false, bool signal = true)
     {
+        ExpireIfNeeded(key); // a stale key is reclaimed (and counted, notified) before being replaced
         var e = Main.Find(key);
         _owner.InitObjectLru(value);
         if (e == null)

@@ -118,13 +118,25 @@ public sealed class Client : IFileEventHandler
     public void OnReadable()
     {
         if (Socket == null) return;
-        if (HasFlag(ClientFlags.CloseAfterReply | ClientFlags.CloseAsap)) return;
+        if (HasFlag(ClientFlags.CloseAfterReply | ClientFlags.CloseAsap))
+        {
+            // Level-triggered epoll would report the unread bytes forever: stop watching reads.
+            Server.Loop.Modify(Socket, Token, WriteHandlerInstalled ? EventMask.Writable : EventMask.None);
+            return;
+        }
         // Make room: keep unparsed bytes at the front, grow when a big argument is pending.
         if (_qpos > 0 && (_qend == _query.Length || _qpos > _query.Length / 2)) Compact();
         if (_qend == _query.Length)
         {
+            if (_query.Length >= Array.MaxLength)
+            {
+                // One contiguous request can't grow past the largest .NET array (about 2 GB).
+                Server.Log.Warning($"Closing client whose request does not fit in a query buffer: {Describe()}");
+                Server.FreeClient(this);
+                return;
+            }
             var old = _query;
-            Array.Resize(ref _query, _query.Length * 2);
+            Array.Resize(ref _query, (int)Math.Min((long)_query.Length * 2, Array.MaxLength));
             if (Parser.InProgress) Parser.Relocate(old, _query, 0);
         }
         int n = Socket.Receive(_query, _qend, _query.Length - _qend, SocketFlags.None, out var err);
@@ -137,10 +149,13 @@ public sealed class Client : IFileEventHandler
         _qend += n;
         Server.Stats.NetInputBytes += n;
         LastInteractionMs = Server.NowMs;
-        if (QueryBufferLength > QueryBufferPeak) QueryBufferPeak = QueryBufferLength;
-        if (!HasFlag(ClientFlags.Master) && QueryBufferLength > Server.Config.ClientQueryBufferLimit)
+        // The partial command's parsed arguments still live in the buffer: they count too.
+        int held = _qend - (Parser.InProgress ? Parser.CommandStart : _qpos);
+        if (held > QueryBufferPeak) QueryBufferPeak = held;
+        if (!HasFlag(ClientFlags.Master) && held > Server.Config.ClientQueryBufferLimit)
         {
-            Server.Log.Warning($"Closing client that reached max query buffer length: {Describe()} (qbuf initial bytes: ...)");
+            Server.Log.Warning($"Closing client that reached max query buffer length: {Describe()} (qbuf initial bytes: {InitialBytes()})");
+            Server.Stats.ClientQbufLimitDisconnections++;
             Server.FreeClient(this);
             return;
         }
@@ -256,13 +271,31 @@ public sealed class Client : IFileEventHandler
         }
         else if (!WriteHandlerInstalled)
         {
-            Server.Loop.Modify(Socket, Token, EventMask.Readable | EventMask.Writable);
+            var read = HasFlag(ClientFlags.CloseAfterReply | ClientFlags.CloseAsap) ? EventMask.None : EventMask.Readable;
+            Server.Loop.Modify(Socket, Token, read | EventMask.Writable);
             WriteHandlerInstalled = true;
         }
         return true;
     }
 
     public void OnWritable() => WriteToClient(fromHandler: true);
+
+    /// <summary>The first 64 bytes of the pending request, quoted as Redis's sdscatrepr does.</summary>
+    string InitialBytes()
+    {
+        int start = Parser.InProgress ? Parser.CommandStart : _qpos;
+        var span = _query.AsSpan(start, Math.Min(64, _qend - start));
+        var sb = new System.Text.StringBuilder("\"");
+        foreach (byte b in span)
+        {
+            if (b == '\\' || b == '"') sb.Append('\\').Append((char)b);
+            else if (b == '\n') sb.Append("\\n");
+            else if (b == '\r') sb.Append("\\r");
+            else if (b >= 32 && b < 127) sb.Append((char)b);
+            else sb.Append("\\x").Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return sb.Append('"').ToString();
+    }
 
     /// <summary>A short description for logs (Redis's catClientInfoString, abridged).</summary>
     public string Describe() => $"id={Id} addr={RemoteAddress} laddr={LocalAddress} name={Name ?? ""}";

@@ -34,6 +34,9 @@ public sealed class EventLoop : IDisposable
     volatile bool _stop;
     static readonly Stopwatch Clock = Stopwatch.StartNew();
 
+    /// <summary>Called when a callback throws: the loop thread must survive (the server logs and frees the client involved).</summary>
+    public Action<Exception, IFileEventHandler?>? UnhandledError;
+
     public Action? BeforeSleep;
     public Action? AfterSleep;
     public Thread? Thread { get; private set; }
@@ -96,19 +99,48 @@ public sealed class EventLoop : IDisposable
 
     void ProcessEvents()
     {
-        BeforeSleep?.Invoke();
+        Guarded(BeforeSleep);
         int timeout = _posted.IsEmpty ? NearestTimerTimeout() : 0;
         int n = _poller.Wait(_ready, timeout);
         AfterSleep?.Invoke();
-        while (_posted.TryDequeue(out var action)) action();
+        while (_posted.TryDequeue(out var action)) Guarded(action);
         for (int i = 0; i < n; i++)
         {
             var ev = _ready[i];
-            // A handler may close another client in this batch: re-check each time.
-            if (ev.Mask.HasFlag(EventMask.Readable)) _handlers[ev.Token]?.OnReadable();
-            if (ev.Mask.HasFlag(EventMask.Writable)) _handlers[ev.Token]?.OnWritable();
+            // A handler may free another client in this batch, so the handler is looked up again for
+            // each event. (A token freed and reused by an accept in the same batch can route a stale
+            // event to the new client; its read or write then just sees WouldBlock.)
+            var handler = _handlers[ev.Token];
+            try
+            {
+                if (ev.Mask.HasFlag(EventMask.Readable)) handler?.OnReadable();
+                if (ev.Mask.HasFlag(EventMask.Writable)) _handlers[ev.Token]?.OnWritable();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Report(e, handler);
+            }
         }
         ProcessTimeEvents();
+    }
+
+    void Guarded(Action? action)
+    {
+        if (action == null) return;
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Report(e, null);
+        }
+    }
+
+    void Report(Exception e, IFileEventHandler? handler)
+    {
+        if (UnhandledError == null) throw new InvalidOperationException("unhandled error on the event loop", e);
+        UnhandledError(e, handler);
     }
 
     int NearestTimerTimeout()
@@ -126,7 +158,16 @@ public sealed class EventLoop : IDisposable
         {
             var t = _timeEvents[i];
             if (t.WhenMs > now) continue;
-            long next = t.Callback();
+            long next;
+            try
+            {
+                next = t.Callback();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Report(e, null);
+                next = 1000; // keep the timer (serverCron must keep running); retry later
+            }
             if (next >= 0)
             {
                 t.WhenMs = MonotonicMs + next;

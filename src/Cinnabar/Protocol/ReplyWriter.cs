@@ -68,7 +68,7 @@ public sealed class ReplyWriter
         Raw(Crlf);
     }
 
-    /// <summary>An error reply. A message without an upper-case code gets "ERR " as in addReplyError.</summary>
+    /// <summary>An error reply, with addReplyError's rule: "-CODE text" carries its own code, anything else gets "ERR ".</summary>
     public void Error(string message)
     {
         ErrorsWritten++;
@@ -77,7 +77,7 @@ public sealed class ReplyWriter
         bool hasCode = message.Length > 0 && message[0] == '-';
         if (hasCode) message = message[1..];
         string code;
-        if (hasCode || StartsWithCode(message))
+        if (hasCode)
         {
             int sp = message.IndexOf(' ');
             code = sp < 0 ? message : message[..sp];
@@ -94,22 +94,6 @@ public sealed class ReplyWriter
         Raw(Crlf);
     }
 
-    /// <summary>Redis treats a reply starting with an all-caps word as carrying its own code only when given with a leading '-'; the common codes are listed here.</summary>
-    static bool StartsWithCode(string m) =>
-        m.StartsWith("ERR ", StringComparison.Ordinal) || m.StartsWith("WRONGTYPE ", StringComparison.Ordinal) ||
-        m.StartsWith("NOAUTH ", StringComparison.Ordinal) || m.StartsWith("EXECABORT ", StringComparison.Ordinal) ||
-        m.StartsWith("NOSCRIPT ", StringComparison.Ordinal) || m.StartsWith("BUSY", StringComparison.Ordinal) ||
-        m.StartsWith("LOADING ", StringComparison.Ordinal) || m.StartsWith("OOM ", StringComparison.Ordinal) ||
-        m.StartsWith("NOPROTO ", StringComparison.Ordinal) || m.StartsWith("WRONGPASS ", StringComparison.Ordinal) ||
-        m.StartsWith("NOPERM ", StringComparison.Ordinal) || m.StartsWith("READONLY ", StringComparison.Ordinal) ||
-        m.StartsWith("MOVED ", StringComparison.Ordinal) || m.StartsWith("ASK ", StringComparison.Ordinal) ||
-        m.StartsWith("CROSSSLOT ", StringComparison.Ordinal) || m.StartsWith("UNBLOCKED ", StringComparison.Ordinal) ||
-        m.StartsWith("NOREPLICAS ", StringComparison.Ordinal) || m.StartsWith("MISCONF ", StringComparison.Ordinal) ||
-        m.StartsWith("EXECABORT", StringComparison.Ordinal) || m.StartsWith("NOGROUP ", StringComparison.Ordinal) ||
-        m.StartsWith("BUSYGROUP ", StringComparison.Ordinal) || m.StartsWith("BUSYKEY ", StringComparison.Ordinal) ||
-        m.StartsWith("TRYAGAIN ", StringComparison.Ordinal) || m.StartsWith("CLUSTERDOWN ", StringComparison.Ordinal) ||
-        m.StartsWith("MASTERDOWN ", StringComparison.Ordinal) || m.StartsWith("NOTBUSY ", StringComparison.Ordinal) ||
-        m.StartsWith("UNKILLABLE ", StringComparison.Ordinal);
 
     public void Integer(long n)
     {

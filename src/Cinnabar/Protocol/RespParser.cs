@@ -115,7 +115,8 @@ public sealed class RespParser
                 if (nl > end - pos - 2) return ParseStatus.Incomplete;
                 if (buf[pos] != (byte)'$')
                     return Fail($"expected '$', got '{(char)buf[pos]}'");
-                if (!TryParseLong(buf.AsSpan(pos + 1, nl - 1), out long ll) || ll < 0 || ll > ProtoMaxBulkLen)
+                // Beyond Array.MaxLength an argument cannot be held in one buffer, whatever proto-max-bulk-len says.
+                if (!TryParseLong(buf.AsSpan(pos + 1, nl - 1), out long ll) || ll < 0 || ll > ProtoMaxBulkLen || ll > Array.MaxLength - 2)
                     return Fail("invalid bulk length");
                 if (ll > 16384 && AuthRequired) return Fail("unauthenticated bulk length");
                 pos += nl + 2;

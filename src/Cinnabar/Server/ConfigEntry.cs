@@ -47,8 +47,7 @@ public sealed class ConfigEntry
     public static bool TryParseMemory(string s, out long v)
     {
         v = 0;
-        s = s.Trim();
-        if (s.Length == 0) return false;
+        if (s.Length == 0 || char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1])) return false;
         long mul = 1;
         string lower = s.ToLowerInvariant();
         (string suffix, long m)[] units =

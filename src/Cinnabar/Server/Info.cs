@@ -243,7 +243,7 @@ public static class Info
         Field(sb, "sync_partial_ok", 0);
         Field(sb, "sync_partial_err", 0);
         Field(sb, "expired_keys", st.ExpiredKeys);
-        Field(sb, "expired_stale_perc", ((double)st.ExpiredStalePerc).ToString("F2", CultureInfo.InvariantCulture));
+        Field(sb, "expired_stale_perc", (st.ExpiredStalePerc * 100).ToString("F2", CultureInfo.InvariantCulture));
         Field(sb, "expired_time_cap_reached_count", st.ExpiredTimeCapReachedCount);
         Field(sb, "expire_cycle_cpu_milliseconds", st.ExpireCycleTimeUsedUs / 1000);
         Field(sb, "evicted_keys", st.EvictedKeys);
@@ -331,7 +331,8 @@ public static class Info
     static void ErrorStatsSection(CinnabarServer s, StringBuilder sb)
     {
         sb.Append("# Errorstats\r\n");
-        foreach (var (code, count) in s.Stats.ErrorCounts)
+        // Redis keeps the codes in a radix tree, so they print in byte order.
+        foreach (var (code, count) in s.Stats.ErrorCounts.OrderBy(e => e.Key, StringComparer.Ordinal))
             sb.Append("errorstat_").Append(code).Append(":count=").Append(count.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
     }
 

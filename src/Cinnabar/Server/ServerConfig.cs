@@ -184,7 +184,9 @@ public sealed partial class ServerConfig
             return null;
         }, () => KeyspaceEvents.FlagsToString(NotifyKeyspaceEvents));
         Int("port", 6379, 0, 65535, v => Port = (int)v, () => Port);
-        Str("bind", "* -::*", v =>
+        // Redis's built-in default is "* -::*" guarded by protected mode; Cinnabar's embedded default
+        // is loopback only (the README's first command must not expose a server). CONFIG GET shows it.
+        Str("bind", "127.0.0.1 -::1", v =>
         {
             Bind = v.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             return null;

@@ -1,0 +1,63 @@
+// Regressions found in review: behaviours that once differed from Redis or endangered the loop.
+using Cinnabar.Tests.Support;
+
+namespace Cinnabar.Tests.Integration;
+
+public class ReviewRegressionTests
+{
+    static long InfoField(RespClient c, string section, string field)
+    {
+        var text = c.Call("INFO", section).Text!;
+        foreach (var line in text.Split("\r\n"))
+            if (line.StartsWith(field + ":", StringComparison.Ordinal)) return long.Parse(line[(field.Length + 1)..]);
+        throw new KeyNotFoundException(field);
+    }
+
+    [Fact]
+    public void SetOverAStaleKeyReclaimsItAsExpiredFirst()
+    {
+        using var fx = new ServerFixture();
+        using var c = fx.Connect();
+        Assert.Equal("+OK", c.CallS("DEBUG", "SET-ACTIVE-EXPIRE", "0"));
+        Assert.Equal("+OK", c.CallS("SET", "stale", "v", "PX", "20"));
+        Thread.Sleep(60);
+        Assert.Equal("+OK", c.CallS("SET", "stale", "new", "KEEPTTL"));
+        Assert.Equal(1, InfoField(c, "stats", "expired_keys"));
+        // KEEPTTL must not resurrect the deadline that had already passed.
+        Assert.Equal(":-1", c.CallS("PTTL", "stale"));
+        Assert.Equal("\"new\"", c.CallS("GET", "stale"));
+    }
+
+    [Fact]
+    public void ErrorstatsPrintInByteOrderOfCodes()
+    {
+        using var fx = new ServerFixture();
+        using var c = fx.Connect();
+        c.CallS("SET", "s", "v");
+        Assert.StartsWith("-WRONGTYPE", c.CallS("LPUSH", "s", "x"));
+        Assert.StartsWith("-ERR", c.CallS("NOSUCHCOMMAND"));
+        var lines = c.Call("INFO", "errorstats").Text!.Split("\r\n").Where(l => l.StartsWith("errorstat_", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["errorstat_ERR:count=1", "errorstat_WRONGTYPE:count=1"], lines);
+    }
+
+    [Fact]
+    public void QueryBufferLimitCountsTheParsedArgumentsOfAPartialCommand()
+    {
+        using var fx = new ServerFixture();
+        using var c = fx.Connect();
+        Assert.Equal("+OK", c.CallS("CONFIG", "SET", "client-query-buffer-limit", "1mb"));
+        // Many complete 100 KB arguments of one unfinished command: each read is consumed by the
+        // parser, but the arguments stay in the buffer and must count against the limit.
+        var arg = new string('a', 100 * 1024);
+        c.SendRaw("*100\r\n$5\r\nRPUSH\r\n$1\r\nk\r\n");
+        try
+        {
+            for (int i = 0; i < 30; i++) c.SendRaw($"${arg.Length}\r\n{arg}\r\n");
+        }
+        catch (IOException)
+        {
+            // the server may close while we are still sending
+        }
+        Assert.True(c.IsClosedByServer());
+    }
+}
