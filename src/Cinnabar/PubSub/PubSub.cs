@@ -70,6 +70,9 @@ public sealed class PubSub : IServerMechanism
         server.Events.Publish = (channel, message) => PublishMessage(channel, message, PubSubType.Global);
         server.ClientFreed += c => UnsubscribeAll(c, notify: false);
         server.ClientReset += c => UnsubscribeAll(c, notify: false);
+        ClientHooks.SubscriptionCounts = c => c.Extensions.TryGetValue(typeof(ClientPubSub), out var o)
+            ? (((ClientPubSub)o).Channels.Count, ((ClientPubSub)o).Patterns.Count, ((ClientPubSub)o).ShardChannels.Count)
+            : (0, 0, 0);
     }
 
     Dictionary<byte[], List<Client>> ServerChannels(PubSubType type) => type.Shard ? ShardChannels : Channels;

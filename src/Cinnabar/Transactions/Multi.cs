@@ -55,6 +55,16 @@ public sealed class Multi : IServerMechanism
         server.KeyModified += TouchWatchedKey;
         server.ClientFreed += FreeClientMultiState;
         server.ClientReset += FreeClientMultiState;
+        // CLIENT LIST multi= and multi-mem= (an estimate: argument bytes plus per-argument overhead).
+        ClientHooks.MultiCount = c => c.Extensions.TryGetValue(typeof(MultiState), out var s) ? ((MultiState)s).Commands.Count : 0;
+        ClientHooks.MultiMemory = c =>
+        {
+            if (!c.Extensions.TryGetValue(typeof(MultiState), out var s)) return 0;
+            long bytes = 0;
+            foreach (var (_, args) in ((MultiState)s).Commands)
+                for (int i = 0; i < args.Count; i++) bytes += args.Length(i) + 16;
+            return bytes;
+        };
         // CLIENT PAUSE WRITE holds an EXEC whose queue may write (Redis checks the queued commands' flags).
         server.TransactionMayReplicate = c => c.Extensions.TryGetValue(typeof(MultiState), out var s)
             && ((MultiState)s).Commands.Exists(q => q.Cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate));
@@ -152,7 +162,7 @@ public sealed class Multi : IServerMechanism
     bool KeyIsExpired(Database db, ReadOnlySpan<byte> key)
     {
         long when = db.GetExpire(key);
-        return when >= 0 && when <= _server.NowMs; // the same instant Database.ExpireIfNeeded uses
+        return when >= 0 && _server.NowMs > when; // keyIsExpired: expired only once now is past the deadline
     }
 
     /// <summary>isWatchedKeyExpired: a key that expired since WATCH (deleted or not) fails EXEC.</summary>

@@ -60,4 +60,24 @@ public class ReviewRegressionTests
         }
         Assert.True(c.IsClosedByServer());
     }
+
+    [Fact]
+    public void ClientListShowsMultiAndSubscriptionCounts()
+    {
+        using var fx = new ServerFixture();
+        using var tx = fx.Connect();
+        using var sub = fx.Connect();
+        tx.CallS("MULTI");
+        tx.CallS("SET", "a", "b");
+        tx.CallS("GET", "a");
+        sub.Send("SUBSCRIBE", "c1", "c2");
+        sub.Read();
+        sub.Read();
+        sub.Send("PSUBSCRIBE", "p*");
+        sub.Read();
+        using var admin = fx.Connect();
+        var lines = admin.Call("CLIENT", "LIST").Text!.Split('\n');
+        Assert.Contains(lines, l => l.Contains(" multi=2 ") && !l.Contains("multi-mem=0 "));
+        Assert.Contains(lines, l => l.Contains(" sub=2 psub=1 ssub=0 "));
+    }
 }
