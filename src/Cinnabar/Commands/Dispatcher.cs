@@ -17,6 +17,12 @@ public sealed class Dispatcher
     public Action<Client, CommandDef, long>? AfterCall; // (client, command, duration µs)
     public Action<Client, string>? ExecAbort;   // a rejected EXEC discards the transaction (execCommandAbort)
 
+    /// <summary>server.current_client: the client whose command runs in the outermost call() (EXEC and scripts keep it).</summary>
+    public Client? CurrentClient { get; private set; }
+
+    /// <summary>server.execution_nesting: call()s on the stack; AfterCall sees 0 at the end of a top-level command.</summary>
+    public int ExecutionNesting { get; private set; }
+
     public Dispatcher(CinnabarServer server) => _server = server;
 
     /// <summary>processCommand: checks in Redis's order, then call() or MULTI queueing.</summary>
@@ -104,6 +110,9 @@ public sealed class Dispatcher
     {
         _server.UpdateCachedTime();
         int errorsBefore = c.Reply.ErrorsWritten;
+        var previousClient = CurrentClient;
+        if (ExecutionNesting == 0) CurrentClient = c;
+        ExecutionNesting++;
         long start = Stopwatch.GetTimestamp();
         try
         {
@@ -117,12 +126,17 @@ public sealed class Dispatcher
             // The handler may have written part of a reply: the stream can't be trusted any more.
             c.Flags |= ClientFlags.CloseAfterReply;
         }
+        finally
+        {
+            ExecutionNesting--;
+        }
         long durationUs = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         cmd.Calls++;
         cmd.MicrosecondsTotal += durationUs;
         if (c.Reply.ErrorsWritten != errorsBefore) cmd.FailedCalls++;
         _server.Stats.NumCommands++;
         AfterCall?.Invoke(c, cmd, durationUs);
+        CurrentClient = previousClient;
     }
 
     void Reject(Client c, CommandDef? cmd, string error)
