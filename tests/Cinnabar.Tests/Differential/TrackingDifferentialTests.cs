@@ -30,9 +30,10 @@ public class TrackingDifferentialTests(RedisServerFixture redis)
 
         public string Id(string name) => _ids.First(x => x.Name == "<" + name + ">").Id;
 
-        public void Add(string who, RespReply r)
+        /// <summary>Ids are named only where a reply carries one (CLIENT replies, tracking-redir-broken): elsewhere a small id could equal a count.</summary>
+        public void Add(string who, RespReply r, bool hasIds)
         {
-            NameIds(r);
+            if (hasIds) NameIds(r);
             Log.Add(who + ": " + r);
         }
 
@@ -43,14 +44,14 @@ public class TrackingDifferentialTests(RedisServerFixture redis)
             foreach (var item in r.Items ?? []) NameIds(item);
         }
 
-        public void Call(string who, RespClient c, params string[] args) => Add(who, c.Call(args));
+        public void Call(string who, RespClient c, params string[] args) => Add(who, c.Call(args), args[0] == "CLIENT");
 
         /// <summary>Logs the next message, or that none came within a second.</summary>
         public void Read(string who, RespClient c)
         {
             var r = c.TryRead(TimeSpan.FromSeconds(1));
             if (r == null) Log.Add(who + ": (nothing)");
-            else Add(who, r);
+            else Add(who, r, r.Type == '>' && r.Items?[0].Text == "tracking-redir-broken");
         }
 
         /// <summary>Logs that nothing (more) arrived: the absence of an invalidation is part of the behaviour.</summary>
@@ -109,11 +110,11 @@ public class TrackingDifferentialTests(RedisServerFixture redis)
             s.Call("t", t, "STRLEN", "a");
             s.Call("t", t, "MULTI");
             s.Call("t", t, "GET", "a");
-            s.Call("t", t, "INCR", "a");
+            s.Call("t", t, "APPEND", "a", "+");
             s.Call("t", t, "EXEC");
             s.Read("t", t);
-            s.Call("t", t, "HGET", "h", "f");
-            s.Call("w", w, "HSET", "h", "f", "v");
+            s.Call("t", t, "LINDEX", "l", "0");
+            s.Call("w", w, "RPUSH", "l", "v");
             s.Read("t", t);
             s.Call("w", w, "SELECT", "1"); // the table is not per database
             s.Call("t", t, "GET", "x");
@@ -315,16 +316,24 @@ public class TrackingDifferentialTests(RedisServerFixture redis)
             var w = s.Open("w");
             s.Call("t", t, "CLIENT", "TRACKING", "ON");
             s.Call("b", b, "CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP", "PREFIX", "e");
+            // Lazy expiry first, with the active cycle off so it cannot race the reads.
+            s.Call("w", w, "DEBUG", "SET-ACTIVE-EXPIRE", "0");
             s.Call("w", w, "SET", "e1", "v", "PX", "100");
             s.Read("b", b);
-            s.Call("w", w, "SET", "e2", "v", "PX", "100");
-            s.Read("b", b);
             s.Call("t", t, "GET", "e1");
-            s.Call("t", t, "GET", "e2");
             Thread.Sleep(150);
-            s.Call("b", b, "GET", "e1"); // lazy expiry by the BCAST NOLOOP client itself: still reported
+            s.Call("b", b, "GET", "e1"); // expired by the NOLOOP client's own read: still reported (no modifier)
             s.Read("t", t);
             s.Read("b", b);
+            s.Call("t", t, "GET", "e1");
+            Thread.Sleep(50);
+            s.Call("t", t, "GET", "e1"); // nothing changed: no message
+            s.Nothing("t", t);
+            // Then the active cycle.
+            s.Call("w", w, "SET", "e2", "v", "PX", "100");
+            s.Read("b", b);
+            s.Call("t", t, "GET", "e2");
+            s.Call("w", w, "DEBUG", "SET-ACTIVE-EXPIRE", "1");
             Thread.Sleep(600); // active expiry (hz 10)
             s.Read("t", t);
             s.Read("b", b);
