@@ -245,7 +245,7 @@ public sealed class Tracking : IServerMechanism
     public void InvalidateKey(Client? modifier, ReadOnlySpan<byte> key, bool bcast)
     {
         if (bcast && _prefixTable.Count > 0) RememberKeyToBroadcast(modifier, key);
-        if (!_table.TryRemove(key, out var ids, out var keyBytes)) return;
+        if (_table.Count == 0 || !_table.TryRemove(key, out var ids, out var keyBytes)) return;
         var current = _server.Dispatcher.CurrentClient;
         foreach (long id in OrderedIds(ids))
         {
