@@ -91,6 +91,7 @@ public sealed class Tracking : IServerMechanism
             InvalidateKey(modifier, key, bcast: true);
         };
         server.Dispatcher.AfterCall += AfterCall;
+        server.Dispatcher.Rejected += ResetCaching;
         server.BeforeSleepHooks += BroadcastInvalidationMessages;
         server.ClientFreed += c =>
         {
@@ -210,12 +211,18 @@ public sealed class Tracking : IServerMechanism
             RememberKeys(current, c, cmd);
         if (_server.Dispatcher.ExecutionNesting > 0) return;
         HandlePendingKeyInvalidations();
-        // resetClient: CLIENT CACHING lasts for the next command only, or for the whole transaction,
-        // and any CLIENT subcommand (they share clientCommand in Redis) keeps it.
-        if (!c.HasFlag(ClientFlags.Multi) && (cmd.Parent ?? cmd).Name != "client"
-            && c.Extensions.TryGetValue(typeof(ClientTracking), out var o))
-            ((ClientTracking)o).Flags &= ~TrackingFlags.Caching;
+        ResetCaching(c, cmd);
         if (TrackingClients > 0) LimitUsedSlots();
+    }
+
+    /// <summary>
+    /// resetClient: CLIENT CACHING lasts for the next command only (rejected ones included), or
+    /// for the whole transaction; any CLIENT subcommand (they share clientCommand in Redis) keeps it.
+    /// </summary>
+    static void ResetCaching(Client c, CommandDef? cmd)
+    {
+        if (c.HasFlag(ClientFlags.Multi) || (cmd != null && (cmd.Parent ?? cmd).Name == "client")) return;
+        if (c.Extensions.TryGetValue(typeof(ClientTracking), out var o)) ((ClientTracking)o).Flags &= ~TrackingFlags.Caching;
     }
 
     static bool IsReadOnlyScript(CommandDef cmd) => cmd.Parent == null && cmd.Name is "eval_ro" or "evalsha_ro" or "fcall_ro";
