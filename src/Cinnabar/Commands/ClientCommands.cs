@@ -410,6 +410,7 @@ public static class ClientCommands
         if (c.HasFlag(ClientFlags.Multi)) sb.Append('x');
         if (c.HasFlag(ClientFlags.Blocked) || c.Server.IsPostponed(c)) sb.Append('b');
         if (c.HasFlag(ClientFlags.Tracking)) sb.Append('t');
+        sb.Append(ClientHooks.TrackingFlags?.Invoke(c));
         if (c.HasFlag(ClientFlags.DirtyCas)) sb.Append('d');
         if (c.HasFlag(ClientFlags.CloseAfterReply)) sb.Append('c');
         if (c.HasFlag(ClientFlags.Unblocked)) sb.Append('u');

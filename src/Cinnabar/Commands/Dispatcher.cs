@@ -15,7 +15,14 @@ public sealed class Dispatcher
     /// <summary>Hooks other mechanisms install: MULTI queueing, post-call fan-out (MONITOR, slowlog, propagation).</summary>
     public Func<Client, bool>? QueueInMulti;   // returns true when it queued the command
     public Action<Client, CommandDef, long>? AfterCall; // (client, command, duration µs)
-    public Action<Client, string>? ExecAbort;   // a rejected EXEC discards the transaction (execCommandAbort)
+    public Action<Client, string>? ExecAbort;
+    public Action<Client, CommandDef?>? Rejected; // a command refused before call() (resetClient still runs in Redis)   // a rejected EXEC discards the transaction (execCommandAbort)
+
+    /// <summary>server.current_client: the client whose command runs in the outermost call() (EXEC and scripts keep it).</summary>
+    public Client? CurrentClient { get; private set; }
+
+    /// <summary>server.execution_nesting: call()s on the stack; AfterCall sees 0 at the end of a top-level command.</summary>
+    public int ExecutionNesting { get; private set; }
 
     public Dispatcher(CinnabarServer server) => _server = server;
 
@@ -104,6 +111,9 @@ public sealed class Dispatcher
     {
         _server.UpdateCachedTime();
         int errorsBefore = c.Reply.ErrorsWritten;
+        var previousClient = CurrentClient;
+        if (ExecutionNesting == 0) CurrentClient = c;
+        ExecutionNesting++;
         long start = Stopwatch.GetTimestamp();
         try
         {
@@ -117,12 +127,17 @@ public sealed class Dispatcher
             // The handler may have written part of a reply: the stream can't be trusted any more.
             c.Flags |= ClientFlags.CloseAfterReply;
         }
+        finally
+        {
+            ExecutionNesting--;
+        }
         long durationUs = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         cmd.Calls++;
         cmd.MicrosecondsTotal += durationUs;
         if (c.Reply.ErrorsWritten != errorsBefore) cmd.FailedCalls++;
         _server.Stats.NumCommands++;
         AfterCall?.Invoke(c, cmd, durationUs);
+        CurrentClient = previousClient;
     }
 
     void Reject(Client c, CommandDef? cmd, string error)
@@ -132,6 +147,7 @@ public sealed class Dispatcher
         if (c.HasFlag(ClientFlags.Multi)) c.Flags |= ClientFlags.DirtyExec; // flagTransaction
         if (cmd != null && cmd.Parent == null && cmd.Name == "exec" && ExecAbort != null) ExecAbort(c, error);
         else c.Reply.Error(error);
+        Rejected?.Invoke(c, cmd);
     }
 
     static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;

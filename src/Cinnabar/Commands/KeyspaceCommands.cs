@@ -415,6 +415,7 @@ public static class KeyspaceCommands
         if (!ParseFlushFlags(c)) return;
         Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, c.Db, null); // signalFlushedDb
         c.Server.Stats.Dirty += c.Db.Flush();
+        Tracking.Tracking.Of(c.Server).InvalidateKeysOnFlush();
         c.Reply.Ok();
     }
 
@@ -428,6 +429,7 @@ public static class KeyspaceCommands
             Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, db, null); // signalFlushedDb
             removed += db.Flush();
         }
+        Tracking.Tracking.Of(c.Server).InvalidateKeysOnFlush();
         c.Server.Stats.Dirty += removed + 1;
         c.Reply.Ok();
     }

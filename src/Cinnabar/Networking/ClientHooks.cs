@@ -18,6 +18,9 @@ public static class ClientHooks
     /// <summary>Client-side caching redirection target (redir=); -1 when tracking is off or not redirected.</summary>
     public static Func<Client, long>? TrackingRedirect;
 
+    /// <summary>Tracking flag letters after 't' in flags= ("R" broken redirect, "B" broadcast), in Redis's order.</summary>
+    public static Func<Client, string>? TrackingFlags;
+
     /// <summary>CLIENT UNBLOCK: unblocks a blocked client with a timeout reply (false) or an -UNBLOCKED error (true); returns whether it was unblocked.</summary>
     public static Func<Client, bool, bool>? UnblockHandler;
 }

@@ -265,9 +265,10 @@ public static class Info
         Field(sb, "active_defrag_key_misses", 0);
         Field(sb, "total_active_defrag_time", 0);
         Field(sb, "current_active_defrag_time", 0);
-        Field(sb, "tracking_total_keys", 0);
-        Field(sb, "tracking_total_items", 0);
-        Field(sb, "tracking_total_prefixes", 0);
+        var tracking = Tracking.Tracking.Of(s);
+        Field(sb, "tracking_total_keys", tracking.TotalKeys);
+        Field(sb, "tracking_total_items", tracking.TotalItems);
+        Field(sb, "tracking_total_prefixes", tracking.TotalPrefixes);
         Field(sb, "unexpected_error_replies", st.UnexpectedErrorReplies);
         Field(sb, "total_error_replies", st.TotalErrorReplies);
         Field(sb, "dump_payload_sanitizations", 0);
