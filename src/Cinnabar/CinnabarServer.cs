@@ -87,6 +87,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Events = new KeyspaceEvents(Config);
         Commands = CommandTable.LoadDefault();
         Dispatcher = new Dispatcher(this);
+        Evictor = new Evictor(this);
+        Config.MaxMemoryChanged += UpdateMaxmemory;
         Extensions.Initialize(this);
     }
 
@@ -369,8 +371,34 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             if (Clients.ContainsKey(c.Id)) c.ProcessInputBuffer();
     }
 
-    /// <summary>Eviction entry point for denyoom commands; returns false when memory cannot be freed.</summary>
-    public bool PerformEvictions() => Config.MaxMemory == 0 || UsedMemory <= Config.MaxMemory;
+    /// <summary>performEvictions (Keyspace/Eviction.cs): run before every command while maxmemory is set.</summary>
+    public EvictResult PerformEvictions() => Evictor.PerformEvictions();
+
+    public readonly Evictor Evictor;
+
+    /// <summary>A key was evicted: WATCH/tracking, the "evicted" notification, propagation hooks (KeyEvicted).</summary>
+    internal void OnKeyEvicted(Database db, byte[] key)
+    {
+        Stats.EvictedKeys++;
+        SignalModifiedKey(db, key);
+        Events.Notify(NotifyClass.Evicted, "evicted", key, db.Id);
+        KeyEvicted?.Invoke(db, key);
+    }
+
+    /// <summary>Raised after an eviction deleted a key (propagation of the DEL attaches here).</summary>
+    public event Action<Database, byte[]>? KeyEvicted;
+
+    /// <summary>freeMemoryGetNotCountedMemory: replica output buffers (and the AOF buffer once it exists) do not trigger eviction.</summary>
+    public long MemNotCountedForEvict
+    {
+        get
+        {
+            long overhead = 0;
+            foreach (var c in Clients.Values)
+                if (c.HasFlag(ClientFlags.Replica)) overhead += c.Output.ListBytes;
+            return overhead;
+        }
+    }
 
     /// <summary>The running estimate of data memory plus a fixed baseline, as INFO used_memory.</summary>
     public long UsedMemory
@@ -508,7 +536,19 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public ActiveExpire ActiveExpireCycle => _activeExpire;
 
+    /// <summary>updateMaxmemory: a lower limit set at runtime evicts at once (or starts refusing writes).</summary>
+    void UpdateMaxmemory()
+    {
+        if (Config.MaxMemory == 0 || _thread == null) return;
+        long used = UsedMemory - MemNotCountedForEvict;
+        if (Config.MaxMemory < used)
+            Log.Warning($"WARNING: the new maxmemory value set via CONFIG SET ({Config.MaxMemory}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.");
+        PerformEvictions();
+    }
+
     // ---------------------------------------------------------------- IKeyspaceOwner
+
+    public bool LfuPolicy => Config.LfuPolicy;
 
     public void TouchObject(RedisObject o)
     {

@@ -67,10 +67,20 @@ public sealed class Dispatcher
             Reject(c, cmd, "Command not allowed inside a transaction");
             return;
         }
-        if (_server.Config.MaxMemory > 0 && cmd.Has(CommandFlags.DenyOom) && !c.HasFlag(ClientFlags.Master) && !_server.PerformEvictions())
+        if (_server.Config.MaxMemory > 0)
         {
-            Reject(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");
-            return;
+            // As Redis: evict before every command, not only denyoom ones, so memory returns under
+            // the limit even under a read-only load; only a command that may grow memory is refused.
+            bool outOfMemory = _server.PerformEvictions() == Keyspace.EvictResult.Fail;
+            bool rejectOnOom = cmd.Has(CommandFlags.DenyOom) || (IsExec(cmd) && TransactionDenyOom(c));
+            // Queueing inside MULTI may itself take unbounded memory: refuse all but the commands that end it.
+            if (c.HasFlag(ClientFlags.Multi) && !(cmd.Parent == null && cmd.Name is "exec" or "discard" or "quit" or "reset"))
+                rejectOnOom = true;
+            if (outOfMemory && rejectOnOom)
+            {
+                Reject(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");
+                return;
+            }
         }
         if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && cmd.Has(CommandFlags.Write))
         {
@@ -98,6 +108,13 @@ public sealed class Dispatcher
         "module" => "enable-module-command",
         _ => "enable-protected-configs",
     };
+
+    static bool IsExec(CommandDef cmd) => cmd.Parent == null && cmd.Name == "exec";
+
+    /// <summary>EXEC is denyoom when any queued command is (Redis's c->mstate.cmd_flags).</summary>
+    static bool TransactionDenyOom(Client c) =>
+        c.Extensions.TryGetValue(typeof(Transactions.MultiState), out var s)
+        && ((Transactions.MultiState)s).Commands.Exists(q => q.Cmd.Has(CommandFlags.DenyOom));
 
     static bool IsTransactionControl(CommandDef cmd) =>
         cmd.Parent == null && cmd.Name is "exec" or "discard" or "multi" or "watch" or "quit" or "reset";

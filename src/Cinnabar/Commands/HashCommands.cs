@@ -67,7 +67,9 @@ public static class HashCommands
         var o = LookupWriteOrCreate(c, key);
         if (o == null) return;
         long maxValue = c.Server.Config.HashMaxListpackValue;
+        long before = HashType.Bytes(o);
         for (int j = 2; j < c.Args.Count; j++) HashType.TryConversion(o, maxValue, c.Args[j], default);
+        c.Db.AdjustMemory(HashType.Bytes(o) - before);
         long created = 0;
         for (int j = 2; j < c.Args.Count; j += 2)
             if (SetField(c, o, c.Args[j], c.Args[j + 1])) created++;

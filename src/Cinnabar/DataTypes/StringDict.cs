@@ -12,7 +12,9 @@ public sealed class StringDict : IDuplicable, ISizedValue
 
     public long Count => Dict.Count;
 
-    public long SizeInBytes => 32 + Dict.BucketCount * 8 + _payloadBytes;
+    // The table a rehash settles on (the new one while rehashing), not both: a lookup's rehash step
+    // then never changes the size, so only writes, which adjust the accounting, do.
+    public long SizeInBytes => 32 + (Dict.IsRehashing ? Dict.Table1Size : Dict.Table0Size) * 8 + _payloadBytes;
 
     static long EntryCost(byte[] key, byte[]? value) =>
         ObjectSize.DictEntryOverhead + ObjectSize.ByteArray(key.Length) + (value == null ? 0 : ObjectSize.ByteArray(value.Length));

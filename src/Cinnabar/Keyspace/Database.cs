@@ -101,7 +101,9 @@ public sealed class Database
     {
         ExpireIfNeeded(key); // a stale key is reclaimed (and counted, notified) before being replaced
         var e = Main.Find(key);
-        _owner.InitObjectLru(value);
+        // An overwrite keeps the LFU counter (dbSetValue): a hot key stays hot after SET.
+        if (e != null && _owner.LfuPolicy) value.Lru = e.Value.Lru;
+        else _owner.InitObjectLru(value);
         if (e == null)
         {
             var k = key.ToArray();
@@ -139,6 +141,17 @@ public sealed class Database
         if (Expires.Count > 0) Expires.Remove(key);
         UsedMemory -= ObjectSize.OfKey(e.Key, e.Value);
         return e.Value;
+    }
+
+    /// <summary>
+    /// Recomputes what UsedMemory should be by walking the keyspace: O(keys), for tests and
+    /// debugging the running total (a difference means a write path forgot AdjustMemory).
+    /// </summary>
+    public long ComputeUsedMemory()
+    {
+        long sum = 0;
+        foreach (var e in Main.Entries()) sum += ObjectSize.OfKey(e.Key, e.Value);
+        return sum;
     }
 
     /// <summary>Adjusts the accounting after a value changed size in place (APPEND, LPUSH, ...).</summary>
@@ -211,6 +224,9 @@ public interface IKeyspaceOwner
     long NowMs { get; }
     bool IsReplica { get; }
     bool ExpiryPaused { get; }
+
+    /// <summary>maxmemory-policy is an LFU one (the LRU field holds the LFU counter).</summary>
+    bool LfuPolicy => false;
     void TouchObject(RedisObject o);
 
     /// <summary>Sets a new object's LRU clock, or under LFU the minutes stamp with LFU_INIT_VAL.</summary>

@@ -175,7 +175,7 @@ public static class Info
         Field(sb, "rss_overhead_bytes", 0);
         Field(sb, "mem_fragmentation_ratio", Ratio(rss, used));
         Field(sb, "mem_fragmentation_bytes", rss - used);
-        Field(sb, "mem_not_counted_for_evict", 0);
+        Field(sb, "mem_not_counted_for_evict", s.MemNotCountedForEvict);
         Field(sb, "mem_replication_backlog", 0);
         Field(sb, "mem_total_replication_buffers", 0);
         Field(sb, "mem_clients_slaves", 0);
@@ -248,8 +248,9 @@ public static class Info
         Field(sb, "expire_cycle_cpu_milliseconds", st.ExpireCycleTimeUsedUs / 1000);
         Field(sb, "evicted_keys", st.EvictedKeys);
         Field(sb, "evicted_clients", st.EvictedClients);
-        Field(sb, "total_eviction_exceeded_time", 0);
-        Field(sb, "current_eviction_exceeded_time", 0);
+        long currentExceededUs = st.LastEvictionExceededTimeUs == 0 ? 0 : CinnabarServer.MonotonicUs - st.LastEvictionExceededTimeUs;
+        Field(sb, "total_eviction_exceeded_time", (st.TotalEvictionExceededTimeUs + currentExceededUs) / 1000);
+        Field(sb, "current_eviction_exceeded_time", currentExceededUs / 1000);
         Field(sb, "keyspace_hits", st.KeyspaceHits);
         Field(sb, "keyspace_misses", st.KeyspaceMisses);
         Field(sb, "pubsub_channels", 0);

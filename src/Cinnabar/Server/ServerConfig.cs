@@ -27,6 +27,9 @@ public sealed partial class ServerConfig
     public long MaxMemory;
     public string MaxMemoryPolicy = "noeviction";
 
+    /// <summary>Raised when maxmemory is set (the server evicts at once if the new limit is lower).</summary>
+    public event Action? MaxMemoryChanged;
+
     /// <summary>maxmemory-policy is an LFU one: the object's LRU field holds the LFU counter.</summary>
     public bool LfuPolicy;
     public int MaxMemorySamples = 5;
@@ -212,7 +215,11 @@ public sealed partial class ServerConfig
             LogFile = v;
             return null;
         }, () => LogFile, immutable: true);
-        Int("maxmemory", 0, 0, long.MaxValue, v => MaxMemory = v, () => MaxMemory, memory: true);
+        Int("maxmemory", 0, 0, long.MaxValue, v =>
+        {
+            MaxMemory = v;
+            MaxMemoryChanged?.Invoke();
+        }, () => MaxMemory, memory: true);
         Enum("maxmemory-policy", "noeviction",
             ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"],
             v =>

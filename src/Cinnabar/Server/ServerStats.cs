@@ -15,6 +15,9 @@ public sealed class ServerStats
     public long ExpireCycleTimeUsedUs;
     public long EvictedKeys;
     public long EvictedClients;
+    /// <summary>Monotonic µs when memory first stayed over maxmemory after eviction (0 = not over), and the accumulated total.</summary>
+    public long LastEvictionExceededTimeUs;
+    public long TotalEvictionExceededTimeUs;
     public long KeyspaceHits;
     public long KeyspaceMisses;
     public long NetInputBytes;
@@ -41,6 +44,7 @@ public sealed class ServerStats
         NumCommands = NumConnections = RejectedConnections = ExpiredKeys = 0;
         ExpiredStalePerc = 0;
         ExpiredTimeCapReachedCount = ExpireCycleTimeUsedUs = EvictedKeys = EvictedClients = 0;
+        LastEvictionExceededTimeUs = TotalEvictionExceededTimeUs = 0;
         KeyspaceHits = KeyspaceMisses = NetInputBytes = NetOutputBytes = RejectedCalls = TotalErrorReplies = 0;
         ClientQbufLimitDisconnections = ClientOutbufLimitDisconnections = UnexpectedErrorReplies = 0;
         ErrorCounts.Clear();
