@@ -66,7 +66,7 @@ public static class Eviction
     public static uint LogIncr(uint counter, int factor, double r)
     {
         if (counter == 255) return 255;
-        double baseval = counter - LfuInitVal;
+        double baseval = (double)counter - LfuInitVal; // signed, as C promotes uint8_t: a decayed counter below 5 counts as 0
         if (baseval < 0) baseval = 0;
         double p = 1.0 / (baseval * factor + 1);
         return r < p ? counter + 1 : counter;
