@@ -144,8 +144,9 @@ public sealed class EvictionTests
         Fill(c, "new:", 300);
         int soonKept = Surviving(c, "t:", Enumerable.Range(0, 150));
         int lateKept = Surviving(c, "t:", Enumerable.Range(450, 150));
-        Assert.True(soonKept <= 15, $"soonest-expiring keys kept: {soonKept}/150");
-        Assert.True(lateKept >= 140, $"latest-expiring keys kept: {lateKept}/150");
+        // Sampling approximates the order (a random choice would keep ~75 of each group).
+        Assert.True(soonKept <= 40, $"soonest-expiring keys kept: {soonKept}/150");
+        Assert.True(lateKept >= 135, $"latest-expiring keys kept: {lateKept}/150");
     }
 
     [Fact]
