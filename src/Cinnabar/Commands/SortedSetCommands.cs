@@ -93,6 +93,9 @@ public static class SortedSetCommands
     [Command("zadd")] static void ZAdd(Client c) => ZAddGeneric(c, ZAddFlags.None);
     [Command("zincrby")] static void ZIncrBy(Client c) => ZAddGeneric(c, ZAddFlags.Incr);
 
+    /// <summary>GEOADD's rewritten "ZADD key [NX|XX] [CH] score member ..." vector.</summary>
+    internal static void ZAddFromGeo(Client c) => ZAddGeneric(c, ZAddFlags.None);
+
     static void ZAddGeneric(Client c, ZAddFlags flags)
     {
         var key = c.Args[1];
