@@ -196,23 +196,9 @@ public static class SortCommand
         return desc ? -cmp : cmp;
     };
 
-    /// <summary>strtod as sort.c uses it: the whole string must parse; "" is 0; overflow and NaN fail.</summary>
-    static bool TryStrtod(byte[] s, out double score)
-    {
-        score = 0;
-        if (s.Length == 0) return true;
-        int i = 0;
-        while (i < s.Length && s[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f') i++;
-        var t = s.AsSpan(i);
-        if (!Arguments.TryParseDouble(t, out score)) return false;
-        if (double.IsInfinity(score))
-        {
-            // ERANGE: an out-of-range literal overflows; "inf" spelled out is fine.
-            var str = System.Text.Encoding.ASCII.GetString(t).TrimStart('+', '-').ToLowerInvariant();
-            return str is "inf" or "infinity";
-        }
-        return true;
-    }
+    /// <summary>strtod as sort.c uses it: the whole string must parse ("" is 0); overflow and NaN fail.</summary>
+    static bool TryStrtod(byte[] s, out double score) =>
+        SortedSetCommands.Strtod(s, out score, out bool overflow) && !overflow && !double.IsNaN(score);
 
     /// <summary>
     /// lookupKeyByPattern: "#" is the element itself; otherwise the first '*' is replaced by the
