@@ -1,6 +1,7 @@
 // SORT and SORT_RO (Redis's sort.c): load the elements of a list, set or sorted set into a
 // vector, give each a sort key (the element itself or a BY pattern's string/hash field),
-// sort numerically or ALPHA, then reply or STORE a list, with GET patterns per element.
+// sort numerically or ALPHA, then reply or STORE a list, with GET patterns (strings, hash
+// fields via "->") per element.
 // As in Redis, BY without '*' means "don't sort" (lists and zsets keep their own order), and
 // a sorted set is converted to the skiplist encoding by the sort itself.
 using Cinnabar.DataTypes;
@@ -70,11 +71,12 @@ public static class SortCommand
             c.Reply.Error(Errors.WrongType);
             return;
         }
-        if (sortVal?.Type == ObjType.Set)
+        if (dontSort && sortVal?.Type == ObjType.Set && storeKey != null)
         {
-            // Sets are loaded through their own type API, which this build does not have yet.
-            c.Reply.Error("SORT of a set is not supported by this build");
-            return;
+            // A set has no order of its own: a stored result is sorted ALPHA so it is deterministic.
+            dontSort = false;
+            alpha = true;
+            sortBy = null;
         }
         if (sortVal?.Type == ObjType.ZSet && sortVal.Ptr is ZSet zconv)
         {
@@ -84,7 +86,12 @@ public static class SortCommand
             sortVal.Encoding = zconv.Encoding;
             c.Db.AdjustMemory(zconv.SizeInBytes - before);
         }
-        long vectorLen = sortVal == null ? 0 : sortVal.Type == ObjType.List ? ((Quicklist)sortVal.Ptr!).Count : ((ZSet)sortVal.Ptr!).Length;
+        long vectorLen = sortVal == null ? 0 : sortVal.Type switch
+        {
+            ObjType.List => ((Quicklist)sortVal.Ptr!).Count,
+            ObjType.Set => SetType.Size(sortVal),
+            _ => ((ZSet)sortVal.Ptr!).Length,
+        };
 
         // LIMIT sanity checks, exactly as sort.c does them (start past the end yields nothing).
         long start = limitStart < 0 ? 0 : limitStart;
@@ -97,7 +104,11 @@ public static class SortCommand
         if (end >= vectorLen) end = vectorLen - 1;
 
         var vector = new List<SortObject>();
-        if (sortVal != null && dontSort)
+        if (sortVal?.Type == ObjType.Set)
+        {
+            foreach (var e in SetType.Members(sortVal)) vector.Add(new SortObject(e));
+        }
+        else if (sortVal != null && dontSort)
         {
             // Lists and sorted sets keep their order; load only the LIMIT window, DESC from the tail.
             var all = sortVal.Type == ObjType.List
@@ -219,11 +230,7 @@ public static class SortCommand
         pattern.AsSpan(star + 1, postfixEnd - star - 1).CopyTo(key.AsSpan(star + subst.Length));
         var o = c.Db.LookupRead(key);
         if (o == null) return null;
-        if (fieldStart >= 0)
-        {
-            // Hash field dereference: served by the hash type's lookup once hashes exist.
-            return null;
-        }
+        if (fieldStart >= 0) return o.Type == ObjType.Hash ? HashType.Get(o, pattern.AsSpan(fieldStart)) : null;
         return o.Type == ObjType.String ? o.StringBytes() : null;
     }
 }

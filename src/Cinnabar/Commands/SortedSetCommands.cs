@@ -843,10 +843,32 @@ public static class SortedSetCommands
     [Command("zinterstore")] static void ZInterStore(Client c) => ZSetOpGeneric(c, c.Args.ToArray(1), 2, SetOp.Inter);
     [Command("zdiffstore")] static void ZDiffStore(Client c) => ZSetOpGeneric(c, c.Args.ToArray(1), 2, SetOp.Diff);
 
-    /// <summary>An input of the set algebra: a zset or nothing (missing key).</summary>
-    sealed record Source(ZSet? Z, double Weight)
+    /// <summary>An input of the set algebra (zsetopsrc): a zset, a plain set (every score 1.0), or nothing.</summary>
+    sealed record Source(ZSet? Z, RedisObject? Set, double Weight)
     {
-        public long Length => Z?.Length ?? 0;
+        public bool Exists => Z != null || Set != null;
+        public long Length => Z?.Length ?? (Set != null ? SetType.Size(Set) : 0);
+
+        public IEnumerable<(byte[] Ele, double Score)> All() =>
+            Z != null ? Z.All() : Set != null ? SetType.Members(Set).Select(m => (m, 1.0)) : [];
+
+        public bool TryGetScore(ReadOnlySpan<byte> ele, out double score)
+        {
+            score = 1.0;
+            if (Z != null) return Z.TryGetScore(ele, out score);
+            return Set != null && SetType.IsMember(Set, ele);
+        }
+    }
+
+    static Source? LookupSource(Client c, int i, bool write, double weight)
+    {
+        var o = write ? c.Db.LookupWrite(c.Args[i]) : c.Db.LookupRead(c.Args[i]);
+        if (o != null && o.Type is not (ObjType.ZSet or ObjType.Set))
+        {
+            c.Reply.Error(Errors.WrongType);
+            return null;
+        }
+        return new Source(o?.Type == ObjType.ZSet ? Zs(o) : null, o?.Type == ObjType.Set ? o : null, weight);
     }
 
     /// <summary>zunionInterDiffGenericCommand.</summary>
@@ -863,18 +885,14 @@ public static class SortedSetCommands
             c.Reply.Error(Errors.Syntax);
             return;
         }
-        var zsets = new ZSet?[setNum];
+        var src = new Source[setNum];
         var weights = new double[setNum];
         int j = numKeysIdx + 1;
         for (int i = 0; i < setNum; i++, j++)
         {
-            var o = dst != null ? c.Db.LookupWrite(c.Args[j]) : c.Db.LookupRead(c.Args[j]);
-            if (o != null && o.Type != ObjType.ZSet)
-            {
-                c.Reply.Error(Errors.WrongType);
-                return;
-            }
-            zsets[i] = o == null ? null : Zs(o);
+            var found = LookupSource(c, j, dst != null, 1);
+            if (found == null) return;
+            src[i] = found;
             weights[i] = 1;
         }
         var aggregate = Aggregate.Sum;
@@ -912,8 +930,7 @@ public static class SortedSetCommands
                 return;
             }
         }
-        var src = new Source[setNum];
-        for (int i = 0; i < setNum; i++) src[i] = new Source(zsets[i], weights[i]);
+        for (int i = 0; i < setNum; i++) src[i] = src[i] with { Weight = weights[i] };
 
         var result = Compute(src, op, aggregate, long.MaxValue, out _);
         if (dst == null)
@@ -974,14 +991,14 @@ public static class SortedSetCommands
         {
             // Walk the smallest input and probe the others (zuiCompareByCardinality).
             var order = src.OrderBy(s => s.Length).ToArray();
-            if (order[0].Z == null || order[0].Length == 0) return dst;
-            foreach (var (e, s) in order[0].Z!.All())
+            if (!order[0].Exists || order[0].Length == 0) return dst;
+            foreach (var (e, s) in order[0].All())
             {
                 double score = Weighted(order[0].Weight, s);
                 bool all = true;
                 for (int i = 1; i < order.Length; i++)
                 {
-                    if (order[i].Z == null || !order[i].Z!.TryGetScore(e, out double other))
+                    if (!order[i].TryGetScore(e, out double other))
                     {
                         all = false;
                         break;
@@ -1006,8 +1023,7 @@ public static class SortedSetCommands
             var order = new List<byte[]>();
             foreach (var s in src.OrderBy(s => s.Length))
             {
-                if (s.Z == null) continue;
-                foreach (var (e, sc) in s.Z.All())
+                foreach (var (e, sc) in s.All())
                 {
                     double v = Weighted(s.Weight, sc);
                     var de = acc.Find(e);
@@ -1027,12 +1043,11 @@ public static class SortedSetCommands
             }
             return dst;
         }
-        if (src[0].Z == null) return dst;
-        foreach (var (e, s) in src[0].Z!.All())
+        foreach (var (e, s) in src[0].All())
         {
             bool found = false;
             for (int i = 1; i < src.Length && !found; i++)
-                found = src[i].Z != null && src[i].Z!.TryGetScore(e, out _);
+                found = src[i].TryGetScore(e, out _);
             if (found) continue;
             dst.Zsl!.Insert(s, e);
             dst.Dict!.Add(e, s);
@@ -1071,13 +1086,9 @@ public static class SortedSetCommands
         var src = new Source[numKeys];
         for (int i = 0; i < numKeys; i++)
         {
-            var o = c.Db.LookupRead(c.Args[2 + i]);
-            if (o != null && o.Type != ObjType.ZSet)
-            {
-                c.Reply.Error(Errors.WrongType);
-                return;
-            }
-            src[i] = new Source(o == null ? null : Zs(o), 1);
+            var found = LookupSource(c, 2 + i, false, 1);
+            if (found == null) return;
+            src[i] = found;
         }
         Compute(src, SetOp.Inter, Aggregate.Sum, limit == 0 ? long.MaxValue - 1 : limit, out long card);
         c.Reply.Integer(card);
