@@ -1103,44 +1103,17 @@ public static class SortedSetCommands
         var o = c.Db.LookupRead(c.Args[1]);
         if (o == null)
         {
-            c.Reply.ArrayLen(2);
-            c.Reply.Bulk("0"u8);
-            c.Reply.EmptyArray();
+            ContainerScan.ReplyEmpty(c);
             return;
         }
-        if (WrongType(c, o)) return;
-        long count = 10;
-        byte[]? pattern = null;
-        for (int i = 3; i < c.Args.Count; i += 2)
-        {
-            int remaining = c.Args.Count - i;
-            if (c.Args.Is(i, "count") && remaining >= 2)
-            {
-                if (!Arguments.TryGetLong(c, i + 1, out count)) return;
-                if (count < 1)
-                {
-                    c.Reply.Error(Errors.Syntax);
-                    return;
-                }
-            }
-            else if (c.Args.Is(i, "match") && remaining >= 2)
-            {
-                pattern = c.Args.ToArray(i + 1);
-                if (pattern.Length == 1 && pattern[0] == (byte)'*') pattern = null;
-            }
-            else
-            {
-                c.Reply.Error(Errors.Syntax);
-                return;
-            }
-        }
+        if (WrongType(c, o) || !ContainerScan.TryParseOptions(c, 3, out long count, out var pattern)) return;
         var z = Zs(o);
-        var pairs = new List<(byte[] Ele, byte[] Score)>();
+        var items = new List<byte[]>();
         if (z.IsListpack)
         {
             // A listpack is returned whole in one call, its scores as the listpack stores them.
             var lp = z.Lp!;
-            for (int p = lp.First(); p >= 0; p = lp.Next(lp.Next(p))) pairs.Add((lp.GetBytes(p), lp.GetBytes(lp.Next(p))));
+            for (int p = lp.First(); p >= 0; p = lp.Next(p)) items.Add(lp.GetBytes(p));
             cursor = 0;
         }
         else
@@ -1148,17 +1121,13 @@ public static class SortedSetCommands
             long maxIterations = count * 10;
             do
             {
-                cursor = z.Dict!.Scan(cursor, e => pairs.Add((e.Key, System.Text.Encoding.ASCII.GetBytes(ReplyWriter.FormatDouble(e.Value)))));
-            } while (cursor != 0 && maxIterations-- > 0 && pairs.Count < count);
+                cursor = z.Dict!.Scan(cursor, e =>
+                {
+                    items.Add(e.Key);
+                    items.Add(System.Text.Encoding.ASCII.GetBytes(ReplyWriter.FormatDouble(e.Value)));
+                });
+            } while (cursor != 0 && maxIterations-- > 0 && items.Count / 2 < count);
         }
-        if (pattern != null) pairs.RemoveAll(p => !GlobMatcher.Match(pattern, p.Ele));
-        c.Reply.ArrayLen(2);
-        c.Reply.Bulk(System.Text.Encoding.ASCII.GetBytes(cursor.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        c.Reply.ArrayLen(pairs.Count * 2);
-        foreach (var (e, s) in pairs)
-        {
-            c.Reply.Bulk(e);
-            c.Reply.Bulk(s);
-        }
+        ContainerScan.Reply(c, cursor, items, 2, pattern);
     }
 }

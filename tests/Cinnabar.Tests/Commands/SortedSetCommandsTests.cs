@@ -71,4 +71,26 @@ public class SortedSetCommandsTests(ServerFixture fx) : IClassFixture<ServerFixt
         Assert.Equal(":1", c.CallS("ZREM", "copy:z", "m0000"));
         Assert.Equal(":11", c.CallS("ZCARD", "big:z"));
     }
+
+    [Fact]
+    public void ZScanOverSkiplistVisitsEveryMemberWithItsScore()
+    {
+        using var c = fx.Connect();
+        var args = new List<string> { "ZADD", "scan:z" };
+        for (int i = 0; i < 500; i++) args.AddRange([(i / 2.0).ToString(System.Globalization.CultureInfo.InvariantCulture), "m" + i]);
+        c.Call(args.ToArray());
+        Assert.Equal("\"skiplist\"", c.CallS("OBJECT", "ENCODING", "scan:z"));
+        var seen = new Dictionary<string, string>();
+        string cursor = "0";
+        do
+        {
+            var r = c.Call("ZSCAN", "scan:z", cursor, "COUNT", "20");
+            cursor = r.Items![0].Text!;
+            var items = r.Items[1].Items!;
+            for (int i = 0; i < items.Count; i += 2) seen[items[i].Text!] = items[i + 1].Text!;
+        } while (cursor != "0");
+        Assert.Equal(500, seen.Count);
+        Assert.Equal("249.5", seen["m499"]);
+        Assert.Equal("0", seen["m0"]);
+    }
 }
