@@ -555,7 +555,7 @@ public static class ListCommands
     // ------------------------------------------------------------------ blocking forms
 
     /// <summary>getTimeoutFromObjectOrReply (seconds, fractional): absolute unix-ms deadline, 0 = forever.</summary>
-    static bool TryGetTimeout(Client c, int i, out long deadlineMs)
+    internal static bool TryGetTimeout(Client c, int i, out long deadlineMs)
     {
         deadlineMs = 0;
         if (!Arguments.TryParseDouble(c.Args[i], out double secs))

@@ -56,6 +56,8 @@ public sealed partial class ServerConfig
     public long HashMaxListpackValue = 64;
     public long SetMaxIntsetEntries = 512;
     public long HllSparseMaxBytes = 3000;
+    public long ZsetMaxListpackEntries = 128;
+    public long ZsetMaxListpackValue = 64;
 
     /// <summary>client-output-buffer-limit per class: hard, soft (bytes), soft seconds.</summary>
     public readonly Dictionary<string, (long Hard, long Soft, long SoftSeconds)> OutputBufferLimits = new()
@@ -259,6 +261,8 @@ public sealed partial class ServerConfig
         Int("hash-max-listpack-value", 64, 0, long.MaxValue, v => HashMaxListpackValue = v, () => HashMaxListpackValue, memory: true, aliases: "hash-max-ziplist-value");
         Int("set-max-intset-entries", 512, 0, long.MaxValue, v => SetMaxIntsetEntries = v, () => SetMaxIntsetEntries);
         Int("hll-sparse-max-bytes", 3000, 0, long.MaxValue, v => HllSparseMaxBytes = v, () => HllSparseMaxBytes, memory: true);
+        Int("zset-max-listpack-entries", 128, 0, long.MaxValue, v => ZsetMaxListpackEntries = v, () => ZsetMaxListpackEntries, aliases: "zset-max-ziplist-entries");
+        Int("zset-max-listpack-value", 64, 0, long.MaxValue, v => ZsetMaxListpackValue = v, () => ZsetMaxListpackValue, memory: true, aliases: "zset-max-ziplist-value");
         Register(new ConfigEntry
         {
             Name = "client-output-buffer-limit",

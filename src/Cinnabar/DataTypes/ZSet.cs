@@ -1,0 +1,400 @@
+// The sorted set value (t_zset.c's zset* API): either a listpack of member,score pairs kept in
+// score order (small sets: every operation is a linear scan, as in Redis) or a skiplist plus a
+// member → score dict (large sets). Commands talk only to this API, addressing elements by
+// 0-based rank in a direction, so each range command is written once for both encodings.
+using System.Buffers.Text;
+using Cinnabar.Commands;
+using Cinnabar.Keyspace;
+
+namespace Cinnabar.DataTypes;
+
+[Flags]
+public enum ZAddFlags
+{
+    None = 0,
+    // Input flags.
+    Incr = 1 << 0,
+    Nx = 1 << 1,
+    Xx = 1 << 2,
+    Gt = 1 << 3,
+    Lt = 1 << 4,
+    // Output flags.
+    OutNop = 1 << 5,
+    OutNan = 1 << 6,
+    OutAdded = 1 << 7,
+    OutUpdated = 1 << 8,
+}
+
+public sealed class ZSet : IDuplicable, ISizedValue
+{
+    public Listpack? Lp { get; private set; }
+    public SkipList? Zsl { get; private set; }
+    public Dict<double>? Dict { get; private set; }
+
+    ZSet() { }
+
+    public static ZSet CreateListpack() => new() { Lp = new Listpack() };
+
+    public static ZSet CreateSkipList() => new() { Zsl = new SkipList(), Dict = new Dict<double>() };
+
+    /// <summary>The encoding Redis picks for a new key holding one element of this length (zaddGenericCommand).</summary>
+    public static ZSet CreateFor(long firstElementLength, long maxEntries, long maxValue) =>
+        maxEntries == 0 || maxValue < firstElementLength ? CreateSkipList() : CreateListpack();
+
+    public bool IsListpack => Lp != null;
+    public ObjEncoding Encoding => IsListpack ? ObjEncoding.Listpack : ObjEncoding.SkipList;
+    public long Length => Lp != null ? Lp.Count / 2 : Zsl!.Length;
+
+    // ------------------------------------------------------------------ listpack helpers (zzl*)
+
+    /// <summary>zzlGetScore: the score entry parsed back to a double.</summary>
+    double LpScore(int p)
+    {
+        if (!Lp!.Get(p, out var s, out long v)) return v;
+        Arguments.TryParseDouble(s, out double d);
+        return d;
+    }
+
+    /// <summary>d2string: integral scores (-0 included) as integers, which the listpack stores as integers; others as %.17g.</summary>
+    static byte[] ScoreBytes(double score)
+    {
+        if (score == Math.Floor(score) && Math.Abs(score) < 1e17)
+        {
+            Span<byte> tmp = stackalloc byte[24];
+            Utf8Formatter.TryFormat((long)score, tmp, out int w);
+            return tmp[..w].ToArray();
+        }
+        return System.Text.Encoding.ASCII.GetBytes(Protocol.ReplyWriter.FormatDouble(score));
+    }
+
+    /// <summary>zzlFind: offset of the member entry, or -1.</summary>
+    int LpFind(ReadOnlySpan<byte> ele, out double score)
+    {
+        score = 0;
+        int p = Lp!.First();
+        if (p < 0) return -1;
+        p = Lp.Find(p, ele, 1);
+        if (p < 0) return -1;
+        score = LpScore(Lp.Next(p));
+        return p;
+    }
+
+    /// <summary>zzlInsert: before the first element with a greater (score, member).</summary>
+    void LpInsert(ReadOnlySpan<byte> ele, double score)
+    {
+        var lp = Lp!;
+        for (int p = lp.First(); p >= 0; p = lp.Next(lp.Next(p)))
+        {
+            double s = LpScore(lp.Next(p));
+            if (s > score || (s == score && LpMember(p).AsSpan().SequenceCompareTo(ele) > 0))
+            {
+                p = lp.Insert(ele, p, Listpack.Where.Before);
+                lp.Insert(ScoreBytes(score), lp.Next(p), Listpack.Where.Before);
+                return;
+            }
+        }
+        lp.Append(ele);
+        lp.Append(ScoreBytes(score));
+    }
+
+    byte[] LpMember(int p) => Lp!.GetBytes(p);
+
+    void LpDeleteAt(int p)
+    {
+        p = Lp!.Delete(p);
+        Lp.Delete(p);
+    }
+
+    // ------------------------------------------------------------------ point operations
+
+    public bool TryGetScore(ReadOnlySpan<byte> ele, out double score)
+    {
+        if (Lp != null) return LpFind(ele, out score) >= 0;
+        return Dict!.TryGetValue(ele, out score);
+    }
+
+    /// <summary>
+    /// zsetAdd: adds or updates one member honouring NX/XX/GT/LT/INCR; converts the listpack to a
+    /// skiplist when the set would exceed the configured limits. Returns false only for a NaN result.
+    /// </summary>
+    public bool Add(double score, ReadOnlySpan<byte> ele, ref ZAddFlags flags, out double newScore, long maxEntries, long maxValue)
+    {
+        bool incr = flags.HasFlag(ZAddFlags.Incr), nx = flags.HasFlag(ZAddFlags.Nx), xx = flags.HasFlag(ZAddFlags.Xx);
+        bool gt = flags.HasFlag(ZAddFlags.Gt), lt = flags.HasFlag(ZAddFlags.Lt);
+        flags &= ~(ZAddFlags.OutNop | ZAddFlags.OutNan | ZAddFlags.OutAdded | ZAddFlags.OutUpdated);
+        newScore = score;
+        if (double.IsNaN(score))
+        {
+            flags |= ZAddFlags.OutNan;
+            return false;
+        }
+        if (TryGetScore(ele, out double cur))
+        {
+            if (nx)
+            {
+                flags |= ZAddFlags.OutNop;
+                return true;
+            }
+            if (incr)
+            {
+                score += cur;
+                if (double.IsNaN(score))
+                {
+                    flags |= ZAddFlags.OutNan;
+                    return false;
+                }
+            }
+            if ((lt && score >= cur) || (gt && score <= cur))
+            {
+                flags |= ZAddFlags.OutNop;
+                return true;
+            }
+            newScore = score;
+            if (score != cur)
+            {
+                if (Lp != null)
+                {
+                    LpDeleteAt(LpFind(ele, out _));
+                    LpInsert(ele, score);
+                }
+                else
+                {
+                    Zsl!.UpdateScore(cur, ele, score);
+                    Dict!.Set(ele, score);
+                }
+                flags |= ZAddFlags.OutUpdated;
+            }
+            return true;
+        }
+        if (xx)
+        {
+            flags |= ZAddFlags.OutNop;
+            return true;
+        }
+        if (Lp != null && (Length + 1 > maxEntries || ele.Length > maxValue)) ConvertToSkipList();
+        if (Lp != null) LpInsert(ele, score);
+        else
+        {
+            var key = ele.ToArray();
+            Zsl!.Insert(score, key);
+            Dict!.Add(key, score);
+        }
+        flags |= ZAddFlags.OutAdded;
+        return true;
+    }
+
+    /// <summary>zsetRemoveFromSkiplist / zzlDelete: false when the member is absent.</summary>
+    public bool Delete(ReadOnlySpan<byte> ele)
+    {
+        if (Lp != null)
+        {
+            int p = LpFind(ele, out _);
+            if (p < 0) return false;
+            LpDeleteAt(p);
+            return true;
+        }
+        var e = Dict!.Unlink(ele);
+        if (e == null) return false;
+        Zsl!.Delete(e.Value, ele);
+        Dict.ShrinkIfNeeded();
+        return true;
+    }
+
+    /// <summary>zsetRank: 0-based rank in the given direction, or -1.</summary>
+    public long Rank(ReadOnlySpan<byte> ele, bool reverse, out double score)
+    {
+        long len = Length;
+        if (Lp != null)
+        {
+            long rank = 0;
+            for (int p = Lp.First(); p >= 0; p = Lp.Next(Lp.Next(p)), rank++)
+            {
+                if (!Lp.EntryEquals(p, ele)) continue;
+                score = LpScore(Lp.Next(p));
+                return reverse ? len - rank - 1 : rank;
+            }
+            score = 0;
+            return -1;
+        }
+        if (!Dict!.TryGetValue(ele, out score)) return -1;
+        long r = Zsl!.GetRank(score, ele);
+        return reverse ? len - r : r - 1;
+    }
+
+    // ------------------------------------------------------------------ iteration by rank
+
+    /// <summary>Elements from a 0-based rank onwards in the given direction (ascending or descending score).</summary>
+    public IEnumerable<(byte[] Ele, double Score)> FromRank(long rank, bool reverse)
+    {
+        long len = Length;
+        if (rank < 0 || rank >= len) yield break;
+        if (Lp != null)
+        {
+            long fwd = reverse ? len - 1 - rank : rank;
+            int p = Lp.Seek(2 * fwd);
+            while (p >= 0)
+            {
+                yield return (LpMember(p), LpScore(Lp.Next(p)));
+                if (reverse)
+                {
+                    p = Lp.Prev(p);
+                    if (p >= 0) p = Lp.Prev(p);
+                }
+                else p = Lp.Next(Lp.Next(p));
+            }
+            yield break;
+        }
+        var n = Zsl!.GetElementByRank(reverse ? len - rank : rank + 1);
+        while (n != null)
+        {
+            yield return (n.Ele, n.Score);
+            n = reverse ? n.Backward : n.Forward[0];
+        }
+    }
+
+    /// <summary>Every element in ascending order.</summary>
+    public IEnumerable<(byte[] Ele, double Score)> All() => FromRank(0, false);
+
+    /// <summary>0-based rank (in the direction) of the first element inside the score range, or -1.</summary>
+    public long FirstRankInRange(ScoreRange r, bool reverse)
+    {
+        if (Lp != null)
+        {
+            long rank = 0;
+            foreach (var (_, s) in FromRank(0, reverse))
+            {
+                if (reverse ? r.ValueLteMax(s) : r.ValueGteMin(s)) return r.Contains(s) ? rank : -1;
+                rank++;
+            }
+            return -1;
+        }
+        var n = reverse ? Zsl!.LastInRange(r) : Zsl!.FirstInRange(r);
+        if (n == null) return -1;
+        long fwd = Zsl.GetRank(n.Score, n.Ele) - 1;
+        return reverse ? Length - 1 - fwd : fwd;
+    }
+
+    /// <summary>0-based rank (in the direction) of the first element inside the lex range, or -1.</summary>
+    public long FirstRankInLexRange(LexRange r, bool reverse)
+    {
+        if (Lp != null)
+        {
+            if (r.IsEmpty) return -1;
+            long rank = 0;
+            foreach (var (e, _) in FromRank(0, reverse))
+            {
+                if (reverse ? r.ValueLteMax(e) : r.ValueGteMin(e)) return r.Contains(e) ? rank : -1;
+                rank++;
+            }
+            return -1;
+        }
+        var n = reverse ? Zsl!.LastInLexRange(r) : Zsl!.FirstInLexRange(r);
+        if (n == null) return -1;
+        long fwd = Zsl.GetRank(n.Score, n.Ele) - 1;
+        return reverse ? Length - 1 - fwd : fwd;
+    }
+
+    // ------------------------------------------------------------------ range deletion
+
+    /// <summary>Deletes ascending 0-based ranks [start, end] (zremrangeGeneric by rank).</summary>
+    public long DeleteRangeByRank(long start, long end)
+    {
+        if (Lp != null)
+        {
+            long n = end - start + 1;
+            Lp.DeleteRange(2 * start, 2 * n);
+            return n;
+        }
+        long removed = Zsl!.DeleteRangeByRank(start + 1, end + 1, n => Dict!.Remove(n.Ele));
+        Dict!.ShrinkIfNeeded();
+        return removed;
+    }
+
+    public long DeleteRangeByScore(ScoreRange r)
+    {
+        if (Lp != null)
+        {
+            long first = FirstRankInRange(r, false);
+            if (first < 0) return 0;
+            long last = first;
+            foreach (var (_, s) in FromRank(first + 1, false))
+            {
+                if (!r.ValueLteMax(s)) break;
+                last++;
+            }
+            return DeleteRangeByRank(first, last);
+        }
+        long removed = Zsl!.DeleteRangeByScore(r, n => Dict!.Remove(n.Ele));
+        Dict!.ShrinkIfNeeded();
+        return removed;
+    }
+
+    public long DeleteRangeByLex(LexRange r)
+    {
+        if (Lp != null)
+        {
+            long first = FirstRankInLexRange(r, false);
+            if (first < 0) return 0;
+            long last = first;
+            foreach (var (e, _) in FromRank(first + 1, false))
+            {
+                if (!r.ValueLteMax(e)) break;
+                last++;
+            }
+            return DeleteRangeByRank(first, last);
+        }
+        long removed = Zsl!.DeleteRangeByLex(r, n => Dict!.Remove(n.Ele));
+        Dict!.ShrinkIfNeeded();
+        return removed;
+    }
+
+    // ------------------------------------------------------------------ conversion
+
+    /// <summary>zsetConvert to skiplist: a fresh skiplist and dict from the listpack's pairs.</summary>
+    public void ConvertToSkipList()
+    {
+        if (Lp == null) return;
+        var zsl = new SkipList();
+        var dict = new Dict<double>();
+        foreach (var (e, s) in All())
+        {
+            zsl.Insert(s, e);
+            dict.Add(e, s);
+        }
+        Lp = null;
+        Zsl = zsl;
+        Dict = dict;
+    }
+
+    /// <summary>zsetConvertToListpackIfNeeded: used by stores that build a skiplist and may end small.</summary>
+    public void ConvertToListpackIfNeeded(long maxEleLen, long maxEntries, long maxValue)
+    {
+        if (Lp != null || Zsl!.Length > maxEntries || maxEleLen > maxValue) return;
+        var lp = new Listpack();
+        for (var n = Zsl.First; n != null; n = n.Forward[0])
+        {
+            lp.Append(n.Ele);
+            lp.Append(ScoreBytes(n.Score));
+        }
+        Lp = lp;
+        Zsl = null;
+        Dict = null;
+    }
+
+    public object Duplicate()
+    {
+        if (Lp != null) return new ZSet { Lp = Lp.Clone() };
+        var z = CreateSkipList();
+        for (var n = Zsl!.First; n != null; n = n.Forward[0])
+        {
+            z.Zsl!.Insert(n.Score, n.Ele);
+            z.Dict!.Add(n.Ele, n.Score);
+        }
+        return z;
+    }
+
+    /// <summary>Listpack bytes, or per element a skiplist node (levels average 1.33), its member and a dict entry.</summary>
+    public long SizeInBytes => Lp != null
+        ? Lp.AllocatedBytes
+        : 64 + Zsl!.Length * (48 + 24 + ObjectSize.DictEntryOverhead + 24) + Zsl.ElementBytes;
+}
