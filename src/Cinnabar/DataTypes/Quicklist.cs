@@ -28,7 +28,7 @@ public sealed class QuicklistNode
     public bool IsCompressed => Compressed != null;
 }
 
-public sealed class Quicklist : ISizedValue
+public sealed class Quicklist : ISizedValue, IDuplicable
 {
     static readonly int[] OptimizationLevel = [4096, 8192, 16384, 32768, 65536];
     const int SizeSafetyLimit = 8192;
@@ -51,6 +51,31 @@ public sealed class Quicklist : ISizedValue
     }
 
     public long SizeInBytes => _bytes;
+
+    /// <summary>A deep copy node by node (quicklistDup): compressed nodes stay compressed.</summary>
+    public object Duplicate()
+    {
+        var copy = new Quicklist(Fill, CompressDepth) { Count = Count, Len = Len, _bytes = _bytes };
+        QuicklistNode? prev = null;
+        for (var n = Head; n != null; n = n.Next)
+        {
+            var d = new QuicklistNode
+            {
+                Lp = n.Lp?.Clone(),
+                Compressed = (byte[]?)n.Compressed?.Clone(),
+                Count = n.Count,
+                Sz = n.Sz,
+                Recompress = n.Recompress,
+                Accounted = n.Accounted,
+                Prev = prev,
+            };
+            if (prev == null) copy.Head = d;
+            else prev.Next = d;
+            prev = d;
+        }
+        copy.Tail = prev;
+        return copy;
+    }
 
     // ------------------------------------------------------------------ fill rules
 
