@@ -561,11 +561,17 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         o.Lru = Config.LfuPolicy ? (Eviction.LfuMinutes(NowMs) << 8) | Eviction.LfuInitVal : (uint)LruClock;
     }
 
-    public void OnKeyspaceLookup(bool hit)
+    public void OnKeyspaceLookup(Database db, ReadOnlySpan<byte> key, bool hit, bool notify)
     {
         if (hit) Stats.KeyspaceHits++;
-        else Stats.KeyspaceMisses++;
+        else
+        {
+            if (notify) Events.Notify(NotifyClass.KeyMiss, "keymiss", key, db.Id);
+            Stats.KeyspaceMisses++;
+        }
     }
+
+    public void OnKeyAdded(Database db, ReadOnlySpan<byte> key) => Events.Notify(NotifyClass.New, "new", key, db.Id);
 
     public void OnKeyExpired(Database db, byte[] key)
     {

@@ -395,8 +395,8 @@ public static class BitmapCommands
                 else c.Reply.Integer((long)BitOps.GetUnsignedBitfield(src, op.Offset, op.Bits));
                 continue;
             }
-            ExecuteWrite(c, target!, op);
-            changes++;
+            // bitfieldGeneric counts a change only for a write that happened (not an OVERFLOW FAIL).
+            if (ExecuteWrite(c, target!, op)) changes++;
         }
         if (changes > 0)
         {
@@ -406,8 +406,8 @@ public static class BitmapCommands
         }
     }
 
-    /// <summary>SET replies the old value, INCRBY the new one; an overflow under FAIL writes nothing and replies nil.</summary>
-    static void ExecuteWrite(Client c, byte[] s, BitfieldOp op)
+    /// <summary>SET replies the old value, INCRBY the new one; an overflow under FAIL writes nothing, replies nil and returns false.</summary>
+    static bool ExecuteWrite(Client c, byte[] s, BitfieldOp op)
     {
         bool incr = op.Opcode == BitfieldOpcode.IncrBy;
         if (op.Signed)
@@ -430,7 +430,7 @@ public static class BitmapCommands
             if (overflowed != 0 && op.Overflow == BitfieldOverflow.Fail)
             {
                 c.Reply.Null();
-                return;
+                return false;
             }
             c.Reply.Integer(retval);
             BitOps.SetUnsignedBitfield(s, op.Offset, op.Bits, (ulong)newval);
@@ -455,11 +455,12 @@ public static class BitmapCommands
             if (overflowed != 0 && op.Overflow == BitfieldOverflow.Fail)
             {
                 c.Reply.Null();
-                return;
+                return false;
             }
             c.Reply.Integer((long)retval);
             BitOps.SetUnsignedBitfield(s, op.Offset, op.Bits, newval);
         }
+        return true;
     }
 
     /// <summary>getBitfieldTypeFromArgument: i1..i64 or u1..u63 (lower-case prefix, as Redis).</summary>

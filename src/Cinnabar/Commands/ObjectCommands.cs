@@ -27,7 +27,7 @@ public static class ObjectCommands
     /// <summary>objectCommandLookupOrReply: no LRU touch, null reply when missing.</summary>
     static RedisObject? LookupOrNull(Client c)
     {
-        var o = c.Db.LookupRead(c.Args[2], touch: false);
+        var o = c.Db.LookupRead(c.Args[2], touch: false, notify: false);
         if (o == null) c.Reply.Null();
         return o;
     }

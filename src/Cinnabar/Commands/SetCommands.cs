@@ -368,13 +368,16 @@ public static class SetCommands
 
     // ------------------------------------------------------------------ algebra
 
-    /// <summary>Looks up the keys; false (after replying WRONGTYPE) when one is not a set. Missing keys are null.</summary>
-    static bool LookupSets(Client c, int first, int count, bool write, out RedisObject?[] sets)
+    /// <summary>
+    /// Looks up the keys; false (after replying WRONGTYPE) when one is not a set. Missing keys are
+    /// null. The *STORE variants read their sources with lookupKeyRead too (stats, "keymiss").
+    /// </summary>
+    static bool LookupSets(Client c, int first, int count, out RedisObject?[] sets)
     {
         sets = new RedisObject?[count];
         for (int j = 0; j < count; j++)
         {
-            var o = write ? c.Db.LookupWrite(c.Args[first + j]) : c.Db.LookupRead(c.Args[first + j]);
+            var o = c.Db.LookupRead(c.Args[first + j]);
             if (WrongType(c, o)) return false;
             sets[j] = o;
         }
@@ -395,7 +398,7 @@ public static class SetCommands
     /// <summary>sinterGenericCommand: iterates the smallest set, keeping members all others hold.</summary>
     static void InterGeneric(Client c, int first, int numKeys, byte[]? dstKey, bool cardinalityOnly, long limit)
     {
-        if (!LookupSets(c, first, numKeys, dstKey != null, out var sets)) return;
+        if (!LookupSets(c, first, numKeys, out var sets)) return;
         if (Array.Exists(sets, s => s == null))
         {
             if (dstKey != null) StoreResult(c, dstKey, null, "sinterstore");
@@ -447,7 +450,7 @@ public static class SetCommands
     /// <summary>sunionDiffGenericCommand, including its choice between the two SDIFF algorithms.</summary>
     static void UnionDiffGeneric(Client c, int first, int numKeys, byte[]? dstKey, bool diff)
     {
-        if (!LookupSets(c, first, numKeys, dstKey != null, out var sets)) return;
+        if (!LookupSets(c, first, numKeys, out var sets)) return;
         bool sameSet = false;
         for (int j = 1; j < sets.Length; j++)
             if (sets[j] != null && sets[j] == sets[0]) sameSet = true;

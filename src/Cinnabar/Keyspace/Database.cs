@@ -58,14 +58,17 @@ public sealed class Database
         _owner.OnKeyExpired(this, key);
     }
 
-    /// <summary>lookupKeyRead: passive expiry, LRU touch, keyspace hit/miss stats.</summary>
+    /// <summary>lookupKeyRead: passive expiry, LRU touch, keyspace hit/miss stats, "keymiss" event on a miss.</summary>
     public RedisObject? LookupRead(ReadOnlySpan<byte> key) => LookupRead(key, touch: true);
 
-    /// <summary>lookupKeyReadWithFlags: with touch false (LOOKUP_NOTOUCH) the LRU/LFU field is left alone.</summary>
-    public RedisObject? LookupRead(ReadOnlySpan<byte> key, bool touch)
+    /// <summary>
+    /// lookupKeyReadWithFlags: with touch false (LOOKUP_NOTOUCH) the LRU/LFU field is left alone;
+    /// with notify false (LOOKUP_NONOTIFY, OBJECT) a miss sends no "keymiss" event.
+    /// </summary>
+    public RedisObject? LookupRead(ReadOnlySpan<byte> key, bool touch, bool notify = true)
     {
         var o = Lookup(key, touch);
-        _owner.OnKeyspaceLookup(o != null);
+        _owner.OnKeyspaceLookup(this, key, o != null, notify);
         return o;
     }
 
@@ -84,13 +87,14 @@ public sealed class Database
 
     public bool Exists(ReadOnlySpan<byte> key) => Lookup(key, touch: false) != null;
 
-    /// <summary>Adds a key that does not exist (dbAdd).</summary>
+    /// <summary>Adds a key that does not exist (dbAdd): sends the "new" event.</summary>
     public void Add(ReadOnlySpan<byte> key, RedisObject value)
     {
         var k = key.ToArray();
         _owner.InitObjectLru(value);
         Main.Add(k, value);
         UsedMemory += ObjectSize.OfKey(k, value);
+        _owner.OnKeyAdded(this, k);
     }
 
     /// <summary>
@@ -109,6 +113,7 @@ public sealed class Database
             var k = key.ToArray();
             Main.Add(k, value);
             UsedMemory += ObjectSize.OfKey(k, value);
+            _owner.OnKeyAdded(this, k);
         }
         else
         {
@@ -231,7 +236,11 @@ public interface IKeyspaceOwner
 
     /// <summary>Sets a new object's LRU clock, or under LFU the minutes stamp with LFU_INIT_VAL.</summary>
     void InitObjectLru(RedisObject o);
-    void OnKeyspaceLookup(bool hit);
+    /// <summary>After a read lookup: hit/miss stats and, when notify, the "keymiss" event.</summary>
+    void OnKeyspaceLookup(Database db, ReadOnlySpan<byte> key, bool hit, bool notify);
+
+    /// <summary>After a key is added (dbAdd): the "new" event.</summary>
+    void OnKeyAdded(Database db, ReadOnlySpan<byte> key);
     void OnKeyExpired(Database db, byte[] key);
     void OnValueFreed(RedisObject o);
     void SignalModifiedKey(Database db, ReadOnlySpan<byte> key);

@@ -18,7 +18,8 @@ public class ActiveExpireTests
         public readonly List<string> Expired = new();
         public void TouchObject(RedisObject o) { }
         public void InitObjectLru(RedisObject o) { }
-        public void OnKeyspaceLookup(bool hit) { }
+        public void OnKeyspaceLookup(Database db, ReadOnlySpan<byte> key, bool hit, bool notify) { }
+        public void OnKeyAdded(Database db, ReadOnlySpan<byte> key) { }
         public void OnKeyExpired(Database db, byte[] key) => Expired.Add(Encoding.ASCII.GetString(key));
         public void OnValueFreed(RedisObject o) { }
         public void SignalModifiedKey(Database db, ReadOnlySpan<byte> key) { }
