@@ -79,7 +79,7 @@ public static class DebugCommands
     static void DebugObject(Client c)
     {
         var key = c.Args[2];
-        var o = c.Db.Lookup(key, touch: false);
+        var o = FindLogicallyExpired(c, key);
         if (o == null)
         {
             c.Reply.Error(Errors.NoSuchKey);
@@ -147,12 +147,15 @@ public static class DebugCommands
         c.Reply.Status(any ? Convert.ToHexString(digest).ToLowerInvariant() : new string('0', 40));
     }
 
+    /// <summary>Redis's DEBUG reads the dict directly: it sees logically expired keys and expires nothing.</summary>
+    static RedisObject? FindLogicallyExpired(Client c, ReadOnlySpan<byte> key) => c.Db.Main.Find(key)?.Value;
+
     static void DigestValue(Client c)
     {
         c.Reply.ArrayLen(c.Args.Count - 2);
         for (int i = 2; i < c.Args.Count; i++)
         {
-            var o = c.Db.Lookup(c.Args[i], touch: false);
+            var o = FindLogicallyExpired(c, c.Args[i]);
             c.Reply.Status(o == null ? new string('0', 40) : Convert.ToHexString(ValueDigest(o)).ToLowerInvariant());
         }
     }

@@ -119,6 +119,27 @@ public class NotificationDifferentialTests(RedisServerFixture redis, ITestOutput
             "PFMERGE dst h h3", "PFMERGE dst", "PFMERGE dst2", "PFMERGE dst3 nohll", "PFMERGE h h3",
             "SET notahll v", "PFADD notahll a", "PFCOUNT notahll",
         ],
+        // Keys of every type read and written after their TTL passed (passive expiry), then
+        // introspection commands that must not send keymiss.
+        ["expiry"] =
+        [
+            "DEBUG SET-ACTIVE-EXPIRE 0",
+            "SET s v PX 30", "RPUSH l a PX", "RPUSH l a", "PEXPIRE l 30", "HSET h f v", "PEXPIRE h 30", "SADD st a", "PEXPIRE st 30",
+            "PFADD p a", "PEXPIRE p 30", "!sleep 80",
+            "STRLEN s", "LLEN l", "HGET h f", "SCARD st", "PFCOUNT p",
+            "SET s v PX 30", "RPUSH l a", "PEXPIRE l 30", "HSET h f v", "PEXPIRE h 30", "SADD st a", "PEXPIRE st 30",
+            "PFADD p a", "PEXPIRE p 30", "!sleep 80",
+            "APPEND s x", "LPUSH l b", "HSET h g w", "SADD st b", "PFADD p b",
+            "PEXPIRE s 30", "PEXPIRE l 30", "PEXPIRE h 30", "PEXPIRE st 30", "PEXPIRE p 30", "!sleep 80",
+            "LPUSHX l c", "HDEL h g", "SREM st b", "PFMERGE p", "INCR s",
+            "SET s v PX 30", "!sleep 80", "TOUCH s", "SET s v PX 30", "!sleep 80", "TYPE s", "SET s v PX 30", "!sleep 80", "PERSIST s",
+            "SET s v PX 30", "!sleep 80", "COPY s s2", "SET s v PX 30", "!sleep 80", "MOVE s 1",
+            "SET s v PX 30", "!sleep 80", "OBJECT ENCODING s", "SET s v PX 30", "!sleep 80", "!noreply DEBUG OBJECT s",
+            "!noreply DEBUG DIGEST-VALUE s nokey", "FLUSHALL", "SET s v PX 30", "!sleep 80", "!noreply RANDOMKEY",
+            "PFADD hll a b", "PFDEBUG ENCODING hll", "PFDEBUG TODENSE hll", "PFDEBUG TODENSE hll", "PFDEBUG GETREG nohll",
+            "OBJECT FREQ nokey", "DEBUG OBJECT nokey", "MEMORY USAGE nokey",
+            "DEBUG SET-ACTIVE-EXPIRE 1",
+        ],
         ["multi"] =
         [
             "MULTI", "SET m 1", "INCR m", "LPUSH ml a", "EXPIRE m 100", "GET nokey", "DEL m", "SADD ms a", "HSET mh f v", "EXEC",
