@@ -40,14 +40,15 @@ public class NotificationDifferentialTests(RedisServerFixture redis, ITestOutput
             "BITOP AND dest bm ap", "BITOP OR dest nokey1 nokey2", "BITOP OR dest nokey1 nokey2", "BITOP NOT dest2 bm",
             "BITFIELD bf SET u8 0 255", "BITFIELD bf GET u8 0", "BITFIELD bf INCRBY u8 0 1",
             "BITFIELD bf OVERFLOW FAIL INCRBY u8 0 300", "BITFIELD nobf GET u8 0", "BITFIELD_RO bf GET u8 0", "BITFIELD_RO nobf GET u8 0",
-            "LPUSH notstring x", "GET notstring", "APPEND notstring x", "SETBIT notstring 0 1",
+            "SET nk v GET", "SET nk2 v NX GET", "SET nk3 v XX GET", "SET nk v XX GET", "SUBSTR nokey 0 1", "MSET nk 1 nk 2",
+            "LPUSH notstring x", "GET notstring", "SET notstring v GET", "APPEND notstring x", "SETBIT notstring 0 1",
         ],
         ["keyspace"] =
         [
             "SET k v", "EXPIRE k 100", "EXPIRE k 100 NX", "EXPIRE k 200 GT", "EXPIRE k 50 LT", "PEXPIRE k 100000",
             "EXPIREAT k 4000000000", "PEXPIREAT k 4000000000000", "EXPIRE k -1", "EXPIRE nokey 10",
             "SET k v", "PEXPIREAT k 1", "SET k v", "EXPIRE k 0",
-            "SET k v", "TTL k", "PTTL k", "EXPIRETIME k", "PEXPIRETIME k", "TTL nokey", "PTTL nokey", "EXPIRETIME nokey",
+            "SET k v", "TTL k", "PTTL k", "EXPIRETIME k", "PEXPIRETIME k", "TTL nokey", "PTTL nokey", "EXPIRETIME nokey", "PEXPIRETIME nokey", "MOVE nokey 1",
             "PERSIST k", "PERSIST nokey", "EXPIRE k 100", "PERSIST k",
             "EXISTS k nokey", "TOUCH k nokey", "TYPE k", "TYPE nokey", "OBJECT ENCODING nokey", "OBJECT FREQ nokey",
             "DEL k nokey", "DEL nokey", "SET a 1", "SET b 2", "UNLINK a b nokey",
