@@ -117,3 +117,74 @@ public class KeyspaceCommandTests(ServerFixture fx) : IClassFixture<ServerFixtur
         Assert.Equal("\"in8\"", b.CallS("GET", "k"));
     }
 }
+
+/// <summary>The n and m classes (not part of A): "new" from dbAdd, "keymiss" from a read lookup that misses.</summary>
+public class NewAndKeyMissNotificationTests : IDisposable
+{
+    readonly ServerFixture _fx = new(config =>
+        config.NotifyKeyspaceEvents = NotifyClass.Keyevent | NotifyClass.All | NotifyClass.New | NotifyClass.KeyMiss);
+    readonly ConcurrentQueue<string> _events = new();
+
+    public NewAndKeyMissNotificationTests()
+    {
+        _fx.Server.Events.Publish = (channel, message) =>
+            _events.Enqueue(Encoding.ASCII.GetString(channel) + " " + Encoding.ASCII.GetString(message));
+    }
+
+    public void Dispose() => _fx.Dispose();
+
+    string[] Drain()
+    {
+        var list = new List<string>();
+        while (_events.TryDequeue(out var e)) list.Add(e);
+        return list.ToArray();
+    }
+
+    [Fact]
+    public void CreatingAKeySendsNewBeforeTheCommandsEventAndOverwritingDoesNot()
+    {
+        using var c = _fx.Connect();
+        c.Call("SET", "a", "1");
+        c.Call("SET", "a", "2");
+        c.Call("RPUSH", "l", "x");
+        c.Call("RENAME", "a", "b");
+        Assert.Equal(
+        [
+            "__keyevent@0__:new a", "__keyevent@0__:set a",
+            "__keyevent@0__:set a",
+            "__keyevent@0__:new l", "__keyevent@0__:rpush l",
+            // renameGenericCommand adds the destination (dbAdd) before it notifies.
+            "__keyevent@0__:new b", "__keyevent@0__:rename_from a", "__keyevent@0__:rename_to b",
+        ], Drain());
+    }
+
+    [Fact]
+    public void ReadLookupsThatMissSendKeymissButWritesAndObjectDoNot()
+    {
+        using var c = _fx.Connect();
+        c.Call("GET", "nokey");
+        c.Call("EXISTS", "e1", "e2");
+        c.Call("OBJECT", "ENCODING", "nokey");
+        c.Call("LPOP", "nolist");
+        c.Call("DEL", "nokey");
+        c.Call("SINTERSTORE", "dst", "nos");
+        Assert.Equal(
+        [
+            "__keyevent@0__:keymiss nokey",
+            "__keyevent@0__:keymiss e1", "__keyevent@0__:keymiss e2",
+            "__keyevent@0__:keymiss nos",
+        ], Drain());
+    }
+
+    [Fact]
+    public void AnExpiredKeyReadSendsExpiredThenKeymiss()
+    {
+        using var c = _fx.Connect();
+        c.Call("DEBUG", "SET-ACTIVE-EXPIRE", "0");
+        c.Call("SET", "k", "v", "PX", "1");
+        Thread.Sleep(20);
+        Drain();
+        Assert.Equal("$nil", c.CallS("GET", "k"));
+        Assert.Equal(["__keyevent@0__:expired k", "__keyevent@0__:keymiss k"], Drain());
+    }
+}
