@@ -141,6 +141,13 @@ public class NotificationDifferentialTests(RedisServerFixture redis, ITestOutput
             "OBJECT FREQ nokey", "DEBUG OBJECT nokey", "MEMORY USAGE nokey",
             "DEBUG SET-ACTIVE-EXPIRE 1",
         ],
+        // One key, so which key is evicted is not the policy's random or sampled choice.
+        ["eviction"] =
+        [
+            "SET a 1", "CONFIG SET maxmemory-policy allkeys-lru", "CONFIG SET maxmemory 1", "GET a", "SET b 2", "CONFIG SET maxmemory 0",
+            "HSET h f v", "CONFIG SET maxmemory-policy volatile-lru", "CONFIG SET maxmemory 1", "HGET h f", "CONFIG SET maxmemory 0",
+            "EXPIRE h 100", "CONFIG SET maxmemory 1", "HGET h f", "CONFIG SET maxmemory 0", "CONFIG SET maxmemory-policy noeviction",
+        ],
         ["multi"] =
         [
             "MULTI", "SET m 1", "INCR m", "LPUSH ml a", "EXPIRE m 100", "GET nokey", "DEL m", "SADD ms a", "HSET mh f v", "EXEC",
@@ -170,6 +177,8 @@ public class NotificationDifferentialTests(RedisServerFixture redis, ITestOutput
             using var admin = redis.Connect();
             admin.Call("CONFIG", "SET", "notify-keyspace-events", "");
             admin.Call("DEBUG", "SET-ACTIVE-EXPIRE", "1");
+            admin.Call("CONFIG", "SET", "maxmemory", "0");
+            admin.Call("CONFIG", "SET", "maxmemory-policy", "noeviction");
         }
         List<Step> actual;
         using (var fx = new ServerFixture()) actual = Run(fx.Connect, steps, flags);
