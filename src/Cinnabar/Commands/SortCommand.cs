@@ -65,7 +65,8 @@ public static class SortCommand
             }
         }
 
-        var sortVal = storeKey != null ? c.Db.LookupWrite(c.Args[1]) : c.Db.LookupRead(c.Args[1]);
+        // lookupKeyRead even with STORE, as sort.c does (hit/miss stats, "keymiss").
+        var sortVal = c.Db.LookupRead(c.Args[1]);
         if (sortVal != null && sortVal.Type is not (ObjType.List or ObjType.ZSet or ObjType.Set))
         {
             c.Reply.Error(Errors.WrongType);

@@ -860,9 +860,10 @@ public static class SortedSetCommands
         }
     }
 
-    static Source? LookupSource(Client c, int i, bool write, double weight)
+    /// <summary>The *STORE variants read their sources with lookupKeyRead too, as 7.0 does (stats, "keymiss").</summary>
+    static Source? LookupSource(Client c, int i, double weight)
     {
-        var o = write ? c.Db.LookupWrite(c.Args[i]) : c.Db.LookupRead(c.Args[i]);
+        var o = c.Db.LookupRead(c.Args[i]);
         if (o != null && o.Type is not (ObjType.ZSet or ObjType.Set))
         {
             c.Reply.Error(Errors.WrongType);
@@ -890,7 +891,7 @@ public static class SortedSetCommands
         int j = numKeysIdx + 1;
         for (int i = 0; i < setNum; i++, j++)
         {
-            var found = LookupSource(c, j, dst != null, 1);
+            var found = LookupSource(c, j, 1);
             if (found == null) return;
             src[i] = found;
             weights[i] = 1;
@@ -1086,7 +1087,7 @@ public static class SortedSetCommands
         var src = new Source[numKeys];
         for (int i = 0; i < numKeys; i++)
         {
-            var found = LookupSource(c, 2 + i, false, 1);
+            var found = LookupSource(c, 2 + i, 1);
             if (found == null) return;
             src[i] = found;
         }
