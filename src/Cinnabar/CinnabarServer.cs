@@ -571,7 +571,14 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         }
     }
 
-    public void OnKeyAdded(Database db, ReadOnlySpan<byte> key) => Events.Notify(NotifyClass.New, "new", key, db.Id);
+    public void OnKeyAdded(Database db, ReadOnlySpan<byte> key)
+    {
+        KeyAdded?.Invoke(db, key);
+        Events.Notify(NotifyClass.New, "new", key, db.Id);
+    }
+
+    /// <summary>A key was created (dbAdd): blocked clients waiting on it may be served (RENAME, MOVE, COPY onto a waited key).</summary>
+    public event KeyModifiedHandler? KeyAdded;
 
     public void OnKeyExpired(Database db, byte[] key)
     {

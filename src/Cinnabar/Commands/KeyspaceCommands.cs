@@ -391,6 +391,10 @@ public static class KeyspaceCommands
             Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, db1, db2);
             Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, db2, db1);
             db1.SwapWith(db2);
+            // Clients blocked in either db now see the other's keys (scanDatabaseForReadyKeys).
+            var blocking = BlockingKeys.Of(c.Server);
+            blocking.ScanDatabaseForReadyKeys(db1);
+            blocking.ScanDatabaseForReadyKeys(db2);
         }
         c.Server.Stats.Dirty++;
         c.Reply.Ok();

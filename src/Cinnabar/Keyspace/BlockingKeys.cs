@@ -50,6 +50,7 @@ public sealed class BlockingKeys : IServerMechanism
             if (!c.HasFlag(ClientFlags.Multi | ClientFlags.Script)) HandleClientsBlockedOnKeys();
         };
         server.BeforeSleepHooks += BeforeSleep;
+        server.KeyAdded += OnKeyAdded;
         server.Cron += () => HandleBlockedClientsTimeout();
         server.ClientFreed += c =>
         {
@@ -94,6 +95,21 @@ public sealed class BlockingKeys : IServerMechanism
 
     /// <summary>signalKeyAsReady: a key in the client's db that others may wait on received data; served after the command.</summary>
     public static void SignalKeyAsReady(Client c, ReadOnlySpan<byte> key) => Of(c.Server).Signal(c.Db, key);
+
+    /// <summary>dbAdd's signal: only a value that can serve a waiter (list, sorted set) makes the key ready.</summary>
+    void OnKeyAdded(Database db, ReadOnlySpan<byte> key)
+    {
+        if (!_blocking.TryGetValue(db, out var byKey) || byKey.Count == 0) return;
+        if (db.Main.Find(key)?.Value.Type is ObjType.List or ObjType.ZSet) Signal(db, key);
+    }
+
+    /// <summary>scanDatabaseForReadyKeys (SWAPDB): every waited key of the db that now holds a servable value is ready.</summary>
+    public void ScanDatabaseForReadyKeys(Database db)
+    {
+        if (!_blocking.TryGetValue(db, out var byKey) || byKey.Count == 0) return;
+        foreach (var key in byKey.Keys.ToList())
+            if (db.Main.Find(key)?.Value.Type is ObjType.List or ObjType.ZSet) Signal(db, key);
+    }
 
     public void Signal(Database db, ReadOnlySpan<byte> key)
     {
