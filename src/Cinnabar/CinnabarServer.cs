@@ -380,7 +380,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     internal void OnKeyEvicted(Database db, byte[] key)
     {
         Stats.EvictedKeys++;
-        SignalModifiedKey(db, key);
+        SignalModifiedKeyByServer(db, key);
         Events.Notify(NotifyClass.Evicted, "evicted", key, db.Id);
         KeyEvicted?.Invoke(db, key);
     }
@@ -585,7 +585,26 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Stats.ExpiredKeys++;
         Events.Notify(NotifyClass.Expired, "expired", key, db.Id);
         KeyExpired?.Invoke(db, key);
-        KeyModified?.Invoke(db, key);
+        SignalModifiedKeyByServer(db, key);
+    }
+
+    /// <summary>
+    /// True while the server itself (expiry, eviction) signals a change: no client is the
+    /// modifier, as when Redis passes NULL to signalModifiedKey (tracking's NOLOOP relies on it).
+    /// </summary>
+    public bool ModifiedByServer { get; private set; }
+
+    void SignalModifiedKeyByServer(Database db, ReadOnlySpan<byte> key)
+    {
+        ModifiedByServer = true;
+        try
+        {
+            KeyModified?.Invoke(db, key);
+        }
+        finally
+        {
+            ModifiedByServer = false;
+        }
     }
 
     public void OnValueFreed(RedisObject o) { }

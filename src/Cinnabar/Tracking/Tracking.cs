@@ -67,8 +67,6 @@ public sealed class Tracking : IServerMechanism
     // reply is written; a null key is a flush ("invalidate everything").
     readonly List<(Client Target, byte[]? Key)> _pendingKeys = new();
 
-    // The KeyModified that follows KeyExpired is an expiry: Redis signals it with no client (NOLOOP doesn't apply in BCAST).
-    bool _expiring;
     int _limitTimeoutCounter;
 
     /// <summary>server.tracking_clients.</summary>
@@ -83,13 +81,8 @@ public sealed class Tracking : IServerMechanism
     {
         _server = server;
         Instances.AddOrUpdate(server, this);
-        server.KeyExpired += (_, _) => _expiring = true;
         server.KeyModified += (_, key) =>
-        {
-            var modifier = _expiring ? null : server.Dispatcher.CurrentClient;
-            _expiring = false;
-            InvalidateKey(modifier, key, bcast: true);
-        };
+            InvalidateKey(server.ModifiedByServer ? null : server.Dispatcher.CurrentClient, key, bcast: true);
         server.Dispatcher.AfterCall += AfterCall;
         server.Dispatcher.Rejected += ResetCaching;
         server.BeforeSleepHooks += BroadcastInvalidationMessages;
