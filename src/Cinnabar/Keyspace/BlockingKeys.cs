@@ -131,12 +131,16 @@ public sealed class BlockingKeys : IServerMechanism
             foreach (var (db, key) in batch)
             {
                 if (!_blocking.TryGetValue(db, out var byKey) || !byKey.TryGetValue(key, out var q)) continue;
-                int n = q.Count;
-                // Only clients waiting when the key became ready are considered in this pass.
-                for (int i = 0; i < n && q.First != null; i++)
+                // Only clients waiting when the key became ready are considered in this pass, in
+                // FIFO order; a waiter for another type (BLPOP on a key that became a sorted set)
+                // is skipped, as Redis serves a ready key only to clients blocked for its type.
+                foreach (var c in q.ToArray())
                 {
-                    var c = q.First.Value;
                     var st = c.GetExtension<BlockState>();
+                    if (st.Serve == null) continue; // unblocked meanwhile (served through another key)
+                    var value = db.Main.Find(key)?.Value;
+                    if (value == null) break; // the key ran dry
+                    if (!Serves(st.Type, value.Type)) continue;
                     var saved = c.Db;
                     c.Db = db;
                     bool served;
@@ -155,6 +159,14 @@ public sealed class BlockingKeys : IServerMechanism
             }
         }
     }
+
+    static bool Serves(BlockType wait, ObjType type) => wait switch
+    {
+        BlockType.List => type == ObjType.List,
+        BlockType.ZSet => type == ObjType.ZSet,
+        BlockType.Stream => type == ObjType.Stream,
+        _ => false,
+    };
 
     /// <summary>unblockClient: leaves every key queue; with requeue the client's pending input is processed in beforeSleep.</summary>
     void UnblockClient(Client c, bool requeue)

@@ -66,4 +66,21 @@ public class BlockingWakeByKeyCreationTests(ServerFixture fx) : IClassFixture<Se
         Assert.Equal("*[\"sw:k\", \"swapped-in\"]", a.Read().ToString());
         p.Call("SWAPDB", "0", "2");
     }
+
+    [Fact]
+    public void AReadyKeyIsServedToWaitersOfItsTypeOnly()
+    {
+        using var list = fx.Connect();
+        using var zset = fx.Connect();
+        using var p = fx.Connect();
+        list.Send("BLPOP", "mixed:k", "0");
+        WaitBlocked(1);
+        zset.Send("BZPOPMIN", "mixed:k", "0");
+        WaitBlocked(2);
+        Assert.Equal(":1", p.CallS("ZADD", "mixed:k", "1", "a"));
+        Assert.Equal("*[\"mixed:k\", \"a\", \"1\"]", zset.Read().ToString());
+        Assert.Null(list.TryRead(TimeSpan.FromMilliseconds(200)));
+        Assert.Equal(":1", p.CallS("RPUSH", "mixed:k", "x"));
+        Assert.Equal("*[\"mixed:k\", \"x\"]", list.Read().ToString());
+    }
 }
