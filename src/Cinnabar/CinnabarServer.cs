@@ -406,7 +406,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         get
         {
             long sum = BaselineMemory;
-            foreach (var db in Databases) sum += db.UsedMemory;
+            foreach (var db in Databases) sum += db.UsedMemory + ObjectSize.KeyspaceOverhead(db);
             foreach (var c in Clients.Values) sum += c.Output.ListBytes + c.QueryBufferCapacity;
             return sum;
         }

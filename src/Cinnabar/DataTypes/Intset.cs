@@ -34,7 +34,7 @@ public sealed class Intset : IDuplicable, ISizedValue
 
     public ReadOnlySpan<byte> Bytes => _buf.AsSpan(0, BlobLength);
 
-    public long SizeInBytes => ObjectSize.ByteArray(_buf.Length) + 16;
+    public long SizeInBytes => ObjectSize.ByteArray(_buf.Length) + 24; // + this object: header and buffer reference
 
     public object Duplicate() => new Intset(Bytes.ToArray());
 

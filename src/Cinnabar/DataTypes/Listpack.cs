@@ -58,8 +58,10 @@ public sealed class Listpack : IDuplicable, ISizedValue
 
     public byte[] ToArray() => Bytes.ToArray();
 
-    // The listpack object itself (header, buffer reference, count) plus its buffer.
-    public long SizeInBytes => AllocatedBytes + 24;
+    /// <summary>This object on a 64-bit runtime: 16 bytes of header, the buffer reference, the count, padded.</summary>
+    public const int ObjectBytes = 32;
+
+    public long SizeInBytes => AllocatedBytes + ObjectBytes;
 
     public object Duplicate() => Clone();
 
@@ -373,8 +375,7 @@ public sealed class Listpack : IDuplicable, ISizedValue
         if ((uint)newTotal > uint.MaxValue / 2) throw new InvalidOperationException("listpack too large");
         if (newTotal > _buf.Length)
         {
-            // Amortize appends: grow by half again (Redis relies on the allocator's size classes).
-            var nb = new byte[Math.Max(newTotal, Math.Min(_buf.Length + _buf.Length / 2, newTotal + 4096))];
+            var nb = new byte[GrowCapacity(newTotal)];
             Buffer.BlockCopy(_buf, 0, nb, 0, total);
             _buf = nb;
         }
@@ -389,6 +390,21 @@ public sealed class Listpack : IDuplicable, ISizedValue
         if (where != Where.Replace) SetCount(_count + 1);
         return p;
     }
+
+    /// <summary>
+    /// The array length for a listpack that must hold newTotal bytes. Small listpacks (most
+    /// hashes, sets, zsets and one-node lists) grow to the exact size rounded up to the 8-byte
+    /// granule the runtime pads every array to anyway, as Redis reallocs to the exact size:
+    /// growth slack here would be paid by millions of keys. Past SmallExactLimit, appends are
+    /// amortized by growing half again (Redis relies on the allocator's size classes instead).
+    /// </summary>
+    int GrowCapacity(int newTotal)
+    {
+        if (newTotal <= SmallExactLimit) return (newTotal + 7) & ~7;
+        return Math.Max(newTotal, Math.Min(_buf.Length + _buf.Length / 2, newTotal + 4096));
+    }
+
+    const int SmallExactLimit = 256;
 
     /// <summary>lpDelete: removes the entry at p; returns the offset of the entry that followed, or -1.</summary>
     public int Delete(int p)

@@ -35,14 +35,17 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     const int SizeEstimateOverhead = 8;
     const int MinCompressBytes = 48;
     const int MinCompressImprove = 8;
-    const int NodeOverhead = 64; // node object + listpack object headers
+    // Heap bytes of the objects themselves on a 64-bit runtime (header + fields, padded to 8):
+    // a QuicklistNode is 72, this Quicklist 64; a raw node also holds a Listpack object.
+    const int NodeOverhead = 72;
+    const int ListOverhead = 64;
 
     public QuicklistNode? Head, Tail;
     public long Count { get; private set; }
     public int Len { get; private set; } // nodes
     public readonly int Fill;
     public readonly int CompressDepth;
-    long _bytes = 48;
+    long _bytes = ListOverhead;
 
     public Quicklist(int fill = -2, int compressDepth = 0)
     {
@@ -108,7 +111,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     void Account(QuicklistNode n)
     {
-        long now = NodeOverhead + (n.Compressed != null ? ObjectSize.ByteArray(n.Compressed.Length) : n.Lp!.AllocatedBytes);
+        long now = NodeOverhead + (n.Compressed != null ? ObjectSize.ByteArray(n.Compressed.Length) : n.Lp!.SizeInBytes);
         _bytes += now - n.Accounted;
         n.Accounted = now;
     }
@@ -615,7 +618,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         long total = 0;
         int len = 0;
         QuicklistNode? prev = null;
-        long bytes = 48;
+        long bytes = ListOverhead;
         for (var n = Head; n != null; prev = n, n = n.Next)
         {
             if (n.Prev != prev) throw new InvalidOperationException("bad prev link");

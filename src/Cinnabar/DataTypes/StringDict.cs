@@ -12,9 +12,13 @@ public sealed class StringDict : IDuplicable, ISizedValue
 
     public long Count => Dict.Count;
 
+    // This object (32) and an empty Dict with its table-pair and counter arrays (144, measured
+    // with GC.GetAllocatedBytesForCurrentThread), plus the header of the bucket array.
+    const int FixedBytes = 32 + 144 + 24;
+
     // The table a rehash settles on (the new one while rehashing), not both: a lookup's rehash step
     // then never changes the size, so only writes, which adjust the accounting, do.
-    public long SizeInBytes => 32 + (Dict.IsRehashing ? Dict.Table1Size : Dict.Table0Size) * 8 + _payloadBytes;
+    public long SizeInBytes => FixedBytes + (Dict.IsRehashing ? Dict.Table1Size : Dict.Table0Size) * 8 + _payloadBytes;
 
     static long EntryCost(byte[] key, byte[]? value) =>
         ObjectSize.DictEntryOverhead + ObjectSize.ByteArray(key.Length) + (value == null ? 0 : ObjectSize.ByteArray(value.Length));

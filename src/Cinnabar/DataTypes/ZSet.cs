@@ -394,7 +394,10 @@ public sealed class ZSet : IDuplicable, ISizedValue
     }
 
     /// <summary>Listpack bytes, or per element a skiplist node (levels average 1.33), its member and a dict entry.</summary>
+    // This object: header and the three encoding references.
+    const int ObjectBytes = 40;
+
     public long SizeInBytes => Lp != null
-        ? Lp.AllocatedBytes
+        ? ObjectBytes + Lp.SizeInBytes
         : 64 + Zsl!.Length * (48 + 24 + ObjectSize.DictEntryOverhead + 24) + Zsl.ElementBytes;
 }

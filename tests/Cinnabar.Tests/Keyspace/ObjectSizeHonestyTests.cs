@@ -1,0 +1,103 @@
+// INFO used_memory is an estimate (ObjectSize + each type's SizeInBytes); these tests hold it to
+// the real managed heap: a database is filled with the bench/memory.py datasets through the
+// same data-type code the commands use, and the estimate must match the growth of the heap
+// after a full blocking GC. They run alone (GC.GetTotalMemory is process-wide).
+using System.Text;
+using Cinnabar.DataTypes;
+using Cinnabar.Keyspace;
+using Xunit.Abstractions;
+
+namespace Cinnabar.Tests.Keyspace;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HeapMeasurementCollection
+{
+    public const string Name = "heap measurement";
+}
+
+[Collection(HeapMeasurementCollection.Name)]
+public sealed class ObjectSizeHonestyTests
+{
+    const int Keys = 100_000;
+
+    sealed class Owner : IKeyspaceOwner
+    {
+        public long NowMs => 1_700_000_000_000;
+        public bool IsReplica => false;
+        public bool ExpiryPaused => false;
+        public void TouchObject(RedisObject o) { }
+        public void InitObjectLru(RedisObject o) { }
+        public void OnKeyspaceLookup(bool hit) { }
+        public void OnKeyExpired(Database db, byte[] key) { }
+        public void OnValueFreed(RedisObject o) { }
+        public void SignalModifiedKey(Database db, ReadOnlySpan<byte> key) { }
+    }
+
+    static byte[] B(string s) => Encoding.ASCII.GetBytes(s);
+
+    static RedisObject String100(int i) => RedisObject.CreateStringEncoded(B($"v{i:D9}-" + new string('x', 89)));
+
+    // HSET hash:N field1 val1-M ... field5 val5-M, with Redis's default listpack limits.
+    static RedisObject Hash5(int i)
+    {
+        var o = HashType.Create();
+        for (int j = 1; j <= 5; j++) HashType.Set(o, B($"field{j}"), B($"val{j}-{i % 1000}"), 128, 64);
+        return o;
+    }
+
+    // RPUSH list:N item-0 .. item-9 with the default list-max-listpack-size -2.
+    static RedisObject List10(int i)
+    {
+        var q = new Quicklist(-2, 0);
+        for (int j = 0; j < 10; j++) q.PushTail(B($"item-{j}"));
+        return new RedisObject(ObjType.List, ObjEncoding.QuickList, q);
+    }
+
+    static (long Estimated, long Heap) Fill(string prefix, Func<int, RedisObject> make, bool withTtl = false)
+    {
+        long before = GC.GetTotalMemory(forceFullCollection: true);
+        var db = new Database(0, new Owner());
+        for (int i = 0; i < Keys; i++)
+        {
+            var key = B($"{prefix}:{i:D9}");
+            db.Add(key, make(i));
+            if (withTtl) db.SetExpire(key, 1_800_000_000_000);
+        }
+        long heap = GC.GetTotalMemory(forceFullCollection: true) - before;
+        long estimated = db.UsedMemory + ObjectSize.KeyspaceOverhead(db);
+        GC.KeepAlive(db);
+        return (estimated, heap);
+    }
+
+    readonly ITestOutputHelper _out;
+
+    public ObjectSizeHonestyTests(ITestOutputHelper output) => _out = output;
+
+    void AssertWithin(double tolerance, (long Estimated, long Heap) m)
+    {
+        string perKey = $"estimated {m.Estimated / (double)Keys:F1} B/key, heap {m.Heap / (double)Keys:F1} B/key";
+        _out.WriteLine(perKey);
+        Assert.True(Math.Abs(m.Estimated - m.Heap) <= tolerance * m.Heap, perKey);
+    }
+
+    [Fact]
+    public void UsedMemoryOfRawStringsMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, Fill("key", String100));
+
+    [Fact]
+    public void UsedMemoryOfSmallListpackHashesMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, Fill("hash", Hash5));
+
+    [Fact]
+    public void UsedMemoryOfSmallQuicklistsMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, Fill("list", List10));
+
+    [Fact]
+    public void UsedMemoryCountsExpiresEntriesWithinThreePercent() => AssertWithin(0.03, Fill("key", String100, withTtl: true));
+
+    [Fact]
+    public void SmallListpackGrowsToItsExactSizeRoundedToEightBytes()
+    {
+        var o = Hash5(123); // 97 serialized bytes
+        var lp = (Listpack)o.Ptr!;
+        Assert.Equal(97, lp.TotalBytes);
+        Assert.Equal(ObjectSize.ByteArray(97), lp.AllocatedBytes);
+    }
+}
