@@ -27,7 +27,8 @@ public sealed class ObjectSizeHonestyTests
         public bool ExpiryPaused => false;
         public void TouchObject(RedisObject o) { }
         public void InitObjectLru(RedisObject o) { }
-        public void OnKeyspaceLookup(bool hit) { }
+        public void OnKeyspaceLookup(Database db, ReadOnlySpan<byte> key, bool hit, bool notify) { }
+        public void OnKeyAdded(Database db, ReadOnlySpan<byte> key) { }
         public void OnKeyExpired(Database db, byte[] key) { }
         public void OnValueFreed(RedisObject o) { }
         public void SignalModifiedKey(Database db, ReadOnlySpan<byte> key) { }
