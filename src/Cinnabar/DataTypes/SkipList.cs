@@ -2,6 +2,8 @@
 // random number of levels (p = 0.25, at most 32) and per-level spans, so rank lookups and
 // rank → element are O(log n) like score and lex range seeks. A backward pointer on level 0
 // makes reverse iteration cheap. The member → score dict lives next to it in ZSet.
+using Cinnabar.Keyspace;
+
 namespace Cinnabar.DataTypes;
 
 /// <summary>A score interval (zrangespec): min/max with exclusive flags.</summary>
@@ -126,8 +128,11 @@ public sealed class SkipList
     public long Length { get; private set; }
     public int Level { get; private set; } = 1;
 
-    /// <summary>Sum of member bytes, for memory accounting.</summary>
+    /// <summary>Heap bytes of the member arrays (header and padding included), for memory accounting.</summary>
     public long ElementBytes { get; private set; }
+
+    /// <summary>Sum of the nodes' levels: each level costs a Forward and a Span slot (16 bytes).</summary>
+    public long LevelSum { get; private set; }
 
     public SkipList(Random? random = null) => _random = random ?? Random.Shared;
 
@@ -184,7 +189,8 @@ public sealed class SkipList
         if (n.Forward[0] != null) n.Forward[0]!.Backward = n;
         else Tail = n;
         Length++;
-        ElementBytes += ele.Length;
+        ElementBytes += ObjectSize.ByteArray(ele.Length);
+        LevelSum += level;
         return n;
     }
 
@@ -204,7 +210,8 @@ public sealed class SkipList
         else Tail = x.Backward;
         while (Level > 1 && _header.Forward[Level - 1] == null) Level--;
         Length--;
-        ElementBytes -= x.Ele.Length;
+        ElementBytes -= ObjectSize.ByteArray(x.Ele.Length);
+        LevelSum -= x.Level;
     }
 
     Node FindUpdate(double score, ReadOnlySpan<byte> ele, Node[] update)

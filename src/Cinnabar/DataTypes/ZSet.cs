@@ -393,11 +393,21 @@ public sealed class ZSet : IDuplicable, ISizedValue
         return z;
     }
 
-    /// <summary>Listpack bytes, or per element a skiplist node (levels average 1.33), its member and a dict entry.</summary>
     // This object: header and the three encoding references.
     const int ObjectBytes = 40;
 
+    // The empty skiplist encoding (this object, the SkipList with its 32-level header node, the
+    // member -> score Dict), measured with GC.GetAllocatedBytesForCurrentThread.
+    const int EmptySkipListBytes = 864;
+
+    // Per member: a Node (56), the 24-byte headers of its Forward and Span arrays, a dict entry.
+    // Levels (16 bytes each: a Forward and a Span slot) and the member array, shared by the node
+    // and the dict, are counted exactly by the SkipList.
+    const int MemberBytes = 56 + 2 * 24 + ObjectSize.DictEntryOverhead;
+
+    /// <summary>Listpack bytes, or the skiplist's nodes, members, dict entries and the bucket table a rehash settles on.</summary>
     public long SizeInBytes => Lp != null
         ? ObjectBytes + Lp.SizeInBytes
-        : 64 + Zsl!.Length * (48 + 24 + ObjectSize.DictEntryOverhead + 24) + Zsl.ElementBytes;
+        : EmptySkipListBytes + Zsl!.Length * MemberBytes + Zsl.LevelSum * 16 + Zsl.ElementBytes
+          + ObjectSize.ByteArray(0) + (Dict!.IsRehashing ? Dict.Table1Size : Dict.Table0Size) * 8;
 }
