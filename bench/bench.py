@@ -21,7 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CINNABAR = os.path.join(ROOT, "src/Cinnabar.Server/bin/Release/net10.0/cinnabar-server")
 ROWS = ["PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPOP", "SADD", "HSET", "ZADD", "LRANGE_100", "MSET"]
-TEST_NAMES = {"PING_MBULK": "ping_mbulk", "LRANGE_100": "lrange_100"}
+# Requests per run at -P 1, sized so one run takes about a second against redis-server on a
+# small machine (LRANGE_100 and MSET do ~10x the work per request); pipelined runs send 4x.
+REQUESTS = {"LRANGE_100": 10000, "MSET": 20000}
+DEFAULT_REQUESTS = 50000
 
 
 def wait_port(port, timeout=30):
@@ -38,6 +41,9 @@ def wait_port(port, timeout=30):
 
 
 def start_servers(redis_port, cin_port):
+    for port in (redis_port, cin_port):
+        if not port_free(port):
+            sys.exit("port %d is in use: is another bench/run.sh running?" % port)
     common = ["--save", "", "--appendonly", "no", "--protected-mode", "no", "--bind", "127.0.0.1"]
     redis = subprocess.Popen(["redis-server", "--port", str(redis_port)] + common,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -50,12 +56,24 @@ def start_servers(redis_port, cin_port):
 
 def bench(port, test, clients, pipeline, size, n):
     cmd = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-d", str(size),
-           "-n", str(n), "-t", TEST_NAMES.get(test, test.lower()), "--csv"]
+           "-n", str(n), "-t", test.lower(), "--csv"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    # redis-benchmark names some rows with a suffix ("LRANGE_100 (first 100 elements)",
+    # "MSET (10 keys)") and prints helper rows ("LPUSH (needed to benchmark LRANGE)").
     for row in csv.reader(io.StringIO(out)):
-        if row and row[0] == test:
+        if row and row[0].split(" (")[0] == test and "needed to" not in row[0]:
             return float(row[1]), float(row[4]), float(row[6])
-    raise RuntimeError("no result for %s: %s" % (test, out))
+    raise RuntimeError("no result for %s (command failing or unsupported?)" % test)
+
+
+def port_free(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
 
 
 def rss_kb(pid):
@@ -106,6 +124,8 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     args = ap.parse_args()
     redis_port, cin_port = 7901, 7902
+    started = time.time()
+    load_before = load_average()
     redis, cin = start_servers(redis_port, cin_port)
     servers = {"redis": (redis_port, redis), "cinnabar": (cin_port, cin)}
     results = []
@@ -113,7 +133,7 @@ def main():
         for size in (3, 1024):
             for pipeline in (1, 16):
                 for test in args.rows.split(","):
-                    n = (20000 if args.quick else 100000) * (4 if pipeline > 1 else 1)
+                    n = REQUESTS.get(test, DEFAULT_REQUESTS) // (5 if args.quick else 1) * (4 if pipeline > 1 else 1)
                     samples = {"redis": [], "cinnabar": []}
                     for _ in range(args.rounds):
                         for name in ("redis", "cinnabar"):
@@ -122,7 +142,7 @@ def main():
                                 samples[name].append(bench(port, test, args.clients, pipeline, size, n))
                             except Exception as e:  # an unsupported command shows as a gap
                                 print("  %s %s failed: %s" % (name, test, e), file=sys.stderr)
-                    row = {"test": test, "size": size, "pipeline": pipeline}
+                    row = {"test": test, "size": size, "pipeline": pipeline, "rounds": len(samples["cinnabar"])}
                     for name in ("redis", "cinnabar"):
                         s = samples[name]
                         row[name + "_rps"] = statistics.median([x[0] for x in s]) if s else 0
@@ -137,7 +157,6 @@ def main():
             for name in ("redis", "cinnabar"):
                 port, proc = servers[name]
                 subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], capture_output=True)
-            base = {name: rss_kb(servers[name][1].pid) for name in servers}
             for name in ("redis", "cinnabar"):
                 load_strings(servers[name][0], 1000000, 100)
             for name in ("redis", "cinnabar"):
@@ -153,7 +172,13 @@ def main():
     finally:
         for _, proc in servers.values():
             proc.terminate()
-            proc.wait()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    args.load = "%s before, %s after" % (load_before, load_average())
+    args.elapsed = time.time() - started
     write_results(results, memory, args)
 
 
@@ -163,6 +188,7 @@ def write_results(results, memory, args):
     cores = os.cpu_count()
     with open("/proc/meminfo") as f:
         mem_gb = int(f.readline().split()[1]) / 1024 / 1024
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     base = os.path.join(HERE, "results", "%s-%s" % (date, host))
     with open(base + ".csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -171,8 +197,9 @@ def write_results(results, memory, args):
             w.writerow([r["test"], r["size"], r["pipeline"], "%.0f" % r["redis_rps"], "%.0f" % r["cinnabar_rps"], "%.3f" % r["ratio"],
                         r["redis_p50"], r["cinnabar_p50"], r["redis_p99"], r["cinnabar_p99"]])
     lines = ["# Cinnabar vs redis-server %s" % date, "",
-             "Machine: %s, %d cores, %.0f GiB; redis-benchmark, %d clients, %d rounds interleaved A/B, median of rounds." % (
-                 host, cores, mem_gb, args.clients, args.rounds), "",
+             "Machine: %s, %d cores, %.0f GiB, load average %s; redis-benchmark, %d clients, %d rounds interleaved A/B, "
+             "median of rounds; %.0f s in all." % (host, cores, mem_gb, args.load, args.clients, args.rounds, args.elapsed),
+             "Ratio is Cinnabar/Redis requests per second (above 1: Cinnabar faster); 0 means the command failed on a server.", "",
              "| test | value | pipeline | redis rps | cinnabar rps | ratio | redis p50/p99 ms | cinnabar p50/p99 ms |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:

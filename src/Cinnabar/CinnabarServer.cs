@@ -128,6 +128,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         _thread.Start();
     }
 
+    /// <summary>Test seam: a client with no socket whose commands run through the real input path (Client.FeedQueryBuffer).</summary>
+    internal Client CreateDetachedClient() => new(++_nextClientId, this, null) { Authenticated = Config.RequirePass == null };
+
     void Bind()
     {
         foreach (var raw in Config.Bind)
@@ -262,6 +265,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public void FreeClient(Client c)
     {
         if (c.Socket == null || !Clients.Remove(c.Id)) return;
+        c.Freed = true;
         _postponed.Remove(c);
         ClientFreed?.Invoke(c);
         try

@@ -47,6 +47,9 @@ public sealed class Client : IFileEventHandler
     internal int Token = -1;
     internal bool WriteHandlerInstalled;
 
+    /// <summary>Set by FreeClient: a handler that freed its own client stops the batch (cheaper than a dictionary probe per command).</summary>
+    internal bool Freed;
+
     public string? Name;
     public string? LibName;
     public string? LibVersion;
@@ -162,6 +165,24 @@ public sealed class Client : IFileEventHandler
         ProcessInputBuffer();
     }
 
+    /// <summary>
+    /// Test seam: appends bytes to the query buffer as a socket read would and processes them on the
+    /// calling thread, so the parser, dispatcher and reply writer run without a socket.
+    /// </summary>
+    internal void FeedQueryBuffer(ReadOnlySpan<byte> bytes)
+    {
+        if (_qpos > 0 && (_qend + bytes.Length > _query.Length || _qpos > _query.Length / 2)) Compact();
+        while (_qend + bytes.Length > _query.Length)
+        {
+            var old = _query;
+            Array.Resize(ref _query, _query.Length * 2);
+            if (Parser.InProgress) Parser.Relocate(old, _query, 0);
+        }
+        bytes.CopyTo(_query.AsSpan(_qend));
+        _qend += bytes.Length;
+        ProcessInputBuffer();
+    }
+
     /// <summary>Moves unconsumed bytes (and the partial command's parsed arguments) to the front.</summary>
     void Compact()
     {
@@ -203,7 +224,7 @@ public sealed class Client : IFileEventHandler
                 break;
             }
             Server.Dispatcher.ProcessCommand(this);
-            if (Socket == null || !Server.Clients.ContainsKey(Id)) return;
+            if (Freed) return;
             CommandProcessed();
         }
         // A partial command keeps its parsed arguments as offsets into the buffer: rewind only when none is pending.
