@@ -200,12 +200,35 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Loop.Dispose();
     }
 
-    /// <summary>Caches the unix time in ms used by expiry checks for the duration of a command (like server.mstime).</summary>
+    /// <summary>Caches the unix time in ms used by expiry checks (server.mstime), reading the wall clock.</summary>
+    /// <remarks>
+    /// The wall clock is read once per loop iteration; per command the time is derived from the
+    /// monotonic timestamp the dispatcher reads anyway for the command's duration
+    /// (UpdateCachedTime(long)), so a command costs one clock read instead of two.
+    /// </remarks>
     public void UpdateCachedTime()
     {
-        NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        LruClock = (int)((NowMs / 1000) & ((1 << 24) - 1));
+        _monoBase = Stopwatch.GetTimestamp();
+        _wallBaseMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        SetCachedTime(_wallBaseMs);
     }
+
+    /// <summary>Advances the cached time to a Stopwatch timestamp taken after the last wall-clock read.</summary>
+    public void UpdateCachedTime(long stopwatchTimestamp)
+    {
+        long elapsed = stopwatchTimestamp - _monoBase;
+        // A long gap (a nested loop without iterations, a very slow script) falls back to the wall clock.
+        if ((ulong)elapsed > (ulong)Stopwatch.Frequency) UpdateCachedTime();
+        else SetCachedTime(_wallBaseMs + elapsed * 1000 / Stopwatch.Frequency);
+    }
+
+    void SetCachedTime(long ms)
+    {
+        NowMs = ms;
+        LruClock = (int)((ms / 1000) & ((1 << 24) - 1));
+    }
+
+    long _monoBase, _wallBaseMs;
 
     // ---------------------------------------------------------------- clients
 
@@ -423,7 +446,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     void BeforeSleep()
     {
-        UpdateCachedTime();
+        UpdateCachedTime(Stopwatch.GetTimestamp());
         ResumePostponedClients();
         BeforeSleepHooks?.Invoke();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);

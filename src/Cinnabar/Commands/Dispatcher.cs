@@ -126,12 +126,12 @@ public sealed class Dispatcher
     /// <summary>call(): runs the handler with timing and stats.</summary>
     public void Call(Client c, CommandDef cmd)
     {
-        _server.UpdateCachedTime();
+        long start = Stopwatch.GetTimestamp();
+        _server.UpdateCachedTime(start);
         int errorsBefore = c.Reply.ErrorsWritten;
         var previousClient = CurrentClient;
         if (ExecutionNesting == 0) CurrentClient = c;
         ExecutionNesting++;
-        long start = Stopwatch.GetTimestamp();
         try
         {
             cmd.Handler!(c);

@@ -51,6 +51,24 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
     }
 
     /// <summary>
+    /// Steady state: tiered JIT promotes methods on a background timer, and its call-counting
+    /// stubs can allocate on the calling thread while that happens. So the 10,000 commands are
+    /// measured up to five times and the least allocation wins; an allocation per command shows
+    /// in every attempt (at least 10,000 bytes), a one-off from the runtime does not.
+    /// </summary>
+    static long LeastAllocation(Action runCommands)
+    {
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < 5 && least > 0; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            runCommands();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return least;
+    }
+
+    /// <summary>
     /// Feeds request (commandsPerRequest commands) until 10,000 commands have run and returns
     /// the bytes allocated meanwhile, plus the replies of the first request for checking.
     /// </summary>
@@ -65,19 +83,16 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
             c.FeedQueryBuffer(request);
             int n = Drain(c, first);
             string firstReply = Encoding.UTF8.GetString(first, 0, Math.Min(n, first.Length));
-            // Warm-up: tier-1 JIT of the whole path, pooled reply chunks, grown argument vectors.
-            for (int i = 0; i < 2000; i++)
+            void Run(int requests)
             {
-                c.FeedQueryBuffer(request);
-                Drain(c, null);
+                for (int i = 0; i < requests; i++)
+                {
+                    c.FeedQueryBuffer(request);
+                    Drain(c, null);
+                }
             }
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < Commands / commandsPerRequest; i++)
-            {
-                c.FeedQueryBuffer(request);
-                Drain(c, null);
-            }
-            return (GC.GetAllocatedBytesForCurrentThread() - before, firstReply);
+            Run(2000); // warm-up: JIT, pooled reply chunks, grown argument vectors
+            return (LeastAllocation(() => Run(Commands / commandsPerRequest)), firstReply);
         });
     }
 
@@ -154,20 +169,17 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
             var first = new byte[64];
             int n = Drain(c, first);
             string firstReply = nothingYet ? Encoding.UTF8.GetString(first, 0, n) : "replied to a partial frame";
-            for (int i = 0; i < 2000; i++)
+            void Run(int commands)
             {
-                c.FeedQueryBuffer(frame.AsSpan(0, 9));
-                c.FeedQueryBuffer(frame.AsSpan(9));
-                Drain(c, null);
+                for (int i = 0; i < commands; i++)
+                {
+                    c.FeedQueryBuffer(frame.AsSpan(0, 9));
+                    c.FeedQueryBuffer(frame.AsSpan(9));
+                    Drain(c, null);
+                }
             }
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < Commands; i++)
-            {
-                c.FeedQueryBuffer(frame.AsSpan(0, 9));
-                c.FeedQueryBuffer(frame.AsSpan(9));
-                Drain(c, null);
-            }
-            return (GC.GetAllocatedBytesForCurrentThread() - before, firstReply);
+            Run(2000);
+            return (LeastAllocation(() => Run(Commands)), firstReply);
         });
         Assert.Equal("$1\r\nv\r\n", reply);
         Assert.Equal(0, allocated);
