@@ -198,6 +198,7 @@ public sealed class Client : IFileEventHandler
     /// <summary>Parses and executes every complete command in the query buffer (processInputBuffer).</summary>
     public void ProcessInputBuffer()
     {
+        Server.Dispatcher.BreakTimestampChain();
         while (_qpos < _qend)
         {
             if (HasFlag(ClientFlags.Blocked | ClientFlags.CloseAfterReply | ClientFlags.CloseAsap)) break;
@@ -224,7 +225,11 @@ public sealed class Client : IFileEventHandler
                 break;
             }
             Server.Dispatcher.ProcessCommand(this);
-            if (Freed) return;
+            if (Freed)
+            {
+                Server.Dispatcher.BreakTimestampChain();
+                return;
+            }
             CommandProcessed();
         }
         // A partial command keeps its parsed arguments as offsets into the buffer: rewind only when none is pending.
@@ -234,6 +239,7 @@ public sealed class Client : IFileEventHandler
             // Give back a buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).
             if (_query.Length > 4 * InitialQueryBuffer) _query = new byte[InitialQueryBuffer];
         }
+        Server.Dispatcher.BreakTimestampChain();
         Server.QueueReplyWrite(this);
     }
 
