@@ -105,7 +105,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             Log.Warning("Unexpected error on the event loop: " + e);
             if (handler is Client c) FreeClient(c);
         };
-        Loop.AfterSleep = UpdateCachedTime;
+        Loop.AfterSleep = () => UpdateCachedTime(Stopwatch.GetTimestamp());
         Bind();
         foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
         Loop.AddTimeEvent(1, ServerCron);
@@ -202,9 +202,11 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     /// <summary>Caches the unix time in ms used by expiry checks (server.mstime), reading the wall clock.</summary>
     /// <remarks>
-    /// The wall clock is read once per loop iteration; per command the time is derived from the
-    /// monotonic timestamp the dispatcher reads anyway for the command's duration
-    /// (UpdateCachedTime(long)), so a command costs one clock read instead of two.
+    /// The wall clock is read by serverCron (hz times a second) and after a gap of a second;
+    /// in between, the time is derived from Stopwatch timestamps (UpdateCachedTime(long)): the
+    /// one the dispatcher reads anyway for a command's duration, and one per loop iteration.
+    /// Both clocks advance at the same rate (NTP slews both), and a step of the wall clock is
+    /// picked up at the next cron run.
     /// </remarks>
     public void UpdateCachedTime()
     {
