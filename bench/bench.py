@@ -56,6 +56,16 @@ def start_servers(redis_port, cin_port):
     return redis, cin
 
 
+def stop_servers(servers):
+    for _, proc in servers.values():
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def bench(port, test, clients, pipeline, size, n):
     cmd = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-d", str(size),
            "-n", str(n), "-t", test.lower(), "--csv"]
@@ -100,7 +110,8 @@ def load_strings(port, count, size):
     for i in range(count):
         key = b"key:%d" % i
         buf.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(value), value))
-    subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=buf.getvalue(), capture_output=True, check=True)
+    r = subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=buf.getvalue(), capture_output=True)
+    return r.returncode == 0 and b"errors: 0" in r.stdout
 
 
 def load_hashes(port, count):
@@ -158,29 +169,23 @@ def main():
                         test, size, pipeline, row["redis_rps"], row["cinnabar_rps"], row["ratio"]), flush=True)
         memory = []
         if not args.no_memory:
-            for name in ("redis", "cinnabar"):
-                port, proc = servers[name]
-                subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], capture_output=True)
-            for name in ("redis", "cinnabar"):
-                load_strings(servers[name][0], 1000000, 100)
-            for name in ("redis", "cinnabar"):
-                port, proc = servers[name]
-                memory.append(("1M strings (100 B)", name, int(info_field(port, "memory", "used_memory") or 0), rss_kb(proc.pid)))
-            for name in ("redis", "cinnabar"):
-                subprocess.run(["redis-cli", "-p", str(servers[name][0]), "FLUSHALL"], capture_output=True)
-            ok = all(load_hashes(servers[name][0], 1000000) for name in ("redis", "cinnabar"))
-            if ok:
+            # Fresh processes per memory row: after the throughput rows (lists of 1 KiB values,
+            # then FLUSHALL) a process's RSS reflects its allocator's history, not the data set.
+            for what, load in (("1M strings (100 B)", lambda port: load_strings(port, 1000000, 100)),
+                               ("1M hashes (5 fields)", lambda port: load_hashes(port, 1000000))):
+                stop_servers(servers)
+                redis, cin = start_servers(redis_port, cin_port)
+                servers = {"redis": (redis_port, redis), "cinnabar": (cin_port, cin)}
                 for name in ("redis", "cinnabar"):
                     port, proc = servers[name]
-                    memory.append(("1M hashes (5 fields)", name, int(info_field(port, "memory", "used_memory") or 0), rss_kb(proc.pid)))
+                    empty = rss_kb(proc.pid)
+                    if not load(port):
+                        print("  %s: loading %s failed" % (name, what), file=sys.stderr)
+                        continue
+                    time.sleep(1)
+                    memory.append((what, name, int(info_field(port, "memory", "used_memory") or 0), rss_kb(proc.pid), empty))
     finally:
-        for _, proc in servers.values():
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_servers(servers)
     args.load = "%s before, %s after" % (load_before, load_average())
     args.elapsed = time.time() - started
     write_results(results, memory, args)
@@ -211,9 +216,10 @@ def write_results(results, memory, args):
             r["test"], r["size"], r["pipeline"], r["redis_rps"], r["cinnabar_rps"], r["ratio"],
             r["redis_p50"], r["redis_p99"], r["cinnabar_p50"], r["cinnabar_p99"]))
     if memory:
-        lines += ["", "| memory row | server | used_memory | RSS |", "| --- | --- | ---: | ---: |"]
-        for (what, name, used, rss) in memory:
-            lines.append("| %s | %s | %.1f MiB | %.1f MiB |" % (what, name, used / 1048576, rss / 1024))
+        lines += ["", "Memory rows: a fresh process per row, loaded with redis-cli --pipe; RSS of the empty process for reference.", "",
+                  "| memory row | server | used_memory | RSS | RSS empty |", "| --- | --- | ---: | ---: | ---: |"]
+        for (what, name, used, rss, empty) in memory:
+            lines.append("| %s | %s | %.1f MiB | %.1f MiB | %.1f MiB |" % (what, name, used / 1048576, rss / 1024, empty / 1024))
     with open(base + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
