@@ -260,6 +260,8 @@ public sealed class Client : IFileEventHandler
     /// <summary>Bytes in the query buffer, already executed ones of this batch included (CLIENT LIST qbuf).</summary>
     public int QueryBufferUsed => _qend;
 
+    readonly List<ArraySegment<byte>> _writeSegments = new(16);
+
     /// <summary>Writes as much pending output as the socket takes (writeToClient). Returns false if the client was freed.</summary>
     public bool WriteToClient(bool fromHandler)
     {
@@ -267,17 +269,31 @@ public sealed class Client : IFileEventHandler
         long total = 0;
         while (Output.HasPending)
         {
-            var head = Output.PeekHead();
-            int n = Socket.Send(head, SocketFlags.None, out var err);
+            int n;
+            long attempted;
+            SocketError err;
+            if (Output.ChunkCount == 0)
+            {
+                var head = Output.PeekHead();
+                attempted = head.Length;
+                n = Socket.Send(head, SocketFlags.None, out err);
+            }
+            else
+            {
+                // A reply that spilled into the chunk list goes out in one sendmsg, as Redis's writev
+                // (16 blocks stay within the runtime's stack-allocated iovec array: no allocation).
+                attempted = Output.GetPendingSegments(_writeSegments, 16);
+                n = Socket.Send(_writeSegments, SocketFlags.None, out err);
+            }
             if (err == SocketError.WouldBlock) break;
             if (err != SocketError.Success)
             {
                 Server.FreeClient(this);
                 return false;
             }
-            Output.Consume(n);
+            Output.ConsumeAcross(n);
             total += n;
-            if (n < head.Length) break;
+            if (n < attempted) break;
             // Like Redis (NET_MAX_WRITES_PER_EVENT), don't starve others for one huge reply.
             if (total > 64 * 1024 * 1024 && !HasFlag(ClientFlags.Replica)) break;
         }
