@@ -21,7 +21,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CINNABAR = os.path.join(ROOT, "src/Cinnabar.Server/bin/Release/net10.0/cinnabar-server")
 ROWS = ["PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPOP", "SADD", "HSET", "ZADD", "LRANGE_100", "MSET"]
-TEST_NAMES = {"PING_MBULK": "ping_mbulk", "LRANGE_100": "lrange_100"}
+# Requests per run at -P 1, sized so one run takes about a second against redis-server on a
+# small machine; pipelined runs send 4x. MSET writes 10 keys per request; LRANGE_100 returns
+# 100 values (100 KiB per reply with -d 1024), so pipelining it adds no requests.
+REQUESTS = {"LRANGE_100": 5000, "MSET": 20000}
+DEFAULT_REQUESTS = 50000
+NOT_SCALED_BY_PIPELINE = {"LRANGE_100"}
 
 
 def wait_port(port, timeout=30):
@@ -38,6 +43,9 @@ def wait_port(port, timeout=30):
 
 
 def start_servers(redis_port, cin_port):
+    for port in (redis_port, cin_port):
+        if not port_free(port):
+            sys.exit("port %d is in use: is another bench/run.sh running?" % port)
     common = ["--save", "", "--appendonly", "no", "--protected-mode", "no", "--bind", "127.0.0.1"]
     redis = subprocess.Popen(["redis-server", "--port", str(redis_port)] + common,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -48,14 +56,36 @@ def start_servers(redis_port, cin_port):
     return redis, cin
 
 
+def stop_servers(servers):
+    for _, proc in servers.values():
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def bench(port, test, clients, pipeline, size, n):
     cmd = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-d", str(size),
-           "-n", str(n), "-t", TEST_NAMES.get(test, test.lower()), "--csv"]
+           "-n", str(n), "-t", test.lower(), "--csv"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    # redis-benchmark names some rows with a suffix ("LRANGE_100 (first 100 elements)",
+    # "MSET (10 keys)") and prints helper rows ("LPUSH (needed to benchmark LRANGE)").
     for row in csv.reader(io.StringIO(out)):
-        if row and row[0] == test:
+        if row and row[0].split(" (")[0] == test and "needed to" not in row[0]:
             return float(row[1]), float(row[4]), float(row[6])
-    raise RuntimeError("no result for %s: %s" % (test, out))
+    raise RuntimeError("no result for %s (command failing or unsupported?)" % test)
+
+
+def port_free(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
 
 
 def rss_kb(pid):
@@ -80,7 +110,8 @@ def load_strings(port, count, size):
     for i in range(count):
         key = b"key:%d" % i
         buf.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(value), value))
-    subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=buf.getvalue(), capture_output=True, check=True)
+    r = subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=buf.getvalue(), capture_output=True)
+    return r.returncode == 0 and b"errors: 0" in r.stdout
 
 
 def load_hashes(port, count):
@@ -106,14 +137,23 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     args = ap.parse_args()
     redis_port, cin_port = 7901, 7902
+    started = time.time()
+    load_before = load_average()
     redis, cin = start_servers(redis_port, cin_port)
     servers = {"redis": (redis_port, redis), "cinnabar": (cin_port, cin)}
     results = []
     try:
+        # Warm-up, not measured: Cinnabar's JIT promotes the hot path to optimised code after
+        # its first few thousand calls; both servers get the same treatment.
+        for name in ("redis", "cinnabar"):
+            subprocess.run(["redis-benchmark", "-p", str(servers[name][0]), "-c", str(args.clients), "-P", "16",
+                            "-n", "20000", "-t", args.rows.lower(), "-q"], capture_output=True, timeout=300)
         for size in (3, 1024):
             for pipeline in (1, 16):
                 for test in args.rows.split(","):
-                    n = (20000 if args.quick else 100000) * (4 if pipeline > 1 else 1)
+                    n = REQUESTS.get(test, DEFAULT_REQUESTS) // (5 if args.quick else 1)
+                    if pipeline > 1 and test not in NOT_SCALED_BY_PIPELINE:
+                        n *= 4
                     samples = {"redis": [], "cinnabar": []}
                     for _ in range(args.rounds):
                         for name in ("redis", "cinnabar"):
@@ -122,7 +162,7 @@ def main():
                                 samples[name].append(bench(port, test, args.clients, pipeline, size, n))
                             except Exception as e:  # an unsupported command shows as a gap
                                 print("  %s %s failed: %s" % (name, test, e), file=sys.stderr)
-                    row = {"test": test, "size": size, "pipeline": pipeline}
+                    row = {"test": test, "size": size, "pipeline": pipeline, "rounds": len(samples["cinnabar"])}
                     for name in ("redis", "cinnabar"):
                         s = samples[name]
                         row[name + "_rps"] = statistics.median([x[0] for x in s]) if s else 0
@@ -134,26 +174,25 @@ def main():
                         test, size, pipeline, row["redis_rps"], row["cinnabar_rps"], row["ratio"]), flush=True)
         memory = []
         if not args.no_memory:
-            for name in ("redis", "cinnabar"):
-                port, proc = servers[name]
-                subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], capture_output=True)
-            base = {name: rss_kb(servers[name][1].pid) for name in servers}
-            for name in ("redis", "cinnabar"):
-                load_strings(servers[name][0], 1000000, 100)
-            for name in ("redis", "cinnabar"):
-                port, proc = servers[name]
-                memory.append(("1M strings (100 B)", name, int(info_field(port, "memory", "used_memory") or 0), rss_kb(proc.pid)))
-            for name in ("redis", "cinnabar"):
-                subprocess.run(["redis-cli", "-p", str(servers[name][0]), "FLUSHALL"], capture_output=True)
-            ok = all(load_hashes(servers[name][0], 1000000) for name in ("redis", "cinnabar"))
-            if ok:
+            # Fresh processes per memory row: after the throughput rows (lists of 1 KiB values,
+            # then FLUSHALL) a process's RSS reflects its allocator's history, not the data set.
+            for what, load in (("1M strings (100 B)", lambda port: load_strings(port, 1000000, 100)),
+                               ("1M hashes (5 fields)", lambda port: load_hashes(port, 1000000))):
+                stop_servers(servers)
+                redis, cin = start_servers(redis_port, cin_port)
+                servers = {"redis": (redis_port, redis), "cinnabar": (cin_port, cin)}
                 for name in ("redis", "cinnabar"):
                     port, proc = servers[name]
-                    memory.append(("1M hashes (5 fields)", name, int(info_field(port, "memory", "used_memory") or 0), rss_kb(proc.pid)))
+                    empty = rss_kb(proc.pid)
+                    if not load(port):
+                        print("  %s: loading %s failed" % (name, what), file=sys.stderr)
+                        continue
+                    time.sleep(1)
+                    memory.append((what, name, int(info_field(port, "memory", "used_memory") or 0), rss_kb(proc.pid), empty))
     finally:
-        for _, proc in servers.values():
-            proc.terminate()
-            proc.wait()
+        stop_servers(servers)
+    args.load = "%s before, %s after" % (load_before, load_average())
+    args.elapsed = time.time() - started
     write_results(results, memory, args)
 
 
@@ -163,6 +202,7 @@ def write_results(results, memory, args):
     cores = os.cpu_count()
     with open("/proc/meminfo") as f:
         mem_gb = int(f.readline().split()[1]) / 1024 / 1024
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     base = os.path.join(HERE, "results", "%s-%s" % (date, host))
     with open(base + ".csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -171,8 +211,9 @@ def write_results(results, memory, args):
             w.writerow([r["test"], r["size"], r["pipeline"], "%.0f" % r["redis_rps"], "%.0f" % r["cinnabar_rps"], "%.3f" % r["ratio"],
                         r["redis_p50"], r["cinnabar_p50"], r["redis_p99"], r["cinnabar_p99"]])
     lines = ["# Cinnabar vs redis-server %s" % date, "",
-             "Machine: %s, %d cores, %.0f GiB; redis-benchmark, %d clients, %d rounds interleaved A/B, median of rounds." % (
-                 host, cores, mem_gb, args.clients, args.rounds), "",
+             "Machine: %s, %d cores, %.0f GiB, load average %s; redis-benchmark, %d clients, %d rounds interleaved A/B, "
+             "median of rounds; %.0f s in all." % (host, cores, mem_gb, args.load, args.clients, args.rounds, args.elapsed),
+             "Ratio is Cinnabar/Redis requests per second (above 1: Cinnabar faster); 0 means the command failed on a server.", "",
              "| test | value | pipeline | redis rps | cinnabar rps | ratio | redis p50/p99 ms | cinnabar p50/p99 ms |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
@@ -180,9 +221,10 @@ def write_results(results, memory, args):
             r["test"], r["size"], r["pipeline"], r["redis_rps"], r["cinnabar_rps"], r["ratio"],
             r["redis_p50"], r["redis_p99"], r["cinnabar_p50"], r["cinnabar_p99"]))
     if memory:
-        lines += ["", "| memory row | server | used_memory | RSS |", "| --- | --- | ---: | ---: |"]
-        for (what, name, used, rss) in memory:
-            lines.append("| %s | %s | %.1f MiB | %.1f MiB |" % (what, name, used / 1048576, rss / 1024))
+        lines += ["", "Memory rows: a fresh process per row, loaded with redis-cli --pipe; RSS of the empty process for reference.", "",
+                  "| memory row | server | used_memory | RSS | RSS empty |", "| --- | --- | ---: | ---: | ---: |"]
+        for (what, name, used, rss, empty) in memory:
+            lines.append("| %s | %s | %.1f MiB | %.1f MiB | %.1f MiB |" % (what, name, used / 1048576, rss / 1024, empty / 1024))
     with open(base + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

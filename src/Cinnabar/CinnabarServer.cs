@@ -105,7 +105,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             Log.Warning("Unexpected error on the event loop: " + e);
             if (handler is Client c) FreeClient(c);
         };
-        Loop.AfterSleep = UpdateCachedTime;
+        Loop.AfterSleep = () => UpdateCachedTime(Stopwatch.GetTimestamp());
         Bind();
         foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
         Loop.AddTimeEvent(1, ServerCron);
@@ -127,6 +127,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         };
         _thread.Start();
     }
+
+    /// <summary>Test seam: a client with no socket whose commands run through the real input path (Client.FeedQueryBuffer).</summary>
+    internal Client CreateDetachedClient() => new(++_nextClientId, this, null) { Authenticated = Config.RequirePass == null };
 
     void Bind()
     {
@@ -197,12 +200,37 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Loop.Dispose();
     }
 
-    /// <summary>Caches the unix time in ms used by expiry checks for the duration of a command (like server.mstime).</summary>
+    /// <summary>Caches the unix time in ms used by expiry checks (server.mstime), reading the wall clock.</summary>
+    /// <remarks>
+    /// The wall clock is read by serverCron (hz times a second) and after a gap of a second;
+    /// in between, the time is derived from Stopwatch timestamps (UpdateCachedTime(long)): the
+    /// one the dispatcher reads anyway for a command's duration, and one per loop iteration.
+    /// Both clocks advance at the same rate (NTP slews both), and a step of the wall clock is
+    /// picked up at the next cron run.
+    /// </remarks>
     public void UpdateCachedTime()
     {
-        NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        LruClock = (int)((NowMs / 1000) & ((1 << 24) - 1));
+        _monoBase = Stopwatch.GetTimestamp();
+        _wallBaseMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        SetCachedTime(_wallBaseMs);
     }
+
+    /// <summary>Advances the cached time to a Stopwatch timestamp taken after the last wall-clock read.</summary>
+    public void UpdateCachedTime(long stopwatchTimestamp)
+    {
+        long elapsed = stopwatchTimestamp - _monoBase;
+        // A long gap (a nested loop without iterations, a very slow script) falls back to the wall clock.
+        if ((ulong)elapsed > (ulong)Stopwatch.Frequency) UpdateCachedTime();
+        else SetCachedTime(_wallBaseMs + elapsed * 1000 / Stopwatch.Frequency);
+    }
+
+    void SetCachedTime(long ms)
+    {
+        NowMs = ms;
+        LruClock = (int)((ms / 1000) & ((1 << 24) - 1));
+    }
+
+    long _monoBase, _wallBaseMs;
 
     // ---------------------------------------------------------------- clients
 
@@ -262,6 +290,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public void FreeClient(Client c)
     {
         if (c.Socket == null || !Clients.Remove(c.Id)) return;
+        c.Freed = true;
         _postponed.Remove(c);
         ClientFreed?.Invoke(c);
         try
@@ -419,7 +448,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     void BeforeSleep()
     {
-        UpdateCachedTime();
+        UpdateCachedTime(Stopwatch.GetTimestamp());
         ResumePostponedClients();
         BeforeSleepHooks?.Invoke();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);

@@ -135,8 +135,37 @@ public sealed class CommandTable
         }
     }
 
+    /// <summary>
+    /// A direct-mapped cache in front of the dictionary, indexed by length and first/last byte:
+    /// the few commands that dominate traffic resolve with one short byte comparison instead of
+    /// a lower-casing copy and a string hash (the dictionary stays the source of truth).
+    /// </summary>
+    readonly (byte[] Name, CommandDef Def)[] _cache = new (byte[], CommandDef)[256];
+
+    static int CacheSlot(ReadOnlySpan<byte> name) => (name.Length * 31 + (name[0] | 0x20) * 7 + (name[^1] | 0x20)) & 255;
+
     /// <summary>Finds an implemented command by name, case-insensitively, without allocating.</summary>
-    public CommandDef? Lookup(ReadOnlySpan<byte> name) => Find(_lookup, name, implementedOnly: true);
+    public CommandDef? Lookup(ReadOnlySpan<byte> name)
+    {
+        if (name.Length == 0) return Find(_lookup, name, implementedOnly: true);
+        ref var slot = ref _cache[CacheSlot(name)];
+        if (slot.Name != null && EqualsAsciiLower(name, slot.Name)) return slot.Def;
+        var def = Find(_lookup, name, implementedOnly: true);
+        if (def != null) slot = (System.Text.Encoding.ASCII.GetBytes(def.Name), def);
+        return def;
+    }
+
+    /// <summary>name equals the lower-case ASCII literal, ignoring the case of name.</summary>
+    static bool EqualsAsciiLower(ReadOnlySpan<byte> name, byte[] lower)
+    {
+        if (name.Length != lower.Length) return false;
+        for (int i = 0; i < name.Length; i++)
+        {
+            byte b = name[i];
+            if ((b is >= (byte)'A' and <= (byte)'Z' ? b | 0x20 : b) != lower[i]) return false;
+        }
+        return true;
+    }
 
     public static CommandDef? LookupSub(CommandDef parent, ReadOnlySpan<byte> name) =>
         parent.Subcommands == null ? null : Find(parent.SubcommandLookup, name, implementedOnly: true);

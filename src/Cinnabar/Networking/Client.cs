@@ -47,6 +47,9 @@ public sealed class Client : IFileEventHandler
     internal int Token = -1;
     internal bool WriteHandlerInstalled;
 
+    /// <summary>Set by FreeClient: a handler that freed its own client stops the batch (cheaper than a dictionary probe per command).</summary>
+    internal bool Freed;
+
     public string? Name;
     public string? LibName;
     public string? LibVersion;
@@ -162,6 +165,24 @@ public sealed class Client : IFileEventHandler
         ProcessInputBuffer();
     }
 
+    /// <summary>
+    /// Test seam: appends bytes to the query buffer as a socket read would and processes them on the
+    /// calling thread, so the parser, dispatcher and reply writer run without a socket.
+    /// </summary>
+    internal void FeedQueryBuffer(ReadOnlySpan<byte> bytes)
+    {
+        if (_qpos > 0 && (_qend + bytes.Length > _query.Length || _qpos > _query.Length / 2)) Compact();
+        while (_qend + bytes.Length > _query.Length)
+        {
+            var old = _query;
+            Array.Resize(ref _query, _query.Length * 2);
+            if (Parser.InProgress) Parser.Relocate(old, _query, 0);
+        }
+        bytes.CopyTo(_query.AsSpan(_qend));
+        _qend += bytes.Length;
+        ProcessInputBuffer();
+    }
+
     /// <summary>Moves unconsumed bytes (and the partial command's parsed arguments) to the front.</summary>
     void Compact()
     {
@@ -177,6 +198,7 @@ public sealed class Client : IFileEventHandler
     /// <summary>Parses and executes every complete command in the query buffer (processInputBuffer).</summary>
     public void ProcessInputBuffer()
     {
+        Server.Dispatcher.BreakTimestampChain();
         while (_qpos < _qend)
         {
             if (HasFlag(ClientFlags.Blocked | ClientFlags.CloseAfterReply | ClientFlags.CloseAsap)) break;
@@ -203,7 +225,11 @@ public sealed class Client : IFileEventHandler
                 break;
             }
             Server.Dispatcher.ProcessCommand(this);
-            if (Socket == null || !Server.Clients.ContainsKey(Id)) return;
+            if (Freed)
+            {
+                Server.Dispatcher.BreakTimestampChain();
+                return;
+            }
             CommandProcessed();
         }
         // A partial command keeps its parsed arguments as offsets into the buffer: rewind only when none is pending.
@@ -213,6 +239,7 @@ public sealed class Client : IFileEventHandler
             // Give back a buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).
             if (_query.Length > 4 * InitialQueryBuffer) _query = new byte[InitialQueryBuffer];
         }
+        Server.Dispatcher.BreakTimestampChain();
         Server.QueueReplyWrite(this);
     }
 
@@ -233,6 +260,8 @@ public sealed class Client : IFileEventHandler
     /// <summary>Bytes in the query buffer, already executed ones of this batch included (CLIENT LIST qbuf).</summary>
     public int QueryBufferUsed => _qend;
 
+    readonly List<ArraySegment<byte>> _writeSegments = new(16);
+
     /// <summary>Writes as much pending output as the socket takes (writeToClient). Returns false if the client was freed.</summary>
     public bool WriteToClient(bool fromHandler)
     {
@@ -240,17 +269,31 @@ public sealed class Client : IFileEventHandler
         long total = 0;
         while (Output.HasPending)
         {
-            var head = Output.PeekHead();
-            int n = Socket.Send(head, SocketFlags.None, out var err);
+            int n;
+            long attempted;
+            SocketError err;
+            if (Output.ChunkCount == 0)
+            {
+                var head = Output.PeekHead();
+                attempted = head.Length;
+                n = Socket.Send(head, SocketFlags.None, out err);
+            }
+            else
+            {
+                // A reply that spilled into the chunk list goes out in one sendmsg, as Redis's writev
+                // (16 blocks stay within the runtime's stack-allocated iovec array: no allocation).
+                attempted = Output.GetPendingSegments(_writeSegments, 16);
+                n = Socket.Send(_writeSegments, SocketFlags.None, out err);
+            }
             if (err == SocketError.WouldBlock) break;
             if (err != SocketError.Success)
             {
                 Server.FreeClient(this);
                 return false;
             }
-            Output.Consume(n);
+            Output.ConsumeAcross(n);
             total += n;
-            if (n < head.Length) break;
+            if (n < attempted) break;
             // Like Redis (NET_MAX_WRITES_PER_EVENT), don't starve others for one huge reply.
             if (total > 64 * 1024 * 1024 && !HasFlag(ClientFlags.Replica)) break;
         }

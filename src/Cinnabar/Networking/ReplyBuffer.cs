@@ -79,6 +79,44 @@ public sealed class ReplyBuffer
         return default;
     }
 
+    /// <summary>
+    /// Fills <paramref name="into"/> with up to <paramref name="max"/> unsent blocks, oldest
+    /// first, for one gathered write (Redis 7.0's writevToClient). Returns their total length.
+    /// </summary>
+    public long GetPendingSegments(List<ArraySegment<byte>> into, int max)
+    {
+        into.Clear();
+        long bytes = 0;
+        if (_sentInBuf < _bufUsed)
+        {
+            into.Add(new ArraySegment<byte>(_buf, _sentInBuf, _bufUsed - _sentInBuf));
+            bytes += _bufUsed - _sentInBuf;
+        }
+        bool first = true;
+        foreach (var c in _chunks)
+        {
+            if (into.Count == max) break;
+            int from = first ? _sentInHead : 0;
+            first = false;
+            if (c.Used - from == 0) continue;
+            into.Add(new ArraySegment<byte>(c.Data, from, c.Used - from));
+            bytes += c.Used - from;
+        }
+        return bytes;
+    }
+
+    /// <summary>Marks <paramref name="count"/> bytes as written, across as many blocks as they cover.</summary>
+    public void ConsumeAcross(long count)
+    {
+        while (count > 0)
+        {
+            int head = PeekHead().Length;
+            int n = (int)Math.Min(head, count);
+            Consume(n);
+            count -= n;
+        }
+    }
+
     /// <summary>Marks <paramref name="count"/> bytes of the head block as written.</summary>
     public void Consume(int count)
     {
