@@ -8,6 +8,29 @@ namespace Cinnabar.Tests.Transactions;
 public class TransactionAtomicityTests(ServerFixture fx) : IClassFixture<ServerFixture>
 {
     [Fact]
+    public void ConcurrentMultiIncrExecEndWithExactTotals()
+    {
+        const int clients = 8, perClient = 200;
+        Parallel.For(0, clients, new ParallelOptions { MaxDegreeOfParallelism = clients }, _ =>
+        {
+            using var c = fx.Connect();
+            for (int i = 0; i < perClient; i++)
+            {
+                Assert.Equal("+OK", c.CallS("MULTI"));
+                Assert.Equal("+QUEUED", c.CallS("INCR", "tx:a"));
+                Assert.Equal("+QUEUED", c.CallS("INCRBY", "tx:b", "2"));
+                var r = c.Call("EXEC");
+                Assert.Equal(2, r.Items!.Count);
+                // Atomic: both counters moved together, so b is always exactly twice a.
+                Assert.Equal(r.Items[0].Integer * 2, r.Items[1].Integer);
+            }
+        });
+        using var check = fx.Connect();
+        Assert.Equal("\"" + clients * perClient + "\"", check.CallS("GET", "tx:a"));
+        Assert.Equal("\"" + clients * perClient * 2 + "\"", check.CallS("GET", "tx:b"));
+    }
+
+    [Fact]
     public void WatchCheckAndSetLoopsLoseNoUpdate()
     {
         const int clients = 8, perClient = 100;
