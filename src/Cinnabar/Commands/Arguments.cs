@@ -1,7 +1,6 @@
 // Argument parsing helpers with Redis's replies (getLongLongFromObjectOrReply and friends):
 // each returns false after writing the exact error, so a handler can `if (!...) return;`.
-using System.Globalization;
-using System.Text;
+using Cinnabar.DataTypes;
 using Cinnabar.Networking;
 using Cinnabar.Protocol;
 
@@ -27,28 +26,8 @@ public static class Arguments
         return true;
     }
 
-    /// <summary>Redis's string2ld/strtold rules for doubles: no spaces, "inf"/"-inf" allowed, NaN rejected.</summary>
-    public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
-    {
-        value = 0;
-        if (s.Length == 0 || s.Length > 5120) return false;
-        if (IsSpace(s[0]) || IsSpace(s[^1])) return false;
-        string str = Encoding.ASCII.GetString(s);
-        switch (str.ToLowerInvariant())
-        {
-            case "inf" or "+inf" or "infinity" or "+infinity":
-                value = double.PositiveInfinity;
-                return true;
-            case "-inf" or "-infinity":
-                value = double.NegativeInfinity;
-                return true;
-        }
-        if (!double.TryParse(str, NumberStyles.Float, CultureInfo.InvariantCulture, out value)) return false;
-        // strtod accepts hex floats and such; .NET rejects them. Neither accepts NaN here.
-        return !double.IsNaN(value);
-    }
-
-    static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f';
+    /// <summary>string2d: getDoubleFromObject's rules (see Strtod.TryParseWhole).</summary>
+    public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value) => Strtod.TryParseWhole(s, out value);
 
     public static bool TryGetDouble(Client c, int i, out double value, string? error = null)
     {

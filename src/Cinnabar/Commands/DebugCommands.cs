@@ -5,6 +5,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Cinnabar.DataTypes;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
 
@@ -126,7 +127,7 @@ public static class DebugCommands
 
     static void Sleep(Client c)
     {
-        double.TryParse(c.Args.ToStringAt(2), NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds);
+        Strtod.Parse(c.Args[2], out double seconds, out _); // strtod(argv[2], NULL): a bad number sleeps 0
         if (seconds > 0) Thread.Sleep(TimeSpan.FromSeconds(seconds));
         c.Reply.Ok();
     }

@@ -156,15 +156,15 @@ public static class HashCommands
     [Command("hincrbyfloat")]
     static void HIncrByFloat(Client c)
     {
-        if (!Arguments.TryGetDouble(c, 3, out double incrCheck)) return;
-        if (double.IsInfinity(incrCheck))
-        {
-            c.Reply.Error("value is NaN or Infinity");
-            return;
-        }
+        // Long double like INCRBYFLOAT: "1e4000" and "0x10" are valid increments, "inf" is not.
         if (!LongDouble.TryParse(c.Args[3], out var incr))
         {
             c.Reply.Error(Errors.NotFloat);
+            return;
+        }
+        if (incr.IsInfinity)
+        {
+            c.Reply.Error("value is NaN or Infinity");
             return;
         }
         var key = c.Args[1];
@@ -172,23 +172,13 @@ public static class HashCommands
         if (o == null) return;
         var current = HashType.Get(o, c.Args[2]);
         var value = default(LongDouble);
-        bool currentInfinite = false;
-        if (current != null)
+        if (current != null && !LongDouble.TryParse(current, out value))
         {
-            if (!Arguments.TryParseDouble(current, out double cur))
-            {
-                c.Reply.Error("hash value is not a float");
-                return;
-            }
-            currentInfinite = double.IsInfinity(cur);
-            if (!currentInfinite && !LongDouble.TryParse(current, out value))
-            {
-                c.Reply.Error("hash value is not a float");
-                return;
-            }
+            c.Reply.Error("hash value is not a float");
+            return;
         }
         var sum = value + incr;
-        if (currentInfinite || sum.IsInfinity)
+        if (sum.IsInfinity)
         {
             c.Reply.Error("increment would produce NaN or Infinity");
             return;

@@ -558,14 +558,13 @@ public static class ListCommands
     internal static bool TryGetTimeout(Client c, int i, out long deadlineMs)
     {
         deadlineMs = 0;
-        if (!Arguments.TryParseDouble(c.Args[i], out double secs))
+        // string2ld: a long double, so "1e-400" is a 1 ms timeout and "0x1p1" two seconds.
+        if (!LongDouble.TryParse(c.Args[i], out var secs))
         {
             c.Reply.Error("timeout is not a float or out of range");
             return false;
         }
-        double ms = Math.Ceiling(secs * 1000.0);
-        // C's (long long) cast of an out-of-range value gives LLONG_MIN on x86: reported as negative.
-        long tval = ms >= 9.2233720368547758E18 || ms < -9.2233720368547758E18 || double.IsNaN(ms) ? long.MinValue : (long)ms;
+        long tval = secs.MultiplyCeilingToInt64(1000);
         if (tval < 0)
         {
             c.Reply.Error("timeout is negative");

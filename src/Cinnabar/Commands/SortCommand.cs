@@ -208,9 +208,9 @@ public static class SortCommand
         return desc ? -cmp : cmp;
     };
 
-    /// <summary>strtod as sort.c uses it: the whole string must parse ("" is 0); overflow and NaN fail.</summary>
+    /// <summary>strtod as sort.c uses it: the whole string must parse ("" is 0); any ERANGE (denormals too) and NaN fail.</summary>
     static bool TryStrtod(byte[] s, out double score) =>
-        SortedSetCommands.Strtod(s, out score, out bool overflow) && !overflow && !double.IsNaN(score);
+        Strtod.Parse(s, out score, out bool erange) == s.Length && !erange && !double.IsNaN(score);
 
     /// <summary>
     /// lookupKeyByPattern: "#" is the element itself; otherwise the first '*' is replaced by the

@@ -70,65 +70,12 @@ public static class SortedSetCommands
         return true;
     }
 
+    /// <summary>One zslParseRange bound: strtod must consume the whole string ("" is 0, leading spaces and overflow pass).</summary>
     static bool ParseBound(ReadOnlySpan<byte> s, out double v, out bool ex)
     {
         ex = s.Length > 0 && s[0] == (byte)'(';
         if (ex) s = s[1..];
-        return Strtod(s, out v, out _) && !double.IsNaN(v);
-    }
-
-    /// <summary>
-    /// C's strtod over the whole string, as zslParseRange and sort.c use it: leading whitespace,
-    /// hex ("0x1p3") and inf/nan spellings are accepted; "" is 0. overflow reports ERANGE.
-    /// </summary>
-    internal static bool Strtod(ReadOnlySpan<byte> s, out double v, out bool overflow)
-    {
-        v = 0;
-        overflow = false;
-        int i = 0;
-        while (i < s.Length && s[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f') i++;
-        s = s[i..];
-        if (s.Length == 0) return i == 0;
-        bool neg = s[0] == (byte)'-';
-        var body = s[0] is (byte)'-' or (byte)'+' ? s[1..] : s;
-        if (body.Length > 2 && body[0] == (byte)'0' && (body[1] | 0x20) == 'x') return StrtodHex(body[2..], neg, out v);
-        string str = System.Text.Encoding.ASCII.GetString(body).ToLowerInvariant();
-        if (str is "nan")
-        {
-            v = double.NaN;
-            return true;
-        }
-        if (!Arguments.TryParseDouble(s, out v)) return false;
-        overflow = double.IsInfinity(v) && str is not ("inf" or "infinity");
-        return true;
-    }
-
-    static bool StrtodHex(ReadOnlySpan<byte> s, bool neg, out double v)
-    {
-        v = 0;
-        int i = 0, exp = 0;
-        bool digits = false, point = false;
-        for (; i < s.Length; i++)
-        {
-            int d = s[i] is >= (byte)'0' and <= (byte)'9' ? s[i] - '0' : (s[i] | 0x20) is >= 'a' and <= 'f' ? (s[i] | 0x20) - 'a' + 10 : -1;
-            if (d >= 0)
-            {
-                v = v * 16 + d;
-                if (point) exp -= 4;
-                digits = true;
-            }
-            else if (s[i] == (byte)'.' && !point) point = true;
-            else break;
-        }
-        if (!digits) return false;
-        if (i < s.Length)
-        {
-            if ((s[i] | 0x20) != 'p' || !int.TryParse(System.Text.Encoding.ASCII.GetString(s[(i + 1)..]), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int p)) return false;
-            exp += p;
-        }
-        v = Math.ScaleB(v, exp);
-        if (neg) v = -v;
-        return true;
+        return Strtod.Parse(s, out v, out _) == s.Length && !double.IsNaN(v);
     }
 
     static void ReplyElements(Client c, List<(byte[] Ele, double Score)> items, bool withScores)

@@ -179,6 +179,31 @@ public readonly struct LongDouble
         return FromRational(sum.Sign < 0, BigInteger.Abs(sum), BigInteger.One, e);
     }
 
+    /// <summary>
+    /// (long long) ceill(this * k) as getTimeoutFromObjectOrReply computes it: the product rounded
+    /// once to a long double, its ceiling, then x86's conversion, which gives LLONG_MIN when out of range.
+    /// </summary>
+    public long MultiplyCeilingToInt64(long k)
+    {
+        if (IsInfinity) return long.MinValue;
+        var p = FromRational(Negative != (k < 0), Mantissa * BigInteger.Abs(k), BigInteger.One, Exponent);
+        if (p.IsInfinity) return long.MinValue;
+        if (p.IsZero) return 0;
+        BigInteger whole;
+        if (p.Exponent >= 0)
+        {
+            whole = p.Mantissa << p.Exponent;
+        }
+        else
+        {
+            whole = p.Mantissa >> -p.Exponent;
+            bool fraction = !(p.Mantissa & ((BigInteger.One << -p.Exponent) - 1)).IsZero;
+            if (fraction && !p.Negative) whole += 1; // ceiling: up for positives, truncation for negatives
+        }
+        if (p.Negative) whole = -whole;
+        return whole >= long.MinValue && whole <= long.MaxValue ? (long)whole : long.MinValue;
+    }
+
     static readonly BigInteger Pow10_17 = BigInteger.Pow(10, 17);
 
     /// <summary>ld2string(LD_STR_HUMAN): "%.17Lf" with trailing zeros (and a bare '.') removed, "-0" as "0".</summary>

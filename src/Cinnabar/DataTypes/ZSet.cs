@@ -51,7 +51,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
     double LpScore(int p)
     {
         if (!Lp!.Get(p, out var s, out long v)) return v;
-        Arguments.TryParseDouble(s, out double d);
+        Strtod.Parse(s, out double d, out _);
         return d;
     }
 

@@ -55,4 +55,17 @@ public class LongDoubleTests
 
     [Fact]
     public void FromLongIsExact() => Assert.Equal("-9223372036854775808", LongDouble.FromLong(long.MinValue).ToHumanString());
+
+    [Theory]
+    [InlineData("1", 1000)]
+    [InlineData("0.0000001", 1)]                 // ceiling: a positive sub-millisecond timeout waits 1 ms
+    [InlineData("1e-400", 1)]                    // not zero in a long double
+    [InlineData("-0.0000001", 0)]                // -0.0001 rounds up to 0: block forever
+    [InlineData("-0x1", -1000)]
+    [InlineData("9223372036854775.807", long.MaxValue)]
+    [InlineData("9223372036854775.808", long.MinValue)] // out of range: x86's LLONG_MIN
+    [InlineData("1e400", long.MinValue)]
+    [InlineData("inf", long.MinValue)]
+    public void MultiplyCeilingToInt64MatchesTimeoutConversion(string input, long expected) =>
+        Assert.Equal(expected, Parse(input).MultiplyCeilingToInt64(1000));
 }
