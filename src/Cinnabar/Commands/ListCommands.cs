@@ -62,6 +62,17 @@ public static class ListCommands
         return v;
     }
 
+    /// <summary>Pops one element straight into the reply (no copy of the element, unlike PopFrom).</summary>
+    static void PopAndReplyOne(Client c, Database db, RedisObject o, bool head)
+    {
+        var ql = Ql(o);
+        long before = ql.SizeInBytes;
+        var e = ql.EndEntry(head)!.Value;
+        ReplyEntry(c, e);
+        ql.DelEntry(e);
+        db.AdjustMemory(ql.SizeInBytes - before);
+    }
+
     /// <summary>After elements left the list: the key goes away when empty ("del"), and the change is signaled.</summary>
     static void DeleteIfEmpty(Client c, Database db, ReadOnlySpan<byte> key, RedisObject o)
     {
@@ -138,7 +149,7 @@ public static class ListCommands
         long popped;
         if (!hasCount)
         {
-            c.Reply.Bulk(PopFrom(c.Db, o, head));
+            PopAndReplyOne(c, c.Db, o, head);
             popped = 1;
         }
         else popped = PopRangeAndReply(c, c.Db, o, head, count);
@@ -153,7 +164,7 @@ public static class ListCommands
     {
         long n = Math.Min(count, Ql(o).Count);
         c.Reply.ArrayLen(n);
-        for (long i = 0; i < n; i++) c.Reply.Bulk(PopFrom(db, o, head));
+        for (long i = 0; i < n; i++) PopAndReplyOne(c, db, o, head);
         return n;
     }
 
@@ -217,7 +228,7 @@ public static class ListCommands
         if (end >= llen) end = llen - 1;
         long rangeLen = end - start + 1;
         c.Reply.ArrayLen(rangeLen);
-        var it = ql.GetIteratorAtIndex(start, forward: true)!;
+        var it = ql.GetIteratorAtIndex(start, forward: true)!.Value;
         while (rangeLen-- > 0 && it.Next(out var e)) ReplyEntry(c, e);
         it.Release();
     }

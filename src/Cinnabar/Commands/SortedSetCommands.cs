@@ -112,8 +112,8 @@ public static class SortedSetCommands
             else if (c.Args.Is(scoreIdx, "lt")) flags |= ZAddFlags.Lt;
             else break;
         }
-        bool incr = flags.HasFlag(ZAddFlags.Incr), nx = flags.HasFlag(ZAddFlags.Nx), xx = flags.HasFlag(ZAddFlags.Xx);
-        bool gt = flags.HasFlag(ZAddFlags.Gt), lt = flags.HasFlag(ZAddFlags.Lt);
+        bool incr = (flags & ZAddFlags.Incr) != 0, nx = (flags & ZAddFlags.Nx) != 0, xx = (flags & ZAddFlags.Xx) != 0;
+        bool gt = (flags & ZAddFlags.Gt) != 0, lt = (flags & ZAddFlags.Lt) != 0;
         int elements = c.Args.Count - scoreIdx;
         if (elements % 2 != 0 || elements == 0)
         {
@@ -136,7 +136,7 @@ public static class SortedSetCommands
             c.Reply.Error("INCR option supports a single increment-element pair");
             return;
         }
-        var scores = new double[elements];
+        Span<double> scores = elements <= 16 ? stackalloc double[elements] : new double[elements];
         for (int j = 0; j < elements; j++)
             if (!Arguments.TryGetDouble(c, scoreIdx + j * 2, out scores[j])) return;
 
@@ -162,9 +162,9 @@ public static class SortedSetCommands
                 c.Reply.Error("resulting score is not a number (NaN)");
                 break;
             }
-            if (f.HasFlag(ZAddFlags.OutAdded)) added++;
-            if (f.HasFlag(ZAddFlags.OutUpdated)) updated++;
-            if (!f.HasFlag(ZAddFlags.OutNop)) processed++;
+            if ((f & ZAddFlags.OutAdded) != 0) added++;
+            if ((f & ZAddFlags.OutUpdated) != 0) updated++;
+            if ((f & ZAddFlags.OutNop) == 0) processed++;
             if (j == elements - 1) ReplyZAdd(c, incr, ch, added, updated, processed, score);
         }
         if (added + updated > 0)
@@ -614,14 +614,16 @@ public static class SortedSetCommands
             c.Reply.Bulk(key);
             c.Reply.ArrayLen(n);
         }
+        long before = z.SizeInBytes;
         for (long i = 0; i < n; i++)
         {
-            var (e, s) = z.FromRank(0, max).First();
-            Mutate(db, o, zz => zz.Delete(e));
+            var (e, s) = z.ElementAt(max ? z.Length - 1 : 0);
+            z.Delete(e);
             if (nested) c.Reply.ArrayLen(2);
             c.Reply.Bulk(e);
             c.Reply.Double(s);
         }
+        db.AdjustMemory(z.SizeInBytes - before);
         c.Server.Events.Notify(NotifyClass.ZSet, max ? "zpopmax" : "zpopmin", key, db.Id);
         if (z.Length == 0)
         {
@@ -748,10 +750,14 @@ public static class SortedSetCommands
         }
         if (WrongType(c, o)) return;
         var z = Zs(o);
-        c.Reply.Bulk(z.FromRank(Random.Shared.NextInt64(z.Length), false).First().Ele);
+        c.Reply.Bulk(z.ElementAt(Random.Shared.NextInt64(z.Length)).Ele);
     }
 
-    /// <summary>zrandmemberWithCountCommand: negative counts may repeat, positive ones return distinct members.</summary>
+    /// <summary>
+    /// zrandmemberWithCountCommand: negative counts may repeat, positive ones return distinct
+    /// members. As in Redis, only the "most of the set" case copies the set; a negative count and
+    /// a small positive count pick ranks (O(log n) each on a skiplist) and reply as they go.
+    /// </summary>
     static void RandMemberWithCount(Client c, long count, bool withScores)
     {
         var o = c.Db.LookupRead(c.Args[1]);
@@ -762,20 +768,59 @@ public static class SortedSetCommands
         }
         if (WrongType(c, o)) return;
         var z = Zs(o);
-        var items = new List<(byte[] Ele, double Score)>();
+        long size = z.Length;
+        // CASE 1: a negative count, repetitions allowed.
         if (count < 0)
         {
-            var all = z.All().ToArray();
-            for (long i = 0; i < -count; i++) items.Add(all[Random.Shared.Next(all.Length)]);
+            long n = -count;
+            ReplyElementsLen(c, n, withScores);
+            // A listpack is small but seeking in it is linear: decode it once (lpRandomPairs walks it too).
+            var small = z.IsListpack ? z.All().ToArray() : null;
+            for (long i = 0; i < n; i++)
+            {
+                long r = Random.Shared.NextInt64(size);
+                ReplyElement(c, small != null ? small[r] : z.ElementAt(r), withScores);
+            }
+            return;
         }
-        else if (count >= z.Length) items.AddRange(z.All());
-        else
+        // CASE 2: the whole set.
+        if (count >= size)
+        {
+            ReplyElementsLen(c, size, withScores);
+            foreach (var e in z.All()) ReplyElement(c, e, withScores);
+            return;
+        }
+        // CASE 3 (and a listpack, Redis's CASE 2.5): most of the set, so copy it and keep a random part.
+        if (z.IsListpack || count * 3 > size)
         {
             var all = z.All().ToArray();
-            Random.Shared.Shuffle(all);
-            items.AddRange(all.Take((int)count));
+            for (int i = 0; i < count; i++)
+            {
+                int j = Random.Shared.Next(i, all.Length);
+                (all[i], all[j]) = (all[j], all[i]);
+            }
+            ReplyElementsLen(c, count, withScores);
+            for (int i = 0; i < count; i++) ReplyElement(c, all[i], withScores);
+            return;
         }
-        ReplyElements(c, items, withScores);
+        // CASE 4: few members of a large set: draw distinct ranks.
+        var ranks = new HashSet<long>((int)count);
+        ReplyElementsLen(c, count, withScores);
+        while (ranks.Count < count)
+        {
+            long r = Random.Shared.NextInt64(size);
+            if (ranks.Add(r)) ReplyElement(c, z.ElementAt(r), withScores);
+        }
+    }
+
+    static void ReplyElementsLen(Client c, long n, bool withScores) =>
+        c.Reply.ArrayLen(withScores && !c.Reply.Resp3 ? n * 2 : n);
+
+    static void ReplyElement(Client c, (byte[] Ele, double Score) e, bool withScores)
+    {
+        if (withScores && c.Reply.Resp3) c.Reply.ArrayLen(2);
+        c.Reply.Bulk(e.Ele);
+        if (withScores) c.Reply.Double(e.Score);
     }
 
     // ------------------------------------------------------------------ set algebra

@@ -285,6 +285,18 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     }
 
     /// <summary>quicklistPop: removes and returns the head or tail element, or null when empty.</summary>
+    /// <summary>The head or tail entry, to be read in place and then removed with DelEntry; null when empty.</summary>
+    public Entry? EndEntry(bool head)
+    {
+        var n = head ? Head : Tail;
+        if (n == null) return null;
+        var lp = Access(n);
+        return new Entry { Node = n, Offset = head ? lp.First() : lp.Last() };
+    }
+
+    /// <summary>quicklistDelIndex for an entry from EndEntry (or an iterator's current entry, not while iterating).</summary>
+    public void DelEntry(Entry e) => DelIndex(e.Node, e.Offset);
+
     public byte[]? Pop(bool head)
     {
         var n = head ? Head : Tail;
@@ -522,8 +534,11 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     // ------------------------------------------------------------------ iteration
 
-    /// <summary>An iterator from either end or from an index; nodes are decompressed while visited.</summary>
-    public sealed class Iterator
+    /// <summary>
+    /// An iterator from either end or from an index; nodes are decompressed while visited. A struct
+    /// (kept in the caller's local) so LRANGE and friends allocate nothing to walk the list.
+    /// </summary>
+    public struct Iterator
     {
         readonly Quicklist _ql;
         readonly bool _forward;

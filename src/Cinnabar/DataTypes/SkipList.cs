@@ -124,6 +124,15 @@ public sealed class SkipList
     readonly Node _header = new(MaxLevel, 0, []);
     readonly Random _random;
 
+    // zslInsert/zslDelete's update[] and rank[] vectors: stack arrays in C, per-thread scratch
+    // here so a write allocates only its node. Cleared after use so no unlinked node stays reachable.
+    [ThreadStatic] static Node[]? t_update;
+    [ThreadStatic] static long[]? t_rank;
+
+    static Node[] UpdateScratch() => t_update ??= new Node[MaxLevel];
+
+    static void Release(Node[] update) => Array.Clear(update);
+
     public Node? Tail { get; private set; }
     public long Length { get; private set; }
     public int Level { get; private set; } = 1;
@@ -152,8 +161,8 @@ public sealed class SkipList
     /// <summary>zslInsert: the caller guarantees the member is not already present.</summary>
     public Node Insert(double score, byte[] ele)
     {
-        var update = new Node[MaxLevel];
-        var rank = new long[MaxLevel];
+        var update = UpdateScratch();
+        var rank = t_rank ??= new long[MaxLevel];
         var x = _header;
         for (int i = Level - 1; i >= 0; i--)
         {
@@ -191,6 +200,7 @@ public sealed class SkipList
         Length++;
         ElementBytes += ObjectSize.ByteArray(ele.Length);
         LevelSum += level;
+        Release(update);
         return n;
     }
 
@@ -228,26 +238,28 @@ public sealed class SkipList
     /// <summary>zslDelete: removes the node with this score and member; false when absent.</summary>
     public bool Delete(double score, ReadOnlySpan<byte> ele)
     {
-        var update = new Node[MaxLevel];
+        var update = UpdateScratch();
         var x = FindUpdate(score, ele, update).Forward[0];
-        if (x == null || x.Score != score || !x.Ele.AsSpan().SequenceEqual(ele)) return false;
-        DeleteNode(x, update);
-        return true;
+        bool found = x != null && x.Score == score && x.Ele.AsSpan().SequenceEqual(ele);
+        if (found) DeleteNode(x!, update);
+        Release(update);
+        return found;
     }
 
     /// <summary>zslUpdateScore: moves the member to its new score, in place when the order is unchanged.</summary>
     public Node UpdateScore(double curScore, ReadOnlySpan<byte> ele, double newScore)
     {
-        var update = new Node[MaxLevel];
+        var update = UpdateScratch();
         var x = FindUpdate(curScore, ele, update).Forward[0]!;
         if ((x.Backward == null || x.Backward.Score < newScore) &&
             (x.Forward[0] == null || x.Forward[0]!.Score > newScore))
         {
             x.Score = newScore;
+            Release(update);
             return x;
         }
         DeleteNode(x, update);
-        return Insert(newScore, x.Ele);
+        return Insert(newScore, x.Ele); // Insert reuses (and releases) the scratch vector
     }
 
     /// <summary>zslGetRank: 1-based rank of the element, 0 when absent.</summary>
@@ -343,7 +355,7 @@ public sealed class SkipList
     /// <summary>Removes every node from the first one matching start while keep returns true; calls removed for each.</summary>
     long DeleteWhile(Func<Node, bool> beforeStart, Func<Node, bool> inRange, Action<Node> removed)
     {
-        var update = new Node[MaxLevel];
+        var update = UpdateScratch();
         var x = _header;
         for (int i = Level - 1; i >= 0; i--)
         {
@@ -360,6 +372,7 @@ public sealed class SkipList
             n++;
             y = next;
         }
+        Release(update);
         return n;
     }
 
@@ -374,7 +387,7 @@ public sealed class SkipList
     /// <summary>zslDeleteRangeByRank: 1-based inclusive ranks.</summary>
     public long DeleteRangeByRank(long start, long end, Action<Node> removed)
     {
-        var update = new Node[MaxLevel];
+        var update = UpdateScratch();
         long traversed = 0;
         var x = _header;
         for (int i = Level - 1; i >= 0; i--)
@@ -398,6 +411,7 @@ public sealed class SkipList
             traversed++;
             y = next;
         }
+        Release(update);
         return n;
     }
 }

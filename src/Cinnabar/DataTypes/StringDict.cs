@@ -30,9 +30,10 @@ public sealed class StringDict : IDuplicable, ISizedValue
     /// <summary>Adds key (copied) with value; false when it already exists (the value is left alone).</summary>
     public bool Add(ReadOnlySpan<byte> key, byte[]? value = null)
     {
-        var k = key.ToArray();
-        if (Dict.Add(k, value) == null) return false;
-        _payloadBytes += EntryCost(k, value);
+        // Look up by span first: an existing member (SADD of a member already there) copies nothing.
+        var e = Dict.AddCopy(key, value);
+        if (e == null) return false;
+        _payloadBytes += EntryCost(e.Key, value);
         return true;
     }
 

@@ -119,8 +119,8 @@ public sealed class ZSet : IDuplicable, ISizedValue
     /// </summary>
     public bool Add(double score, ReadOnlySpan<byte> ele, ref ZAddFlags flags, out double newScore, long maxEntries, long maxValue)
     {
-        bool incr = flags.HasFlag(ZAddFlags.Incr), nx = flags.HasFlag(ZAddFlags.Nx), xx = flags.HasFlag(ZAddFlags.Xx);
-        bool gt = flags.HasFlag(ZAddFlags.Gt), lt = flags.HasFlag(ZAddFlags.Lt);
+        bool incr = (flags & ZAddFlags.Incr) != 0, nx = (flags & ZAddFlags.Nx) != 0, xx = (flags & ZAddFlags.Xx) != 0;
+        bool gt = (flags & ZAddFlags.Gt) != 0, lt = (flags & ZAddFlags.Lt) != 0;
         flags &= ~(ZAddFlags.OutNop | ZAddFlags.OutNan | ZAddFlags.OutAdded | ZAddFlags.OutUpdated);
         newScore = score;
         if (double.IsNaN(score))
@@ -250,6 +250,18 @@ public sealed class ZSet : IDuplicable, ISizedValue
             yield return (n.Ele, n.Score);
             n = reverse ? n.Backward : n.Forward[0];
         }
+    }
+
+    /// <summary>The element at a 0-based ascending rank (in range): O(log n) on a skiplist, a seek on a listpack.</summary>
+    public (byte[] Ele, double Score) ElementAt(long rank)
+    {
+        if (Lp != null)
+        {
+            int p = Lp.Seek(2 * rank);
+            return (LpMember(p), LpScore(Lp.Next(p)));
+        }
+        var n = Zsl!.GetElementByRank(rank + 1)!;
+        return (n.Ele, n.Score);
     }
 
     /// <summary>Every element in ascending order.</summary>

@@ -91,6 +91,15 @@ public sealed class Dict<TValue>
         return Insert(key, value, h);
     }
 
+    /// <summary>dictAddRaw with the key duplicated only on insert: null (and no copy) when the key exists.</summary>
+    public DictEntry<TValue>? AddCopy(ReadOnlySpan<byte> key, TValue value)
+    {
+        if (IsRehashing) RehashStep();
+        ulong h = HashKey(key);
+        if (FindWithHash(key, h) != null) return null;
+        return Insert(key.ToArray(), value, h);
+    }
+
     /// <summary>Adds or overwrites; returns the entry.</summary>
     public DictEntry<TValue> Set(ReadOnlySpan<byte> key, TValue value)
     {

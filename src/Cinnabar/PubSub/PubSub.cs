@@ -214,8 +214,11 @@ public sealed class PubSub : IServerMechanism
         var map = ServerChannels(type);
         if (map.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var clients))
         {
-            foreach (var c in clients.ToArray())
+            // No copies: delivery only appends replies and at worst marks a client CloseAsap (freed
+            // later, in beforeSleep), so no subscription list changes while these loops run.
+            for (int i = 0; i < clients.Count; i++)
             {
+                var c = clients[i];
                 if (!CanWrite(c)) { receivers++; continue; }
                 c.Reply.PushLen(3);
                 c.Reply.Bulk(type.MessageBulk);
@@ -226,11 +229,12 @@ public sealed class PubSub : IServerMechanism
             }
         }
         if (type.Shard || Patterns.Count == 0) return receivers;
-        foreach (var (pattern, pclients) in Patterns.ToArray())
+        foreach (var (pattern, pclients) in Patterns)
         {
             if (!GlobMatcher.Match(pattern, channel)) continue;
-            foreach (var c in pclients.ToArray())
+            for (int i = 0; i < pclients.Count; i++)
             {
+                var c = pclients[i];
                 receivers++;
                 if (!CanWrite(c)) continue;
                 c.Reply.PushLen(4);

@@ -139,7 +139,7 @@ public class QuicklistTests
                     {
                         int i = r.Next(model.Count);
                         bool fwd = r.Next(2) == 0;
-                        var it = ql.GetIteratorAtIndex(i - (r.Next(2) == 0 ? 0 : model.Count), fwd)!;
+                        var it = ql.GetIteratorAtIndex(i - (r.Next(2) == 0 ? 0 : model.Count), fwd)!.Value;
                         var got = new List<string>();
                         while (got.Count < 30 && it.Next(out var e)) got.Add(S(Quicklist.GetBytes(e)));
                         it.Release();
