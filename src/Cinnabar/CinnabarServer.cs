@@ -1,5 +1,6 @@
-// The server (Redis's redisServer + server.c): owns the configuration, the databases, the
-// command table, the clients and the event loop, and runs serverCron and beforeSleep. It is
+// The server (Redis's redisServer + server.c), the composition root: owns the configuration,
+// the databases, the command table, the event loop and the mechanisms' parts (Clock, Clients,
+// Pause), runs serverCron and beforeSleep, and raises the events mechanisms attach to. It is
 // embeddable: new CinnabarServer(config).Start() listens and serves on its own loop thread.
 using System.Diagnostics;
 using System.Net;
@@ -27,12 +28,14 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly Dispatcher Dispatcher;
     public Database[] Databases { get; private set; } = [];
     public EventLoop Loop { get; private set; } = null!;
-    public readonly Dictionary<long, Client> Clients = new();
+    /// <summary>The cached clock (NowMs, LruClock) refreshed by the loop, the dispatcher and serverCron.</summary>
+    public readonly ServerClock Clock = new();
+    /// <summary>The connected clients, their lifecycle and the write path (Networking/ClientManager.cs).</summary>
+    public readonly ClientManager Clients;
+    /// <summary>CLIENT PAUSE state and the postponed clients (Networking/ClientPause.cs).</summary>
+    public readonly ClientPause Pause;
     readonly List<Listener> _listeners = new();
-    readonly List<Client> _pendingWrites = new();
-    readonly List<Client> _closeAsap = new();
     ActiveExpire _activeExpire = null!;
-    long _nextClientId;
     Thread? _thread;
     readonly ManualResetEventSlim _stopped = new(false);
 
@@ -45,22 +48,22 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     /// <summary>SHUTDOWN's SAVE (true) / NOSAVE (false) choice, for the persistence hook on ShuttingDown; null = by config.</summary>
     public bool? ShutdownSave;
-    public long NowMs { get; private set; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    /// <summary>The cached unix time in ms (ServerClock.NowMs), as the keyspace reads it.</summary>
+    public long NowMs => Clock.NowMs;
     public bool IsReplica { get; set; }
     /// <summary>Expiry is frozen while clients are paused (the dataset must stay static) or when another mechanism asks.</summary>
     public bool ExpiryPaused
     {
-        get => _expiryPaused || ClientsArePaused();
+        get => _expiryPaused || Pause.ClientsArePaused();
         set => _expiryPaused = value;
     }
     bool _expiryPaused;
     public bool Loading { get; set; }
-    public long PauseEndMs;
-    public bool PauseWritesOnly;
-    public int LruClock { get; private set; }
 
     /// <summary>Invoked when a client is freed so mechanisms can drop its state (Pub/Sub, WATCH, blocking).</summary>
     public event Action<Client>? ClientFreed;
+
+    internal void RaiseClientFreed(Client c) => ClientFreed?.Invoke(c);
 
     /// <summary>Invoked by RESET after the connection state it owns is cleared: MULTI/WATCH, Pub/Sub, tracking attach here.</summary>
     public event Action<Client>? ClientReset;
@@ -88,6 +91,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Commands = CommandTable.LoadDefault();
         Dispatcher = new Dispatcher(this);
         Evictor = new Evictor(this);
+        Clients = new ClientManager(this);
+        Pause = new ClientPause(this);
         Config.MaxMemoryChanged += UpdateMaxmemory;
         Extensions.Initialize(this);
     }
@@ -103,9 +108,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Loop.UnhandledError = (e, handler) =>
         {
             Log.Warning("Unexpected error on the event loop: " + e);
-            if (handler is Client c) FreeClient(c);
+            if (handler is Client c) Clients.FreeClient(c);
         };
-        Loop.AfterSleep = () => UpdateCachedTime(Stopwatch.GetTimestamp());
+        Loop.AfterSleep = () => Clock.UpdateCachedTime(Stopwatch.GetTimestamp());
         Bind();
         foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
         Loop.AddTimeEvent(1, ServerCron);
@@ -127,9 +132,6 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         };
         _thread.Start();
     }
-
-    /// <summary>Test seam: a client with no socket whose commands run through the real input path (Client.FeedQueryBuffer).</summary>
-    internal Client CreateDetachedClient() => new(++_nextClientId, this, null) { Authenticated = Config.RequirePass == null };
 
     void Bind()
     {
@@ -194,211 +196,13 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     void Cleanup()
     {
-        foreach (var c in Clients.Values.ToList()) FreeClient(c);
+        Clients.FreeAll();
         foreach (var l in _listeners) l.Dispose();
         _listeners.Clear();
         Loop.Dispose();
     }
 
-    /// <summary>Caches the unix time in ms used by expiry checks (server.mstime), reading the wall clock.</summary>
-    /// <remarks>
-    /// The wall clock is read by serverCron (hz times a second) and after a gap of a second;
-    /// in between, the time is derived from Stopwatch timestamps (UpdateCachedTime(long)): the
-    /// one the dispatcher reads anyway for a command's duration, and one per loop iteration.
-    /// Both clocks advance at the same rate (NTP slews both), and a step of the wall clock is
-    /// picked up at the next cron run.
-    /// </remarks>
-    public void UpdateCachedTime()
-    {
-        _monoBase = Stopwatch.GetTimestamp();
-        _wallBaseMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        SetCachedTime(_wallBaseMs);
-    }
-
-    /// <summary>Advances the cached time to a Stopwatch timestamp taken after the last wall-clock read.</summary>
-    public void UpdateCachedTime(long stopwatchTimestamp)
-    {
-        long elapsed = stopwatchTimestamp - _monoBase;
-        // A long gap (a nested loop without iterations, a very slow script) falls back to the wall clock.
-        if ((ulong)elapsed > (ulong)Stopwatch.Frequency) UpdateCachedTime();
-        else SetCachedTime(_wallBaseMs + elapsed * 1000 / Stopwatch.Frequency);
-    }
-
-    void SetCachedTime(long ms)
-    {
-        NowMs = ms;
-        LruClock = (int)((ms / 1000) & ((1 << 24) - 1));
-    }
-
-    long _monoBase, _wallBaseMs;
-
-    // ---------------------------------------------------------------- clients
-
-    internal void AcceptClient(Socket s)
-    {
-        if (Clients.Count >= Config.MaxClients)
-        {
-            // Written straight to the socket, best effort, as Redis does in acceptCommonHandler.
-            s.Send("-ERR max number of clients reached\r\n"u8, SocketFlags.None, out _);
-            Stats.RejectedConnections++;
-            s.Dispose();
-            return;
-        }
-        // As in Redis 7.0 the bind address does not matter: without a password only loopback peers get in.
-        if (Config.ProtectedMode && Config.RequirePass == null && s.RemoteEndPoint is IPEndPoint ep && !IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address))
-        {
-            s.Send(System.Text.Encoding.ASCII.GetBytes(ProtectedModeError), SocketFlags.None, out _);
-            Stats.RejectedConnections++;
-            s.Dispose();
-            return;
-        }
-        if (Config.TcpKeepalive > 0)
-        {
-            s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-            try
-            {
-                s.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, Config.TcpKeepalive);
-                s.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, Math.Max(1, Config.TcpKeepalive / 3));
-                s.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
-            }
-            catch (SocketException) { }
-        }
-        var c = new Client(++_nextClientId, this, s);
-        c.Authenticated = Config.RequirePass == null;
-        c.Reply.OnError = Stats.RecordError;
-        c.Token = Loop.Register(s, c, EventMask.Readable);
-        Clients[c.Id] = c;
-        Stats.NumConnections++;
-    }
-
-    const string ProtectedModeError =
-        "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. " +
-        "In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: " +
-        "1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. " +
-        "2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. " +
-        "3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
-        "4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
-
-    /// <summary>A client not bound to a socket (scripts, AOF loading): runs commands, collects replies.</summary>
-    public Client CreateFakeClient()
-    {
-        var c = new Client(++_nextClientId, this, null) { Authenticated = true };
-        c.Flags |= ClientFlags.Fake;
-        return c;
-    }
-
-    public void FreeClient(Client c)
-    {
-        if (c.Socket == null || !Clients.Remove(c.Id)) return;
-        c.Freed = true;
-        _postponed.Remove(c);
-        ClientFreed?.Invoke(c);
-        try
-        {
-            Loop.Unregister(c.Socket, c.Token);
-        }
-        catch (InvalidOperationException) { }
-        c.Socket.Dispose();
-        c.Output.Clear();
-    }
-
-    /// <summary>Frees a client at the next safe point (freeClientAsync): used from inside a handler of another client.</summary>
-    public void FreeClientAsync(Client c)
-    {
-        if (c.HasFlag(ClientFlags.CloseAsap)) return;
-        c.Flags |= ClientFlags.CloseAsap;
-        _closeAsap.Add(c);
-    }
-
-    internal void QueueReplyWrite(Client c)
-    {
-        if (c.Socket == null || c.HasFlag(ClientFlags.PendingWrite) || c.WriteHandlerInstalled) return;
-        if (!c.Output.HasPending && !c.HasFlag(ClientFlags.CloseAfterReply)) return;
-        c.Flags |= ClientFlags.PendingWrite;
-        _pendingWrites.Add(c);
-    }
-
     public bool AuthRequired(Client c) => Config.RequirePass != null && !c.Authenticated;
-
-    // ---------------------------------------------------------------- CLIENT PAUSE
-
-    readonly HashSet<Client> _postponed = new();
-    bool _resumePostponed;
-    long _pauseTimerId;
-
-    /// <summary>EXEC's queued commands decide whether it is a write under CLIENT PAUSE WRITE (installed by MULTI).</summary>
-    public Func<Client, bool>? TransactionMayReplicate;
-
-    /// <summary>pauseClients: the later end and the stronger mode win when pauses overlap.</summary>
-    public void PauseClients(long endMs, bool writesOnly)
-    {
-        bool wasPaused = ClientsArePaused();
-        PauseWritesOnly = wasPaused ? PauseWritesOnly && writesOnly : writesOnly;
-        if (endMs > PauseEndMs || !wasPaused) PauseEndMs = Math.Max(endMs, wasPaused ? PauseEndMs : 0);
-        if (PauseEndMs <= NowMs)
-        {
-            UnpauseClients();
-            return;
-        }
-        // A timer wakes the loop at the end so postponed clients resume on time, not at the next cron.
-        if (_pauseTimerId != 0) Loop.DeleteTimeEvent(_pauseTimerId);
-        _pauseTimerId = Loop.AddTimeEvent(PauseEndMs - NowMs, () =>
-        {
-            _pauseTimerId = 0;
-            ClientsArePaused();
-            return -1;
-        });
-    }
-
-    /// <summary>unpauseClients: postponed clients run their pending command in the next beforeSleep.</summary>
-    public void UnpauseClients()
-    {
-        PauseEndMs = 0;
-        PauseWritesOnly = false;
-        if (_pauseTimerId != 0)
-        {
-            Loop.DeleteTimeEvent(_pauseTimerId);
-            _pauseTimerId = 0;
-        }
-        if (_postponed.Count > 0) _resumePostponed = true;
-    }
-
-    /// <summary>checkClientPauseTimeoutAndReturnIfPaused: ends an expired pause as a side effect.</summary>
-    public bool ClientsArePaused()
-    {
-        if (PauseEndMs == 0) return false;
-        if (NowMs < PauseEndMs) return true;
-        UnpauseClients();
-        return false;
-    }
-
-    /// <summary>CLIENT PAUSE: whether this client's next command (already parsed into c.Args) must wait.</summary>
-    public bool ClientsPaused(Client c)
-    {
-        if (!ClientsArePaused()) return false;
-        // Replicas and monitors (Redis's CLIENT_SLAVE) are never paused.
-        if (c.HasFlag(ClientFlags.Replica | ClientFlags.Monitor)) return false;
-        var cmd = Commands.Resolve(c.Args, out bool unknownSub);
-        if (cmd == null || unknownSub) return false; // rejected anyway, no need to wait
-        if (!PauseWritesOnly) return true;
-        bool exec = cmd.Parent == null && cmd.Name == "exec";
-        return cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate) || (exec && (TransactionMayReplicate?.Invoke(c) ?? false));
-    }
-
-    /// <summary>blockPostponeClient: the client keeps its unexecuted command and is resumed by UnpauseClients.</summary>
-    public void PostponeClient(Client c) => _postponed.Add(c);
-
-    public bool IsPostponed(Client c) => _postponed.Contains(c);
-
-    void ResumePostponedClients()
-    {
-        if (!_resumePostponed || ClientsArePaused()) return;
-        _resumePostponed = false;
-        var resumed = _postponed.OrderBy(c => c.Id).ToList();
-        _postponed.Clear();
-        foreach (var c in resumed)
-            if (Clients.ContainsKey(c.Id)) c.ProcessInputBuffer();
-    }
 
     /// <summary>performEvictions (Keyspace/Eviction.cs): run before every command while maxmemory is set.</summary>
     public EvictResult PerformEvictions() => Evictor.PerformEvictions();
@@ -423,7 +227,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         get
         {
             long overhead = 0;
-            foreach (var c in Clients.Values)
+            foreach (var c in Clients.All)
                 if (c.HasFlag(ClientFlags.Replica)) overhead += c.Output.ListBytes;
             return overhead;
         }
@@ -436,7 +240,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         {
             long sum = BaselineMemory;
             foreach (var db in Databases) sum += db.UsedMemory + ObjectSize.KeyspaceOverhead(db);
-            foreach (var c in Clients.Values) sum += c.Output.ListBytes + c.QueryBufferCapacity;
+            foreach (var c in Clients.All) sum += c.Output.ListBytes + c.QueryBufferCapacity;
             return sum;
         }
     }
@@ -448,100 +252,23 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     void BeforeSleep()
     {
-        UpdateCachedTime(Stopwatch.GetTimestamp());
-        ResumePostponedClients();
+        Clock.UpdateCachedTime(Stopwatch.GetTimestamp());
+        Pause.ResumePostponedClients();
         BeforeSleepHooks?.Invoke();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);
-        HandleClientsWithPendingWrites();
-        FreeClientsInAsyncFreeQueue();
-    }
-
-    void HandleClientsWithPendingWrites()
-    {
-        for (int i = 0; i < _pendingWrites.Count; i++)
-        {
-            var c = _pendingWrites[i];
-            c.Flags &= ~ClientFlags.PendingWrite;
-            if (c.Socket == null || !Clients.ContainsKey(c.Id)) continue;
-            c.WriteToClient(fromHandler: false);
-        }
-        _pendingWrites.Clear();
-    }
-
-    void FreeClientsInAsyncFreeQueue()
-    {
-        if (_closeAsap.Count == 0) return;
-        // Index loop: a ClientFreed handler may queue more clients to close.
-        for (int i = 0; i < _closeAsap.Count; i++) FreeClient(_closeAsap[i]);
-        _closeAsap.Clear();
+        Clients.HandleClientsWithPendingWrites();
+        Clients.FreeClientsInAsyncFreeQueue();
     }
 
     /// <summary>serverCron: runs hz times per second.</summary>
     long ServerCron()
     {
-        UpdateCachedTime();
+        Clock.UpdateCachedTime();
         CronLoops++;
-        ClientsCron();
+        Clients.ClientsCron();
         DatabasesCron();
         Cron?.Invoke();
         return 1000 / Math.Max(1, Config.Hz);
-    }
-
-    void ClientsCron()
-    {
-        long now = NowMs;
-        List<Client>? toClose = null;
-        foreach (var c in Clients.Values)
-        {
-            // Replicas, monitors, the master link, blocked, postponed and subscribed clients wait by design.
-            if (Config.TimeoutSeconds > 0 && !c.HasFlag(ClientFlags.Master | ClientFlags.Replica | ClientFlags.Monitor | ClientFlags.Blocked | ClientFlags.PubSub)
-                && !_postponed.Contains(c) && now - c.LastInteractionMs > Config.TimeoutSeconds * 1000)
-            {
-                Log.Verbose("Closing idle client");
-                (toClose ??= new()).Add(c);
-                continue;
-            }
-            if (OutputBufferLimitReached(c))
-                (toClose ??= new()).Add(c);
-        }
-        if (toClose != null) foreach (var c in toClose) FreeClient(c);
-    }
-
-    /// <summary>checkClientOutputBufferLimits: hard limit at once, soft limit after its seconds.</summary>
-    public bool OutputBufferLimitReached(Client c)
-    {
-        string cls = c.HasFlag(ClientFlags.Replica) ? "replica" : c.HasFlag(ClientFlags.PubSub) ? "pubsub" : "normal";
-        var (hard, soft, softSeconds) = Config.OutputBufferLimits[cls];
-        long used = c.Output.ListBytes;
-        bool hardReached = hard > 0 && used >= hard;
-        bool softReached = soft > 0 && used >= soft;
-        if (softReached)
-        {
-            if (c.OutputSoftLimitReachedMs == 0)
-            {
-                c.OutputSoftLimitReachedMs = NowMs;
-                softReached = false;
-            }
-            else softReached = NowMs - c.OutputSoftLimitReachedMs > softSeconds * 1000;
-        }
-        else c.OutputSoftLimitReachedMs = 0;
-        if (hardReached || softReached)
-        {
-            Log.Warning($"Client {c.Describe()} scheduled to be closed ASAP for overcoming of output buffer limits.");
-            Stats.ClientOutbufLimitDisconnections++;
-            return true;
-        }
-        return false;
-    }
-
-    /// <summary>Checked after each reply is produced (asyncCloseClientOnOutputBufferLimitReached).</summary>
-    public void CheckOutputBufferLimitsAsync(Client c)
-    {
-        if (c.Socket != null && !c.HasFlag(ClientFlags.CloseAsap) && OutputBufferLimitReached(c))
-        {
-            c.Output.Clear();
-            FreeClientAsync(c);
-        }
     }
 
     void DatabasesCron()
@@ -582,12 +309,12 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public void TouchObject(RedisObject o)
     {
         if (Config.LfuPolicy) Eviction.LfuTouch(o, this);
-        else o.Lru = (uint)LruClock;
+        else o.Lru = (uint)Clock.LruClock;
     }
 
     public void InitObjectLru(RedisObject o)
     {
-        o.Lru = Config.LfuPolicy ? (Eviction.LfuMinutes(NowMs) << 8) | Eviction.LfuInitVal : (uint)LruClock;
+        o.Lru = Config.LfuPolicy ? (Eviction.LfuMinutes(NowMs) << 8) | Eviction.LfuInitVal : (uint)Clock.LruClock;
     }
 
     public void OnKeyspaceLookup(Database db, ReadOnlySpan<byte> key, bool hit, bool notify)
@@ -642,6 +369,4 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     {
         KeyModified?.Invoke(db, key);
     }
-
-    public static long MonotonicUs => Stopwatch.GetTimestamp() * 1_000_000 / Stopwatch.Frequency;
 }

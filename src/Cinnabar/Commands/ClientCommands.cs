@@ -46,7 +46,7 @@ public static class ClientCommands
         var args = c.Args;
         IEnumerable<Client> selected;
         if (args.Count == 2)
-            selected = c.Server.Clients.Values;
+            selected = c.Server.Clients.All;
         else if (args.Count == 4 && args.Is(2, "type"))
         {
             string name = args.ToStringAt(3);
@@ -55,7 +55,7 @@ public static class ClientCommands
                 c.Reply.Error($"Unknown client type '{name}'");
                 return;
             }
-            selected = c.Server.Clients.Values.Where(x => TypeOf(x) == type);
+            selected = c.Server.Clients.All.Where(x => TypeOf(x) == type);
         }
         else if (args.Count > 3 && args.Is(2, "id"))
         {
@@ -63,7 +63,7 @@ public static class ClientCommands
             for (int j = 3; j < args.Count; j++)
             {
                 if (!Arguments.TryGetLong(c, j, out long id, "Invalid client ID")) return;
-                if (c.Server.Clients.TryGetValue(id, out var target)) ids.Add(target);
+                if (c.Server.Clients.TryGet(id, out var target)) ids.Add(target);
             }
             // Listed in argument order, duplicates included, as Redis does.
             var sbIds = new StringBuilder();
@@ -184,7 +184,7 @@ public static class ClientCommands
 
         long killed = 0;
         bool closeThisClient = false;
-        foreach (var target in c.Server.Clients.Values.OrderBy(x => x.Id).ToList())
+        foreach (var target in c.Server.Clients.All.OrderBy(x => x.Id).ToList())
         {
             if (addr != null && target.RemoteAddress != addr) continue;
             if (laddr != null && target.LocalAddress != laddr) continue;
@@ -193,7 +193,7 @@ public static class ClientCommands
             if (user != null && target.User != user) continue;
             if (target == c && skipme) continue;
             if (target == c) closeThisClient = true;
-            else c.Server.FreeClient(target);
+            else c.Server.Clients.FreeClient(target);
             killed++;
         }
         if (args.Count == 3)
@@ -224,7 +224,7 @@ public static class ClientCommands
             return;
         }
         if (!TryGetTimeoutMs(c, 2, out long endMs)) return;
-        c.Server.PauseClients(endMs, writesOnly);
+        c.Server.Pause.PauseClients(endMs, writesOnly);
         c.Reply.Ok();
     }
 
@@ -249,7 +249,7 @@ public static class ClientCommands
     [Command("client|unpause")]
     static void Unpause(Client c)
     {
-        c.Server.UnpauseClients();
+        c.Server.Pause.UnpauseClients();
         c.Reply.Ok();
     }
 
@@ -306,7 +306,7 @@ public static class ClientCommands
             }
         }
         if (!Arguments.TryGetLong(c, 2, out long id)) return;
-        bool unblocked = c.Server.Clients.TryGetValue(id, out var target) && target.HasFlag(ClientFlags.Blocked)
+        bool unblocked = c.Server.Clients.TryGet(id, out var target) && target.HasFlag(ClientFlags.Blocked)
             && ClientHooks.UnblockHandler != null && ClientHooks.UnblockHandler(target, asError);
         c.Reply.Integer(unblocked ? 1 : 0);
     }
@@ -408,7 +408,7 @@ public static class ClientCommands
         if (c.HasFlag(ClientFlags.Master)) sb.Append('M');
         if (c.HasFlag(ClientFlags.PubSub)) sb.Append('P');
         if (c.HasFlag(ClientFlags.Multi)) sb.Append('x');
-        if (c.HasFlag(ClientFlags.Blocked) || c.Server.IsPostponed(c)) sb.Append('b');
+        if (c.HasFlag(ClientFlags.Blocked) || c.Server.Pause.IsPostponed(c)) sb.Append('b');
         if (c.HasFlag(ClientFlags.Tracking)) sb.Append('t');
         sb.Append(ClientHooks.TrackingFlags?.Invoke(c));
         if (c.HasFlag(ClientFlags.DirtyCas)) sb.Append('d');

@@ -89,7 +89,7 @@ public static class DebugCommands
         // Redis shares the integers 0..9999 (refcount INT_MAX) unless an LRU/LFU policy needs per-key clocks.
         bool shared = o.Encoding == ObjEncoding.Int && o.IntValue is >= 0 and < 10000 &&
             !(c.Server.Config.MaxMemory > 0 && (c.Server.Config.MaxMemoryPolicy.Contains("lru", StringComparison.Ordinal) || c.Server.Config.MaxMemoryPolicy.Contains("lfu", StringComparison.Ordinal)));
-        long idle = EstimateIdleSeconds(c.Server.LruClock, o.Lru);
+        long idle = EstimateIdleSeconds(c.Server.Clock.LruClock, o.Lru);
         string addr = "0x" + ((long)System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(o)).ToString("x", CultureInfo.InvariantCulture);
         c.Reply.Status($"Value at:{addr} refcount:{(shared ? int.MaxValue : 1)} encoding:{RedisObject.EncodingName(o.Encoding)} serializedlength:{SerializedLength(o)} lru:{o.Lru} lru_seconds_idle:{idle}");
     }

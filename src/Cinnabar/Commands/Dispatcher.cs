@@ -138,7 +138,7 @@ public sealed class Dispatcher
     public void Call(Client c, CommandDef cmd)
     {
         long start = ExecutionNesting == 0 && ReferenceEquals(_chainClient, c) ? _chainTimestamp : Stopwatch.GetTimestamp();
-        _server.UpdateCachedTime(start);
+        _server.Clock.UpdateCachedTime(start);
         int errorsBefore = c.Reply.ErrorsWritten;
         var previousClient = CurrentClient;
         if (ExecutionNesting == 0) CurrentClient = c;

@@ -80,7 +80,7 @@ public static class ObjectCommands
             c.Reply.Error("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
             return;
         }
-        c.Reply.Integer(Eviction.IdleTimeMs(o, c.Server.LruClock) / 1000);
+        c.Reply.Integer(Eviction.IdleTimeMs(o, c.Server.Clock.LruClock) / 1000);
     }
 
     [Command("object|freq")]
@@ -158,7 +158,7 @@ public static class ObjectCommands
         if (!empty)
         {
             long clientBytes = 0;
-            foreach (var cl in server.Clients.Values) clientBytes += cl.Output.ListBytes;
+            foreach (var cl in server.Clients.All) clientBytes += cl.Output.ListBytes;
             bigClientBuf = server.Clients.Count > 0 && clientBytes / server.Clients.Count > 1024 * 200;
         }
         if (empty)
@@ -192,7 +192,7 @@ public static class ObjectCommands
         long total = server.UsedMemory;
         long startup = CinnabarServer.BaselineMemory;
         long clientsNormal = 0;
-        foreach (var cl in server.Clients.Values) clientsNormal += cl.Output.ListBytes + cl.QueryBufferCapacity;
+        foreach (var cl in server.Clients.All) clientsNormal += cl.Output.ListBytes + cl.QueryBufferCapacity;
         var dbs = server.Databases.Where(d => d.Main.Count > 0).ToList();
         long overheadTotal = startup + clientsNormal;
         long keys = 0;

@@ -29,7 +29,7 @@ public static class TrackingCommands
                 }
                 if (!Arguments.TryGetLong(c, j, out redir)) return;
                 // The target must exist now, even though it may disconnect later.
-                if (!c.Server.Clients.ContainsKey(redir))
+                if (!c.Server.Clients.Contains(redir))
                 {
                     c.Reply.Error("The client ID you want redirect to does not exist");
                     return;

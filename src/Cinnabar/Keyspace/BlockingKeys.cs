@@ -154,7 +154,7 @@ public sealed class BlockingKeys : IServerMechanism
                     }
                     if (!served) break;
                     UnblockClient(c, requeue: true);
-                    _server.QueueReplyWrite(c);
+                    _server.Clients.QueueReplyWrite(c);
                 }
             }
         }
@@ -201,7 +201,7 @@ public sealed class BlockingKeys : IServerMechanism
         if (error) c.Reply.Error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
         else c.Reply.NullArray();
         b.UnblockClient(c, requeue: true);
-        b._server.QueueReplyWrite(c);
+        b._server.Clients.QueueReplyWrite(c);
         return true;
     }
 
@@ -221,7 +221,7 @@ public sealed class BlockingKeys : IServerMechanism
             _unblocked.RemoveAt(0);
             c.Flags &= ~ClientFlags.Unblocked;
             if (c.Socket != null && !c.HasFlag(ClientFlags.Blocked)) c.ProcessInputBuffer();
-            _server.QueueReplyWrite(c);
+            _server.Clients.QueueReplyWrite(c);
         }
     }
 
@@ -229,7 +229,7 @@ public sealed class BlockingKeys : IServerMechanism
     long HandleBlockedClientsTimeout()
     {
         if (_blocked.Count == 0) return -1;
-        _server.UpdateCachedTime();
+        _server.Clock.UpdateCachedTime();
         long now = _server.NowMs, nearest = long.MaxValue;
         List<Client>? expired = null;
         foreach (var c in _blocked)
@@ -245,7 +245,7 @@ public sealed class BlockingKeys : IServerMechanism
             {
                 c.Reply.NullArray();
                 UnblockClient(c, requeue: true);
-                _server.QueueReplyWrite(c);
+                _server.Clients.QueueReplyWrite(c);
             }
         }
         return nearest == long.MaxValue ? -1 : nearest - now;

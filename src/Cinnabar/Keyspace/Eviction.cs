@@ -147,7 +147,7 @@ public sealed class Evictor
     {
         if (_server.Loading) return false;
         if (_server.IsReplica && _server.Config.GetBool("replica-ignore-maxmemory")) return false;
-        if (_server.ClientsArePaused()) return false;
+        if (_server.Pause.ClientsArePaused()) return false;
         return true;
     }
 
@@ -214,7 +214,7 @@ public sealed class Evictor
     (Database? Db, byte[]? Key) PickFromPool(MaxmemoryPolicy policy, Database[] dbs)
     {
         bool allKeys = (policy & MaxmemoryPolicy.FlagAllKeys) != 0;
-        var ctx = new EvictionPool.ScoreContext(policy, _server.LruClock, Eviction.LfuMinutes(_server.NowMs), _server.Config.LfuDecayTime);
+        var ctx = new EvictionPool.ScoreContext(policy, _server.Clock.LruClock, Eviction.LfuMinutes(_server.NowMs), _server.Config.LfuDecayTime);
         while (true)
         {
             long totalKeys = 0;
@@ -252,11 +252,11 @@ public sealed class Evictor
         var stats = _server.Stats;
         if (result != EvictResult.Ok)
         {
-            if (stats.LastEvictionExceededTimeUs == 0) stats.LastEvictionExceededTimeUs = CinnabarServer.MonotonicUs;
+            if (stats.LastEvictionExceededTimeUs == 0) stats.LastEvictionExceededTimeUs = ServerClock.MonotonicUs;
         }
         else if (stats.LastEvictionExceededTimeUs != 0)
         {
-            stats.TotalEvictionExceededTimeUs += CinnabarServer.MonotonicUs - stats.LastEvictionExceededTimeUs;
+            stats.TotalEvictionExceededTimeUs += ServerClock.MonotonicUs - stats.LastEvictionExceededTimeUs;
             stats.LastEvictionExceededTimeUs = 0;
         }
     }

@@ -135,7 +135,7 @@ public sealed class Client : IFileEventHandler
             {
                 // One contiguous request can't grow past the largest .NET array (about 2 GB).
                 Server.Log.Warning($"Closing client whose request does not fit in a query buffer: {Describe()}");
-                Server.FreeClient(this);
+                Server.Clients.FreeClient(this);
                 return;
             }
             var old = _query;
@@ -146,7 +146,7 @@ public sealed class Client : IFileEventHandler
         if (err == SocketError.WouldBlock) return;
         if (err != SocketError.Success || n == 0)
         {
-            Server.FreeClient(this);
+            Server.Clients.FreeClient(this);
             return;
         }
         _qend += n;
@@ -159,7 +159,7 @@ public sealed class Client : IFileEventHandler
         {
             Server.Log.Warning($"Closing client that reached max query buffer length: {Describe()} (qbuf initial bytes: {InitialBytes()})");
             Server.Stats.ClientQbufLimitDisconnections++;
-            Server.FreeClient(this);
+            Server.Clients.FreeClient(this);
             return;
         }
         ProcessInputBuffer();
@@ -217,11 +217,11 @@ public sealed class Client : IFileEventHandler
                 break;
             }
             Args = Parser.Args;
-            if (Server.PauseEndMs != 0 && Server.ClientsPaused(this))
+            if (Server.Pause.EndMs != 0 && Server.Pause.MustPostpone(this))
             {
                 // Keep the command's bytes and parse it again when the pause ends (blockPostponeClient).
                 _qpos = Parser.CommandStart;
-                Server.PostponeClient(this);
+                Server.Pause.BlockPostponeClient(this);
                 break;
             }
             Server.Dispatcher.ProcessCommand(this);
@@ -240,7 +240,7 @@ public sealed class Client : IFileEventHandler
             if (_query.Length > 4 * InitialQueryBuffer) _query = new byte[InitialQueryBuffer];
         }
         Server.Dispatcher.BreakTimestampChain();
-        Server.QueueReplyWrite(this);
+        Server.Clients.QueueReplyWrite(this);
     }
 
     /// <summary>After each command (resetClient): CLIENT REPLY SKIP lasts one command; output limits are checked.</summary>
@@ -254,7 +254,7 @@ public sealed class Client : IFileEventHandler
         }
         Reply.Enabled = !HasFlag(ClientFlags.ReplyOff | ClientFlags.ReplySkip);
         // Only the reply list counts toward client-output-buffer-limit, so most commands skip the check.
-        if (Output.ListBytes > 0) Server.CheckOutputBufferLimitsAsync(this);
+        if (Output.ListBytes > 0) Server.Clients.CheckOutputBufferLimitsAsync(this);
     }
 
     /// <summary>Bytes in the query buffer, already executed ones of this batch included (CLIENT LIST qbuf).</summary>
@@ -288,7 +288,7 @@ public sealed class Client : IFileEventHandler
             if (err == SocketError.WouldBlock) break;
             if (err != SocketError.Success)
             {
-                Server.FreeClient(this);
+                Server.Clients.FreeClient(this);
                 return false;
             }
             Output.ConsumeAcross(n);
@@ -308,7 +308,7 @@ public sealed class Client : IFileEventHandler
             }
             if (HasFlag(ClientFlags.CloseAfterReply))
             {
-                Server.FreeClient(this);
+                Server.Clients.FreeClient(this);
                 return false;
             }
         }

@@ -1,5 +1,5 @@
 // A listening TCP socket (Redis's acceptTcpHandler): accepts pending connections when readable,
-// makes each non-blocking with TCP_NODELAY, and hands it to CinnabarServer.AcceptClient, which
+// makes each non-blocking with TCP_NODELAY, and hands it to ClientManager.AcceptClient, which
 // enforces maxclients and protected mode and sets keepalive before the client exists.
 using System.Net;
 using System.Net.Sockets;
@@ -49,7 +49,7 @@ public sealed class Listener : IFileEventHandler, IDisposable
             }
             s.Blocking = false;
             s.NoDelay = true;
-            _server.AcceptClient(s);
+            _server.Clients.AcceptClient(s);
         }
     }
 

@@ -52,8 +52,8 @@ public sealed class Monitor : IServerMechanism
         foreach (var m in monitors)
         {
             m.Reply.Protocol_(line);
-            server.QueueReplyWrite(m);
-            server.CheckOutputBufferLimitsAsync(m);
+            server.Clients.QueueReplyWrite(m);
+            server.Clients.CheckOutputBufferLimitsAsync(m);
         }
     }
 

@@ -253,7 +253,7 @@ public sealed class PubSub : IServerMechanism
 
     void AfterWrite(Client c)
     {
-        _server.CheckOutputBufferLimitsAsync(c);
-        _server.QueueReplyWrite(c);
+        _server.Clients.CheckOutputBufferLimitsAsync(c);
+        _server.Clients.QueueReplyWrite(c);
     }
 }

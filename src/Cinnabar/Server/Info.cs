@@ -96,7 +96,7 @@ public static class Info
         Field(sb, "uptime_in_days", uptime / 86400);
         Field(sb, "hz", s.Config.Hz);
         Field(sb, "configured_hz", s.Config.Hz);
-        Field(sb, "lru_clock", s.LruClock);
+        Field(sb, "lru_clock", s.Clock.LruClock);
         Field(sb, "executable", Environment.ProcessPath ?? "");
         Field(sb, "config_file", s.Config.ConfigFile ?? "");
         Field(sb, "io_threads_active", 0);
@@ -106,7 +106,7 @@ public static class Info
     {
         long maxIn = 0, maxOut = 0;
         int blocked = 0, tracking = 0;
-        foreach (var c in s.Clients.Values)
+        foreach (var c in s.Clients.All)
         {
             maxIn = Math.Max(maxIn, c.QueryBufferCapacity);
             maxOut = Math.Max(maxOut, c.Output.ListBytes);
@@ -114,7 +114,7 @@ public static class Info
             if (c.HasFlag(ClientFlags.Tracking)) tracking++;
         }
         sb.Append("# Clients\r\n");
-        Field(sb, "connected_clients", s.Clients.Values.Count(c => !c.HasFlag(ClientFlags.Replica)));
+        Field(sb, "connected_clients", s.Clients.All.Count(c => !c.HasFlag(ClientFlags.Replica)));
         Field(sb, "cluster_connections", 0);
         Field(sb, "maxclients", s.Config.MaxClients);
         Field(sb, "client_recent_max_input_buffer", maxIn);
@@ -179,7 +179,7 @@ public static class Info
         Field(sb, "mem_replication_backlog", 0);
         Field(sb, "mem_total_replication_buffers", 0);
         Field(sb, "mem_clients_slaves", 0);
-        Field(sb, "mem_clients_normal", s.Clients.Values.Sum(c => c.Output.ListBytes + c.QueryBufferCapacity));
+        Field(sb, "mem_clients_normal", s.Clients.All.Sum(c => c.Output.ListBytes + c.QueryBufferCapacity));
         Field(sb, "mem_cluster_links", 0);
         Field(sb, "mem_aof_buffer", 0);
         Field(sb, "mem_allocator", "dotnet-gc");
@@ -248,7 +248,7 @@ public static class Info
         Field(sb, "expire_cycle_cpu_milliseconds", st.ExpireCycleTimeUsedUs / 1000);
         Field(sb, "evicted_keys", st.EvictedKeys);
         Field(sb, "evicted_clients", st.EvictedClients);
-        long currentExceededUs = st.LastEvictionExceededTimeUs == 0 ? 0 : CinnabarServer.MonotonicUs - st.LastEvictionExceededTimeUs;
+        long currentExceededUs = st.LastEvictionExceededTimeUs == 0 ? 0 : ServerClock.MonotonicUs - st.LastEvictionExceededTimeUs;
         Field(sb, "total_eviction_exceeded_time", (st.TotalEvictionExceededTimeUs + currentExceededUs) / 1000);
         Field(sb, "current_eviction_exceeded_time", currentExceededUs / 1000);
         Field(sb, "keyspace_hits", st.KeyspaceHits);

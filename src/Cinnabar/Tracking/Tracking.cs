@@ -249,7 +249,7 @@ public sealed class Tracking : IServerMechanism
         var current = _server.Dispatcher.CurrentClient;
         foreach (long id in OrderedIds(ids))
         {
-            if (!_server.Clients.TryGetValue(id, out var target) || !target.HasFlag(ClientFlags.Tracking)) continue;
+            if (!_server.Clients.TryGet(id, out var target) || !target.HasFlag(ClientFlags.Tracking)) continue;
             var st = StateOf(target);
             // A client that switched to BCAST after reading keys gets no default-mode invalidations.
             if (st.Has(TrackingFlags.Bcast)) continue;
@@ -271,7 +271,7 @@ public sealed class Tracking : IServerMechanism
         _pendingKeys.Clear();
         foreach (var (target, key) in pending)
         {
-            if (!_server.Clients.ContainsKey(target.Id)) continue;
+            if (!_server.Clients.Contains(target.Id)) continue;
             if (key != null) SendTrackingMessage(target, key, proto: false);
             else SendTrackingMessage(target, NullProto(target), proto: true);
         }
@@ -288,7 +288,7 @@ public sealed class Tracking : IServerMechanism
         if (TrackingClients > 0)
         {
             var current = _server.Dispatcher.CurrentClient;
-            foreach (var c in _server.Clients.Values.OrderBy(x => x.Id).ToArray())
+            foreach (var c in _server.Clients.All.OrderBy(x => x.Id).ToArray())
             {
                 if (!c.HasFlag(ClientFlags.Tracking)) continue;
                 if (c == current) _pendingKeys.Add((c, null));
@@ -309,7 +309,7 @@ public sealed class Tracking : IServerMechanism
         bool usingRedirection = false;
         if (st.Redirect != 0)
         {
-            if (!_server.Clients.TryGetValue(st.Redirect, out var redir))
+            if (!_server.Clients.TryGet(st.Redirect, out var redir))
             {
                 st.Flags |= TrackingFlags.BrokenRedir;
                 // Only a RESP3 client can be told, in band, that its invalidations are lost.
@@ -368,8 +368,8 @@ public sealed class Tracking : IServerMechanism
 
     void AfterWrite(Client c)
     {
-        _server.CheckOutputBufferLimitsAsync(c);
-        _server.QueueReplyWrite(c);
+        _server.Clients.CheckOutputBufferLimitsAsync(c);
+        _server.Clients.QueueReplyWrite(c);
     }
 
     // ------------------------------------------------------------ broadcast mode

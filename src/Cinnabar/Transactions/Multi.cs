@@ -66,7 +66,7 @@ public sealed class Multi : IServerMechanism
             return bytes;
         };
         // CLIENT PAUSE WRITE holds an EXEC whose queue may write (Redis checks the queued commands' flags).
-        server.TransactionMayReplicate = c => c.Extensions.TryGetValue(typeof(MultiState), out var s)
+        server.Pause.TransactionMayReplicate = c => c.Extensions.TryGetValue(typeof(MultiState), out var s)
             && ((MultiState)s).Commands.Exists(q => q.Cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate));
     }
 

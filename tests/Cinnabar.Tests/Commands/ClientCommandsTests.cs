@@ -129,7 +129,7 @@ public class ClientCommandsTests(ServerFixture fx) : IClassFixture<ServerFixture
         Thread.Sleep(200);
         Assert.False(c.Socket.Poll(0, System.Net.Sockets.SelectMode.SelectRead), "a paused client got a reply");
         // admin is paused too, but a second connection's UNPAUSE is a command as well: use the server API.
-        fx.Server.Loop.Post(fx.Server.UnpauseClients);
+        fx.Server.Loop.Post(fx.Server.Pause.UnpauseClients);
         Assert.Equal("+PONG", c.Read().ToString());
         Assert.Equal("+PONG", admin.CallS("PING"));
     }

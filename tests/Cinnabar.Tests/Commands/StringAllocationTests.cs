@@ -33,7 +33,7 @@ public class StringAllocationTests(ServerFixture fx) : IClassFixture<ServerFixtu
         };
         long allocated = LoopAccess.Run(fx.Server, () =>
         {
-            var client = fx.Server.CreateFakeClient();
+            var client = fx.Server.Clients.CreateFakeClient();
             void RunAll(int rounds)
             {
                 for (int r = 0; r < rounds; r++)

@@ -94,7 +94,7 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         var done = new ManualResetEventSlim();
         fx.Server.Loop.Post(() =>
         {
-            foreach (var c in fx.Server.Clients.Values.Where(c => c.HasFlag(global::Cinnabar.Networking.ClientFlags.Blocked)).OrderBy(c => c.Id).ToList())
+            foreach (var c in fx.Server.Clients.All.Where(c => c.HasFlag(global::Cinnabar.Networking.ClientFlags.Blocked)).OrderBy(c => c.Id).ToList())
                 results.Add(BlockingKeys.Unblock(c, error: results.Count == 1));
             done.Set();
         });

@@ -110,7 +110,7 @@ public class LimitsTests
         Assert.Equal(0, fx.Server.Stats.ClientOutbufLimitDisconnections); // over the soft limit, but not for 1 s yet
         Thread.Sleep(2000);
         Assert.Equal(1, fx.Server.Stats.ClientOutbufLimitDisconnections);
-        Assert.Empty(fx.Server.Clients);
+        Assert.Empty(fx.Server.Clients.All);
         Assert.True(DrainsToClose(c, 3000));
     }
 
@@ -132,7 +132,8 @@ public class LimitsTests
         using var fx = Start(("tcp-keepalive", "120"));
         using var c = fx.Connect();
         long id = c.Call("CLIENT", "ID").Integer;
-        var s = fx.Server.Clients[id].Socket!;
+        Assert.True(fx.Server.Clients.TryGet(id, out var client));
+        var s = client.Socket!;
         Assert.Equal(1, (int)s.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!);
         Assert.Equal(120, (int)s.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime)!);
     }

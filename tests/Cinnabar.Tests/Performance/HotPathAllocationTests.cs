@@ -76,7 +76,7 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
     {
         return OnLoop(() =>
         {
-            var c = fx.Server.CreateDetachedClient();
+            var c = fx.Server.Clients.CreateDetachedClient();
             c.FeedQueryBuffer(setup);
             Drain(c, null);
             var first = new byte[4096];
@@ -160,7 +160,7 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
         var frame = Resp("GET", "hot:split");
         var (allocated, reply) = OnLoop(() =>
         {
-            var c = fx.Server.CreateDetachedClient();
+            var c = fx.Server.Clients.CreateDetachedClient();
             c.FeedQueryBuffer(Resp("SET", "hot:split", "v"));
             Drain(c, null);
             c.FeedQueryBuffer(frame.AsSpan(0, 9));

@@ -1,0 +1,209 @@
+// The server's clients and their lifecycle (Redis's networking.c role): accepting a connection
+// (maxclients, protected mode, keepalive), the client index by id, the write path (clients with
+// pending replies are written once per loop iteration, in beforeSleep), output buffer limits,
+// the idle timeout, and freeing, at once or at the next safe point (the close-asap list).
+using System.Diagnostics.CodeAnalysis;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Cinnabar.Networking;
+
+public sealed class ClientManager
+{
+    readonly CinnabarServer _server;
+    readonly Dictionary<long, Client> _byId = new(); // server.clients_index
+    readonly List<Client> _pendingWrites = new();    // server.clients_pending_write
+    readonly List<Client> _closeAsap = new();        // server.clients_to_close
+    long _nextClientId;
+
+    public ClientManager(CinnabarServer server) => _server = server;
+
+    /// <summary>The connected clients (socket clients only: fake and detached clients are not listed).</summary>
+    public Dictionary<long, Client>.ValueCollection All => _byId.Values;
+
+    public int Count => _byId.Count;
+
+    public bool TryGet(long id, [MaybeNullWhen(false)] out Client c) => _byId.TryGetValue(id, out c);
+
+    public bool Contains(long id) => _byId.ContainsKey(id);
+
+    /// <summary>acceptCommonHandler: rejects over maxclients or in protected mode, else links a new client to the loop.</summary>
+    internal void AcceptClient(Socket s)
+    {
+        var config = _server.Config;
+        var stats = _server.Stats;
+        if (_byId.Count >= config.MaxClients)
+        {
+            // Written straight to the socket, best effort, as Redis does in acceptCommonHandler.
+            s.Send("-ERR max number of clients reached\r\n"u8, SocketFlags.None, out _);
+            stats.RejectedConnections++;
+            s.Dispose();
+            return;
+        }
+        // As in Redis 7.0 the bind address does not matter: without a password only loopback peers get in.
+        if (config.ProtectedMode && config.RequirePass == null && s.RemoteEndPoint is IPEndPoint ep && !IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address))
+        {
+            s.Send(System.Text.Encoding.ASCII.GetBytes(ProtectedModeError), SocketFlags.None, out _);
+            stats.RejectedConnections++;
+            s.Dispose();
+            return;
+        }
+        if (config.TcpKeepalive > 0)
+        {
+            s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            try
+            {
+                s.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, config.TcpKeepalive);
+                s.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, Math.Max(1, config.TcpKeepalive / 3));
+                s.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
+            }
+            catch (SocketException) { }
+        }
+        var c = new Client(++_nextClientId, _server, s);
+        c.Authenticated = config.RequirePass == null;
+        c.Reply.OnError = stats.RecordError;
+        c.Token = _server.Loop.Register(s, c, EventMask.Readable);
+        _byId[c.Id] = c;
+        stats.NumConnections++;
+    }
+
+    const string ProtectedModeError =
+        "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. " +
+        "In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: " +
+        "1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. " +
+        "2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. " +
+        "3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
+        "4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+    /// <summary>A client not bound to a socket (scripts, AOF loading): runs commands, collects replies.</summary>
+    public Client CreateFakeClient()
+    {
+        var c = new Client(++_nextClientId, _server, null) { Authenticated = true };
+        c.Flags |= ClientFlags.Fake;
+        return c;
+    }
+
+    /// <summary>Test seam: a client with no socket whose commands run through the real input path (Client.FeedQueryBuffer).</summary>
+    internal Client CreateDetachedClient() => new(++_nextClientId, _server, null) { Authenticated = _server.Config.RequirePass == null };
+
+    /// <summary>freeClient: unlinks the client, lets mechanisms drop its state (ClientFreed), closes the socket. A second call is a no-op.</summary>
+    public void FreeClient(Client c)
+    {
+        if (c.Socket == null || !_byId.Remove(c.Id)) return;
+        c.Freed = true;
+        _server.Pause.RemoveClient(c);
+        _server.RaiseClientFreed(c);
+        try
+        {
+            _server.Loop.Unregister(c.Socket, c.Token);
+        }
+        catch (InvalidOperationException) { }
+        c.Socket.Dispose();
+        c.Output.Clear();
+    }
+
+    /// <summary>Frees a client at the next safe point (freeClientAsync): used from inside a handler of another client.</summary>
+    public void FreeClientAsync(Client c)
+    {
+        if (c.HasFlag(ClientFlags.CloseAsap)) return;
+        c.Flags |= ClientFlags.CloseAsap;
+        _closeAsap.Add(c);
+    }
+
+    /// <summary>Frees every client (shutdown).</summary>
+    internal void FreeAll()
+    {
+        foreach (var c in _byId.Values.ToList()) FreeClient(c);
+    }
+
+    /// <summary>putClientInPendingWriteQueue: the reply is written in beforeSleep, unless a writable handler already waits.</summary>
+    internal void QueueReplyWrite(Client c)
+    {
+        if (c.Socket == null || c.HasFlag(ClientFlags.PendingWrite) || c.WriteHandlerInstalled) return;
+        if (!c.Output.HasPending && !c.HasFlag(ClientFlags.CloseAfterReply)) return;
+        c.Flags |= ClientFlags.PendingWrite;
+        _pendingWrites.Add(c);
+    }
+
+    /// <summary>handleClientsWithPendingWrites (beforeSleep): one write per client; a short write installs the writable handler.</summary>
+    internal void HandleClientsWithPendingWrites()
+    {
+        for (int i = 0; i < _pendingWrites.Count; i++)
+        {
+            var c = _pendingWrites[i];
+            c.Flags &= ~ClientFlags.PendingWrite;
+            if (c.Socket == null || !_byId.ContainsKey(c.Id)) continue;
+            c.WriteToClient(fromHandler: false);
+        }
+        _pendingWrites.Clear();
+    }
+
+    /// <summary>freeClientsInAsyncFreeQueue: the last step of beforeSleep, after the writes.</summary>
+    internal void FreeClientsInAsyncFreeQueue()
+    {
+        if (_closeAsap.Count == 0) return;
+        // Index loop: a ClientFreed handler may queue more clients to close.
+        for (int i = 0; i < _closeAsap.Count; i++) FreeClient(_closeAsap[i]);
+        _closeAsap.Clear();
+    }
+
+    /// <summary>clientsCron: the idle timeout and the output buffer limits, from serverCron.</summary>
+    internal void ClientsCron()
+    {
+        long now = _server.NowMs;
+        var config = _server.Config;
+        List<Client>? toClose = null;
+        foreach (var c in _byId.Values)
+        {
+            // Replicas, monitors, the master link, blocked, postponed and subscribed clients wait by design.
+            if (config.TimeoutSeconds > 0 && !c.HasFlag(ClientFlags.Master | ClientFlags.Replica | ClientFlags.Monitor | ClientFlags.Blocked | ClientFlags.PubSub)
+                && !_server.Pause.IsPostponed(c) && now - c.LastInteractionMs > config.TimeoutSeconds * 1000)
+            {
+                _server.Log.Verbose("Closing idle client");
+                (toClose ??= new()).Add(c);
+                continue;
+            }
+            if (OutputBufferLimitReached(c))
+                (toClose ??= new()).Add(c);
+        }
+        if (toClose != null) foreach (var c in toClose) FreeClient(c);
+    }
+
+    /// <summary>checkClientOutputBufferLimits: hard limit at once, soft limit after its seconds.</summary>
+    public bool OutputBufferLimitReached(Client c)
+    {
+        string cls = c.HasFlag(ClientFlags.Replica) ? "replica" : c.HasFlag(ClientFlags.PubSub) ? "pubsub" : "normal";
+        var (hard, soft, softSeconds) = _server.Config.OutputBufferLimits[cls];
+        long now = _server.NowMs;
+        long used = c.Output.ListBytes;
+        bool hardReached = hard > 0 && used >= hard;
+        bool softReached = soft > 0 && used >= soft;
+        if (softReached)
+        {
+            if (c.OutputSoftLimitReachedMs == 0)
+            {
+                c.OutputSoftLimitReachedMs = now;
+                softReached = false;
+            }
+            else softReached = now - c.OutputSoftLimitReachedMs > softSeconds * 1000;
+        }
+        else c.OutputSoftLimitReachedMs = 0;
+        if (hardReached || softReached)
+        {
+            _server.Log.Warning($"Client {c.Describe()} scheduled to be closed ASAP for overcoming of output buffer limits.");
+            _server.Stats.ClientOutbufLimitDisconnections++;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Checked after each reply is produced (asyncCloseClientOnOutputBufferLimitReached).</summary>
+    public void CheckOutputBufferLimitsAsync(Client c)
+    {
+        if (c.Socket != null && !c.HasFlag(ClientFlags.CloseAsap) && OutputBufferLimitReached(c))
+        {
+            c.Output.Clear();
+            FreeClientAsync(c);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+// CLIENT PAUSE (Redis's pauseClients / unpauseClients / blockPostponeClient in networking.c and
+// blocked.c): while a pause lasts, a client whose next command must wait keeps it unexecuted in
+// its query buffer and is parked here; when the pause ends (timeout or CLIENT UNPAUSE) the
+// parked clients run their pending commands in the next beforeSleep, in client-id order.
+using Cinnabar.Commands;
+
+namespace Cinnabar.Networking;
+
+public sealed class ClientPause
+{
+    readonly CinnabarServer _server;
+    readonly HashSet<Client> _postponed = new();
+    bool _resumePostponed;
+    long _pauseTimerId;
+
+    /// <summary>server.client_pause_end_time: unix ms when the pause ends; 0 when not paused.</summary>
+    public long EndMs;
+
+    /// <summary>client_pause_type WRITE (true) or ALL (false).</summary>
+    public bool WritesOnly;
+
+    /// <summary>EXEC's queued commands decide whether it is a write under CLIENT PAUSE WRITE (installed by MULTI).</summary>
+    public Func<Client, bool>? TransactionMayReplicate;
+
+    public ClientPause(CinnabarServer server) => _server = server;
+
+    /// <summary>pauseClients: the later end and the stronger mode win when pauses overlap.</summary>
+    public void PauseClients(long endMs, bool writesOnly)
+    {
+        bool wasPaused = ClientsArePaused();
+        WritesOnly = wasPaused ? WritesOnly && writesOnly : writesOnly;
+        if (endMs > EndMs || !wasPaused) EndMs = Math.Max(endMs, wasPaused ? EndMs : 0);
+        long now = _server.NowMs;
+        if (EndMs <= now)
+        {
+            UnpauseClients();
+            return;
+        }
+        // A timer wakes the loop at the end so postponed clients resume on time, not at the next cron.
+        var loop = _server.Loop;
+        if (_pauseTimerId != 0) loop.DeleteTimeEvent(_pauseTimerId);
+        _pauseTimerId = loop.AddTimeEvent(EndMs - now, () =>
+        {
+            _pauseTimerId = 0;
+            ClientsArePaused();
+            return -1;
+        });
+    }
+
+    /// <summary>unpauseClients: postponed clients run their pending command in the next beforeSleep.</summary>
+    public void UnpauseClients()
+    {
+        EndMs = 0;
+        WritesOnly = false;
+        if (_pauseTimerId != 0)
+        {
+            _server.Loop.DeleteTimeEvent(_pauseTimerId);
+            _pauseTimerId = 0;
+        }
+        if (_postponed.Count > 0) _resumePostponed = true;
+    }
+
+    /// <summary>checkClientPauseTimeoutAndReturnIfPaused: ends an expired pause as a side effect.</summary>
+    public bool ClientsArePaused()
+    {
+        if (EndMs == 0) return false;
+        if (_server.NowMs < EndMs) return true;
+        UnpauseClients();
+        return false;
+    }
+
+    /// <summary>Whether this client's next command (already parsed into c.Args) must wait for the pause to end.</summary>
+    public bool MustPostpone(Client c)
+    {
+        if (!ClientsArePaused()) return false;
+        // Replicas and monitors (Redis's CLIENT_SLAVE) are never paused.
+        if (c.HasFlag(ClientFlags.Replica | ClientFlags.Monitor)) return false;
+        var cmd = _server.Commands.Resolve(c.Args, out bool unknownSub);
+        if (cmd == null || unknownSub) return false; // rejected anyway, no need to wait
+        if (!WritesOnly) return true;
+        bool exec = cmd.Parent == null && cmd.Name == "exec";
+        return cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate) || (exec && (TransactionMayReplicate?.Invoke(c) ?? false));
+    }
+
+    /// <summary>blockPostponeClient: the client keeps its unexecuted command and is resumed by UnpauseClients.</summary>
+    public void BlockPostponeClient(Client c) => _postponed.Add(c);
+
+    public bool IsPostponed(Client c) => _postponed.Contains(c);
+
+    /// <summary>A freed client is forgotten (called by FreeClient before the ClientFreed event).</summary>
+    internal void RemoveClient(Client c) => _postponed.Remove(c);
+
+    /// <summary>Run in beforeSleep: once the pause is over, each postponed client processes its buffered input.</summary>
+    internal void ResumePostponedClients()
+    {
+        if (!_resumePostponed || ClientsArePaused()) return;
+        _resumePostponed = false;
+        var resumed = _postponed.OrderBy(c => c.Id).ToList();
+        _postponed.Clear();
+        foreach (var c in resumed)
+            if (_server.Clients.Contains(c.Id)) c.ProcessInputBuffer();
+    }
+}
