@@ -27,7 +27,7 @@ public class ContainerAllocationTests(ServerFixture fx, ITestOutputHelper output
     {
         long allocated = LoopAccess.Run(fx.Server, () =>
         {
-            var client = fx.Server.CreateFakeClient();
+            var client = fx.Server.Clients.CreateFakeClient();
             foreach (var cmd in setup ?? [])
             {
                 client.Args = cmd;
