@@ -261,11 +261,15 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     }
 
     /// <summary>serverCron: runs hz times per second.</summary>
+    /// <summary>INFO's instantaneous_ops_per_sec and kbps fields.</summary>
+    public readonly InstantaneousMetrics Metrics = new();
+
     long ServerCron()
     {
         Clock.UpdateCachedTime();
         CronLoops++;
         Clients.ClientsCron();
+        Metrics.Track(Stats, NowMs);
         DatabasesCron();
         Cron?.Invoke();
         return 1000 / Math.Max(1, Config.Hz);

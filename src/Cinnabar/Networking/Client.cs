@@ -151,6 +151,7 @@ public sealed class Client : IFileEventHandler
         }
         _qend += n;
         Server.Stats.NetInputBytes += n;
+        Server.Stats.TotalReadsProcessed++;
         LastInteractionMs = Server.NowMs;
         // The partial command's parsed arguments still live in the buffer: they count too.
         int held = _qend - (Parser.InProgress ? Parser.CommandStart : _qpos);
@@ -298,6 +299,7 @@ public sealed class Client : IFileEventHandler
             if (total > 64 * 1024 * 1024 && !HasFlag(ClientFlags.Replica)) break;
         }
         Server.Stats.NetOutputBytes += total;
+        Server.Stats.TotalWritesProcessed++;
         if (total > 0 && !HasFlag(ClientFlags.Master)) LastInteractionMs = Server.NowMs;
         if (!Output.HasPending)
         {

@@ -229,13 +229,13 @@ public static class Info
         sb.Append("# Stats\r\n");
         Field(sb, "total_connections_received", st.NumConnections);
         Field(sb, "total_commands_processed", st.NumCommands);
-        Field(sb, "instantaneous_ops_per_sec", 0);
+        Field(sb, "instantaneous_ops_per_sec", s.Metrics.OpsPerSec);
         Field(sb, "total_net_input_bytes", st.NetInputBytes);
         Field(sb, "total_net_output_bytes", st.NetOutputBytes);
         Field(sb, "total_net_repl_input_bytes", 0);
         Field(sb, "total_net_repl_output_bytes", 0);
-        Field(sb, "instantaneous_input_kbps", "0.00");
-        Field(sb, "instantaneous_output_kbps", "0.00");
+        Field(sb, "instantaneous_input_kbps", s.Metrics.InputKbps.ToString("F2", CultureInfo.InvariantCulture));
+        Field(sb, "instantaneous_output_kbps", s.Metrics.OutputKbps.ToString("F2", CultureInfo.InvariantCulture));
         Field(sb, "instantaneous_input_repl_kbps", "0.00");
         Field(sb, "instantaneous_output_repl_kbps", "0.00");
         Field(sb, "rejected_connections", st.RejectedConnections);
@@ -273,8 +273,8 @@ public static class Info
         Field(sb, "unexpected_error_replies", st.UnexpectedErrorReplies);
         Field(sb, "total_error_replies", st.TotalErrorReplies);
         Field(sb, "dump_payload_sanitizations", 0);
-        Field(sb, "total_reads_processed", 0);
-        Field(sb, "total_writes_processed", 0);
+        Field(sb, "total_reads_processed", st.TotalReadsProcessed);
+        Field(sb, "total_writes_processed", st.TotalWritesProcessed);
         Field(sb, "io_threaded_reads_processed", 0);
         Field(sb, "io_threaded_writes_processed", 0);
         Field(sb, "reply_buffer_shrinks", 0);

@@ -21,6 +21,8 @@ public sealed class ServerStats
     public long KeyspaceHits;
     public long KeyspaceMisses;
     public long NetInputBytes;
+    public long TotalReadsProcessed;   // socket reads that returned data (stat_total_reads_processed)
+    public long TotalWritesProcessed;  // calls that wrote replies (stat_total_writes_processed)
     public long NetOutputBytes;
     public long RejectedCalls;
     public long TotalErrorReplies;
@@ -47,6 +49,7 @@ public sealed class ServerStats
         LastEvictionExceededTimeUs = TotalEvictionExceededTimeUs = 0;
         KeyspaceHits = KeyspaceMisses = NetInputBytes = NetOutputBytes = RejectedCalls = TotalErrorReplies = 0;
         ClientQbufLimitDisconnections = ClientOutbufLimitDisconnections = UnexpectedErrorReplies = 0;
+        TotalReadsProcessed = TotalWritesProcessed = 0;
         ErrorCounts.Clear();
     }
 }

@@ -80,4 +80,19 @@ public class ReviewRegressionTests
         Assert.Contains(lines, l => l.Contains(" multi=2 ") && !l.Contains("multi-mem=0 "));
         Assert.Contains(lines, l => l.Contains(" sub=2 psub=1 ssub=0 "));
     }
+
+    [Fact]
+    public void InstantaneousOpsAndIoCountersMoveUnderLoad()
+    {
+        using var fx = new ServerFixture();
+        using var c = fx.Connect();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (sw.ElapsedMilliseconds < 600) c.Call("PING");
+        Assert.True(InfoField(c, "stats", "instantaneous_ops_per_sec") > 0);
+        Assert.True(InfoField(c, "stats", "total_reads_processed") > 100);
+        Assert.True(InfoField(c, "stats", "total_writes_processed") > 100);
+        var text = c.Call("INFO", "stats").Text!;
+        var kbps = text.Split("\r\n").First(l => l.StartsWith("instantaneous_input_kbps:", StringComparison.Ordinal));
+        Assert.NotEqual("instantaneous_input_kbps:0.00", kbps);
+    }
 }
