@@ -15,8 +15,8 @@ public sealed class Dispatcher
     /// <summary>Hooks other mechanisms install: MULTI queueing, post-call fan-out (MONITOR, slowlog, propagation).</summary>
     public Func<Client, bool>? QueueInMulti;   // returns true when it queued the command
     public Action<Client, CommandDef, long>? AfterCall; // (client, command, duration µs)
-    public Action<Client, string>? ExecAbort;
-    public Action<Client, CommandDef?>? Rejected; // a command refused before call() (resetClient still runs in Redis)   // a rejected EXEC discards the transaction (execCommandAbort)
+    public Action<Client, string>? ExecAbort;        // a rejected EXEC discards the transaction (execCommandAbort)
+    public Action<Client, CommandDef?>? Rejected;    // a command refused before call() (resetClient still runs in Redis)
 
     /// <summary>server.current_client: the client whose command runs in the outermost call() (EXEC and scripts keep it).</summary>
     public Client? CurrentClient { get; private set; }
