@@ -54,7 +54,7 @@ public static class BitmapCommands
             dirty = true;
             return created;
         }
-        if (!StringCommands.CheckString(c, o)) return null;
+        if (KeyLookup.CheckType(c, o, ObjType.String)) return null;
         long oldLen = o.StringLength();
         var raw = StringCommands.ResizeRaw(c.Db, o, bytes);
         dirty = raw.Length != oldLen;
@@ -91,13 +91,7 @@ public static class BitmapCommands
     static void GetBit(Client c)
     {
         if (!GetBitOffset(c, 2, false, 0, out ulong offset)) return;
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (!StringCommands.CheckString(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.String, MissingKeyReply.Zero, out var o)) return;
         Span<byte> scratch = stackalloc byte[24];
         c.Reply.Integer(BitOps.GetBit(o.StringSpan(scratch), (long)offset));
     }
@@ -137,13 +131,7 @@ public static class BitmapCommands
     static void BitCount(Client c)
     {
         // As in Redis 7.0, the key is looked up before the range is parsed.
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (!StringCommands.CheckString(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.String, MissingKeyReply.Zero, out var o)) return;
         Span<byte> scratch = stackalloc byte[24];
         var s = o.StringSpan(scratch);
         int argc = c.Args.Count;
@@ -199,7 +187,7 @@ public static class BitmapCommands
             c.Reply.Integer(bit == 1 ? -1 : 0);
             return;
         }
-        if (!StringCommands.CheckString(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.String)) return;
         Span<byte> scratch = stackalloc byte[24];
         var s = o.StringSpan(scratch);
         int argc = c.Args.Count;
@@ -267,7 +255,7 @@ public static class BitmapCommands
                 sources[j] = [];
                 continue;
             }
-            if (!StringCommands.CheckString(c, o)) return;
+            if (KeyLookup.CheckType(c, o, ObjType.String)) return;
             sources[j] = o.StringBytes();
             maxlen = Math.Max(maxlen, sources[j].Length);
         }
@@ -370,7 +358,7 @@ public static class BitmapCommands
         if (onlyGets)
         {
             readValue = c.Db.LookupRead(args[1]);
-            if (readValue != null && !StringCommands.CheckString(c, readValue)) return;
+            if (KeyLookup.CheckType(c, readValue, ObjType.String)) return;
         }
         else
         {

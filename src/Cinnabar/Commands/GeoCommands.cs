@@ -93,13 +93,6 @@ public static class GeoCommands
     /// <summary>addReplyDoubleDistance: "%.4f" as a bulk string in both protocols.</summary>
     static void ReplyDistance(Client c, double d) => c.Reply.Bulk(d.ToString("F4", CultureInfo.InvariantCulture));
 
-    static bool WrongType(Client c, RedisObject? o)
-    {
-        if (o == null || o.Type == ObjType.ZSet) return false;
-        c.Reply.Error(Errors.WrongType);
-        return true;
-    }
-
     // ------------------------------------------------------------------ GEOADD
 
     [Command("geoadd")]
@@ -138,13 +131,7 @@ public static class GeoCommands
     static void GeoDist(Client c)
     {
         double toMeter = 1;
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.ZSet, MissingKeyReply.Null, out var o)) return;
         if (c.Args.Count == 5)
         {
             toMeter = ExtractUnit(c, 4);
@@ -171,7 +158,7 @@ public static class GeoCommands
     {
         const string alphabet = "0123456789bcdefghjkmnpqrstuvwxyz";
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.ZSet)) return;
         c.Reply.ArrayLen(c.Args.Count - 2);
         for (int j = 2; j < c.Args.Count; j++)
         {
@@ -197,7 +184,7 @@ public static class GeoCommands
     static void GeoPos(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.ZSet)) return;
         c.Reply.ArrayLen(c.Args.Count - 2);
         for (int j = 2; j < c.Args.Count; j++)
         {
@@ -239,7 +226,7 @@ public static class GeoCommands
         byte[]? storeKey = null;
         bool storeDist = false;
         var zobj = c.Db.LookupRead(c.Args[srcKeyIdx]);
-        if (WrongType(c, zobj)) return;
+        if (KeyLookup.CheckType(c, zobj, ObjType.ZSet)) return;
         var z = zobj == null ? null : SortedSetCommands.Zs(zobj);
         int baseArgs;
         var shape = new GeoShape();

@@ -15,18 +15,11 @@ public static class HashCommands
 {
     // ------------------------------------------------------------------ shared helpers
 
-    static bool WrongType(Client c, RedisObject? o)
-    {
-        if (o == null || o.Type == ObjType.Hash) return false;
-        c.Reply.Error(Errors.WrongType);
-        return true;
-    }
-
     /// <summary>hashTypeLookupWriteOrCreate: the hash at key, created empty when missing; null after WRONGTYPE.</summary>
     static RedisObject? LookupWriteOrCreate(Client c, ReadOnlySpan<byte> key)
     {
         var o = c.Db.LookupWrite(key);
-        if (WrongType(c, o)) return null;
+        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return null;
         if (o == null)
         {
             o = HashType.Create();
@@ -98,13 +91,7 @@ public static class HashCommands
     static void HDel(Client c)
     {
         var key = c.Args[1];
-        var o = c.Db.LookupWrite(key);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.Hash, MissingKeyReply.Zero, out var o)) return;
         long before = HashType.Bytes(o), deleted = 0;
         bool keyRemoved = false;
         for (int j = 2; j < c.Args.Count; j++)
@@ -195,7 +182,7 @@ public static class HashCommands
     static void HGet(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return;
         var v = o == null ? null : HashType.Get(o, c.Args[2]);
         if (v == null) c.Reply.Null();
         else c.Reply.Bulk(v);
@@ -205,7 +192,7 @@ public static class HashCommands
     static void HMGet(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return;
         c.Reply.ArrayLen(c.Args.Count - 2);
         for (int j = 2; j < c.Args.Count; j++)
         {
@@ -219,7 +206,7 @@ public static class HashCommands
     static void HLen(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return;
         c.Reply.Integer(o == null ? 0 : HashType.Length(o));
     }
 
@@ -227,7 +214,7 @@ public static class HashCommands
     static void HStrLen(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return;
         c.Reply.Integer(o == null ? 0 : HashType.Get(o, c.Args[2])?.Length ?? 0);
     }
 
@@ -235,7 +222,7 @@ public static class HashCommands
     static void HExists(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return;
         c.Reply.Integer(o != null && HashType.Exists(o, c.Args[2]) ? 1 : 0);
     }
 
@@ -247,7 +234,7 @@ public static class HashCommands
     static void GetAllGeneric(Client c, bool keys, bool values)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return;
         long n = o == null ? 0 : HashType.Length(o);
         if (keys && values) c.Reply.MapLen(n);
         else c.Reply.ArrayLen(n);
@@ -304,13 +291,7 @@ public static class HashCommands
             HRandFieldWithCount(c, l, withValues);
             return;
         }
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.Hash, MissingKeyReply.Null, out var o)) return;
         c.Reply.Bulk(HashType.Random(o).Field);
     }
 
@@ -318,13 +299,7 @@ public static class HashCommands
     {
         bool uniq = l >= 0;
         long count = Math.Abs(l);
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.EmptyArray();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.Hash, MissingKeyReply.EmptyArray, out var o)) return;
         long size = HashType.Length(o);
         if (count == 0)
         {
@@ -382,7 +357,7 @@ public static class HashCommands
             ContainerScan.ReplyEmpty(c);
             return;
         }
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return;
         if (!ContainerScan.TryParseOptions(c, 3, out long count, out var pattern)) return;
         var items = new List<byte[]>();
         if (o.Ptr is StringDict d) cursor = ContainerScan.ScanDict(d.Dict, cursor, count, withValues: true, items);

@@ -14,11 +14,7 @@ public static class HyperLogLogCommands
     /// <summary>isHLLObjectOrReply: WRONGTYPE for non-strings and for strings that are not an HLL.</summary>
     static bool IsHllOrReply(Client c, RedisObject o)
     {
-        if (o.Type != ObjType.String)
-        {
-            c.Reply.Error(Errors.WrongType);
-            return false;
-        }
+        if (KeyLookup.CheckType(c, o, ObjType.String)) return false;
         if (o.Encoding != ObjEncoding.Int && HyperLogLog.IsValidObject((byte[])o.Ptr!)) return true;
         c.Reply.Error("-WRONGTYPE Key is not a valid HyperLogLog string value.");
         return false;

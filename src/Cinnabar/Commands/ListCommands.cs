@@ -18,14 +18,6 @@ public static class ListCommands
     static RedisObject CreateList(Client c) =>
         new(ObjType.List, ObjEncoding.QuickList, new Quicklist(c.Server.Config.ListMaxListpackSize, c.Server.Config.ListCompressDepth));
 
-    /// <summary>checkType: replies WRONGTYPE and returns true when o exists and is not a list.</summary>
-    static bool WrongType(Client c, RedisObject? o)
-    {
-        if (o == null || o.Type == ObjType.List) return false;
-        c.Reply.Error(Errors.WrongType);
-        return true;
-    }
-
     /// <summary>getListPositionFromObjectOrReply: LEFT → head, RIGHT → tail.</summary>
     static bool TryGetWhere(Client c, int i, out bool head)
     {
@@ -100,7 +92,7 @@ public static class ListCommands
     {
         var key = c.Args[1];
         var o = c.Db.LookupWrite(key);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.List)) return;
         if (o == null && xx)
         {
             c.Reply.Integer(0);
@@ -140,7 +132,7 @@ public static class ListCommands
             else c.Reply.Null();
             return;
         }
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.List)) return;
         if (hasCount && count == 0)
         {
             c.Reply.EmptyArray();
@@ -173,26 +165,15 @@ public static class ListCommands
     [Command("llen")]
     static void LLen(Client c)
     {
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.List, MissingKeyReply.Zero, out var o)) return;
         c.Reply.Integer(Ql(o).Count);
     }
 
     [Command("lindex")]
     static void LIndex(Client c)
     {
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (WrongType(c, o) || !Arguments.TryGetLong(c, 2, out long index)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.List, MissingKeyReply.Null, out var o)) return;
+        if (!Arguments.TryGetLong(c, 2, out long index)) return;
         var ql = Ql(o);
         var e = ql.Index(index);
         if (e == null)
@@ -208,13 +189,7 @@ public static class ListCommands
     static void LRange(Client c)
     {
         if (!Arguments.TryGetLong(c, 2, out long start) || !Arguments.TryGetLong(c, 3, out long end)) return;
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.EmptyArray();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.List, MissingKeyReply.EmptyArray, out var o)) return;
         var ql = Ql(o);
         long llen = ql.Count;
         if (start < 0) start += llen;
@@ -270,7 +245,7 @@ public static class ListCommands
             else c.Reply.Null();
             return;
         }
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.List)) return;
         // A negative rank searches from the tail (rank = -LONG_MIN stays negative: first match, as in Redis).
         bool fromHead = rank > 0;
         if (rank < 0) rank = -rank;
@@ -314,7 +289,7 @@ public static class ListCommands
             c.Reply.Error(Errors.NoSuchKey);
             return;
         }
-        if (WrongType(c, o) || !Arguments.TryGetLong(c, 2, out long index)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.List) || !Arguments.TryGetLong(c, 2, out long index)) return;
         var ql = Ql(o);
         var e = ql.Index(index);
         if (e == null)
@@ -343,13 +318,7 @@ public static class ListCommands
             return;
         }
         var key = c.Args[1];
-        var o = c.Db.LookupWrite(key);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.List, MissingKeyReply.Zero, out var o)) return;
         var ql = Ql(o);
         var it = ql.GetIterator(fromHead: true);
         bool inserted = false;
@@ -379,13 +348,7 @@ public static class ListCommands
     {
         if (!Arguments.TryGetLong(c, 2, out long toRemove)) return;
         var key = c.Args[1];
-        var o = c.Db.LookupWrite(key);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.List, MissingKeyReply.Zero, out var o)) return;
         var ql = Ql(o);
         long before = ql.SizeInBytes, removed = 0;
         var it = ql.GetIterator(fromHead: toRemove >= 0);
@@ -420,7 +383,7 @@ public static class ListCommands
             c.Reply.Ok();
             return;
         }
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.List)) return;
         var ql = Ql(o);
         long llen = ql.Count, ltrim, rtrim;
         if (start < 0) start += llen;
@@ -462,13 +425,7 @@ public static class ListCommands
 
     static void LMoveGeneric(Client c, byte[] src, byte[] dst, bool fromHead, bool toHead)
     {
-        var so = c.Db.LookupWrite(src);
-        if (so == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (WrongType(c, so)) return;
+        if (!KeyLookup.LookupWriteOrReply(c, src, ObjType.List, MissingKeyReply.Null, out var so)) return;
         if (!MoveOne(c, c.Db, src, so, dst, fromHead, toHead)) return;
     }
 
@@ -476,7 +433,7 @@ public static class ListCommands
     static bool MoveOne(Client c, Database db, byte[] src, RedisObject so, byte[] dst, bool fromHead, bool toHead)
     {
         var dobj = db.LookupWrite(dst);
-        if (WrongType(c, dobj)) return false;
+        if (KeyLookup.CheckType(c, dobj, ObjType.List)) return false;
         var value = PopFrom(db, so, fromHead);
         // Rotating a one-element list onto itself: the emptied object is the destination.
         PushTo(c, db, dst, dobj, value, toHead);
@@ -543,7 +500,7 @@ public static class ListCommands
         {
             var o = c.Db.LookupWrite(key);
             if (o == null) continue;
-            if (WrongType(c, o)) return false;
+            if (KeyLookup.CheckType(c, o, ObjType.List)) return false;
             if (Ql(o).Count == 0) continue;
             ServeMPop(c, c.Db, key, o, head, count);
             served = true;
@@ -598,7 +555,7 @@ public static class ListCommands
             var o = c.Db.LookupWrite(key);
             if (o != null)
             {
-                if (WrongType(c, o)) return;
+                if (KeyLookup.CheckType(c, o, ObjType.List)) return;
                 if (Ql(o).Count > 0)
                 {
                     ServeBlockingPop(c, c.Db, c.Args.ToArray(j), o, head);
@@ -653,7 +610,7 @@ public static class ListCommands
         var src = c.Args.ToArray(1);
         var dst = c.Args.ToArray(2);
         var so = c.Db.LookupWrite(src);
-        if (WrongType(c, so)) return;
+        if (KeyLookup.CheckType(c, so, ObjType.List)) return;
         if (so != null)
         {
             MoveOne(c, c.Db, src, so, dst, fromHead, toHead);

@@ -13,14 +13,6 @@ public static class SetCommands
 {
     // ------------------------------------------------------------------ shared helpers
 
-    /// <summary>checkType: replies WRONGTYPE and returns true when o exists and is not a set.</summary>
-    static bool WrongType(Client c, RedisObject? o)
-    {
-        if (o == null || o.Type == ObjType.Set) return false;
-        c.Reply.Error(Errors.WrongType);
-        return true;
-    }
-
     static long MaxIntset(Client c) => c.Server.Config.SetMaxIntsetEntries;
 
     /// <summary>Removes the key when its set became empty, with the "del" event.</summary>
@@ -61,7 +53,7 @@ public static class SetCommands
     {
         var key = c.Args[1];
         var o = c.Db.LookupWrite(key);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Set)) return;
         if (o == null)
         {
             o = SetType.Create(c.Args[2]);
@@ -84,13 +76,7 @@ public static class SetCommands
     static void SRem(Client c)
     {
         var key = c.Args[1];
-        var o = c.Db.LookupWrite(key);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.Set, MissingKeyReply.Zero, out var o)) return;
         long before = SetType.Bytes(o), deleted = 0;
         bool keyRemoved = false;
         for (int j = 2; j < c.Args.Count; j++)
@@ -129,7 +115,7 @@ public static class SetCommands
             c.Reply.Integer(0);
             return;
         }
-        if (WrongType(c, srcSet) || WrongType(c, dstSet)) return;
+        if (KeyLookup.CheckType(c, srcSet, ObjType.Set) || KeyLookup.CheckType(c, dstSet, ObjType.Set)) return;
         if (srcSet == dstSet)
         {
             c.Reply.Integer(SetType.IsMember(srcSet, ele) ? 1 : 0);
@@ -166,7 +152,7 @@ public static class SetCommands
     static void SIsMember(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Set)) return;
         c.Reply.Integer(o != null && SetType.IsMember(o, c.Args[2]) ? 1 : 0);
     }
 
@@ -174,7 +160,7 @@ public static class SetCommands
     static void SMIsMember(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Set)) return;
         c.Reply.ArrayLen(c.Args.Count - 2);
         for (int j = 2; j < c.Args.Count; j++) c.Reply.Integer(o != null && SetType.IsMember(o, c.Args[j]) ? 1 : 0);
     }
@@ -183,7 +169,7 @@ public static class SetCommands
     static void SCard(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Set)) return;
         c.Reply.Integer(o == null ? 0 : SetType.Size(o));
     }
 
@@ -192,7 +178,7 @@ public static class SetCommands
     static void SMembers(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Set)) return;
         if (o == null) c.Reply.SetLen(0);
         else ReplyMembers(c, o, asSet: true);
     }
@@ -219,13 +205,7 @@ public static class SetCommands
             return;
         }
         var key = c.Args[1];
-        var o = c.Db.LookupWrite(key);
-        if (o == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.Set, MissingKeyReply.Null, out var o)) return;
         long before = SetType.Bytes(o);
         var ele = SetType.Random(o);
         SetType.Remove(o, ele);
@@ -247,7 +227,7 @@ public static class SetCommands
             c.Reply.SetLen(0);
             return;
         }
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Set)) return;
         if (l == 0)
         {
             c.Reply.SetLen(0);
@@ -313,13 +293,7 @@ public static class SetCommands
             c.Reply.Error(Errors.Syntax);
             return;
         }
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.Set, MissingKeyReply.Null, out var o)) return;
         c.Reply.Bulk(SetType.Random(o));
     }
 
@@ -328,13 +302,7 @@ public static class SetCommands
         if (!TryGetRandomCount(c, 2, out long l)) return;
         bool uniq = l >= 0;
         long count = Math.Abs(l);
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.EmptyArray();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.Set, MissingKeyReply.EmptyArray, out var o)) return;
         long size = SetType.Size(o);
         if (count == 0)
         {
@@ -378,7 +346,7 @@ public static class SetCommands
         for (int j = 0; j < count; j++)
         {
             var o = c.Db.LookupRead(c.Args[first + j]);
-            if (WrongType(c, o)) return false;
+            if (KeyLookup.CheckType(c, o, ObjType.Set)) return false;
             sets[j] = o;
         }
         return true;
@@ -553,7 +521,7 @@ public static class SetCommands
             ContainerScan.ReplyEmpty(c);
             return;
         }
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.Set)) return;
         if (!ContainerScan.TryParseOptions(c, 3, out long count, out var pattern)) return;
         var items = new List<byte[]>();
         if (o.Ptr is StringDict d) cursor = ContainerScan.ScanDict(d.Dict, cursor, count, withValues: false, items);

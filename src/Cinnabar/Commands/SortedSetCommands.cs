@@ -16,14 +16,6 @@ public static class SortedSetCommands
 
     internal static ZSet Zs(RedisObject o) => (ZSet)o.Ptr!;
 
-    /// <summary>checkType: replies WRONGTYPE and returns true when o exists and is not a zset.</summary>
-    static bool WrongType(Client c, RedisObject? o)
-    {
-        if (o == null || o.Type == ObjType.ZSet) return false;
-        c.Reply.Error(Errors.WrongType);
-        return true;
-    }
-
     internal static RedisObject CreateZSetObject(Client c, long firstElementLength) =>
         Wrap(ZSet.CreateFor(firstElementLength, c.Server.Config.ZsetMaxListpackEntries, c.Server.Config.ZsetMaxListpackValue));
 
@@ -141,7 +133,7 @@ public static class SortedSetCommands
             if (!Arguments.TryGetDouble(c, scoreIdx + j * 2, out scores[j])) return;
 
         var o = c.Db.LookupWrite(key);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.ZSet)) return;
         long added = 0, updated = 0, processed = 0;
         double score = 0;
         if (o == null)
@@ -192,13 +184,7 @@ public static class SortedSetCommands
     static void ZRem(Client c)
     {
         var key = c.Args[1];
-        var o = c.Db.LookupWrite(key);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.ZSet, MissingKeyReply.Zero, out var o)) return;
         long deleted = 0;
         bool keyRemoved = false;
         for (int j = 2; j < c.Args.Count; j++)
@@ -253,13 +239,7 @@ public static class SortedSetCommands
                 }
                 break;
         }
-        var o = c.Db.LookupWrite(key);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.ZSet, MissingKeyReply.Zero, out var o)) return;
         long deleted;
         if (type == RangeType.Rank)
         {
@@ -294,26 +274,14 @@ public static class SortedSetCommands
     [Command("zcard")]
     static void ZCard(Client c)
     {
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.ZSet, MissingKeyReply.Zero, out var o)) return;
         c.Reply.Integer(Zs(o).Length);
     }
 
     [Command("zscore")]
     static void ZScore(Client c)
     {
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.ZSet, MissingKeyReply.Null, out var o)) return;
         if (Zs(o).TryGetScore(c.Args[2], out double s)) c.Reply.Double(s);
         else c.Reply.Null();
     }
@@ -322,7 +290,7 @@ public static class SortedSetCommands
     static void ZMScore(Client c)
     {
         var o = c.Db.LookupRead(c.Args[1]);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.ZSet)) return;
         c.Reply.ArrayLen(c.Args.Count - 2);
         for (int j = 2; j < c.Args.Count; j++)
         {
@@ -336,13 +304,7 @@ public static class SortedSetCommands
 
     static void ZRankGeneric(Client c, bool reverse)
     {
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.ZSet, MissingKeyReply.Null, out var o)) return;
         long rank = Zs(o).Rank(c.Args[2], reverse, out _);
         if (rank >= 0) c.Reply.Integer(rank);
         else c.Reply.Null();
@@ -356,13 +318,7 @@ public static class SortedSetCommands
             c.Reply.Error("min or max is not a float");
             return;
         }
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.ZSet, MissingKeyReply.Zero, out var o)) return;
         var z = Zs(o);
         long first = z.FirstRankInRange(range, false);
         if (first < 0)
@@ -382,13 +338,7 @@ public static class SortedSetCommands
             c.Reply.Error("min or max not valid string range item");
             return;
         }
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.ZSet, MissingKeyReply.Zero, out var o)) return;
         var z = Zs(o);
         long first = z.FirstRankInLexRange(range, false);
         if (first < 0)
@@ -474,7 +424,7 @@ public static class SortedSetCommands
         }
 
         var o = c.Db.LookupRead(key);
-        if (WrongType(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.ZSet)) return;
         var items = new List<(byte[] Ele, double Score)>();
         if (o != null)
         {
@@ -578,7 +528,7 @@ public static class SortedSetCommands
         {
             o = c.Db.LookupWrite(k);
             if (o == null) continue;
-            if (WrongType(c, o)) return;
+            if (KeyLookup.CheckType(c, o, ObjType.ZSet)) return;
             key = k;
             break;
         }
@@ -697,7 +647,7 @@ public static class SortedSetCommands
         {
             var o = c.Db.LookupWrite(key);
             if (o == null) continue;
-            if (WrongType(c, o)) return;
+            if (KeyLookup.CheckType(c, o, ObjType.ZSet)) return;
             if (Zs(o).Length == 0) continue;
             PopAndReply(c, c.Db, key, o, max, emitKey: true, count == -1 ? 1 : count, nested);
             return;
@@ -742,13 +692,7 @@ public static class SortedSetCommands
             RandMemberWithCount(c, count, withScores);
             return;
         }
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.ZSet, MissingKeyReply.Null, out var o)) return;
         var z = Zs(o);
         c.Reply.Bulk(z.ElementAt(Random.Shared.NextInt64(z.Length)).Ele);
     }
@@ -760,13 +704,7 @@ public static class SortedSetCommands
     /// </summary>
     static void RandMemberWithCount(Client c, long count, bool withScores)
     {
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.EmptyArray();
-            return;
-        }
-        if (WrongType(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.ZSet, MissingKeyReply.EmptyArray, out var o)) return;
         var z = Zs(o);
         long size = z.Length;
         // CASE 1: a negative count, repetitions allowed.
@@ -1099,7 +1037,7 @@ public static class SortedSetCommands
             ContainerScan.ReplyEmpty(c);
             return;
         }
-        if (WrongType(c, o) || !ContainerScan.TryParseOptions(c, 3, out long count, out var pattern)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.ZSet) || !ContainerScan.TryParseOptions(c, 3, out long count, out var pattern)) return;
         var z = Zs(o);
         var items = new List<byte[]>();
         if (z.IsListpack)

@@ -58,11 +58,7 @@ public static class StringCommands
             c.Reply.Null();
             return true;
         }
-        if (o.Type != ObjType.String)
-        {
-            c.Reply.Error(Errors.WrongType);
-            return false;
-        }
+        if (KeyLookup.CheckType(c, o, ObjType.String)) return false;
         ReplyString(c, o);
         return true;
     }
@@ -227,13 +223,7 @@ public static class StringCommands
     {
         if (!ParseExtendedStringArguments(c, ExtendedFor.Get, out var flags, out int expireIdx)) return;
         var key = c.Args[1];
-        var o = c.Db.LookupRead(key);
-        if (o == null)
-        {
-            c.Reply.Null();
-            return;
-        }
-        if (!CheckString(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, key, ObjType.String, MissingKeyReply.Null, out var o)) return;
         long ms = 0;
         if (expireIdx != 0 && !GetExpireMilliseconds(c, expireIdx, flags, out ms)) return;
 
@@ -365,7 +355,7 @@ public static class StringCommands
     {
         var key = c.Args[1];
         var o = c.Db.LookupWrite(key);
-        if (o != null && !CheckString(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.String)) return;
         long value = 0;
         if (o != null && !TryGetLongFromObject(o, out value))
         {
@@ -413,7 +403,7 @@ public static class StringCommands
     {
         var key = c.Args[1];
         var o = c.Db.LookupWrite(key);
-        if (o != null && !CheckString(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.String)) return;
         LongDouble value = default;
         if (o != null)
         {
@@ -447,13 +437,7 @@ public static class StringCommands
     [Command("strlen")]
     static void StrLen(Client c)
     {
-        var o = c.Db.LookupRead(c.Args[1]);
-        if (o == null)
-        {
-            c.Reply.Integer(0);
-            return;
-        }
-        if (!CheckString(c, o)) return;
+        if (!KeyLookup.LookupReadOrReply(c, c.Args[1], ObjType.String, MissingKeyReply.Zero, out var o)) return;
         c.Reply.Integer(o.StringLength());
     }
 
@@ -472,7 +456,7 @@ public static class StringCommands
         }
         else
         {
-            if (!CheckString(c, o)) return;
+            if (KeyLookup.CheckType(c, o, ObjType.String)) return;
             long oldLen = o.StringLength();
             if (!CheckStringLength(c, oldLen, append.Length)) return;
             var grown = ResizeRaw(c.Db, o, oldLen + append.Length);
@@ -511,7 +495,7 @@ public static class StringCommands
         }
         else
         {
-            if (!CheckString(c, o)) return;
+            if (KeyLookup.CheckType(c, o, ObjType.String)) return;
             long olen = o.StringLength();
             if (value.Length == 0)
             {
@@ -544,7 +528,7 @@ public static class StringCommands
             c.Reply.Bulk(ReadOnlySpan<byte>.Empty);
             return;
         }
-        if (!CheckString(c, o)) return;
+        if (KeyLookup.CheckType(c, o, ObjType.String)) return;
         Span<byte> scratch = stackalloc byte[24];
         var str = o.StringSpan(scratch);
         long len = str.Length;
@@ -635,14 +619,6 @@ public static class StringCommands
     }
 
     // ------------------------------------------------------------------ shared helpers (also used by BitmapCommands)
-
-    /// <summary>checkType for strings: false after replying WRONGTYPE.</summary>
-    internal static bool CheckString(Client c, RedisObject o)
-    {
-        if (o.Type == ObjType.String) return true;
-        c.Reply.Error(Errors.WrongType);
-        return false;
-    }
 
     /// <summary>Bulk reply of a string value in either encoding.</summary>
     internal static void ReplyString(Client c, RedisObject o)
