@@ -35,12 +35,12 @@ public sealed class Dispatcher
         c.Cmd = cmd;
         if (cmd == null)
         {
-            Reject(c, null, UnknownCommandError(args));
+            Reject(c, null, UnknownCommandError(args), rawBytes: true);
             return;
         }
         if (unknownSub)
         {
-            Reject(c, null, $"unknown subcommand '{Truncate(args.ToStringAt(1), 128)}'. Try {cmd.Name.ToUpperInvariant()} HELP.");
+            Reject(c, null, $"unknown subcommand '{Truncate(Latin1(args, 1), 128)}'. Try {cmd.Name.ToUpperInvariant()} HELP.", rawBytes: true);
             return;
         }
         c.LastCmd = cmd;
@@ -174,17 +174,21 @@ public sealed class Dispatcher
         CurrentClient = previousClient;
     }
 
-    void Reject(Client c, CommandDef? cmd, string error)
+    void Reject(Client c, CommandDef? cmd, string error, bool rawBytes = false)
     {
         if (cmd != null) cmd.RejectedCalls++;
         _server.Stats.RejectedCalls++;
         if (c.HasFlag(ClientFlags.Multi)) c.Flags |= ClientFlags.DirtyExec; // flagTransaction
         if (cmd != null && cmd.Parent == null && cmd.Name == "exec" && ExecAbort != null) ExecAbort(c, error);
+        else if (rawBytes) c.Reply.ErrorWithRawBytes(error);
         else c.Reply.Error(error);
         Rejected?.Invoke(c, cmd);
     }
 
     static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;
+
+    /// <summary>An argument as one char per byte, so truncation counts bytes and the reply echoes them exactly.</summary>
+    static string Latin1(Protocol.CommandArgs args, int i) => Encoding.Latin1.GetString(args[i]);
 
     /// <summary>"unknown command 'x', with args beginning with: 'a' 'b' " exactly as Redis builds it.</summary>
     static string UnknownCommandError(Protocol.CommandArgs args)
@@ -192,10 +196,10 @@ public sealed class Dispatcher
         var sb = new StringBuilder();
         for (int i = 1; i < args.Count && sb.Length < 128; i++)
         {
-            string a = args.ToStringAt(i);
+            string a = Latin1(args, i);
             int room = 128 - sb.Length;
             sb.Append('\'').Append(a.Length > room ? a[..room] : a).Append("' ");
         }
-        return $"unknown command '{Truncate(args.ToStringAt(0), 128)}', with args beginning with: {sb}";
+        return $"unknown command '{Truncate(Latin1(args, 0), 128)}', with args beginning with: {sb}";
     }
 }

@@ -69,7 +69,15 @@ public sealed class ReplyWriter
     }
 
     /// <summary>An error reply, with addReplyError's rule: "-CODE text" carries its own code, anything else gets "ERR ".</summary>
-    public void Error(string message)
+    public void Error(string message) => Error(message, Encoding.UTF8);
+
+    /// <summary>
+    /// An error whose text embeds raw client bytes, carried one byte per char (Latin-1): they go
+    /// back to the client byte for byte, as Redis echoes arguments in its error replies.
+    /// </summary>
+    public void ErrorWithRawBytes(string latin1Message) => Error(latin1Message, Encoding.Latin1);
+
+    void Error(string message, Encoding encoding)
     {
         ErrorsWritten++;
         // Newlines would break the protocol; Redis replaces them with spaces.
@@ -90,7 +98,7 @@ public sealed class ReplyWriter
         OnError?.Invoke(code);
         if (!Enabled) return;
         Raw("-"u8);
-        Raw(Encoding.UTF8.GetBytes(message));
+        Raw(encoding.GetBytes(message));
         Raw(Crlf);
     }
 
