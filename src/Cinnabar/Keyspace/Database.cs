@@ -104,14 +104,15 @@ public sealed class Database
     public void SetKey(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false, bool signal = true)
     {
         ExpireIfNeeded(key); // a stale key is reclaimed (and counted, notified) before being replaced
-        var e = Main.Find(key);
+        ulong hash = Dict<RedisObject>.HashKey(key); // hashed once for the lookup and, for a new key, the insert
+        var e = Main.Find(key, hash);
         // An overwrite keeps the LFU counter (dbSetValue): a hot key stays hot after SET.
         if (e != null && _owner.LfuPolicy) value.Lru = e.Value.Lru;
         else _owner.InitObjectLru(value);
         if (e == null)
         {
             var k = key.ToArray();
-            Main.Add(k, value);
+            Main.AddNew(k, value, hash);
             UsedMemory += ObjectSize.OfKey(k, value);
             _owner.OnKeyAdded(this, k);
         }

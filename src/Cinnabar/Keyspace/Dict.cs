@@ -92,6 +92,17 @@ public sealed class Dict<TValue>
     }
 
     /// <summary>dictAddRaw with the key duplicated only on insert: null (and no copy) when the key exists.</summary>
+    /// <summary>Find with a hash the caller computed once (HashKey) and may reuse for AddNew.</summary>
+    public DictEntry<TValue>? Find(ReadOnlySpan<byte> key, ulong hash)
+    {
+        if (Count == 0) return null;
+        if (IsRehashing) RehashStep();
+        return FindWithHash(key, hash);
+    }
+
+    /// <summary>Adds a key the caller just looked up and did not find, with the hash of that lookup (no second hash or search).</summary>
+    public DictEntry<TValue> AddNew(byte[] key, TValue value, ulong hash) => Insert(key, value, hash);
+
     public DictEntry<TValue>? AddCopy(ReadOnlySpan<byte> key, TValue value)
     {
         if (IsRehashing) RehashStep();
