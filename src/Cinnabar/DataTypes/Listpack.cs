@@ -6,6 +6,7 @@
 // Entries are addressed by their byte offset; every mutation returns the offset to continue from.
 using System.Buffers.Binary;
 using System.Buffers.Text;
+using System.Numerics;
 using Cinnabar.Keyspace;
 using Cinnabar.Protocol;
 
@@ -375,8 +376,10 @@ public sealed class Listpack : IDuplicable, ISizedValue
         if ((uint)newTotal > uint.MaxValue / 2) throw new InvalidOperationException("listpack too large");
         if (newTotal > _buf.Length)
         {
-            var nb = new byte[GrowCapacity(newTotal)];
+            // Uninitialized: only the slack past the copied bytes needs the zeroes it is kept in.
+            var nb = GC.AllocateUninitializedArray<byte>(GrowCapacity(newTotal, entryLen - replacedLen));
             Buffer.BlockCopy(_buf, 0, nb, 0, total);
+            nb.AsSpan(total).Clear();
             _buf = nb;
         }
         // Move the tail (from the end of the replaced entry, or p) to make room.
@@ -396,12 +399,19 @@ public sealed class Listpack : IDuplicable, ISizedValue
     /// hashes, sets, zsets and one-node lists) grow to the exact size rounded up to the 8-byte
     /// granule the runtime pads every array to anyway, as Redis reallocs to the exact size:
     /// growth slack here would be paid by millions of keys. Past SmallExactLimit, appends are
-    /// amortized by growing half again (Redis relies on the allocator's size classes instead).
+    /// amortized by growing half again, and by at least room for one more entry of the size
+    /// just added: with 1 KiB values half again is less than one entry, so every push would
+    /// reallocate and copy the whole node; slack stays within the next power of two, the bound
+    /// of the allocator size classes Redis relies on instead.
     /// </summary>
-    int GrowCapacity(int newTotal)
+    int GrowCapacity(int newTotal, int added)
     {
         if (newTotal <= SmallExactLimit) return (newTotal + 7) & ~7;
-        return Math.Max(newTotal, Math.Min(_buf.Length + _buf.Length / 2, newTotal + 4096));
+        int len = _buf.Length;
+        int want = Math.Max(len + len / 2, newTotal + added);
+        // Never more slack than a power-of-two size class (jemalloc's are finer) or 4 KiB.
+        int cap = Math.Min((int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)newTotal), int.MaxValue), newTotal + 4096);
+        return Math.Max(newTotal, Math.Min(want, cap));
     }
 
     const int SmallExactLimit = 256;
