@@ -43,9 +43,17 @@ public class ContainerAllocationTests(ServerFixture fx, ITestOutputHelper output
                 }
             }
             RunAll(2_000);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            RunAll(Commands);
-            return GC.GetAllocatedBytesForCurrentThread() - before;
+            // Tiered JIT can allocate once on this thread when it installs optimised code inside
+            // the window (more likely under load); a real per-command allocation shows in every
+            // attempt, so the least of a few attempts is the measurement (as HotPathAllocationTests).
+            long least = long.MaxValue;
+            for (int attempt = 0; attempt < 5 && least > Slack; attempt++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                RunAll(Commands);
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            return least;
         });
         output.WriteLine($"{name}: {allocated} bytes over {Commands} commands");
         return allocated;

@@ -47,9 +47,16 @@ public class StringAllocationTests(ServerFixture fx) : IClassFixture<ServerFixtu
                 }
             }
             RunAll(200); // warm-up: keys exist, JIT done, pooled reply chunks rented
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            RunAll(10_000 / commands.Length);
-            return GC.GetAllocatedBytesForCurrentThread() - before;
+            // Tiered JIT may allocate once on this thread when it installs optimised code in the
+            // window; a per-command allocation shows in every attempt, so the least counts.
+            long least = long.MaxValue;
+            for (int attempt = 0; attempt < 5 && least >= 1024; attempt++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                RunAll(10_000 / commands.Length);
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            return least;
         });
         Assert.True(allocated < 1024, $"allocated {allocated} bytes over 10,000 commands");
     }

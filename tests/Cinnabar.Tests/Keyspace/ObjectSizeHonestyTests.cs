@@ -102,35 +102,45 @@ public sealed class ObjectSizeHonestyTests
 
     public ObjectSizeHonestyTests(ITestOutputHelper output) => _out = output;
 
-    void AssertWithin(double tolerance, (long Estimated, long Heap) m)
+    /// <summary>
+    /// GC.GetTotalMemory counts every thread's heap, and in-process servers of other tests may
+    /// still be running their cron; a wrong estimate misses in every attempt, noise in one.
+    /// </summary>
+    void AssertWithin(double tolerance, Func<(long Estimated, long Heap)> measure)
     {
-        string perKey = $"estimated {m.Estimated} B, heap {m.Heap} B ({(m.Estimated - m.Heap) * 100.0 / m.Heap:F1}%)";
-        _out.WriteLine(perKey);
-        Assert.True(Math.Abs(m.Estimated - m.Heap) <= tolerance * m.Heap, perKey);
+        string perKey = "";
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            var m = measure();
+            perKey = $"estimated {m.Estimated} B, heap {m.Heap} B ({(m.Estimated - m.Heap) * 100.0 / m.Heap:F1}%)";
+            _out.WriteLine(perKey);
+            if (Math.Abs(m.Estimated - m.Heap) <= tolerance * m.Heap) return;
+        }
+        Assert.Fail(perKey);
     }
 
     [Fact]
-    public void UsedMemoryOfRawStringsMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, Fill("key", String100));
+    public void UsedMemoryOfRawStringsMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, () => Fill("key", String100));
 
     [Fact]
-    public void UsedMemoryOfSmallListpackHashesMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, Fill("hash", Hash5));
+    public void UsedMemoryOfSmallListpackHashesMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, () => Fill("hash", Hash5));
 
     [Fact]
-    public void UsedMemoryOfSmallQuicklistsMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, Fill("list", List10));
+    public void UsedMemoryOfSmallQuicklistsMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, () => Fill("list", List10));
 
     [Fact]
-    public void UsedMemoryCountsExpiresEntriesWithinThreePercent() => AssertWithin(0.03, Fill("key", String100, withTtl: true));
+    public void UsedMemoryCountsExpiresEntriesWithinThreePercent() => AssertWithin(0.03, () => Fill("key", String100, withTtl: true));
 
     [Fact]
-    public void UsedMemoryOfHashtableHashesMatchesTheHeapWithinFivePercent() => AssertWithin(0.05, Fill("bighash", BigHash, keys: BigKeys));
+    public void UsedMemoryOfHashtableHashesMatchesTheHeapWithinFivePercent() => AssertWithin(0.05, () => Fill("bighash", BigHash, keys: BigKeys));
 
     // 200 members leave each set's table mid-rehash from 128 to 256 buckets: the estimate counts
     // the table the rehash settles on, so the old table's 1 KB per set is the expected shortfall.
     [Fact]
-    public void UsedMemoryOfHashtableSetsMatchesTheHeapWithinSevenPercent() => AssertWithin(0.07, Fill("bigset", BigSet, keys: BigKeys));
+    public void UsedMemoryOfHashtableSetsMatchesTheHeapWithinSevenPercent() => AssertWithin(0.07, () => Fill("bigset", BigSet, keys: BigKeys));
 
     [Fact]
-    public void UsedMemoryOfSkiplistZSetsMatchesTheHeapWithinFivePercent() => AssertWithin(0.05, Fill("bigzset", BigZSet, keys: BigKeys));
+    public void UsedMemoryOfSkiplistZSetsMatchesTheHeapWithinFivePercent() => AssertWithin(0.05, () => Fill("bigzset", BigZSet, keys: BigKeys));
 
     [Fact]
     public void SmallListpackGrowsToItsExactSizeRoundedToEightBytes()
