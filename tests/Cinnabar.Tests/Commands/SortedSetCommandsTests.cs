@@ -8,12 +8,6 @@ namespace Cinnabar.Tests.Commands;
 
 public class SortedSetCommandsTests(ServerFixture fx) : IClassFixture<ServerFixture>
 {
-    void WaitBlocked(int n)
-    {
-        var sw = Stopwatch.StartNew();
-        while (BlockingKeys.Of(fx.Server).BlockedClients < n && sw.ElapsedMilliseconds < 5000) Thread.Sleep(5);
-        Assert.True(BlockingKeys.Of(fx.Server).BlockedClients >= n, "client did not block");
-    }
 
     [Fact]
     public void BzPopMinBlocksUntilAnotherClientAddsAndPopsTheLowestScore()
@@ -21,7 +15,7 @@ public class SortedSetCommandsTests(ServerFixture fx) : IClassFixture<ServerFixt
         using var waiter = fx.Connect();
         using var producer = fx.Connect();
         waiter.Send("BZPOPMIN", "bz:none", "bz:k", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         Assert.Equal(":2", producer.CallS("ZADD", "bz:k", "5", "five", "1", "one"));
         Assert.Equal("*[\"bz:k\", \"one\", \"1\"]", waiter.Read().ToString());
         Assert.Equal("*[\"five\"]", producer.CallS("ZRANGE", "bz:k", "0", "-1"));
@@ -34,9 +28,9 @@ public class SortedSetCommandsTests(ServerFixture fx) : IClassFixture<ServerFixt
         using var b = fx.Connect();
         using var p = fx.Connect();
         a.Send("BZPOPMAX", "fifo:z", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         b.Send("BZMPOP", "0", "1", "fifo:z", "MIN", "COUNT", "5");
-        WaitBlocked(2);
+        fx.WaitBlocked(2);
         p.Call("ZADD", "fifo:z", "1", "a", "2", "b", "3", "c");
         Assert.Equal("*[\"fifo:z\", \"c\", \"3\"]", a.Read().ToString());
         Assert.Equal("*[\"fifo:z\", *[*[\"a\", \"1\"], *[\"b\", \"2\"]]]", b.Read().ToString());

@@ -9,12 +9,6 @@ namespace Cinnabar.Tests.Keyspace;
 
 public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
 {
-    void WaitBlocked(int n)
-    {
-        var sw = Stopwatch.StartNew();
-        while (BlockingKeys.Of(fx.Server).BlockedClients < n && sw.ElapsedMilliseconds < 5000) Thread.Sleep(5);
-        Assert.True(BlockingKeys.Of(fx.Server).BlockedClients >= n, "client did not block");
-    }
 
     [Fact]
     public void WaitersAreServedInFifoOrder()
@@ -23,9 +17,9 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         using var b = fx.Connect();
         using var p = fx.Connect();
         a.Send("BLPOP", "fifo:k", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         b.Send("BLPOP", "fifo:k", "0");
-        WaitBlocked(2);
+        fx.WaitBlocked(2);
         Assert.Equal(":2", p.CallS("RPUSH", "fifo:k", "first", "second"));
         Assert.Equal("*[\"fifo:k\", \"first\"]", a.Read().ToString());
         Assert.Equal("*[\"fifo:k\", \"second\"]", b.Read().ToString());
@@ -49,7 +43,7 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         using var a = fx.Connect();
         using var p = fx.Connect();
         a.Send("BRPOP", "mv:dst", "other:key", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         p.Call("RPUSH", "mv:src", "x");
         Assert.Equal("\"x\"", p.CallS("LMOVE", "mv:src", "mv:dst", "LEFT", "LEFT"));
         Assert.Equal("*[\"mv:dst\", \"x\"]", a.Read().ToString());
@@ -62,9 +56,9 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         using var b = fx.Connect();
         using var p = fx.Connect();
         a.Send("BLMOVE", "ch:src", "ch:mid", "RIGHT", "LEFT", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         b.Send("BLMPOP", "0", "1", "ch:mid", "LEFT", "COUNT", "5");
-        WaitBlocked(2);
+        fx.WaitBlocked(2);
         p.Call("RPUSH", "ch:src", "v1");
         Assert.Equal("\"v1\"", a.Read().ToString());
         Assert.Equal("*[\"ch:mid\", *[\"v1\"]]", b.Read().ToString());
@@ -76,7 +70,7 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         using var a = fx.Connect();
         using var p = fx.Connect();
         a.SendRaw([.. RespClient.Encode("BLPOP", "pl:k", "0"), .. RespClient.Encode("PING")]);
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         p.Call("LPUSH", "pl:k", "v");
         Assert.Equal("*[\"pl:k\", \"v\"]", a.Read().ToString());
         Assert.Equal("+PONG", a.Read().ToString());
@@ -89,7 +83,7 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         using var b = fx.Connect();
         a.Send("BLPOP", "ub:k", "0");
         b.Send("BLPOP", "ub:k2", "0");
-        WaitBlocked(2);
+        fx.WaitBlocked(2);
         var results = new List<bool>();
         var done = new ManualResetEventSlim();
         fx.Server.Loop.Post(() =>
@@ -110,7 +104,7 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         using var p = fx.Connect();
         var a = fx.Connect();
         a.Send("BLPOP", "dc:k", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         a.Dispose();
         var sw = Stopwatch.StartNew();
         while (BlockingKeys.Of(fx.Server).BlockedClients > 0 && sw.ElapsedMilliseconds < 5000) Thread.Sleep(5);
@@ -125,7 +119,7 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         using var p = fx.Connect();
         p.Call("SET", "wt:dst", "str");
         a.Send("BLMOVE", "wt:src", "wt:dst", "LEFT", "LEFT", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         p.Call("RPUSH", "wt:src", "v");
         Assert.Equal("-WRONGTYPE Operation against a key holding the wrong kind of value", a.Read().ToString());
         Assert.Equal(":1", p.CallS("LLEN", "wt:src"));

@@ -8,12 +8,6 @@ namespace Cinnabar.Tests.Keyspace;
 
 public class BlockingWakeByKeyCreationTests(ServerFixture fx) : IClassFixture<ServerFixture>
 {
-    void WaitBlocked(int n)
-    {
-        var sw = Stopwatch.StartNew();
-        while (BlockingKeys.Of(fx.Server).BlockedClients < n && sw.ElapsedMilliseconds < 5000) Thread.Sleep(5);
-        Assert.True(BlockingKeys.Of(fx.Server).BlockedClients >= n, "client did not block");
-    }
 
     [Fact]
     public void RenameOntoAWaitedKeyServesTheWaiter()
@@ -21,7 +15,7 @@ public class BlockingWakeByKeyCreationTests(ServerFixture fx) : IClassFixture<Se
         using var a = fx.Connect();
         using var p = fx.Connect();
         a.Send("BLPOP", "rn:dst", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         p.Call("RPUSH", "rn:src", "x", "y");
         Assert.Equal("+OK", p.CallS("RENAME", "rn:src", "rn:dst"));
         Assert.Equal("*[\"rn:dst\", \"x\"]", a.Read().ToString());
@@ -34,7 +28,7 @@ public class BlockingWakeByKeyCreationTests(ServerFixture fx) : IClassFixture<Se
         using var a = fx.Connect();
         using var p = fx.Connect();
         a.Send("BZPOPMIN", "cp:dst", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         p.Call("SET", "cp:str", "v");
         Assert.Equal(":1", p.CallS("COPY", "cp:str", "cp:dst"));
         Assert.Null(a.TryRead(TimeSpan.FromMilliseconds(200)));
@@ -44,7 +38,7 @@ public class BlockingWakeByKeyCreationTests(ServerFixture fx) : IClassFixture<Se
         Assert.Equal("*[\"cp:dst\", \"m\", \"1\"]", a.Read().ToString());
 
         a.Send("BLPOP", "mv:k", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         p.Call("SELECT", "1");
         p.Call("RPUSH", "mv:k", "from-db1");
         Assert.Equal(":1", p.CallS("MOVE", "mv:k", "0"));
@@ -59,7 +53,7 @@ public class BlockingWakeByKeyCreationTests(ServerFixture fx) : IClassFixture<Se
         a.Send("SELECT", "0");
         a.Read();
         a.Send("BRPOP", "sw:k", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         p.Call("SELECT", "2");
         p.Call("RPUSH", "sw:k", "swapped-in");
         Assert.Equal("+OK", p.CallS("SWAPDB", "0", "2"));
@@ -74,9 +68,9 @@ public class BlockingWakeByKeyCreationTests(ServerFixture fx) : IClassFixture<Se
         using var zset = fx.Connect();
         using var p = fx.Connect();
         list.Send("BLPOP", "mixed:k", "0");
-        WaitBlocked(1);
+        fx.WaitBlocked(1);
         zset.Send("BZPOPMIN", "mixed:k", "0");
-        WaitBlocked(2);
+        fx.WaitBlocked(2);
         Assert.Equal(":1", p.CallS("ZADD", "mixed:k", "1", "a"));
         Assert.Equal("*[\"mixed:k\", \"a\", \"1\"]", zset.Read().ToString());
         Assert.Null(list.TryRead(TimeSpan.FromMilliseconds(200)));

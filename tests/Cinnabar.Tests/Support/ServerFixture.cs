@@ -22,5 +22,14 @@ public sealed class ServerFixture : IDisposable
 
     public RespClient Connect() => new(Port);
 
+    /// <summary>Waits until at least n clients are blocked on keys (a blocking command reached the server).</summary>
+    public void WaitBlocked(int n)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var blocking = Cinnabar.Keyspace.BlockingKeys.Of(Server);
+        while (blocking.BlockedClients < n && sw.ElapsedMilliseconds < 5000) Thread.Sleep(5);
+        Assert.True(blocking.BlockedClients >= n, "client did not block");
+    }
+
     public void Dispose() => Server.Stop();
 }
