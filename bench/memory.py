@@ -23,6 +23,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import wait_port  # noqa: E402  (shared with the throughput benchmark)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CINNABAR = os.path.join(ROOT, "src/Cinnabar.Server/bin/Release/net10.0/cinnabar-server")
@@ -65,18 +68,6 @@ DATASETS = {
     "lists": ("1M × RPUSH of 10 elements (6 bytes each)", gen_lists),
 }
 
-
-def wait_port(port, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(64).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("server on port %d did not start" % port)
 
 
 def cli(port, *args):
