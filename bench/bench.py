@@ -3,7 +3,10 @@
 
 Both servers run on loopback with persistence off. Every row is measured A/B/A/B... for
 `--rounds` rounds so machine drift cancels out; the table reports each server's median
-requests/s, the ratio Cinnabar/Redis, and p50/p99 latency from redis-benchmark's CSV.
+requests/s, the ratio Cinnabar/Redis, p50/p99 latency from redis-benchmark's CSV, and the
+server's CPU time per request (all its threads, from /proc/PID/task/*/schedstat): unlike
+requests/s, CPU per request barely moves when other processes compete for the cores, so it
+is the number to trust on a busy machine. An SVG chart of the ratios goes next to the table.
 """
 import argparse
 import csv
@@ -66,15 +69,29 @@ def stop_servers(servers):
             proc.wait()
 
 
-def bench(port, test, clients, pipeline, size, n):
+def cpu_ns(pid):
+    """CPU time (ns) used so far by every thread of a process (schedstat: run time in ns)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass  # the thread exited between listing and reading
+    return total
+
+
+def bench(port, pid, test, clients, pipeline, size, n):
+    cpu_before = cpu_ns(pid)
     cmd = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-d", str(size),
            "-n", str(n), "-t", test.lower(), "--csv"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    cpu_us_per_request = (cpu_ns(pid) - cpu_before) / 1000.0 / n
     # redis-benchmark names some rows with a suffix ("LRANGE_100 (first 100 elements)",
     # "MSET (10 keys)") and prints helper rows ("LPUSH (needed to benchmark LRANGE)").
     for row in csv.reader(io.StringIO(out)):
         if row and row[0].split(" (")[0] == test and "needed to" not in row[0]:
-            return float(row[1]), float(row[4]), float(row[6])
+            return float(row[1]), float(row[4]), float(row[6]), cpu_us_per_request
     raise RuntimeError("no result for %s (command failing or unsupported?)" % test)
 
 
@@ -135,7 +152,17 @@ def main():
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--label", help="suffix for the result files (--quick runs default to 'quick')")
+    ap.add_argument("--plot", metavar="CSV", help="only redraw the SVG chart of an earlier result CSV")
     args = ap.parse_args()
+    if args.plot:
+        with open(args.plot) as f:
+            rows = [{"test": r["test"], "size": int(r["size"]), "pipeline": int(r["pipeline"]), "ratio": float(r["ratio"])}
+                    for r in csv.DictReader(f)]
+        write_svg(rows, args.plot[:-4] + ".svg", "Cinnabar / redis-server requests per second, " + os.path.basename(args.plot)[:-4])
+        return
+    if args.quick and not args.label:
+        args.label = "quick"
     redis_port, cin_port = 7901, 7902
     started = time.time()
     load_before = load_average()
@@ -157,9 +184,9 @@ def main():
                     samples = {"redis": [], "cinnabar": []}
                     for _ in range(args.rounds):
                         for name in ("redis", "cinnabar"):
-                            port = servers[name][0]
+                            port, proc = servers[name]
                             try:
-                                samples[name].append(bench(port, test, args.clients, pipeline, size, n))
+                                samples[name].append(bench(port, proc.pid, test, args.clients, pipeline, size, n))
                             except Exception as e:  # an unsupported command shows as a gap
                                 print("  %s %s failed: %s" % (name, test, e), file=sys.stderr)
                     row = {"test": test, "size": size, "pipeline": pipeline, "rounds": len(samples["cinnabar"])}
@@ -168,10 +195,12 @@ def main():
                         row[name + "_rps"] = statistics.median([x[0] for x in s]) if s else 0
                         row[name + "_p50"] = statistics.median([x[1] for x in s]) if s else 0
                         row[name + "_p99"] = statistics.median([x[2] for x in s]) if s else 0
+                        row[name + "_cpu"] = statistics.median([x[3] for x in s]) if s else 0
                     row["ratio"] = row["cinnabar_rps"] / row["redis_rps"] if row["redis_rps"] else 0
                     results.append(row)
-                    print("%-11s d=%-4d P=%-2d redis %10.0f  cinnabar %10.0f  ratio %.2f" % (
-                        test, size, pipeline, row["redis_rps"], row["cinnabar_rps"], row["ratio"]), flush=True)
+                    print("%-11s d=%-4d P=%-2d redis %10.0f  cinnabar %10.0f  ratio %.2f  cpu us/req %.2f vs %.2f" % (
+                        test, size, pipeline, row["redis_rps"], row["cinnabar_rps"], row["ratio"],
+                        row["redis_cpu"], row["cinnabar_cpu"]), flush=True)
         memory = []
         if not args.no_memory:
             # Fresh processes per memory row: after the throughput rows (lists of 1 KiB values,
@@ -203,23 +232,31 @@ def write_results(results, memory, args):
     with open("/proc/meminfo") as f:
         mem_gb = int(f.readline().split()[1]) / 1024 / 1024
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    base = os.path.join(HERE, "results", "%s-%s" % (date, host))
+    name = "%s-%s" % (date, host) + ("-" + args.label if args.label else "")
+    base = os.path.join(HERE, "results", name)
     with open(base + ".csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["test", "size", "pipeline", "redis_rps", "cinnabar_rps", "ratio", "redis_p50_ms", "cinnabar_p50_ms", "redis_p99_ms", "cinnabar_p99_ms"])
+        w.writerow(["test", "size", "pipeline", "redis_rps", "cinnabar_rps", "ratio", "redis_p50_ms", "cinnabar_p50_ms",
+                    "redis_p99_ms", "cinnabar_p99_ms", "redis_cpu_us_per_req", "cinnabar_cpu_us_per_req"])
         for r in results:
             w.writerow([r["test"], r["size"], r["pipeline"], "%.0f" % r["redis_rps"], "%.0f" % r["cinnabar_rps"], "%.3f" % r["ratio"],
-                        r["redis_p50"], r["cinnabar_p50"], r["redis_p99"], r["cinnabar_p99"]])
+                        r["redis_p50"], r["cinnabar_p50"], r["redis_p99"], r["cinnabar_p99"],
+                        "%.3f" % r["redis_cpu"], "%.3f" % r["cinnabar_cpu"]])
     lines = ["# Cinnabar vs redis-server %s" % date, "",
              "Machine: %s, %d cores, %.0f GiB, load average %s; redis-benchmark, %d clients, %d rounds interleaved A/B, "
              "median of rounds; %.0f s in all." % (host, cores, mem_gb, args.load, args.clients, args.rounds, args.elapsed),
-             "Ratio is Cinnabar/Redis requests per second (above 1: Cinnabar faster); 0 means the command failed on a server.", "",
-             "| test | value | pipeline | redis rps | cinnabar rps | ratio | redis p50/p99 ms | cinnabar p50/p99 ms |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "Ratio is Cinnabar/Redis requests per second (above 1: Cinnabar faster); 0 means the command failed on a server.",
+             "CPU is the server process's CPU time per request in microseconds (all threads); "
+             "CPU ratio is Redis/Cinnabar (above 1: Cinnabar cheaper).", "",
+             "![ratios](%s.svg)" % name, "",
+             "| test | value | pipeline | redis rps | cinnabar rps | ratio | redis p50/p99 ms | cinnabar p50/p99 ms | CPU µs/req redis / cinnabar | CPU ratio |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
-        lines.append("| %s | %d | %d | %.0f | %.0f | %.2f | %.3f / %.3f | %.3f / %.3f |" % (
+        lines.append("| %s | %d | %d | %.0f | %.0f | %.2f | %.3f / %.3f | %.3f / %.3f | %.2f / %.2f | %.2f |" % (
             r["test"], r["size"], r["pipeline"], r["redis_rps"], r["cinnabar_rps"], r["ratio"],
-            r["redis_p50"], r["redis_p99"], r["cinnabar_p50"], r["cinnabar_p99"]))
+            r["redis_p50"], r["redis_p99"], r["cinnabar_p50"], r["cinnabar_p99"],
+            r["redis_cpu"], r["cinnabar_cpu"], r["redis_cpu"] / r["cinnabar_cpu"] if r["cinnabar_cpu"] else 0))
+    write_svg(results, base + ".svg", "Cinnabar / redis-server requests per second, %s (%s)" % (date, host))
     if memory:
         lines += ["", "Memory rows: a fresh process per row, loaded with redis-cli --pipe; RSS of the empty process for reference.", "",
                   "| memory row | server | used_memory | RSS | RSS empty |", "| --- | --- | ---: | ---: | ---: |"]
@@ -229,6 +266,42 @@ def write_results(results, memory, args):
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     print("wrote %s.md and %s.csv" % (base, base))
+
+
+def write_svg(results, path, title):
+    """A horizontal bar chart of the ratios, one group per row, one bar per value size and pipeline."""
+    series = [(3, 1, "#9ecae1"), (3, 16, "#3182bd"), (1024, 1, "#fdae6b"), (1024, 16, "#e6550d")]
+    tests = list(dict.fromkeys(r["test"] for r in results))
+    ratio = {(r["test"], r["size"], r["pipeline"]): r["ratio"] for r in results}
+    bar, gap, left, width = 9, 10, 110, 520
+    top = 50
+    scale = width / 2.0  # the axis runs from 0 to 2.0
+    height = top + len(tests) * (len(series) * bar + gap) + 30
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">'
+           % (left + width + 60, height),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="10" y="18" font-size="13">%s</text>' % title]
+    for i, (size, pipeline, color) in enumerate(series):
+        out.append('<rect x="%d" y="28" width="10" height="10" fill="%s"/><text x="%d" y="37">%s, -P %d</text>'
+                   % (left + i * 130, color, left + i * 130 + 14, "3 B" if size == 3 else "1 KiB", pipeline))
+    y = top
+    for test in tests:
+        out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (left - 6, y + 2 * bar + 4, test))
+        for size, pipeline, color in series:
+            v = ratio.get((test, size, pipeline))
+            if v is not None:
+                out.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>' % (left, y, min(v, 2.0) * scale, bar - 1, color))
+                out.append('<text x="%.1f" y="%d" font-size="8">%.2f</text>' % (left + min(v, 2.0) * scale + 3, y + bar - 2, v))
+            y += bar
+        y += gap
+    for tick in (0.5, 1.0, 1.5, 2.0):
+        x = left + tick * scale
+        style = 'stroke="black" stroke-width="1.5"' if tick == 1.0 else 'stroke="#bbb" stroke-dasharray="3,3"'
+        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" %s/>' % (x, top - 4, x, y, style))
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%.1f</text>' % (x, y + 14, tick))
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":
