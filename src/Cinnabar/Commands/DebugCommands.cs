@@ -142,14 +142,14 @@ public static class DebugCommands
             foreach (var e in db.Main.Entries())
             {
                 any = true;
-                Xor(digest, KeyDigest(db, e.Key, e.Value));
+                Xor(digest, KeyDigest(db, e.KeySpan, e));
             }
         }
         c.Reply.Status(any ? Convert.ToHexString(digest).ToLowerInvariant() : new string('0', 40));
     }
 
     /// <summary>Redis's DEBUG reads the dict directly: it sees logically expired keys and expires nothing.</summary>
-    static RedisObject? FindLogicallyExpired(Client c, ReadOnlySpan<byte> key) => c.Db.Main.Find(key)?.Value;
+    static RedisObject? FindLogicallyExpired(Client c, ReadOnlySpan<byte> key) => c.Db.Main.Find(key);
 
     static void DigestValue(Client c)
     {
@@ -161,7 +161,7 @@ public static class DebugCommands
         }
     }
 
-    static byte[] KeyDigest(Database db, byte[] key, RedisObject value)
+    static byte[] KeyDigest(Database db, ReadOnlySpan<byte> key, RedisObject value)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
         sha.AppendData(key);

@@ -85,14 +85,14 @@ public static class KeyspaceCommands
         // so the count of the first pass is the length of the second's reply.
         long n = 0;
         foreach (var e in c.Db.Main.Entries())
-            if (KeysMatch(c.Db, e.Key, pattern, allKeys)) n++;
+            if (KeysMatch(c.Db, e.KeySpan, pattern, allKeys)) n++;
         c.Reply.ArrayLen(n);
         foreach (var e in c.Db.Main.Entries())
-            if (KeysMatch(c.Db, e.Key, pattern, allKeys)) c.Reply.Bulk(e.Key);
+            if (KeysMatch(c.Db, e.KeySpan, pattern, allKeys)) c.Reply.Bulk(e.KeySpan);
     }
 
     /// <summary>KEYS reports matching keys that are not logically expired; it never deletes while iterating.</summary>
-    static bool KeysMatch(Database db, byte[] key, ReadOnlySpan<byte> pattern, bool allKeys) =>
+    static bool KeysMatch(Database db, ReadOnlySpan<byte> key, ReadOnlySpan<byte> pattern, bool allKeys) =>
         (allKeys || GlobMatcher.Match(pattern, key)) && !db.IsKeyExpired(key);
 
     /// <summary>parseScanCursorOrReply: strtoul semantics (sign allowed, wraps), no leading space, no trailing garbage, no overflow.</summary>
@@ -172,7 +172,7 @@ public static class KeyspaceCommands
         long maxIterations = count * 10;
         do
         {
-            cursor = dict.Scan(cursor, e => keys.Add(e.Key));
+            cursor = dict.Scan(cursor, e => keys.Add(e.KeySpan.ToArray()));
         } while (cursor != 0 && maxIterations-- > 0 && keys.Count < count);
 
         int kept = 0;
@@ -225,9 +225,10 @@ public static class KeyspaceCommands
             }
             c.Db.Delete(dst);
         }
+        // The object is its own dict entry: it leaves src's chain before it is linked under dst.
+        c.Db.Detach(src);
         c.Db.Add(dst, o);
         if (expire != -1) c.Db.SetExpire(dst, expire);
-        c.Db.Detach(src);
         c.Server.SignalModifiedKey(c.Db, src);
         c.Server.SignalModifiedKey(c.Db, dst);
         c.Server.Events.Notify(NotifyClass.Generic, "rename_from", src, c.Db.Id);
@@ -293,10 +294,11 @@ public static class KeyspaceCommands
             c.Reply.Integer(0);
             return;
         }
-        // The object itself changes database, as in Redis: no copy is needed.
+        // The object itself changes database, as in Redis: no copy is needed. It is its own dict
+        // entry, so it leaves src's chain before it is linked in dst.
+        src.Detach(key);
         dst.Add(key, o);
         if (expire != -1) dst.SetExpire(key, expire);
-        src.Detach(key);
         c.Server.SignalModifiedKey(src, key);
         c.Server.SignalModifiedKey(dst, key);
         c.Server.Events.Notify(NotifyClass.Generic, "move_from", key, src.Id);

@@ -143,7 +143,7 @@ public static class ObjectCommands
             c.Reply.Null();
             return;
         }
-        c.Reply.Integer(ObjectSize.OfKey(e.Key, e.Value));
+        c.Reply.Integer(ObjectSize.OfKey(e));
     }
 
     [Command("memory|doctor")]
@@ -198,7 +198,7 @@ public static class ObjectCommands
         long keys = 0;
         foreach (var d in dbs)
         {
-            overheadTotal += HashtableOverhead(d.Main) + HashtableOverhead(d.Expires);
+            overheadTotal += HashtableOverhead(d.Main, ObjectSize.KeyEntryFields) + HashtableOverhead(d.Expires, ObjectSize.DictEntryOverhead);
             keys += d.Count;
         }
         long dataset = Math.Max(0, total - overheadTotal);
@@ -221,8 +221,8 @@ public static class ObjectCommands
         {
             r.Bulk("db." + d.Id);
             r.MapLen(3);
-            Field(r, "overhead.hashtable.main", HashtableOverhead(d.Main));
-            Field(r, "overhead.hashtable.expires", HashtableOverhead(d.Expires));
+            Field(r, "overhead.hashtable.main", HashtableOverhead(d.Main, ObjectSize.KeyEntryFields));
+            Field(r, "overhead.hashtable.expires", HashtableOverhead(d.Expires, ObjectSize.DictEntryOverhead));
             Field(r, "overhead.hashtable.slot-to-keys", 0);
         }
         Field(r, "overhead.total", overheadTotal);
@@ -245,7 +245,11 @@ public static class ObjectCommands
     }
 
     /// <summary>The bucket arrays and entry headers of a dict (what Redis counts as hashtable overhead).</summary>
-    static long HashtableOverhead<T>(Dict<T> d) => d.BucketCount * 8 + d.Count * ObjectSize.DictEntryOverhead;
+    /// <summary>
+    /// The bucket arrays and entry headers of a dict (what Redis counts as hashtable overhead). The
+    /// keyspace's objects are their own entries: their chain link and key fields count here.
+    /// </summary>
+    static long HashtableOverhead<TEntry>(EntryDict<TEntry> d, int entryBytes) where TEntry : DictEntry => d.BucketCount * 8 + d.Count * entryBytes;
 
     static void Field(Protocol.ReplyWriter r, string name, long value)
     {

@@ -30,7 +30,7 @@ public sealed class ActiveExpire
     Database _db = null!;
     long _scanNow;
     long _expired, _sampled, _ttlSum, _ttlSamples;
-    readonly Action<DictEntry<long>> _visit;
+    readonly Action<ExpireEntry> _visit;
     readonly List<byte[]> _toExpire = new();
 
     public ActiveExpire(Database[] dbs, ServerConfig config, ServerStats stats, Func<long> nowMs)
@@ -48,13 +48,13 @@ public sealed class ActiveExpire
     public long LastCycleSampled { get; private set; }
     public long LastCycleExpired { get; private set; }
 
-    void Visit(DictEntry<long> e)
+    void Visit(ExpireEntry e)
     {
-        long ttl = e.Value - _scanNow;
+        long ttl = e.When - _scanNow;
         _sampled++;
-        if (Database.IsExpiredAt(e.Value, _scanNow))
+        if (Database.IsExpiredAt(e.When, _scanNow))
         {
-            _toExpire.Add(e.Key);
+            _toExpire.Add(e.KeySpan.ToArray());
             return;
         }
         if (ttl <= 0) return;
@@ -114,7 +114,7 @@ public sealed class ActiveExpire
                     foreach (var key in _toExpire)
                     {
                         // Re-check: the key may have been deleted as a side effect of another expiry.
-                        if (db.Expires.Find(key) is { } x && Database.IsExpiredAt(x.Value, _scanNow))
+                        if (db.Expires.Find(key) is { } x && Database.IsExpiredAt(x.When, _scanNow))
                         {
                             db.DeleteExpired(key);
                             _expired++;

@@ -100,7 +100,7 @@ public sealed class BlockingKeys : IServerMechanism
     void OnKeyAdded(Database db, ReadOnlySpan<byte> key)
     {
         if (!_blocking.TryGetValue(db, out var byKey) || byKey.Count == 0) return;
-        if (db.Main.Find(key)?.Value.Type is ObjType.List or ObjType.ZSet) Signal(db, key);
+        if (db.Main.Find(key)?.Type is ObjType.List or ObjType.ZSet) Signal(db, key);
     }
 
     /// <summary>scanDatabaseForReadyKeys (SWAPDB): every waited key of the db that now holds a servable value is ready.</summary>
@@ -108,7 +108,7 @@ public sealed class BlockingKeys : IServerMechanism
     {
         if (!_blocking.TryGetValue(db, out var byKey) || byKey.Count == 0) return;
         foreach (var key in byKey.Keys.ToList())
-            if (db.Main.Find(key)?.Value.Type is ObjType.List or ObjType.ZSet) Signal(db, key);
+            if (db.Main.Find(key)?.Type is ObjType.List or ObjType.ZSet) Signal(db, key);
     }
 
     public void Signal(Database db, ReadOnlySpan<byte> key)
@@ -138,7 +138,7 @@ public sealed class BlockingKeys : IServerMechanism
                 {
                     var st = c.GetExtension<BlockState>();
                     if (st.Serve == null) continue; // unblocked meanwhile (served through another key)
-                    var value = db.Main.Find(key)?.Value;
+                    var value = db.Main.Find(key);
                     if (value == null) break; // the key ran dry
                     if (!Serves(st.Type, value.Type)) continue;
                     var saved = c.Db;

@@ -7,8 +7,11 @@ namespace Cinnabar.Keyspace;
 public sealed class Database
 {
     public readonly int Id;
-    public Dict<RedisObject> Main { get; private set; } = new();
-    public Dict<long> Expires { get; private set; } = new();
+    /// <summary>Keys to objects: each RedisObject is its own chain node (no separate entry).</summary>
+    public EntryDict<RedisObject> Main { get; private set; } = new();
+
+    /// <summary>Keys to deadlines; an entry shares its key array with the key's object, as Redis shares the sds.</summary>
+    public EntryDict<ExpireEntry> Expires { get; private set; } = new();
     readonly IKeyspaceOwner _owner;
 
     /// <summary>Running estimate of the bytes held by this database's keys and values.</summary>
@@ -35,10 +38,10 @@ public sealed class Database
         var e = Expires.Find(key);
         if (e == null) return false;
         // keyIsExpired: a key is expired once now > when (a deadline equal to now still lives).
-        if (!IsExpiredAt(e.Value, _owner.NowMs)) return false;
+        if (!IsExpiredAt(e.When, _owner.NowMs)) return false;
         if (_owner.IsReplica) return true; // a replica waits for the primary's DEL, but hides the key
         if (_owner.ExpiryPaused) return true;
-        DeleteExpired(e.Key);
+        DeleteExpired(e.KeySpan.ToArray());
         return true;
     }
 
@@ -79,10 +82,10 @@ public sealed class Database
     public RedisObject? Lookup(ReadOnlySpan<byte> key, bool touch = true)
     {
         if (ExpireIfNeeded(key)) return null;
-        var e = Main.Find(key);
-        if (e == null) return null;
-        if (touch) _owner.TouchObject(e.Value);
-        return e.Value;
+        var o = Main.Find(key);
+        if (o == null) return null;
+        if (touch) _owner.TouchObject(o);
+        return o;
     }
 
     public bool Exists(ReadOnlySpan<byte> key) => Lookup(key, touch: false) != null;
@@ -90,37 +93,56 @@ public sealed class Database
     /// <summary>Adds a key that does not exist (dbAdd): sends the "new" event.</summary>
     public void Add(ReadOnlySpan<byte> key, RedisObject value)
     {
-        var k = key.ToArray();
+        ulong hash = EntryDict<RedisObject>.HashKey(key);
+        if (Main.Find(key, hash) != null) throw new InvalidOperationException("dbAdd: the key already exists");
+        AddNew(key, value, hash);
+    }
+
+    void AddNew(ReadOnlySpan<byte> key, RedisObject value, ulong hash)
+    {
         _owner.InitObjectLru(value);
-        Main.Add(k, value);
-        UsedMemory += ObjectSize.OfKey(k, value);
-        _owner.OnKeyAdded(this, k);
+        AttachKey(value, key);
+        Main.Link(value, hash);
+        UsedMemory += ObjectSize.OfKey(value);
+        _owner.OnKeyAdded(this, value.KeySpan);
+    }
+
+    /// <summary>Gives an object about to be linked its key (unless it already carries it).</summary>
+    static void AttachKey(RedisObject o, ReadOnlySpan<byte> key)
+    {
+        if (o.KeyEquals(key)) return;
+        o.KeyBuf = key.ToArray();
+        o.KeyLen = key.Length;
     }
 
     /// <summary>
     /// setKey: adds or overwrites. The TTL is removed unless keepTtl (SET KEEPTTL).
     /// Signals the modification (WATCH, tracking) but leaves notifications to the caller.
+    /// An overwrite links the new object in the old one's place in its chain (dbSetValue).
     /// </summary>
     public void SetKey(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false, bool signal = true)
     {
         ExpireIfNeeded(key); // a stale key is reclaimed (and counted, notified) before being replaced
-        ulong hash = Dict<RedisObject>.HashKey(key); // hashed once for the lookup and, for a new key, the insert
-        var e = Main.Find(key, hash);
-        // An overwrite keeps the LFU counter (dbSetValue): a hot key stays hot after SET.
-        if (e != null && _owner.LfuPolicy) value.Lru = e.Value.Lru;
-        else _owner.InitObjectLru(value);
-        if (e == null)
+        ulong hash = EntryDict<RedisObject>.HashKey(key); // hashed once for the lookup and, for a new key, the insert
+        var old = Main.Find(key, hash);
+        if (old == null)
         {
-            var k = key.ToArray();
-            Main.AddNew(k, value, hash);
-            UsedMemory += ObjectSize.OfKey(k, value);
-            _owner.OnKeyAdded(this, k);
+            AddNew(key, value, hash);
         }
         else
         {
-            UsedMemory += ObjectSize.Of(value) - ObjectSize.Of(e.Value);
-            e.Value = value;
-            if (!keepTtl) Expires.Remove(key);
+            // An overwrite keeps the LFU counter (dbSetValue): a hot key stays hot after SET.
+            if (!ReferenceEquals(old, value))
+            {
+                if (_owner.LfuPolicy) value.Lru = old.Lru;
+                else _owner.InitObjectLru(value);
+                // The new object takes over the old one's key array, which a TTL entry may share.
+                value.KeyBuf = old.KeyBuf;
+                value.KeyLen = old.KeyLen;
+                Main.Replace(old, value, hash);
+                UsedMemory += ObjectSize.OfKey(value) - ObjectSize.OfKey(old);
+            }
+            if (!keepTtl && Expires.Count > 0) Expires.Remove(key);
         }
         if (signal) _owner.SignalModifiedKey(this, key);
     }
@@ -128,11 +150,11 @@ public sealed class Database
     /// <summary>Deletes a key and its TTL (dbDelete). Does not signal: callers do, as in Redis.</summary>
     public bool Delete(ReadOnlySpan<byte> key)
     {
-        var e = Main.Unlink(key);
-        if (e == null) return false;
+        var o = Main.Unlink(key);
+        if (o == null) return false;
         if (Expires.Count > 0) Expires.Remove(key);
-        UsedMemory -= ObjectSize.OfKey(e.Key, e.Value);
-        _owner.OnValueFreed(e.Value);
+        UsedMemory -= ObjectSize.OfKey(o);
+        _owner.OnValueFreed(o);
         return true;
     }
 
@@ -142,11 +164,11 @@ public sealed class Database
     /// </summary>
     public RedisObject? Detach(ReadOnlySpan<byte> key)
     {
-        var e = Main.Unlink(key);
-        if (e == null) return null;
+        var o = Main.Unlink(key);
+        if (o == null) return null;
         if (Expires.Count > 0) Expires.Remove(key);
-        UsedMemory -= ObjectSize.OfKey(e.Key, e.Value);
-        return e.Value;
+        UsedMemory -= ObjectSize.OfKey(o);
+        return o;
     }
 
     /// <summary>
@@ -156,7 +178,7 @@ public sealed class Database
     public long ComputeUsedMemory()
     {
         long sum = 0;
-        foreach (var e in Main.Entries()) sum += ObjectSize.OfKey(e.Key, e.Value);
+        foreach (var o in Main.Entries()) sum += ObjectSize.OfKey(o);
         return sum;
     }
 
@@ -165,11 +187,11 @@ public sealed class Database
 
     public void SetExpire(ReadOnlySpan<byte> key, long whenMs)
     {
-        var e = Main.Find(key);
-        if (e == null) return;
+        var o = Main.Find(key);
+        if (o == null) return;
         var x = Expires.Find(key);
-        if (x != null) x.Value = whenMs;
-        else Expires.Add(e.Key, whenMs); // share the key bytes with the main dict, as Redis does
+        if (x != null) x.When = whenMs;
+        else Expires.TryLink(new ExpireEntry(o.KeyBuf, o.KeyLen, whenMs)); // shares the key bytes with the object, as Redis does
     }
 
     /// <summary>The absolute expire time in unix ms, or -1.</summary>
@@ -177,7 +199,7 @@ public sealed class Database
     {
         if (Expires.Count == 0) return -1;
         var e = Expires.Find(key);
-        return e == null ? -1 : e.Value;
+        return e == null ? -1 : e.When;
     }
 
     public bool RemoveExpire(ReadOnlySpan<byte> key) => Expires.Remove(key);
@@ -186,8 +208,8 @@ public sealed class Database
     public long Flush()
     {
         long n = Main.Count;
-        Main = new Dict<RedisObject>();
-        Expires = new Dict<long>();
+        Main = new EntryDict<RedisObject>();
+        Expires = new EntryDict<ExpireEntry>();
         UsedMemory = 0;
         AvgTtl = 0;
         ExpiresCursor = 0;
@@ -211,17 +233,25 @@ public sealed class Database
         bool allVolatile = Main.Count == Expires.Count;
         while (true)
         {
-            var e = Main.RandomEntry();
-            if (e == null) return null;
-            if (Expires.Count > 0 && Expires.Find(e.Key) is { } x && IsExpiredAt(x.Value, _owner.NowMs))
+            var o = Main.RandomEntry();
+            if (o == null) return null;
+            if (Expires.Count > 0 && Expires.Find(o.KeySpan) is { } x && IsExpiredAt(x.When, _owner.NowMs))
             {
-                if (allVolatile && _owner.IsReplica && --maxTries == 0) return e.Key;
-                if (ExpireIfNeeded(e.Key) && !_owner.IsReplica) continue;
+                if (allVolatile && _owner.IsReplica && --maxTries == 0) return o.KeySpan.ToArray();
+                if (ExpireIfNeeded(o.KeySpan) && !_owner.IsReplica) continue;
                 if (_owner.IsReplica) continue;
             }
-            return e.Key;
+            return o.KeySpan.ToArray();
         }
     }
+}
+
+/// <summary>An expires entry: the key (shared with the key's object) and its absolute deadline in unix ms.</summary>
+public sealed class ExpireEntry : DictEntry
+{
+    public long When;
+
+    public ExpireEntry(byte[] keyBuf, int keyLen, long when) : base(keyBuf, keyLen) => When = when;
 }
 
 /// <summary>What the keyspace needs from the server: the clock, role, and the side-effect fan-out.</summary>

@@ -3,33 +3,113 @@
 // cron) so growth never stops the world. Keys are byte strings looked up by span, so a lookup
 // allocates nothing. Scan uses Redis's reverse-binary cursor, which guarantees that an element
 // present for the whole scan is returned even when the table grows or shrinks in between.
+// Chains are intrusive: the entry type derives from DictEntry (key and next link as plain
+// fields), so the keyspace links its RedisObjects directly, with no separate entry per key; like
+// Redis, entries cache no hash (a rehash recomputes SipHash; a lookup compares length, then bytes).
 using System.Runtime.CompilerServices;
 
 namespace Cinnabar.Keyspace;
 
-public sealed class DictEntry<TValue>
+/// <summary>
+/// A chain node: the key is the first <see cref="KeyLen"/> bytes of <see cref="KeyBuf"/> (a
+/// string object keeps its value after the key in the same array). Fields, not virtual members,
+/// so the shared generic code reads them directly.
+/// </summary>
+public abstract class DictEntry
 {
-    public byte[] Key;
-    public TValue Value;
-    internal DictEntry<TValue>? Next;
-    internal ulong Hash;
+    internal DictEntry? Next;
+    public byte[] KeyBuf;
+    public int KeyLen;
 
-    public DictEntry(byte[] key, TValue value, ulong hash)
+    /// <summary>32 bits the concrete entry may use (RedisObject packs type, encoding and LRU here), filling what would be padding.</summary>
+    private protected uint Bits;
+
+    protected DictEntry(byte[] keyBuf, int keyLen)
     {
-        Key = key;
-        Value = value;
-        Hash = hash;
+        KeyBuf = keyBuf;
+        KeyLen = keyLen;
+    }
+
+    public ReadOnlySpan<byte> KeySpan => new(KeyBuf, 0, KeyLen);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool KeyEquals(ReadOnlySpan<byte> key) => KeyLen == key.Length && key.SequenceEqual(new ReadOnlySpan<byte>(KeyBuf, 0, KeyLen));
+}
+
+/// <summary>An entry that owns its key array whole and carries a value (hashtable sets/hashes, zset dicts).</summary>
+public sealed class DictEntry<TValue> : DictEntry
+{
+    public TValue Value;
+
+    public DictEntry(byte[] key, TValue value) : base(key, key.Length) => Value = value;
+
+    /// <summary>The key array (the entry owns all of it).</summary>
+    public byte[] Key => KeyBuf;
+}
+
+/// <summary>A dict whose entries carry a value (dict with a val field): the API the data types use.</summary>
+public sealed class Dict<TValue> : EntryDict<DictEntry<TValue>>
+{
+    public bool TryGetValue(ReadOnlySpan<byte> key, out TValue value)
+    {
+        var e = Find(key);
+        if (e == null)
+        {
+            value = default!;
+            return false;
+        }
+        value = e.Value;
+        return true;
+    }
+
+    /// <summary>Adds a new key; returns null if it already exists (dictAddRaw).</summary>
+    public DictEntry<TValue>? Add(byte[] key, TValue value)
+    {
+        if (IsRehashing) RehashStep();
+        ulong h = HashKey(key);
+        if (FindWithHash(key, h) != null) return null;
+        var e = new DictEntry<TValue>(key, value);
+        Insert(e, h);
+        return e;
+    }
+
+    /// <summary>dictAddRaw with the key duplicated only on insert: null (and no copy) when the key exists.</summary>
+    public DictEntry<TValue>? AddCopy(ReadOnlySpan<byte> key, TValue value)
+    {
+        if (IsRehashing) RehashStep();
+        ulong h = HashKey(key);
+        if (FindWithHash(key, h) != null) return null;
+        var e = new DictEntry<TValue>(key.ToArray(), value);
+        Insert(e, h);
+        return e;
+    }
+
+    /// <summary>Adds or overwrites; returns the entry.</summary>
+    public DictEntry<TValue> Set(ReadOnlySpan<byte> key, TValue value)
+    {
+        if (IsRehashing) RehashStep();
+        ulong h = HashKey(key);
+        var e = FindWithHash(key, h);
+        if (e != null)
+        {
+            e.Value = value;
+            return e;
+        }
+        e = new DictEntry<TValue>(key.ToArray(), value);
+        Insert(e, h);
+        return e;
     }
 }
 
-public sealed class Dict<TValue>
+/// <summary>The table itself over an entry type the caller creates (the keyspace links RedisObjects).</summary>
+public class EntryDict<TEntry> where TEntry : DictEntry
 {
     const int InitialSize = 4;
     const int ForceResizeRatio = 5;
     /// <summary>Below this fill percentage a table is shrunk (HASHTABLE_MIN_FILL).</summary>
     public const int MinFillPercent = 10;
 
-    DictEntry<TValue>?[]?[] _tables = new DictEntry<TValue>?[]?[2];
+    DictEntry?[]?[] _tables = new DictEntry?[]?[2];
     readonly long[] _used = new long[2];
     long _rehashIdx = -1;
     int _pauseRehash;
@@ -50,82 +130,72 @@ public sealed class Dict<TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong HashKey(ReadOnlySpan<byte> key) => SipHash.Hash(key);
 
-    public DictEntry<TValue>? Find(ReadOnlySpan<byte> key)
+    // Entries are stored as the base type so the chain walk is shared code; the casts back are
+    // unchecked because only TEntry instances are ever linked.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TEntry? AsEntry(DictEntry? e) => Unsafe.As<TEntry?>(e);
+
+    public TEntry? Find(ReadOnlySpan<byte> key)
     {
         if (Count == 0) return null;
         if (IsRehashing) RehashStep();
-        ulong h = HashKey(key);
-        for (int t = 0; t <= 1; t++)
-        {
-            var table = _tables[t];
-            if (table == null) break;
-            var e = table[(int)(h & (ulong)(table.Length - 1))];
-            while (e != null)
-            {
-                if (e.Hash == h && key.SequenceEqual(e.Key)) return e;
-                e = e.Next;
-            }
-            if (!IsRehashing) break;
-        }
-        return null;
+        return FindWithHash(key, HashKey(key));
     }
 
-    public bool TryGetValue(ReadOnlySpan<byte> key, out TValue value)
-    {
-        var e = Find(key);
-        if (e == null)
-        {
-            value = default!;
-            return false;
-        }
-        value = e.Value;
-        return true;
-    }
-
-    /// <summary>Adds a new key; returns null if it already exists (dictAddRaw).</summary>
-    public DictEntry<TValue>? Add(byte[] key, TValue value)
-    {
-        if (IsRehashing) RehashStep();
-        ulong h = HashKey(key);
-        if (FindWithHash(key, h) != null) return null;
-        return Insert(key, value, h);
-    }
-
-    /// <summary>dictAddRaw with the key duplicated only on insert: null (and no copy) when the key exists.</summary>
-    /// <summary>Find with a hash the caller computed once (HashKey) and may reuse for AddNew.</summary>
-    public DictEntry<TValue>? Find(ReadOnlySpan<byte> key, ulong hash)
+    /// <summary>Find with a hash the caller computed once (HashKey) and may reuse for Link or Replace.</summary>
+    public TEntry? Find(ReadOnlySpan<byte> key, ulong hash)
     {
         if (Count == 0) return null;
         if (IsRehashing) RehashStep();
         return FindWithHash(key, hash);
     }
 
-    /// <summary>Adds a key the caller just looked up and did not find, with the hash of that lookup (no second hash or search).</summary>
-    public DictEntry<TValue> AddNew(byte[] key, TValue value, ulong hash) => Insert(key, value, hash);
+    /// <summary>Links an entry whose key the caller just looked up and did not find, with the hash of that lookup.</summary>
+    public void Link(TEntry entry, ulong hash) => Insert(entry, hash);
 
-    public DictEntry<TValue>? AddCopy(ReadOnlySpan<byte> key, TValue value)
+    /// <summary>Links entry unless its key exists (dictAdd); false when it does.</summary>
+    public bool TryLink(TEntry entry)
     {
         if (IsRehashing) RehashStep();
-        ulong h = HashKey(key);
-        if (FindWithHash(key, h) != null) return null;
-        return Insert(key.ToArray(), value, h);
+        ulong h = HashKey(entry.KeySpan);
+        if (FindWithHash(entry.KeySpan, h) != null) return false;
+        Insert(entry, h);
+        return true;
     }
 
-    /// <summary>Adds or overwrites; returns the entry.</summary>
-    public DictEntry<TValue> Set(ReadOnlySpan<byte> key, TValue value)
+    /// <summary>
+    /// Puts replacement in old's place in its chain (old must be linked; both have the same key;
+    /// hash is that key's). The keyspace's overwrite: Redis's dbSetValue swaps the value pointer.
+    /// </summary>
+    public void Replace(TEntry old, TEntry replacement, ulong hash)
     {
-        if (IsRehashing) RehashStep();
-        ulong h = HashKey(key);
-        var e = FindWithHash(key, h);
-        if (e != null)
+        if (ReferenceEquals(old, replacement)) return;
+        for (int t = 0; t <= 1; t++)
         {
-            e.Value = value;
-            return e;
+            var table = _tables[t];
+            if (table == null) break;
+            int idx = (int)(hash & (ulong)(table.Length - 1));
+            DictEntry? prev = null;
+            var e = table[idx];
+            while (e != null)
+            {
+                if (ReferenceEquals(e, old))
+                {
+                    replacement.Next = old.Next;
+                    if (prev == null) table[idx] = replacement;
+                    else prev.Next = replacement;
+                    old.Next = null;
+                    return;
+                }
+                prev = e;
+                e = e.Next;
+            }
+            if (!IsRehashing) break;
         }
-        return Insert(key.ToArray(), value, h);
+        throw new InvalidOperationException("Replace: the entry is not linked in this dict");
     }
 
-    DictEntry<TValue>? FindWithHash(ReadOnlySpan<byte> key, ulong h)
+    private protected TEntry? FindWithHash(ReadOnlySpan<byte> key, ulong h)
     {
         for (int t = 0; t <= 1; t++)
         {
@@ -134,7 +204,7 @@ public sealed class Dict<TValue>
             var e = table[(int)(h & (ulong)(table.Length - 1))];
             while (e != null)
             {
-                if (e.Hash == h && key.SequenceEqual(e.Key)) return e;
+                if (e.KeyEquals(key)) return AsEntry(e);
                 e = e.Next;
             }
             if (!IsRehashing) break;
@@ -142,22 +212,21 @@ public sealed class Dict<TValue>
         return null;
     }
 
-    DictEntry<TValue> Insert(byte[] key, TValue value, ulong h)
+    private protected void Insert(TEntry entry, ulong h)
     {
         ExpandIfNeeded();
         int t = IsRehashing ? 1 : 0;
         var table = _tables[t]!;
         int idx = (int)(h & (ulong)(table.Length - 1));
-        var e = new DictEntry<TValue>(key, value, h) { Next = table[idx] };
-        table[idx] = e;
+        entry.Next = table[idx];
+        table[idx] = entry;
         _used[t]++;
-        return e;
     }
 
     public bool Remove(ReadOnlySpan<byte> key) => Unlink(key) != null;
 
     /// <summary>Removes and returns the entry (dictUnlink), or null.</summary>
-    public DictEntry<TValue>? Unlink(ReadOnlySpan<byte> key)
+    public TEntry? Unlink(ReadOnlySpan<byte> key)
     {
         if (Count == 0) return null;
         if (IsRehashing) RehashStep();
@@ -167,17 +236,17 @@ public sealed class Dict<TValue>
             var table = _tables[t];
             if (table == null) break;
             int idx = (int)(h & (ulong)(table.Length - 1));
-            DictEntry<TValue>? prev = null;
+            DictEntry? prev = null;
             var e = table[idx];
             while (e != null)
             {
-                if (e.Hash == h && key.SequenceEqual(e.Key))
+                if (e.KeyEquals(key))
                 {
                     if (prev == null) table[idx] = e.Next;
                     else prev.Next = e.Next;
                     e.Next = null;
                     _used[t]--;
-                    return e;
+                    return AsEntry(e);
                 }
                 prev = e;
                 e = e.Next;
@@ -200,7 +269,7 @@ public sealed class Dict<TValue>
         var t0 = _tables[0];
         if (t0 == null)
         {
-            _tables[0] = new DictEntry<TValue>?[InitialSize];
+            _tables[0] = new DictEntry?[InitialSize];
             return;
         }
         if (_used[0] >= t0.Length && (ResizeEnabled || _used[0] / t0.Length > ForceResizeRatio))
@@ -220,7 +289,7 @@ public sealed class Dict<TValue>
         if (IsRehashing) return false;
         int real = NextPower(size);
         if (_tables[0] != null && real == _tables[0]!.Length) return false;
-        var n = new DictEntry<TValue>?[real];
+        var n = new DictEntry?[real];
         if (_tables[0] == null)
         {
             _tables[0] = n;
@@ -241,7 +310,7 @@ public sealed class Dict<TValue>
         return false;
     }
 
-    void RehashStep()
+    private protected void RehashStep()
     {
         if (_pauseRehash == 0) Rehash(1);
     }
@@ -265,7 +334,7 @@ public sealed class Dict<TValue>
             while (e != null)
             {
                 var next = e.Next;
-                int idx = (int)(e.Hash & (ulong)(t1.Length - 1));
+                int idx = (int)(HashKey(new ReadOnlySpan<byte>(e.KeyBuf, 0, e.KeyLen)) & (ulong)(t1.Length - 1));
                 e.Next = t1[idx];
                 t1[idx] = e;
                 _used[0]--;
@@ -311,7 +380,7 @@ public sealed class Dict<TValue>
     /// bucket(s) named by the cursor and returns the next cursor, 0 when done. The cursor's
     /// reverse-binary increment covers the same buckets in a larger or smaller table.
     /// </summary>
-    public ulong Scan(ulong cursor, Action<DictEntry<TValue>> visit)
+    public ulong Scan(ulong cursor, Action<TEntry> visit)
     {
         if (Count == 0) return 0;
         _pauseRehash++;
@@ -352,13 +421,13 @@ public sealed class Dict<TValue>
         }
     }
 
-    static void VisitBucket(DictEntry<TValue>?[] table, ulong idx, Action<DictEntry<TValue>> visit)
+    static void VisitBucket(DictEntry?[] table, ulong idx, Action<TEntry> visit)
     {
         var e = table[(int)idx];
         while (e != null)
         {
             var next = e.Next;
-            visit(e);
+            visit(AsEntry(e)!);
             e = next;
         }
     }
@@ -374,12 +443,12 @@ public sealed class Dict<TValue>
     }
 
     /// <summary>A random entry (dictGetRandomKey): random non-empty bucket, then a random element of its chain.</summary>
-    public DictEntry<TValue>? RandomEntry()
+    public TEntry? RandomEntry()
     {
         if (Count == 0) return null;
         if (IsRehashing) RehashStep();
         var rng = Random.Shared;
-        DictEntry<TValue>? head;
+        DictEntry? head;
         if (IsRehashing)
         {
             var t0 = _tables[0]!;
@@ -400,14 +469,14 @@ public sealed class Dict<TValue>
         int pick = rng.Next(len);
         var r = head;
         while (pick-- > 0) r = r!.Next;
-        return r;
+        return AsEntry(r);
     }
 
     /// <summary>
     /// Samples up to <paramref name="count"/> entries from random positions (dictGetSomeKeys):
     /// fast and not uniform, as used by active expiry and eviction. Visits at most count*10 buckets.
     /// </summary>
-    public int SampleEntries(Span<DictEntry<TValue>?> output, int count)
+    public int SampleEntries(Span<TEntry?> output, int count)
     {
         if (count > Count) count = (int)Count;
         if (count == 0) return 0;
@@ -443,7 +512,7 @@ public sealed class Dict<TValue>
                     emptyLen = 0;
                     while (e != null)
                     {
-                        output[stored++] = e;
+                        output[stored++] = AsEntry(e);
                         e = e.Next;
                         if (stored == count) return stored;
                     }
@@ -455,7 +524,7 @@ public sealed class Dict<TValue>
     }
 
     /// <summary>Enumerates all entries. The dict must not be modified meanwhile except through the enumerated entries' values.</summary>
-    public IEnumerable<DictEntry<TValue>> Entries()
+    public IEnumerable<TEntry> Entries()
     {
         for (int t = 0; t <= 1; t++)
         {
@@ -463,7 +532,7 @@ public sealed class Dict<TValue>
             if (table == null) continue;
             for (int i = 0; i < table.Length; i++)
                 for (var e = table[i]; e != null; e = e.Next)
-                    yield return e;
+                    yield return AsEntry(e)!;
         }
     }
 }

@@ -240,7 +240,8 @@ public sealed class Evictor
         {
             _nextDb = (_nextDb + 1) % dbs.Length;
             var db = dbs[_nextDb];
-            byte[]? key = allKeys ? db.Main.RandomEntry()?.Key : db.Expires.RandomEntry()?.Key;
+            DictEntry? e = allKeys ? db.Main.RandomEntry() : db.Expires.RandomEntry();
+            byte[]? key = e?.KeySpan.ToArray();
             if (key != null) return (db, key);
         }
         return (null, null);

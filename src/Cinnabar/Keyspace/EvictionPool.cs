@@ -21,8 +21,8 @@ public sealed class EvictionPool
     }
 
     readonly Entry[] _pool = new Entry[Size];
-    DictEntry<RedisObject>?[] _mainSamples = new DictEntry<RedisObject>?[5];
-    DictEntry<long>?[] _expireSamples = new DictEntry<long>?[5];
+    RedisObject?[] _mainSamples = new RedisObject?[5];
+    ExpireEntry?[] _expireSamples = new ExpireEntry?[5];
 
     /// <summary>Number of live (non-empty) slots; for tests and introspection.</summary>
     public int Count
@@ -51,17 +51,17 @@ public sealed class EvictionPool
     {
         if ((ctx.Policy & MaxmemoryPolicy.FlagAllKeys) != 0)
         {
-            if (_mainSamples.Length < samples) _mainSamples = new DictEntry<RedisObject>?[samples];
+            if (_mainSamples.Length < samples) _mainSamples = new RedisObject?[samples];
             int count = db.Main.SampleEntries(_mainSamples, samples);
             for (int j = 0; j < count; j++)
             {
                 var de = _mainSamples[j]!;
                 _mainSamples[j] = null;
-                Insert(de.Key, Score(ctx, de.Value, 0), db.Id);
+                Insert(de.KeySpan, Score(ctx, de, 0), db.Id);
             }
             return;
         }
-        if (_expireSamples.Length < samples) _expireSamples = new DictEntry<long>?[samples];
+        if (_expireSamples.Length < samples) _expireSamples = new ExpireEntry?[samples];
         int n = db.Expires.SampleEntries(_expireSamples, samples);
         bool ttl = ctx.Policy == MaxmemoryPolicy.VolatileTtl;
         for (int j = 0; j < n; j++)
@@ -69,14 +69,14 @@ public sealed class EvictionPool
             var de = _expireSamples[j]!;
             _expireSamples[j] = null;
             // The expires dict holds deadlines only: LRU/LFU need the object from the main dict.
-            RedisObject? o = ttl ? null : db.Main.Find(de.Key)?.Value;
+            RedisObject? o = ttl ? null : db.Main.Find(de.KeySpan);
             if (!ttl && o == null) continue;
-            Insert(de.Key, Score(ctx, o, de.Value), db.Id);
+            Insert(de.KeySpan, Score(ctx, o, de.When), db.Id);
         }
     }
 
     /// <summary>Inserts a candidate in score order, dropping the worst entry when the pool is full.</summary>
-    public void Insert(byte[] key, ulong idle, int dbId)
+    public void Insert(ReadOnlySpan<byte> key, ulong idle, int dbId)
     {
         var pool = _pool;
         // The first empty slot or the first entry with a score not below ours.
@@ -98,7 +98,7 @@ public sealed class EvictionPool
             k--;
             Array.Copy(pool, 1, pool, 0, k);
         }
-        pool[k] = new Entry { Key = key, Idle = idle, DbId = dbId };
+        pool[k] = new Entry { Key = key.ToArray(), Idle = idle, DbId = dbId }; // a copy: the sampled object may be freed
     }
 
     /// <summary>
@@ -113,8 +113,8 @@ public sealed class EvictionPool
             if (e.Key == null) continue;
             _pool[k] = default;
             var db = dbs[e.DbId];
-            byte[]? live = allKeys ? db.Main.Find(e.Key)?.Key : db.Expires.Find(e.Key)?.Key;
-            if (live != null) return (db, live);
+            bool live = allKeys ? db.Main.Find(e.Key) != null : db.Expires.Find(e.Key) != null;
+            if (live) return (db, e.Key);
         }
         return null;
     }

@@ -11,10 +11,16 @@ public interface ISizedValue
 
 public static class ObjectSize
 {
-    /// <summary>Object header + fields of a RedisObject on a 64-bit runtime.</summary>
-    public const int ObjectHeader = 40;
+    /// <summary>
+    /// A RedisObject on a 64-bit runtime: header 16, chain link, key array ref, key length and
+    /// the packed type/encoding/LRU word, Ptr, IntValue. It is also the key's dict entry.
+    /// </summary>
+    public const int ObjectHeader = 56;
 
-    /// <summary>Dict entry: header, key ref, value ref, next, hash.</summary>
+    /// <summary>The dict-entry part of a RedisObject (chain link, key ref, key length): MEMORY STATS' hashtable overhead.</summary>
+    public const int KeyEntryFields = 20;
+
+    /// <summary>A DictEntry&lt;T&gt; or ExpireEntry: header 16, next, key ref, key length + spare word, value.</summary>
     public const int DictEntryOverhead = 48;
 
     /// <summary>A byte[]: 24 bytes of header and length, data rounded up to 8.</summary>
@@ -28,8 +34,8 @@ public static class ObjectSize
         _ => 64,
     };
 
-    /// <summary>Cost of one key in the keyspace: entry + key bytes + value.</summary>
-    public static long OfKey(byte[] key, RedisObject value) => DictEntryOverhead + ByteArray(key.Length) + Of(value);
+    /// <summary>Cost of one key in the keyspace: the object (its own dict entry), its key array and payload.</summary>
+    public static long OfKey(RedisObject o) => ByteArray(o.KeyLen) + Of(o);
 
     /// <summary>
     /// What a database costs beyond its keys: one 8-byte slot per bucket of both dicts' tables

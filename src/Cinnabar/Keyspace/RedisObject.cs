@@ -1,6 +1,8 @@
 // The object model (Redis's robj): a value's type, its encoding, and the 24-bit LRU clock or
-// LFU counter that eviction reads. Strings are stored as a long (encoding int) or a byte
-// array (embstr when created at most 44 bytes long, raw otherwise), exactly when Redis would.
+// LFU counter that eviction reads, packed in one 32-bit word. The object is also the keyspace's
+// dict entry (it derives from DictEntry: key and chain link), so a key costs no separate entry.
+// Strings are stored as a long (encoding int) or a byte array (embstr when created at most 44
+// bytes long, raw otherwise), exactly when Redis would.
 using System.Buffers.Text;
 
 namespace Cinnabar.Keyspace;
@@ -31,16 +33,34 @@ public enum ObjEncoding : byte
     Listpack = 11,
 }
 
-public sealed class RedisObject
+public sealed class RedisObject : DictEntry
 {
     /// <summary>Strings up to this length are created embstr (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).</summary>
     public const int EmbstrSizeLimit = 44;
 
-    public ObjType Type;
-    public ObjEncoding Encoding;
+    // Bits (in DictEntry, so the object has no padding): LRU 0-23, type 24-27, encoding 28-31,
+    // the 32-bit word of Redis's robj {type:4, encoding:4, lru:24}.
+    const uint LruMask = 0x00FFFFFF;
+    const int TypeShift = 24, EncodingShift = 28;
+
+    public ObjType Type
+    {
+        get => (ObjType)((Bits >> TypeShift) & 0xF);
+        set => Bits = (Bits & ~(0xFu << TypeShift)) | (((uint)value & 0xF) << TypeShift);
+    }
+
+    public ObjEncoding Encoding
+    {
+        get => (ObjEncoding)(Bits >> EncodingShift);
+        set => Bits = (Bits & ~(0xFu << EncodingShift)) | (((uint)value & 0xF) << EncodingShift);
+    }
 
     /// <summary>LRU clock (seconds, 24 bits) or, under an LFU policy, minutes&lt;&lt;8 | log counter.</summary>
-    public uint Lru;
+    public uint Lru
+    {
+        get => Bits & LruMask;
+        set => Bits = (Bits & ~LruMask) | (value & LruMask);
+    }
 
     /// <summary>The payload: byte[] for raw/embstr strings, the data structure for other types.</summary>
     public object? Ptr;
@@ -48,7 +68,11 @@ public sealed class RedisObject
     /// <summary>The value of an int-encoded string.</summary>
     public long IntValue;
 
-    public RedisObject(ObjType type, ObjEncoding encoding, object? ptr)
+    /// <summary>
+    /// An object not yet in a keyspace has an empty key; Database.Add/SetKey give it its key
+    /// when they link it (the object is its own dict entry).
+    /// </summary>
+    public RedisObject(ObjType type, ObjEncoding encoding, object? ptr) : base([], 0)
     {
         Type = type;
         Encoding = encoding;

@@ -20,5 +20,5 @@ internal static class LoopAccess
 
     /// <summary>The encoding of a key in db 0, or null when missing.</summary>
     public static ObjEncoding? EncodingOf(CinnabarServer server, string key) =>
-        Run(server, () => server.Databases[0].Main.Find(Encoding.UTF8.GetBytes(key))?.Value.Encoding);
+        Run(server, () => server.Databases[0].Main.Find(Encoding.UTF8.GetBytes(key))?.Encoding);
 }
