@@ -39,9 +39,10 @@ public static class BitmapCommands
 
     /// <summary>
     /// lookupStringForBitCommand: the key's value as a raw string covering bit maxbit, created
-    /// when missing. Returns null after replying WRONGTYPE. dirty says whether it was created or grown.
+    /// when missing. Returns null after replying WRONGTYPE; the bits are the object's ValueArea.
+    /// dirty says whether it was created or grown.
     /// </summary>
-    static byte[]? LookupStringForBitCommand(Client c, ulong maxbit, out bool dirty)
+    static RedisObject? LookupStringForBitCommand(Client c, ulong maxbit, out bool dirty)
     {
         long bytes = (long)(maxbit >> 3) + 1;
         var key = c.Args[1];
@@ -49,16 +50,16 @@ public static class BitmapCommands
         dirty = false;
         if (o == null)
         {
-            var created = new byte[bytes];
-            c.Db.Add(key, RedisObject.CreateRawString(created));
+            o = RedisObject.CreateRawString(key, bytes);
+            c.Db.Add(key, o);
             dirty = true;
-            return created;
+            return o;
         }
         if (KeyLookup.CheckType(c, o, ObjType.String)) return null;
         long oldLen = o.StringLength();
         var raw = StringCommands.ResizeRaw(c.Db, o, bytes);
         dirty = raw.Length != oldLen;
-        return raw;
+        return o;
     }
 
     [Command("setbit")]
@@ -72,8 +73,9 @@ public static class BitmapCommands
             c.Reply.Error(bitError);
             return;
         }
-        var s = LookupStringForBitCommand(c, offset, out bool dirty);
-        if (s == null) return;
+        var so = LookupStringForBitCommand(c, offset, out bool dirty);
+        if (so == null) return;
+        var s = so.ValueArea;
         int b = (int)(offset >> 3);
         int shift = 7 - (int)(offset & 7);
         int bitval = (s[b] >> shift) & 1;
@@ -353,7 +355,7 @@ public static class BitmapCommands
             j += opcode == BitfieldOpcode.Get ? 2 : 3;
         }
 
-        byte[]? target = null;
+        RedisObject? target = null;
         RedisObject? readValue = null;
         if (onlyGets)
         {
@@ -378,13 +380,13 @@ public static class BitmapCommands
         {
             if (op.Opcode == BitfieldOpcode.Get)
             {
-                ReadOnlySpan<byte> src = target ?? (readValue != null ? readValue.StringSpan(scratch) : default);
+                ReadOnlySpan<byte> src = target != null ? target.ValueArea : readValue != null ? readValue.StringSpan(scratch) : default;
                 if (op.Signed) c.Reply.Integer(BitOps.GetSignedBitfield(src, op.Offset, op.Bits));
                 else c.Reply.Integer((long)BitOps.GetUnsignedBitfield(src, op.Offset, op.Bits));
                 continue;
             }
             // bitfieldGeneric counts a change only for a write that happened (not an OVERFLOW FAIL).
-            if (ExecuteWrite(c, target!, op)) changes++;
+            if (ExecuteWrite(c, target!.ValueArea, op)) changes++;
         }
         if (changes > 0)
         {
@@ -395,7 +397,7 @@ public static class BitmapCommands
     }
 
     /// <summary>SET replies the old value, INCRBY the new one; an overflow under FAIL writes nothing, replies nil and returns false.</summary>
-    static bool ExecuteWrite(Client c, byte[] s, BitfieldOp op)
+    static bool ExecuteWrite(Client c, Span<byte> s, BitfieldOp op)
     {
         bool incr = op.Opcode == BitfieldOpcode.IncrBy;
         if (op.Signed)

@@ -1,7 +1,8 @@
 // HyperLogLog commands (hyperloglog.c): PFADD, PFCOUNT (single key with the cached cardinality,
 // several keys as a union), PFMERGE, PFDEBUG and PFSELFTEST. The HLL is an ordinary raw string
-// value holding HyperLogLog's bytes; a write may replace the byte array (sparse growth,
-// promotion to dense), so handlers store the new array back and account for its size.
+// value holding HyperLogLog's bytes (after the key in the object's array). Handlers work on a
+// copy (a write may grow it: sparse growth, promotion to dense) and store it back, in place
+// when the size is unchanged.
 using Cinnabar.DataTypes;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
@@ -15,26 +16,20 @@ public static class HyperLogLogCommands
     static bool IsHllOrReply(Client c, RedisObject o)
     {
         if (KeyLookup.CheckType(c, o, ObjType.String)) return false;
-        if (o.Encoding != ObjEncoding.Int && HyperLogLog.IsValidObject((byte[])o.Ptr!)) return true;
+        if (o.Encoding != ObjEncoding.Int && HyperLogLog.IsValidObject(o.ValueArea)) return true;
         c.Reply.Error("-WRONGTYPE Key is not a valid HyperLogLog string value.");
         return false;
     }
 
-    /// <summary>dbUnshareStringValue: the value becomes a raw string this command may modify.</summary>
+    /// <summary>dbUnshareStringValue: the value becomes a raw string; returns a working copy of its bytes.</summary>
     static byte[] Unshare(RedisObject o)
     {
         o.Encoding = ObjEncoding.Raw;
-        return (byte[])o.Ptr!;
+        return o.ValueArea.ToArray();
     }
 
-    /// <summary>Stores a possibly reallocated HLL back into its object, with memory accounting.</summary>
-    static void Store(Client c, RedisObject o, byte[] hll)
-    {
-        var old = (byte[])o.Ptr!;
-        if (ReferenceEquals(old, hll)) return;
-        c.Db.AdjustMemory(ObjectSize.ByteArray(hll.Length) - ObjectSize.ByteArray(old.Length));
-        o.Ptr = hll;
-    }
+    /// <summary>Stores the (possibly reallocated) working copy back into its object, with memory accounting.</summary>
+    static void Store(Client c, RedisObject o, byte[] hll) => c.Db.SetStringValue(o, hll, ObjEncoding.Raw);
 
     [Command("pfadd")]
     static void PfAdd(Client c)
@@ -62,13 +57,13 @@ public static class HyperLogLogCommands
             }
             updated += r;
         }
+        if (updated > 0) HyperLogLog.InvalidateCache(hll);
         Store(c, o, hll);
         if (updated > 0)
         {
             c.Server.SignalModifiedKey(c.Db, key);
             c.Server.Events.Notify(NotifyClass.String, "pfadd", key, c.Db.Id);
             c.Server.Stats.Dirty += updated;
-            HyperLogLog.InvalidateCache(hll);
         }
         c.Reply.Integer(updated > 0 ? 1 : 0);
     }
@@ -85,7 +80,7 @@ public static class HyperLogLogCommands
                 var so = c.Db.LookupRead(c.Args[j]);
                 if (so == null) continue;
                 if (!IsHllOrReply(c, so)) return;
-                if (!HyperLogLog.Merge(max, (byte[])so.Ptr!))
+                if (!HyperLogLog.Merge(max, so.ValueArea.ToArray()))
                 {
                     c.Reply.Error(HyperLogLog.InvalidHllError);
                     return;
@@ -115,6 +110,7 @@ public static class HyperLogLogCommands
             }
             // Caching modifies the value, so it counts as a write for WATCH and propagation.
             HyperLogLog.SetCachedCardinality(hll, card);
+            Store(c, o, hll);
             c.Server.SignalModifiedKey(c.Db, key);
             c.Server.Stats.Dirty++;
         }
@@ -131,7 +127,7 @@ public static class HyperLogLogCommands
             var so = c.Db.LookupRead(c.Args[j]);
             if (so == null) continue;
             if (!IsHllOrReply(c, so)) return;
-            var s = (byte[])so.Ptr!;
+            var s = so.ValueArea.ToArray();
             if (HyperLogLog.Encoding(s) == HyperLogLog.Dense) useDense = true;
             if (!HyperLogLog.Merge(max, s))
             {

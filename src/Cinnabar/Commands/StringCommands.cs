@@ -196,26 +196,24 @@ public static class StringCommands
             c.Server.SignalModifiedKey(c.Db, key);
             return;
         }
-        c.Db.SetKey(key, RedisObject.CreateStringEncoded(value), keepTtl);
+        // The new object carries the key: its array is [key][value], so the value is copied once.
+        c.Db.SetKey(key, RedisObject.CreateStringEncoded(key, value), keepTtl);
     }
 
+    /// <summary>Writes the new value into the existing [key][value] array when it has exactly the room needed.</summary>
     static bool TryOverwriteInPlace(Database db, RedisObject o, ReadOnlySpan<byte> value)
     {
         if (value.Length <= 20 && RespParser.TryParseLong(value, out long v))
         {
-            if (o.Ptr is byte[] old) db.AdjustMemory(-ObjectSize.ByteArray(old.Length));
+            if (o.ValueArea.Length != sizeof(long)) return false;
             o.Encoding = ObjEncoding.Int;
-            o.Ptr = null;
             o.IntValue = v;
             return true;
         }
-        if (o.Ptr is byte[] b && b.Length == value.Length)
-        {
-            value.CopyTo(b);
-            o.Encoding = value.Length <= RedisObject.EmbstrSizeLimit ? ObjEncoding.EmbStr : ObjEncoding.Raw;
-            return true;
-        }
-        return false;
+        if (o.ValueArea.Length != value.Length) return false;
+        value.CopyTo(o.ValueArea);
+        o.Encoding = value.Length <= RedisObject.EmbstrSizeLimit ? ObjEncoding.EmbStr : ObjEncoding.Raw;
+        return true;
     }
 
     [Command("getex")]
@@ -371,13 +369,18 @@ public static class StringCommands
         value += incr;
         if (o == null)
         {
-            c.Db.Add(key, RedisObject.CreateInt(value));
+            c.Db.Add(key, RedisObject.CreateInt(key, value));
         }
         else
         {
-            if (o.Ptr is byte[] old) c.Db.AdjustMemory(-ObjectSize.ByteArray(old.Length));
-            o.Encoding = ObjEncoding.Int;
-            o.Ptr = null;
+            // An int is 8 bytes after the key: rewritten in place, or a raw digit string's array is resized once.
+            if (o.Encoding != ObjEncoding.Int)
+            {
+                long before = ObjectSize.Of(o);
+                c.Db.ResizeStringValue(o, sizeof(long));
+                c.Db.AdjustMemory(ObjectSize.Of(o) - before);
+                o.Encoding = ObjEncoding.Int;
+            }
             o.IntValue = value;
         }
         c.Server.SignalModifiedKey(c.Db, key);
@@ -394,7 +397,7 @@ public static class StringCommands
             value = o.IntValue;
             return true;
         }
-        return RespParser.TryParseLong((byte[])o.Ptr!, out value);
+        return RespParser.TryParseLong(o.ValueArea, out value);
     }
 
     /// <summary>incrbyfloatCommand: long double arithmetic (see LongDouble), stored as the formatted string.</summary>
@@ -408,7 +411,7 @@ public static class StringCommands
         if (o != null)
         {
             if (o.Encoding == ObjEncoding.Int) value = LongDouble.FromLong(o.IntValue);
-            else if (!LongDouble.TryParse((byte[])o.Ptr!, out value))
+            else if (!LongDouble.TryParse(o.ValueArea, out value))
             {
                 c.Reply.Error(Errors.NotFloat);
                 return;
@@ -426,7 +429,7 @@ public static class StringCommands
             return;
         }
         var formatted = Encoding.ASCII.GetBytes(sum.ToHumanString());
-        c.Db.SetKey(key, RedisObject.CreateString(formatted), keepTtl: true);
+        c.Db.SetKey(key, RedisObject.CreateString(key, formatted), keepTtl: true);
         c.Server.Events.Notify(NotifyClass.String, "incrbyfloat", key, c.Db.Id);
         c.Server.Stats.Dirty++;
         c.Reply.Bulk(formatted);
@@ -450,7 +453,7 @@ public static class StringCommands
         long totlen;
         if (o == null)
         {
-            var created = RedisObject.CreateStringEncoded(append);
+            var created = RedisObject.CreateStringEncoded(key, append);
             c.Db.Add(key, created);
             totlen = created.StringLength();
         }
@@ -460,7 +463,7 @@ public static class StringCommands
             long oldLen = o.StringLength();
             if (!CheckStringLength(c, oldLen, append.Length)) return;
             var grown = ResizeRaw(c.Db, o, oldLen + append.Length);
-            append.CopyTo(grown.AsSpan((int)oldLen));
+            append.CopyTo(grown[(int)oldLen..]);
             totlen = grown.Length;
         }
         c.Server.SignalModifiedKey(c.Db, key);
@@ -481,7 +484,7 @@ public static class StringCommands
             return;
         }
         var o = c.Db.LookupWrite(key);
-        byte[] bytes;
+        Span<byte> bytes;
         if (o == null)
         {
             if (value.Length == 0)
@@ -490,8 +493,9 @@ public static class StringCommands
                 return;
             }
             if (!CheckStringLength(c, offset, value.Length)) return;
-            bytes = new byte[offset + value.Length];
-            c.Db.Add(key, RedisObject.CreateRawString(bytes));
+            var created = RedisObject.CreateRawString(key, offset + value.Length);
+            c.Db.Add(key, created);
+            bytes = created.ValueArea;
         }
         else
         {
@@ -505,7 +509,7 @@ public static class StringCommands
             if (!CheckStringLength(c, offset, value.Length)) return;
             bytes = ResizeRaw(c.Db, o, Math.Max(olen, offset + value.Length));
         }
-        value.CopyTo(bytes.AsSpan((int)offset));
+        value.CopyTo(bytes[(int)offset..]);
         c.Server.SignalModifiedKey(c.Db, key);
         c.Server.Events.Notify(NotifyClass.String, "setrange", key, c.Db.Id);
         c.Server.Stats.Dirty++;
@@ -624,7 +628,7 @@ public static class StringCommands
     internal static void ReplyString(Client c, RedisObject o)
     {
         if (o.Encoding == ObjEncoding.Int) c.Reply.BulkLong(o.IntValue);
-        else c.Reply.Bulk((byte[])o.Ptr!);
+        else c.Reply.Bulk(o.ValueArea);
     }
 
     /// <summary>checkStringLength: the result of growing a string must fit proto-max-bulk-len (the primary is obeyed).</summary>
@@ -642,33 +646,27 @@ public static class StringCommands
 
     /// <summary>
     /// dbUnshareStringValue + sdsgrowzero: turns o into a raw string of at least newLength
-    /// bytes (zero padded), keeping its contents, and accounts for the size change.
+    /// bytes (zero padded), keeping its contents, and accounts for the size change. Returns the
+    /// value bytes, writable in place (they live after the key in the object's array).
     /// </summary>
-    internal static byte[] ResizeRaw(Database db, RedisObject o, long newLength)
+    internal static Span<byte> ResizeRaw(Database db, RedisObject o, long newLength)
     {
         long before = ObjectSize.Of(o);
-        byte[] bytes;
         if (o.Encoding == ObjEncoding.Int)
         {
             Span<byte> scratch = stackalloc byte[24];
             var digits = o.StringSpan(scratch);
-            bytes = new byte[Math.Max(newLength, digits.Length)];
-            digits.CopyTo(bytes);
+            db.ResizeStringValue(o, Math.Max(newLength, digits.Length));
+            digits.CopyTo(o.ValueArea);
+            o.ValueArea[digits.Length..].Clear();
         }
-        else
+        else if (o.ValueArea.Length < newLength)
         {
-            bytes = (byte[])o.Ptr!;
-            if (bytes.Length < newLength)
-            {
-                var grown = new byte[newLength];
-                bytes.CopyTo(grown, 0);
-                bytes = grown;
-            }
+            db.ResizeStringValue(o, newLength);
         }
         o.Encoding = ObjEncoding.Raw;
-        o.Ptr = bytes;
-        o.IntValue = 0;
         db.AdjustMemory(ObjectSize.Of(o) - before);
-        return bytes;
+        return o.ValueArea;
     }
+
 }

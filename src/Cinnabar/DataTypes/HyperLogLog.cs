@@ -30,7 +30,7 @@ public static class HyperLogLog
     public static void SetCachedCardinality(byte[] h, ulong card) => BinaryPrimitives.WriteUInt64LittleEndian(h.AsSpan(8), card);
 
     /// <summary>isHLLObjectOrReply's checks on the string bytes: size, magic, encoding, dense length.</summary>
-    public static bool IsValidObject(byte[] s)
+    public static bool IsValidObject(ReadOnlySpan<byte> s)
     {
         if (s.Length < HeaderSize) return false;
         if (s[0] != 'H' || s[1] != 'Y' || s[2] != 'L' || s[3] != 'L') return false;

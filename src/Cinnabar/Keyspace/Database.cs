@@ -107,11 +107,15 @@ public sealed class Database
         _owner.OnKeyAdded(this, value.KeySpan);
     }
 
-    /// <summary>Gives an object about to be linked its key (unless it already carries it).</summary>
+    /// <summary>
+    /// Gives an object about to be linked its key, unless it already carries it (the SET path
+    /// creates strings with the key embedded): a string's value moves behind the key in a new
+    /// array; other types get a key array.
+    /// </summary>
     static void AttachKey(RedisObject o, ReadOnlySpan<byte> key)
     {
         if (o.KeyEquals(key)) return;
-        o.KeyBuf = key.ToArray();
+        o.KeyBuf = o.IsString ? RedisObject.Embed(key, o.ValueArea) : key.ToArray();
         o.KeyLen = key.Length;
     }
 
@@ -136,15 +140,76 @@ public sealed class Database
             {
                 if (_owner.LfuPolicy) value.Lru = old.Lru;
                 else _owner.InitObjectLru(value);
-                // The new object takes over the old one's key array, which a TTL entry may share.
-                value.KeyBuf = old.KeyBuf;
-                value.KeyLen = old.KeyLen;
+                // Between non-strings the new object takes over the old one's key array, which a
+                // TTL entry may share. A string's array also holds its value, so it is never
+                // shared that way: the new object gets its own and a kept TTL entry follows it.
+                if (!value.IsString && !old.IsString)
+                {
+                    value.KeyBuf = old.KeyBuf;
+                    value.KeyLen = old.KeyLen;
+                }
+                else
+                {
+                    AttachKey(value, key);
+                    if (keepTtl && Expires.Count > 0) RetargetExpire(old.KeyBuf, value);
+                }
                 Main.Replace(old, value, hash);
                 UsedMemory += ObjectSize.OfKey(value) - ObjectSize.OfKey(old);
             }
             if (!keepTtl && Expires.Count > 0) Expires.Remove(key);
         }
         if (signal) _owner.SignalModifiedKey(this, key);
+    }
+
+    /// <summary>
+    /// Stores a string's new value in its object: in place when the length is unchanged, else in
+    /// a new [key][value] array (sdsMakeRoomFor's realloc). Accounts for the size change.
+    /// </summary>
+    public void SetStringValue(RedisObject o, ReadOnlySpan<byte> value, ObjEncoding encoding)
+    {
+        if (o.ValueArea.Length == value.Length)
+        {
+            value.CopyTo(o.ValueArea);
+            o.Encoding = encoding;
+            return;
+        }
+        long before = ObjectSize.Of(o);
+        ReplaceStringBuffer(o, RedisObject.Embed(o.KeySpan, value));
+        o.Encoding = encoding;
+        UsedMemory += ObjectSize.Of(o) - before;
+    }
+
+    /// <summary>
+    /// Resizes a string's value area to length bytes (zero-padded growth, truncation on
+    /// shrink), keeping the bytes that fit; in place when the size is unchanged. The caller accounts for memory.
+    /// </summary>
+    public void ResizeStringValue(RedisObject o, long length)
+    {
+        if (o.ValueArea.Length == length) return;
+        var buf = new byte[o.KeyLen + length];
+        var area = o.ValueArea;
+        o.KeyBuf.AsSpan(0, o.KeyLen + (int)Math.Min(area.Length, length)).CopyTo(buf);
+        ReplaceStringBuffer(o, buf);
+    }
+
+    /// <summary>
+    /// Swaps a linked string's array. The key's TTL entry shares the array (as Redis's expires
+    /// dict shares the key sds), so it follows; otherwise it would keep the old value alive.
+    /// </summary>
+    void ReplaceStringBuffer(RedisObject o, byte[] buf)
+    {
+        var old = o.KeyBuf;
+        o.KeyBuf = buf;
+        if (Expires.Count > 0) RetargetExpire(old, o);
+    }
+
+    /// <summary>Points the TTL entry that shares oldBuf (if any) at o's array.</summary>
+    void RetargetExpire(byte[] oldBuf, RedisObject o)
+    {
+        var x = Expires.Find(o.KeySpan);
+        if (x == null || !ReferenceEquals(x.KeyBuf, oldBuf)) return;
+        x.KeyBuf = o.KeyBuf;
+        x.KeyLen = o.KeyLen;
     }
 
     /// <summary>Deletes a key and its TTL (dbDelete). Does not signal: callers do, as in Redis.</summary>

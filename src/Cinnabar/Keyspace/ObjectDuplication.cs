@@ -19,8 +19,9 @@ public static class ObjectDuplication
         if (o.Type == ObjType.String)
         {
             // byte[] values are mutated in place by APPEND and SETRANGE, so the copy owns new bytes.
-            object? ptr = o.Ptr is byte[] b ? b.Clone() : null;
-            return new RedisObject(ObjType.String, o.Encoding, ptr) { IntValue = o.IntValue };
+            var copy = RedisObject.CreateRawString(o.ValueArea.ToArray());
+            copy.Encoding = o.Encoding;
+            return copy;
         }
         if (o.Ptr is IDuplicable d) return new RedisObject(o.Type, o.Encoding, d.Duplicate());
         throw new NotSupportedException($"values of type {RedisObject.TypeName(o.Type)} ({o.Ptr?.GetType().Name}) cannot be duplicated: the type must implement IDuplicable");

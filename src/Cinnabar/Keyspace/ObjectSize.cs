@@ -13,9 +13,9 @@ public static class ObjectSize
 {
     /// <summary>
     /// A RedisObject on a 64-bit runtime: header 16, chain link, key array ref, key length and
-    /// the packed type/encoding/LRU word, Ptr, IntValue. It is also the key's dict entry.
+    /// the packed type/encoding/LRU word, Ptr. It is also the key's dict entry.
     /// </summary>
-    public const int ObjectHeader = 56;
+    public const int ObjectHeader = 48;
 
     /// <summary>The dict-entry part of a RedisObject (chain link, key ref, key length): MEMORY STATS' hashtable overhead.</summary>
     public const int KeyEntryFields = 20;
@@ -26,16 +26,16 @@ public static class ObjectSize
     /// <summary>A byte[]: 24 bytes of header and length, data rounded up to 8.</summary>
     public static long ByteArray(int length) => 24 + ((length + 7) & ~7);
 
-    public static long Of(RedisObject o) => ObjectHeader + o.Ptr switch
+    /// <summary>An object and its payload; a string's array holds its key too (the key's bytes count here).</summary>
+    public static long Of(RedisObject o) => ObjectHeader + (o.IsString ? ByteArray(o.KeyBuf.Length) : o.Ptr switch
     {
         null => 0,
-        byte[] b => ByteArray(b.Length),
         ISizedValue s => s.SizeInBytes,
         _ => 64,
-    };
+    });
 
-    /// <summary>Cost of one key in the keyspace: the object (its own dict entry), its key array and payload.</summary>
-    public static long OfKey(RedisObject o) => ByteArray(o.KeyLen) + Of(o);
+    /// <summary>Cost of one key in the keyspace: the object (its own dict entry), its key and payload.</summary>
+    public static long OfKey(RedisObject o) => o.IsString ? Of(o) : ByteArray(o.KeyLen) + Of(o);
 
     /// <summary>
     /// What a database costs beyond its keys: one 8-byte slot per bucket of both dicts' tables

@@ -1,8 +1,9 @@
 // The object model (Redis's robj): a value's type, its encoding, and the 24-bit LRU clock or
 // LFU counter that eviction reads, packed in one 32-bit word. The object is also the keyspace's
 // dict entry (it derives from DictEntry: key and chain link), so a key costs no separate entry.
-// Strings are stored as a long (encoding int) or a byte array (embstr when created at most 44
-// bytes long, raw otherwise), exactly when Redis would.
+// Strings keep their value in the same array as the key ([key][value]; an int is 8 bytes), with
+// encodings int, embstr (created at most 44 bytes long) and raw exactly when Redis would.
+using System.Buffers.Binary;
 using System.Buffers.Text;
 
 namespace Cinnabar.Keyspace;
@@ -62,11 +63,8 @@ public sealed class RedisObject : DictEntry
         set => Bits = (Bits & ~LruMask) | (value & LruMask);
     }
 
-    /// <summary>The payload: byte[] for raw/embstr strings, the data structure for other types.</summary>
+    /// <summary>The payload of a non-string type (the data structure); null for strings.</summary>
     public object? Ptr;
-
-    /// <summary>The value of an int-encoded string.</summary>
-    public long IntValue;
 
     /// <summary>
     /// An object not yet in a keyspace has an empty key; Database.Add/SetKey give it its key
@@ -79,36 +77,86 @@ public sealed class RedisObject : DictEntry
         Ptr = ptr;
     }
 
-    /// <summary>createStringObject: embstr up to 44 bytes, raw beyond.</summary>
-    public static RedisObject CreateString(ReadOnlySpan<byte> value) =>
-        new(ObjType.String, value.Length <= EmbstrSizeLimit ? ObjEncoding.EmbStr : ObjEncoding.Raw, value.ToArray());
+    // Strings keep their value in the key's array, right after the key: KeyBuf = [key][value],
+    // as Valkey 8 embeds the key in the robj. Raw and embstr values fill the rest of the array;
+    // an int-encoded value is its 8 bytes (little-endian long). A string object outside the
+    // keyspace has KeyLen 0 and the array is the value alone.
+    RedisObject(ObjEncoding encoding, byte[] buf, int keyLen) : base(buf, keyLen)
+    {
+        Type = ObjType.String;
+        Encoding = encoding;
+    }
 
-    public static RedisObject CreateRawString(byte[] value) => new(ObjType.String, ObjEncoding.Raw, value);
+    static ObjEncoding StringEncodingFor(int length) => length <= EmbstrSizeLimit ? ObjEncoding.EmbStr : ObjEncoding.Raw;
 
-    public static RedisObject CreateInt(long value) => new(ObjType.String, ObjEncoding.Int, null) { IntValue = value };
+    /// <summary>[key][value] in one new array.</summary>
+    internal static byte[] Embed(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        var buf = GC.AllocateUninitializedArray<byte>(key.Length + value.Length);
+        key.CopyTo(buf);
+        value.CopyTo(buf.AsSpan(key.Length));
+        return buf;
+    }
+
+    /// <summary>createStringObject: embstr up to 44 bytes, raw beyond (no key yet).</summary>
+    public static RedisObject CreateString(ReadOnlySpan<byte> value) => CreateString(default, value);
+
+    /// <summary>A string object for key (its key embedded), so linking it copies nothing more.</summary>
+    public static RedisObject CreateString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+        new(StringEncodingFor(value.Length), Embed(key, value), key.Length);
+
+    /// <summary>A raw string taking ownership of value (linking it under a key copies it once, after the key).</summary>
+    public static RedisObject CreateRawString(byte[] value) => new(ObjEncoding.Raw, value, 0);
+
+    /// <summary>A raw string for key of length zero bytes (sdsnewlen with SDS_NOINIT zeroed).</summary>
+    public static RedisObject CreateRawString(ReadOnlySpan<byte> key, long length)
+    {
+        var buf = new byte[key.Length + length];
+        key.CopyTo(buf);
+        return new(ObjEncoding.Raw, buf, key.Length);
+    }
+
+    public static RedisObject CreateInt(long value) => CreateInt(default, value);
+
+    public static RedisObject CreateInt(ReadOnlySpan<byte> key, long value)
+    {
+        var buf = GC.AllocateUninitializedArray<byte>(key.Length + sizeof(long));
+        key.CopyTo(buf);
+        var o = new RedisObject(ObjEncoding.Int, buf, key.Length);
+        o.IntValue = value;
+        return o;
+    }
 
     /// <summary>
     /// tryObjectEncoding for a value about to be stored: a string that is a canonical integer
     /// of at most 20 chars becomes int; otherwise embstr/raw by length.
     /// </summary>
-    public static RedisObject CreateStringEncoded(ReadOnlySpan<byte> value)
+    public static RedisObject CreateStringEncoded(ReadOnlySpan<byte> value) => CreateStringEncoded(default, value);
+
+    /// <summary>CreateStringEncoded with the key embedded: SET copies the value once.</summary>
+    public static RedisObject CreateStringEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        if (value.Length <= 20 && Protocol.RespParser.TryParseLong(value, out long v)) return CreateInt(v);
-        return CreateString(value);
+        if (value.Length <= 20 && Protocol.RespParser.TryParseLong(value, out long v)) return CreateInt(key, v);
+        return CreateString(key, value);
     }
 
     public bool IsString => Type == ObjType.String;
 
-    /// <summary>The string bytes (formatting an int-encoded value). Allocates only for ints.</summary>
+    /// <summary>The value of an int-encoded string, stored in the 8 bytes after the key.</summary>
+    public long IntValue
+    {
+        get => BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(KeyBuf, KeyLen, sizeof(long)));
+        set => BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(KeyBuf, KeyLen, sizeof(long)), value);
+    }
+
+    /// <summary>The stored bytes after the key: a raw/embstr string's value (writable in place), or an int's 8 bytes.</summary>
+    public Span<byte> ValueArea => new(KeyBuf, KeyLen, KeyBuf.Length - KeyLen);
+
+    /// <summary>A copy of the string bytes (formatting an int-encoded value).</summary>
     public byte[] StringBytes()
     {
-        if (Encoding == ObjEncoding.Int)
-        {
-            Span<byte> tmp = stackalloc byte[24];
-            Utf8Formatter.TryFormat(IntValue, tmp, out int w);
-            return tmp[..w].ToArray();
-        }
-        return (byte[])Ptr!;
+        Span<byte> tmp = stackalloc byte[24];
+        return StringSpan(tmp).ToArray();
     }
 
     /// <summary>Writes the string form into <paramref name="scratch"/> if int-encoded, else returns the stored bytes.</summary>
@@ -119,12 +167,12 @@ public sealed class RedisObject : DictEntry
             Utf8Formatter.TryFormat(IntValue, scratch, out int w);
             return scratch[..w];
         }
-        return (byte[])Ptr!;
+        return new ReadOnlySpan<byte>(KeyBuf, KeyLen, KeyBuf.Length - KeyLen);
     }
 
     public long StringLength()
     {
-        if (Encoding != ObjEncoding.Int) return ((byte[])Ptr!).Length;
+        if (Encoding != ObjEncoding.Int) return KeyBuf.Length - KeyLen;
         Span<byte> tmp = stackalloc byte[24];
         Utf8Formatter.TryFormat(IntValue, tmp, out int w);
         return w;

@@ -1,0 +1,126 @@
+// The keyspace's object layout: a RedisObject is its own dict entry and a string keeps its
+// value after the key in one array. A key's TTL entry shares that array, so every write that
+// reallocates a string (APPEND, SETRANGE, SETBIT, INCR of a raw number, PFADD, SET KEEPTTL)
+// must leave the TTL entry pointing at the object's current array, never at a stale one.
+using Cinnabar.Keyspace;
+using Cinnabar.Tests.Commands;
+using Cinnabar.Tests.Support;
+
+namespace Cinnabar.Tests.Keyspace;
+
+public sealed class KeyEmbeddingTests : IClassFixture<ServerFixture>
+{
+    readonly ServerFixture _fx;
+
+    public KeyEmbeddingTests(ServerFixture fx) => _fx = fx;
+
+    static string[] RandomCommand(Random r)
+    {
+        string k() => "s" + r.Next(5);
+        string v() => r.Next(3) switch
+        {
+            0 => r.Next(-50, 50000).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            1 => new string('a', r.Next(1, 12)),
+            _ => new string('b', r.Next(40, 90)),
+        };
+        return r.Next(16) switch
+        {
+            0 => ["SETEX", k(), "1000", v()],
+            1 => ["EXPIRE", k(), "1000"],
+            2 => ["APPEND", k(), v()],
+            3 => ["SETRANGE", k(), r.Next(0, 120).ToString(System.Globalization.CultureInfo.InvariantCulture), v()],
+            4 => ["INCRBY", k(), "3"],
+            5 => ["SET", k(), v(), "KEEPTTL"],
+            6 => ["SETBIT", k(), r.Next(0, 900).ToString(System.Globalization.CultureInfo.InvariantCulture), "1"],
+            7 => ["INCRBYFLOAT", k(), "0.5"],
+            8 => ["RENAME", k(), k()],
+            9 => ["SET", k(), v()],
+            10 => ["PERSIST", k()],
+            11 => ["GETSET", k(), v()],
+            12 => ["PFADD", "p" + r.Next(2), v(), v(), v()],
+            13 => ["EXPIRE", "p" + r.Next(2), "1000"],
+            14 => ["COPY", k(), k()],
+            _ => ["DEL", k()],
+        };
+    }
+
+    /// <summary>Every TTL entry shares its object's current array and key length; every object's key reads back as its key.</summary>
+    string? CheckLayout() => LoopAccess.Run(_fx.Server, () =>
+    {
+        var db = _fx.Server.Databases[0];
+        foreach (var x in db.Expires.Entries())
+        {
+            var o = db.Main.Find(x.KeySpan);
+            if (o == null) return $"TTL entry for missing key {System.Text.Encoding.ASCII.GetString(x.KeySpan)}";
+            if (!ReferenceEquals(o.KeyBuf, x.KeyBuf) || o.KeyLen != x.KeyLen)
+                return $"TTL entry of {System.Text.Encoding.ASCII.GetString(x.KeySpan)} holds a stale array";
+        }
+        foreach (var o in db.Main.Entries())
+            if (o.IsString && o.Encoding == ObjEncoding.Int && o.ValueArea.Length != sizeof(long))
+                return "an int-encoded string without exactly 8 value bytes";
+        return (string?)null;
+    });
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(99)]
+    public void TtlEntriesFollowStringArraysThroughEveryReallocatingWrite(int seed)
+    {
+        using var c = _fx.Connect();
+        c.Call("FLUSHALL");
+        var r = new Random(seed);
+        int volatileSeen = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            var cmd = RandomCommand(r);
+            c.Call(cmd);
+            var problem = CheckLayout();
+            Assert.True(problem == null, $"after op {i} '{string.Join(' ', cmd)}': {problem}");
+            if (i % 100 == 0) volatileSeen += (int)LoopAccess.Run(_fx.Server, () => _fx.Server.Databases[0].Expires.Count);
+        }
+        Assert.True(volatileSeen > 0); // the run did exercise keys with a TTL
+    }
+
+    [Fact]
+    public void AppendToAVolatileStringKeepsItsTtlAndValue()
+    {
+        using var c = _fx.Connect();
+        c.Call("FLUSHALL");
+        c.Call("SET", "k", "hello", "EX", "1000");
+        Assert.Equal(11, c.Call("APPEND", "k", " world").Integer);
+        Assert.Equal("\"hello world\"", c.CallS("GET", "k"));
+        Assert.InRange(c.Call("TTL", "k").Integer, 990, 1000);
+        Assert.Null(CheckLayout());
+    }
+
+    [Fact]
+    public void IncrementOfARawDigitStringBecomesIntWithTheKeyStillReadable()
+    {
+        using var c = _fx.Connect();
+        c.Call("FLUSHALL");
+        c.Call("SETRANGE", "n", "0", "41"); // SETRANGE leaves a raw string
+        Assert.Equal("\"raw\"", c.CallS("OBJECT", "ENCODING", "n"));
+        Assert.Equal(42, c.Call("INCR", "n").Integer);
+        Assert.Equal("\"int\"", c.CallS("OBJECT", "ENCODING", "n"));
+        Assert.Equal(1, c.Call("EXISTS", "n").Integer);
+        Assert.Equal("\"42\"", c.CallS("GET", "n"));
+    }
+
+    [Fact]
+    public void RenameAndMoveCarryAStringWithItsTtlToTheNewKey()
+    {
+        using var c = _fx.Connect();
+        c.Call("FLUSHALL");
+        c.Call("SET", "a", new string('x', 100), "EX", "1000");
+        c.Call("RENAME", "a", "bb");
+        Assert.Equal(0, c.Call("EXISTS", "a").Integer);
+        Assert.Equal(100, c.Call("STRLEN", "bb").Integer);
+        Assert.InRange(c.Call("TTL", "bb").Integer, 990, 1000);
+        Assert.Null(CheckLayout());
+        c.Call("MOVE", "bb", "1");
+        c.Call("SELECT", "1");
+        Assert.Equal(100, c.Call("STRLEN", "bb").Integer);
+        Assert.InRange(c.Call("TTL", "bb").Integer, 990, 1000);
+        c.Call("FLUSHALL");
+    }
+}
