@@ -171,7 +171,11 @@ def main():
     ap.add_argument("--out", default="")
     ap.add_argument("--reuse", action="store_true", help="one process pair for all datasets (FLUSHALL only)")
     ap.add_argument("--no-redis", action="store_true", help="measure Cinnabar only (GC setting sweeps)")
+    ap.add_argument("--ports", default="", help="REDIS,CINNABAR ports (default 7500,7501)")
     args = ap.parse_args()
+    global REDIS_PORT, CINNABAR_PORT
+    if args.ports:
+        REDIS_PORT, CINNABAR_PORT = (int(p) for p in args.ports.split(","))
     if not os.path.exists(CINNABAR):
         sys.exit("build first: dotnet build -c Release src/Cinnabar.Server")
     env = dict(os.environ)
