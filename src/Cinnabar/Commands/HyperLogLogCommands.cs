@@ -1,8 +1,9 @@
 // HyperLogLog commands (hyperloglog.c): PFADD, PFCOUNT (single key with the cached cardinality,
 // several keys as a union), PFMERGE, PFDEBUG and PFSELFTEST. The HLL is an ordinary raw string
-// value holding HyperLogLog's bytes (after the key in the object's array). Handlers work on a
-// copy (a write may grow it: sparse growth, promotion to dense) and store it back, in place
-// when the size is unchanged.
+// value holding HyperLogLog's bytes after the key in the object's [key][value] array, and the
+// handlers change it there, as Redis changes the sds: register updates and PFCOUNT's cached
+// cardinality are written in place, sources are read as spans, and only a sparse HLL that changes
+// size or turns dense gets a new array, which the object adopts (Database.AdoptStringBuffer).
 using Cinnabar.DataTypes;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
@@ -21,15 +22,26 @@ public static class HyperLogLogCommands
         return false;
     }
 
-    /// <summary>dbUnshareStringValue: the value becomes a raw string; returns a working copy of its bytes.</summary>
-    static byte[] Unshare(RedisObject o)
+    /// <summary>createHLLObject with the key embedded: an empty sparse HLL, raw encoded.</summary>
+    static RedisObject CreateHll(ReadOnlySpan<byte> key)
     {
-        o.Encoding = ObjEncoding.Raw;
-        return o.ValueArea.ToArray();
+        var o = RedisObject.CreateRawString(key, HyperLogLog.EmptySize);
+        HyperLogLog.InitEmpty(o.ValueArea);
+        return o;
     }
 
-    /// <summary>Stores the (possibly reallocated) working copy back into its object, with memory accounting.</summary>
-    static void Store(Client c, RedisObject o, byte[] hll) => c.Db.SetStringValue(o, hll, ObjEncoding.Raw);
+    /// <summary>dbUnshareStringValue: the value becomes raw (an embstr HLL written by SET), its bytes stay where they are.</summary>
+    static Span<byte> Unshare(RedisObject o)
+    {
+        o.Encoding = ObjEncoding.Raw;
+        return o.ValueArea;
+    }
+
+    /// <summary>After a write that may have moved the HLL to a new [key][value] array: the object adopts it.</summary>
+    static void Store(Client c, RedisObject o, byte[] buf)
+    {
+        if (!ReferenceEquals(buf, o.KeyBuf)) c.Db.AdoptStringBuffer(o, buf);
+    }
 
     [Command("pfadd")]
     static void PfAdd(Client c)
@@ -39,26 +51,30 @@ public static class HyperLogLogCommands
         long updated = 0;
         if (o == null)
         {
-            o = RedisObject.CreateRawString(HyperLogLog.Create());
+            o = CreateHll(key);
             c.Db.Add(key, o);
             updated++;
         }
-        else if (!IsHllOrReply(c, o)) return;
-        var hll = Unshare(o);
+        else
+        {
+            if (!IsHllOrReply(c, o)) return;
+            Unshare(o);
+        }
+        var buf = o.KeyBuf;
         long maxBytes = c.Server.Config.HllSparseMaxBytes;
         for (int j = 2; j < c.Args.Count; j++)
         {
-            int r = HyperLogLog.Add(ref hll, c.Args[j], maxBytes);
+            int r = HyperLogLog.Add(ref buf, o.KeyLen, c.Args[j], maxBytes);
             if (r < 0)
             {
-                Store(c, o, hll);
+                Store(c, o, buf);
                 c.Reply.Error(HyperLogLog.InvalidHllError);
                 return;
             }
             updated += r;
         }
-        if (updated > 0) HyperLogLog.InvalidateCache(hll);
-        Store(c, o, hll);
+        if (updated > 0) HyperLogLog.InvalidateCache(buf.AsSpan(o.KeyLen));
+        Store(c, o, buf);
         if (updated > 0)
         {
             c.Server.SignalModifiedKey(c.Db, key);
@@ -73,14 +89,15 @@ public static class HyperLogLogCommands
     {
         if (c.Args.Count > 2)
         {
-            // The union of several HLLs: merge into one byte per register, then count.
-            var max = new byte[HyperLogLog.Registers];
+            // The union of several HLLs: merge into one byte per register (on the stack, as
+            // Redis's max[HLL_REGISTERS]), then count.
+            Span<byte> max = stackalloc byte[HyperLogLog.Registers];
             for (int j = 1; j < c.Args.Count; j++)
             {
                 var so = c.Db.LookupRead(c.Args[j]);
                 if (so == null) continue;
                 if (!IsHllOrReply(c, so)) return;
-                if (!HyperLogLog.Merge(max, so.ValueArea.ToArray()))
+                if (!HyperLogLog.Merge(max, so.ValueArea))
                 {
                     c.Reply.Error(HyperLogLog.InvalidHllError);
                     return;
@@ -108,9 +125,8 @@ public static class HyperLogLogCommands
                 c.Reply.Error(HyperLogLog.InvalidHllError);
                 return;
             }
-            // Caching modifies the value, so it counts as a write for WATCH and propagation.
+            // Caching modifies the stored value, so it counts as a write for WATCH and propagation.
             HyperLogLog.SetCachedCardinality(hll, card);
-            Store(c, o, hll);
             c.Server.SignalModifiedKey(c.Db, key);
             c.Server.Stats.Dirty++;
         }
@@ -120,14 +136,14 @@ public static class HyperLogLogCommands
     [Command("pfmerge")]
     static void PfMerge(Client c)
     {
-        var max = new byte[HyperLogLog.Registers];
+        Span<byte> max = stackalloc byte[HyperLogLog.Registers];
         bool useDense = false;
         for (int j = 1; j < c.Args.Count; j++)
         {
             var so = c.Db.LookupRead(c.Args[j]);
             if (so == null) continue;
             if (!IsHllOrReply(c, so)) return;
-            var s = so.ValueArea.ToArray();
+            var s = so.ValueArea;
             if (HyperLogLog.Encoding(s) == HyperLogLog.Dense) useDense = true;
             if (!HyperLogLog.Merge(max, s))
             {
@@ -139,23 +155,19 @@ public static class HyperLogLogCommands
         var o = c.Db.LookupWrite(key);
         if (o == null)
         {
-            o = RedisObject.CreateRawString(HyperLogLog.Create());
+            o = CreateHll(key);
             c.Db.Add(key, o);
         }
-        var hll = Unshare(o);
-        if (useDense)
+        else Unshare(o);
+        var buf = o.KeyBuf;
+        if (useDense && !HyperLogLog.ToDense(ref buf, o.KeyLen))
         {
-            var dense = HyperLogLog.SparseToDense(hll);
-            if (dense == null)
-            {
-                c.Reply.Error(HyperLogLog.InvalidHllError);
-                return;
-            }
-            hll = dense;
+            c.Reply.Error(HyperLogLog.InvalidHllError);
+            return;
         }
-        HyperLogLog.SetRegisters(ref hll, max, c.Server.Config.HllSparseMaxBytes);
-        HyperLogLog.InvalidateCache(hll);
-        Store(c, o, hll);
+        HyperLogLog.SetRegisters(ref buf, o.KeyLen, max, c.Server.Config.HllSparseMaxBytes);
+        HyperLogLog.InvalidateCache(buf.AsSpan(o.KeyLen));
+        Store(c, o, buf);
         c.Server.SignalModifiedKey(c.Db, key);
         // PFMERGE announces itself as "pfadd": in effect a mass add of elements.
         c.Server.Events.Notify(NotifyClass.String, "pfadd", key, c.Db.Id);
@@ -175,28 +187,29 @@ public static class HyperLogLogCommands
             return;
         }
         if (!IsHllOrReply(c, o)) return;
-        var hll = Unshare(o);
+        Unshare(o);
         switch (cmd.ToLowerInvariant())
         {
             case "getreg":
-                if (!ToDense(c, o, ref hll)) return;
+                if (!ToDense(c, o)) return;
+                var dense = o.ValueArea;
                 c.Reply.ArrayLen(HyperLogLog.Registers);
-                for (int j = 0; j < HyperLogLog.Registers; j++) c.Reply.Integer(HyperLogLog.DenseGet(hll, HyperLogLog.HeaderSize, j));
+                for (int j = 0; j < HyperLogLog.Registers; j++) c.Reply.Integer(HyperLogLog.DenseGet(dense, j));
                 break;
             case "decode":
-                if (HyperLogLog.Encoding(hll) != HyperLogLog.Sparse)
+                if (HyperLogLog.Encoding(o.ValueArea) != HyperLogLog.Sparse)
                 {
                     c.Reply.Error("HLL encoding is not sparse");
                     return;
                 }
-                c.Reply.Bulk(HyperLogLog.Decode(hll));
+                c.Reply.Bulk(HyperLogLog.Decode(o.ValueArea));
                 break;
             case "encoding":
-                c.Reply.Status(HyperLogLog.Encoding(hll) == HyperLogLog.Dense ? "dense" : "sparse");
+                c.Reply.Status(HyperLogLog.Encoding(o.ValueArea) == HyperLogLog.Dense ? "dense" : "sparse");
                 break;
             case "todense":
-                bool converted = HyperLogLog.Encoding(hll) == HyperLogLog.Sparse;
-                if (!ToDense(c, o, ref hll)) return;
+                bool converted = HyperLogLog.Encoding(o.ValueArea) == HyperLogLog.Sparse;
+                if (!ToDense(c, o)) return;
                 c.Reply.Integer(converted ? 1 : 0);
                 break;
             default:
@@ -205,17 +218,17 @@ public static class HyperLogLogCommands
         }
     }
 
-    static bool ToDense(Client c, RedisObject o, ref byte[] hll)
+    /// <summary>PFDEBUG's sparse-to-dense conversion: the object adopts the dense array; the change is propagated.</summary>
+    static bool ToDense(Client c, RedisObject o)
     {
-        if (HyperLogLog.Encoding(hll) != HyperLogLog.Sparse) return true;
-        var dense = HyperLogLog.SparseToDense(hll);
-        if (dense == null)
+        if (HyperLogLog.Encoding(o.ValueArea) != HyperLogLog.Sparse) return true;
+        var buf = o.KeyBuf;
+        if (!HyperLogLog.ToDense(ref buf, o.KeyLen))
         {
             c.Reply.Error(HyperLogLog.InvalidHllError);
             return false;
         }
-        hll = dense;
-        Store(c, o, hll);
+        c.Db.AdoptStringBuffer(o, buf);
         c.Server.Stats.Dirty++;
         return true;
     }
@@ -239,11 +252,11 @@ public static class HyperLogLogCommands
             {
                 int r = rng.Next() & HyperLogLog.RegisterMax;
                 bytes[i] = (byte)r;
-                HyperLogLog.DenseSet(dense, HyperLogLog.HeaderSize, i, r);
+                HyperLogLog.DenseSet(dense, i, r);
             }
             for (int i = 0; i < HyperLogLog.Registers; i++)
             {
-                int val = HyperLogLog.DenseGet(dense, HyperLogLog.HeaderSize, i);
+                int val = HyperLogLog.DenseGet(dense, i);
                 if (val != bytes[i])
                 {
                     c.Reply.Error($"TESTFAILED Register {i} should be {bytes[i]} but is {val}");
@@ -262,8 +275,8 @@ public static class HyperLogLogCommands
         for (long j = 1; j <= 10_000_000; j++)
         {
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(ele, (ulong)j ^ seed);
-            HyperLogLog.Add(ref dense, ele, maxBytes);
-            HyperLogLog.Add(ref sparse, ele, maxBytes);
+            HyperLogLog.Add(ref dense, 0, ele, maxBytes);
+            HyperLogLog.Add(ref sparse, 0, ele, maxBytes);
             if (j != checkpoint) continue;
             if (j < maxBytes / 2 && HyperLogLog.Encoding(sparse) != HyperLogLog.Sparse)
             {

@@ -4,6 +4,10 @@
 //   dense: 16384 6-bit registers, LSB first (12288 bytes); sparse: ZERO/XZERO/VAL run opcodes.
 // Elements hash with MurmurHash64A (seed 0xadc83b19); the estimate is Ertl's improved estimator
 // (hllSigma/hllTau) that Redis uses, so counts are identical for identical inputs.
+// Functions work on the value where it is stored: reads take a span, register updates write in
+// place. Only a change of size (a sparse opcode split or merge, promotion to dense) makes a new
+// array, which keeps the bytes before the value (the key, in a [key][value] array) in front.
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Cinnabar.DataTypes;
@@ -22,12 +26,12 @@ public static class HyperLogLog
 
     // ------------------------------------------------------------------ header
 
-    public static byte Encoding(byte[] h) => h[4];
+    public static byte Encoding(ReadOnlySpan<byte> h) => h[4];
 
-    public static bool ValidCache(byte[] h) => (h[15] & 0x80) == 0;
-    public static void InvalidateCache(byte[] h) => h[15] |= 0x80;
-    public static ulong CachedCardinality(byte[] h) => BinaryPrimitives.ReadUInt64LittleEndian(h.AsSpan(8));
-    public static void SetCachedCardinality(byte[] h, ulong card) => BinaryPrimitives.WriteUInt64LittleEndian(h.AsSpan(8), card);
+    public static bool ValidCache(ReadOnlySpan<byte> h) => (h[15] & 0x80) == 0;
+    public static void InvalidateCache(Span<byte> h) => h[15] |= 0x80;
+    public static ulong CachedCardinality(ReadOnlySpan<byte> h) => BinaryPrimitives.ReadUInt64LittleEndian(h[8..]);
+    public static void SetCachedCardinality(Span<byte> h, ulong card) => BinaryPrimitives.WriteUInt64LittleEndian(h[8..], card);
 
     /// <summary>isHLLObjectOrReply's checks on the string bytes: size, magic, encoding, dense length.</summary>
     public static bool IsValidObject(ReadOnlySpan<byte> s)
@@ -38,11 +42,12 @@ public static class HyperLogLog
         return s[4] != Dense || s.Length == DenseSize;
     }
 
-    /// <summary>createHLLObject: a sparse HLL of XZERO opcodes covering every register.</summary>
-    public static byte[] Create()
+    /// <summary>The size of an empty HLL: the header and the XZERO opcodes covering every register.</summary>
+    public const int EmptySize = HeaderSize + (Registers + SparseXZeroMaxLen - 1) / SparseXZeroMaxLen * 2;
+
+    /// <summary>createHLLObject: writes an empty sparse HLL into s (EmptySize bytes, zeroed).</summary>
+    public static void InitEmpty(Span<byte> s)
     {
-        int n = (Registers + SparseXZeroMaxLen - 1) / SparseXZeroMaxLen;
-        var s = new byte[HeaderSize + n * 2];
         "HYLL"u8.CopyTo(s);
         s[4] = Sparse;
         int p = HeaderSize, aux = Registers;
@@ -53,6 +58,13 @@ public static class HyperLogLog
             p += 2;
             aux -= xzero;
         }
+    }
+
+    /// <summary>A new array holding an empty sparse HLL.</summary>
+    public static byte[] Create()
+    {
+        var s = new byte[EmptySize];
+        InitEmpty(s);
         return s;
     }
 
@@ -106,18 +118,19 @@ public static class HyperLogLog
 
     // ------------------------------------------------------------------ dense
 
-    public static int DenseGet(byte[] s, int offset, int regnum)
+    /// <summary>HLL_DENSE_GET_REGISTER over an HLL's bytes (registers at HeaderSize).</summary>
+    public static int DenseGet(ReadOnlySpan<byte> s, int regnum)
     {
-        int bytePos = offset + regnum * Bits / 8;
+        int bytePos = HeaderSize + regnum * Bits / 8;
         int fb = regnum * Bits & 7;
         int b0 = s[bytePos];
         int b1 = bytePos + 1 < s.Length ? s[bytePos + 1] : 0;
         return ((b0 >> fb) | (b1 << (8 - fb))) & RegisterMax;
     }
 
-    public static void DenseSet(byte[] s, int offset, int regnum, int val)
+    public static void DenseSet(Span<byte> s, int regnum, int val)
     {
-        int bytePos = offset + regnum * Bits / 8;
+        int bytePos = HeaderSize + regnum * Bits / 8;
         int fb = regnum * Bits & 7, fb8 = 8 - fb;
         s[bytePos] = (byte)((s[bytePos] & ~(RegisterMax << fb)) | (val << fb));
         if (bytePos + 1 < s.Length)
@@ -125,10 +138,10 @@ public static class HyperLogLog
     }
 
     /// <summary>hllDenseSet: raises the register; 1 when it changed.</summary>
-    static int DenseSetIfGreater(byte[] s, int index, int count)
+    static int DenseSetIfGreater(Span<byte> s, int index, int count)
     {
-        if (count <= DenseGet(s, HeaderSize, index)) return 0;
-        DenseSet(s, HeaderSize, index, count);
+        if (count <= DenseGet(s, index)) return 0;
+        DenseSet(s, index, count);
         return 1;
     }
 
@@ -139,24 +152,25 @@ public static class HyperLogLog
     static bool IsVal(byte b) => (b & 0x80) != 0;
     static int ZeroLen(byte b) => (b & 0x3f) + 1;
     // A truncated XZERO reads the byte after the string as 0, as Redis reads the sds terminator.
-    static int XZeroLen(byte[] s, int p) => (((s[p] & 0x3f) << 8) | (p + 1 < s.Length ? s[p + 1] : 0)) + 1;
+    static int XZeroLen(ReadOnlySpan<byte> s, int p) => (((s[p] & 0x3f) << 8) | (p + 1 < s.Length ? s[p + 1] : 0)) + 1;
     static int ValValue(byte b) => ((b >> 2) & 0x1f) + 1;
     static int ValLen(byte b) => (b & 0x3) + 1;
     static byte ValByte(int val, int len) => (byte)(((val - 1) << 2) | (len - 1) | 0x80);
 
-    static void XZeroSet(byte[] s, int p, int len)
+    static void XZeroSet(Span<byte> s, int p, int len)
     {
         int l = len - 1;
         s[p] = (byte)((l >> 8) | 0x40);
         s[p + 1] = (byte)(l & 0xff);
     }
 
-    /// <summary>hllSparseToDense: the dense form (header copied, encoding changed), or null when the sparse data is corrupt.</summary>
-    public static byte[]? SparseToDense(byte[] sparse)
+    /// <summary>
+    /// hllSparseToDense: writes the dense form of sparse into dense (DenseSize zeroed bytes; header
+    /// copied, encoding changed); false when the sparse data is corrupt.
+    /// </summary>
+    public static bool SparseToDense(ReadOnlySpan<byte> sparse, Span<byte> dense)
     {
-        if (sparse[4] == Dense) return sparse;
-        var dense = new byte[DenseSize];
-        sparse.AsSpan(0, HeaderSize).CopyTo(dense);
+        sparse[..HeaderSize].CopyTo(dense);
         dense[4] = Dense;
         int idx = 0, p = HeaderSize;
         while (p < sparse.Length)
@@ -176,21 +190,38 @@ public static class HyperLogLog
             {
                 int runlen = ValLen(b), regval = ValValue(b);
                 if (runlen + idx > Registers) break;
-                while (runlen-- > 0) DenseSet(dense, HeaderSize, idx++, regval);
+                while (runlen-- > 0) DenseSet(dense, idx++, regval);
                 p++;
             }
         }
-        return idx == Registers ? dense : null;
+        return idx == Registers;
     }
 
     /// <summary>
-    /// hllSparseSet: raises register index to count, splitting the covering opcode and merging
-    /// equal neighbours; promotes to dense when count exceeds 32 or the size would pass maxBytes.
-    /// Returns 1 when changed, 0 when not, -1 when corrupt; s may be replaced.
+    /// Promotes the sparse HLL at buf[offset..] to dense in a new array of offset + DenseSize bytes,
+    /// the bytes before offset (the key) copied along; false, buf unchanged, when it is corrupt.
     /// </summary>
-    public static int SparseSet(ref byte[] s, int index, int count, long maxBytes)
+    public static bool ToDense(ref byte[] buf, int offset)
     {
-        if (count > SparseValMaxValue) return Promote(ref s, index, count);
+        if (buf[offset + 4] == Dense) return true;
+        var grown = new byte[offset + DenseSize];
+        if (!SparseToDense(buf.AsSpan(offset), grown.AsSpan(offset))) return false;
+        buf.AsSpan(0, offset).CopyTo(grown);
+        buf = grown;
+        return true;
+    }
+
+    /// <summary>
+    /// hllSparseSet on the sparse HLL at buf[offset..]: raises register index to count, splitting
+    /// the covering opcode and merging equal neighbours; promotes to dense when count exceeds 32
+    /// or the size would pass maxBytes. Returns 1 when changed, 0 when not, -1 when corrupt.
+    /// Opcodes change in place; a change of size replaces buf with one new array of the new size
+    /// (a growth is spliced in pooled scratch first, since the merge after it may shrink it back).
+    /// </summary>
+    public static int SparseSet(ref byte[] buf, int offset, int index, int count, long maxBytes)
+    {
+        if (count > SparseValMaxValue) return Promote(ref buf, offset, index, count);
+        var s = buf.AsSpan(offset);
         int end = s.Length;
         int p = HeaderSize, prev = -1, first = 0, span = 0;
         while (p < end)
@@ -213,25 +244,11 @@ public static class HyperLogLog
 
         byte op = s[p];
         bool isZero = IsZero(op), isXZero = IsXZero(op), isVal = !isZero && !isXZero;
+        if (isVal && ValValue(op) >= count) return 0;
         int next = isXZero ? p + 2 : p + 1;
-        int runlen = isZero ? ZeroLen(op) : isXZero ? XZeroLen(s, p) : ValLen(op);
 
-        if (isVal)
-        {
-            if (ValValue(op) >= count) return 0;
-            if (runlen == 1)
-            {
-                s[p] = ValByte(count, 1);
-                return Updated(ref s, prev);
-            }
-        }
-        if (isZero && runlen == 1)
-        {
-            s[p] = ValByte(count, 1);
-            return Updated(ref s, prev);
-        }
-
-        // General case: split the opcode into up to three (XZERO-VAL-XZERO is 5 bytes).
+        // Replace the opcode with up to three (XZERO-VAL-XZERO is 5 bytes); a ZERO or VAL of
+        // length 1 becomes a single VAL, in place.
         Span<byte> seq = stackalloc byte[5];
         int n = 0, last = first + span - 1;
         if (isZero || isXZero)
@@ -247,19 +264,33 @@ public static class HyperLogLog
             seq[n++] = ValByte(count, 1);
             if (index != last) seq[n++] = ValByte(curval, last - index);
         }
-        int oldlen = isXZero ? 2 : 1;
-        int delta = n - oldlen;
-        if (delta > 0 && s.Length + delta > maxBytes) return Promote(ref s, index, count);
-        if (delta != 0)
+        int delta = n - (isXZero ? 2 : 1);
+        if (delta > 0 && end + delta > maxBytes) return Promote(ref buf, offset, index, count);
+        int newEnd = end + delta;
+        byte[]? scratch = null;
+        var work = s;
+        if (delta > 0)
         {
-            var grown = new byte[s.Length + delta];
-            s.AsSpan(0, p).CopyTo(grown);
-            if (next < s.Length) s.AsSpan(next).CopyTo(grown.AsSpan(p + n));
-            s = grown;
+            scratch = ArrayPool<byte>.Shared.Rent(newEnd);
+            work = scratch.AsSpan(0, newEnd);
+            s[..p].CopyTo(work);
         }
+        if (next < end) s[next..].CopyTo(work[(p + n)..]); // a move within s when not growing
         // A truncated final opcode leaves less room than the sequence: Redis's length keeps only what fits.
-        seq[..Math.Min(n, s.Length - p)].CopyTo(s.AsSpan(p));
-        return Updated(ref s, prev);
+        seq[..Math.Min(n, newEnd - p)].CopyTo(work[p..]);
+        newEnd = MergeAdjacentVals(work[..newEnd], prev);
+        InvalidateCache(work);
+
+        if (newEnd != end)
+        {
+            var resized = new byte[offset + newEnd];
+            buf.AsSpan(0, offset).CopyTo(resized);
+            work[..newEnd].CopyTo(resized.AsSpan(offset));
+            buf = resized;
+        }
+        else if (scratch != null) work[..newEnd].CopyTo(s);
+        if (scratch != null) ArrayPool<byte>.Shared.Return(scratch);
+        return 1;
     }
 
     static int WriteZeros(Span<byte> dst, int len)
@@ -275,8 +306,11 @@ public static class HyperLogLog
         return 1;
     }
 
-    /// <summary>Step 4 of hllSparseSet: merges adjacent equal VAL opcodes near the change, then invalidates the cache.</summary>
-    static int Updated(ref byte[] s, int prev)
+    /// <summary>
+    /// Step 4 of hllSparseSet: merges adjacent equal VAL opcodes in the five opcodes from the one
+    /// before the change, moving the rest of s down; returns the new length.
+    /// </summary>
+    static int MergeAdjacentVals(Span<byte> s, int prev)
     {
         int p = prev >= 0 ? prev : HeaderSize;
         int end = s.Length;
@@ -303,10 +337,7 @@ public static class HyperLogLog
                     if (len <= SparseValMaxLen)
                     {
                         s[p + 1] = ValByte(v1, len);
-                        var shrunk = new byte[s.Length - 1];
-                        s.AsSpan(0, p).CopyTo(shrunk);
-                        s.AsSpan(p + 1).CopyTo(shrunk.AsSpan(p));
-                        s = shrunk;
+                        s[(p + 1)..end].CopyTo(s[p..]);
                         end--;
                         continue;
                     }
@@ -314,34 +345,35 @@ public static class HyperLogLog
             }
             p++;
         }
-        InvalidateCache(s);
-        return 1;
+        return end;
     }
 
-    static int Promote(ref byte[] s, int index, int count)
+    /// <summary>The promote step of hllSparseSet: to dense (a new array), then the register is set.</summary>
+    static int Promote(ref byte[] buf, int offset, int index, int count)
     {
-        var dense = SparseToDense(s);
-        if (dense == null) return -1;
-        s = dense;
-        DenseSetIfGreater(s, index, count);
+        if (!ToDense(ref buf, offset)) return -1;
+        DenseSetIfGreater(buf.AsSpan(offset), index, count);
         return 1;
     }
 
-    /// <summary>hllAdd: 1 when a register changed, 0 when not, -1 for an invalid representation.</summary>
-    public static int Add(ref byte[] s, ReadOnlySpan<byte> ele, long sparseMaxBytes)
+    /// <summary>
+    /// hllAdd on the HLL at buf[offset..]: 1 when a register changed, 0 when not, -1 for an
+    /// invalid representation. Dense registers change in place; buf is replaced only when a
+    /// sparse HLL changes size or is promoted.
+    /// </summary>
+    public static int Add(ref byte[] buf, int offset, ReadOnlySpan<byte> ele, long sparseMaxBytes)
     {
         int count = PatLen(ele, out int index);
-        return s[4] switch
+        return buf[offset + 4] switch
         {
-            Dense => DenseSetIfGreater(s, index, count),
-            Sparse => SparseSet(ref s, index, count, sparseMaxBytes),
+            Dense => DenseSetIfGreater(buf.AsSpan(offset), index, count),
+            Sparse => SparseSet(ref buf, offset, index, count, sparseMaxBytes),
             _ => -1,
         };
     }
-
     // ------------------------------------------------------------------ counting and merging
 
-    static void SparseRegHisto(byte[] s, Span<int> histo, ref bool invalid)
+    static void SparseRegHisto(ReadOnlySpan<byte> s, Span<int> histo, ref bool invalid)
     {
         int idx = 0, p = HeaderSize;
         while (p < s.Length)
@@ -415,12 +447,12 @@ public static class HyperLogLog
     }
 
     /// <summary>hllCount of a dense or sparse HLL; invalid is set for a corrupt sparse representation.</summary>
-    public static ulong Count(byte[] s, out bool invalid)
+    public static ulong Count(ReadOnlySpan<byte> s, out bool invalid)
     {
         invalid = false;
         Span<int> histo = stackalloc int[64];
         if (s[4] == Dense)
-            for (int j = 0; j < Registers; j++) histo[DenseGet(s, HeaderSize, j)]++;
+            for (int j = 0; j < Registers; j++) histo[DenseGet(s, j)]++;
         else SparseRegHisto(s, histo, ref invalid);
         return Estimate(histo);
     }
@@ -434,13 +466,13 @@ public static class HyperLogLog
     }
 
     /// <summary>hllMerge: max[i] = MAX(max[i], hll[i]); false for a corrupt sparse HLL.</summary>
-    public static bool Merge(Span<byte> max, byte[] s)
+    public static bool Merge(Span<byte> max, ReadOnlySpan<byte> s)
     {
         if (s[4] == Dense)
         {
             for (int i = 0; i < Registers; i++)
             {
-                int v = DenseGet(s, HeaderSize, i);
+                int v = DenseGet(s, i);
                 if (v > max[i]) max[i] = (byte)v;
             }
             return true;
@@ -474,20 +506,23 @@ public static class HyperLogLog
         return idx == Registers;
     }
 
-    /// <summary>Sets register j to val for every non-zero max[j] (PFMERGE's write-back); returns false when corrupt.</summary>
-    public static bool SetRegisters(ref byte[] s, ReadOnlySpan<byte> max, long sparseMaxBytes)
+    /// <summary>
+    /// PFMERGE's write-back into the HLL at buf[offset..]: raises register j to max[j] for every
+    /// non-zero max[j] (buf may be replaced as in SparseSet); returns false when corrupt.
+    /// </summary>
+    public static bool SetRegisters(ref byte[] buf, int offset, ReadOnlySpan<byte> max, long sparseMaxBytes)
     {
         for (int j = 0; j < Registers; j++)
         {
             if (max[j] == 0) continue;
-            if (s[4] == Dense) DenseSetIfGreater(s, j, max[j]);
-            else if (SparseSet(ref s, j, max[j], sparseMaxBytes) < 0) return false;
+            if (buf[offset + 4] == Dense) DenseSetIfGreater(buf.AsSpan(offset), j, max[j]);
+            else if (SparseSet(ref buf, offset, j, max[j], sparseMaxBytes) < 0) return false;
         }
         return true;
     }
 
     /// <summary>PFDEBUG DECODE's text: "z:len", "Z:len", "v:value,len" separated by spaces.</summary>
-    public static string Decode(byte[] s)
+    public static string Decode(ReadOnlySpan<byte> s)
     {
         var sb = new System.Text.StringBuilder();
         int p = HeaderSize;

@@ -173,9 +173,18 @@ public sealed class Database
             o.Encoding = encoding;
             return;
         }
-        long before = ObjectSize.Of(o);
-        ReplaceStringBuffer(o, RedisObject.Embed(o.KeySpan, value));
+        AdoptStringBuffer(o, RedisObject.Embed(o.KeySpan, value));
         o.Encoding = encoding;
+    }
+
+    /// <summary>
+    /// Gives a string a [key][value] array its caller built (the key already in front), so a value
+    /// grown in place of its old array (an HLL promoted to dense) is not copied again. Accounts for the size change.
+    /// </summary>
+    public void AdoptStringBuffer(RedisObject o, byte[] keyAndValue)
+    {
+        long before = ObjectSize.Of(o);
+        ReplaceStringBuffer(o, keyAndValue);
         UsedMemory += ObjectSize.Of(o) - before;
     }
 

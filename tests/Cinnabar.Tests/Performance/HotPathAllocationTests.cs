@@ -153,6 +153,84 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
         Assert.Equal(0, allocated);
     }
 
+    // A dense HLL for the PFADD/PFCOUNT tests: PFDEBUG TODENSE promotes it once in the setup.
+    static byte[] DenseHll(string key) => Concat(Resp("PFADD", key, "a", "b", "c"), Resp("PFDEBUG", "TODENSE", key));
+
+    [Fact]
+    public void PfaddOfAnExistingElementToADenseHllAllocatesNothing()
+    {
+        var (allocated, reply) = Measure(DenseHll("hot:hll:same"), Resp("PFADD", "hot:hll:same", "a"), 1);
+        Assert.Equal(":0\r\n", reply);
+        Assert.Equal(0, allocated);
+    }
+
+    /// <summary>
+    /// Measure for requests that must differ each time (new HLL elements): frame(i) is built for
+    /// every request beforehand, so only the commands allocate while measuring. Returns the bytes
+    /// allocated, the first reply, and how many keyspace changes (dirty) the measured runs made.
+    /// </summary>
+    (long Allocated, string FirstReply, long Dirty) MeasureDistinct(byte[] setup, Func<int, byte[]> frame, int commandsPerRequest)
+    {
+        const int warmup = 2000;
+        int perAttempt = Commands / commandsPerRequest;
+        var frames = Enumerable.Range(0, warmup + 5 * perAttempt).Select(frame).ToArray();
+        return OnLoop(() =>
+        {
+            var c = fx.Server.Clients.CreateDetachedClient();
+            c.FeedQueryBuffer(setup);
+            Drain(c, null);
+            var first = new byte[64];
+            c.FeedQueryBuffer(frames[0]);
+            string firstReply = Encoding.UTF8.GetString(first, 0, Drain(c, first));
+            int next = 1;
+            void Run(int requests)
+            {
+                for (int i = 0; i < requests; i++)
+                {
+                    c.FeedQueryBuffer(frames[next++]);
+                    Drain(c, null);
+                }
+            }
+            Run(warmup - 1);
+            long dirtyBefore = fx.Server.Stats.Dirty;
+            long least = LeastAllocation(() => Run(perAttempt));
+            return (least, firstReply, fx.Server.Stats.Dirty - dirtyBefore);
+        });
+    }
+
+    [Fact]
+    public void PfaddOfNewElementsToADenseHllAllocatesNothing()
+    {
+        // Each command adds elements never seen before, so registers rise in place, the cached
+        // cardinality is invalidated, and the key is signalled and notified as modified.
+        var (allocated, reply, dirty) = MeasureDistinct(DenseHll("hot:hll:new"),
+            i => Resp("PFADD", "hot:hll:new", "x" + i, "y" + i, "z" + i), 1);
+        Assert.Equal(":1\r\n", reply);
+        Assert.True(dirty > 1000, $"only {dirty} register updates: the write path was not measured");
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void PfcountOfADenseHllWithAValidCacheAllocatesNothing()
+    {
+        var setup = Concat(DenseHll("hot:hll:count"), Resp("PFCOUNT", "hot:hll:count"));
+        var (allocated, reply) = Measure(setup, Resp("PFCOUNT", "hot:hll:count"), 1);
+        Assert.Equal(":3\r\n", reply);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void PfcountAfterPfaddRecountsAndCachesInPlaceWithoutAllocating()
+    {
+        // PFADD of a new element invalidates the cache; PFCOUNT recounts the 16384 registers and
+        // writes the cardinality into the stored header (a write: dirty counts it).
+        var (allocated, reply, dirty) = MeasureDistinct(DenseHll("hot:hll:recount"),
+            i => Concat(Resp("PFADD", "hot:hll:recount", "r" + i), Resp("PFCOUNT", "hot:hll:recount")), 2);
+        Assert.Equal(":1\r\n:4\r\n", reply);
+        Assert.True(dirty > 1000, $"only {dirty} changes: the recount path was not measured");
+        Assert.Equal(0, allocated);
+    }
+
     [Fact]
     public void CommandSplitAcrossReadsAllocatesNothing()
     {
