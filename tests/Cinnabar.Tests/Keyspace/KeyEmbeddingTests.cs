@@ -106,6 +106,83 @@ public sealed class KeyEmbeddingTests : IClassFixture<ServerFixture>
         Assert.Equal("\"42\"", c.CallS("GET", "n"));
     }
 
+    /// <summary>The HLL's array, its expires entry's array, and whether UsedMemory matches a recount.</summary>
+    (byte[] Value, byte[]? Expire, bool Accounted) HllArrays(string key) => LoopAccess.Run(_fx.Server, () =>
+    {
+        var db = _fx.Server.Databases[0];
+        var k = System.Text.Encoding.ASCII.GetBytes(key);
+        return (db.Main.Find(k)!.KeyBuf, db.Expires.Find(k)?.KeyBuf, db.UsedMemory == db.ComputeUsedMemory());
+    });
+
+    /// <summary>Runs body with hll-sparse-max-bytes at max, restoring the default for the other tests.</summary>
+    void WithSparseMaxBytes(RespClient c, int max, Action body)
+    {
+        c.Call("CONFIG", "SET", "hll-sparse-max-bytes", max.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        try { body(); }
+        finally { c.Call("CONFIG", "SET", "hll-sparse-max-bytes", "3000"); }
+    }
+
+    [Fact]
+    public void AVolatileSparseHllGrowingAndTurningDenseKeepsItsTtlOnItsCurrentArray()
+    {
+        using var c = _fx.Connect();
+        c.Call("FLUSHALL");
+        WithSparseMaxBytes(c, 60, () =>
+        {
+            c.Call("PFADD", "h", "a");
+            c.Call("EXPIRE", "h", "1000");
+            var before = HllArrays("h");
+            c.Call("PFADD", "h", "b", "c"); // the sparse opcodes split: a longer array
+            var grown = HllArrays("h");
+            Assert.Equal("+sparse", c.CallS("PFDEBUG", "ENCODING", "h"));
+            Assert.True(grown.Value.Length > before.Value.Length);
+            Assert.Same(grown.Value, grown.Expire);
+            Assert.True(grown.Accounted);
+
+            // Past 60 bytes the next split promotes the HLL to dense: a new 12,304-byte value after the key.
+            for (int i = 0; i < 40 && c.CallS("PFDEBUG", "ENCODING", "h") == "+sparse"; i++) c.Call("PFADD", "h", "e" + i);
+            Assert.Equal("+dense", c.CallS("PFDEBUG", "ENCODING", "h"));
+            var dense = HllArrays("h");
+            Assert.Equal(1 + 12304, dense.Value.Length);
+            Assert.Same(dense.Value, dense.Expire);
+            Assert.True(dense.Accounted);
+            Assert.InRange(c.Call("TTL", "h").Integer, 990, 1000);
+            Assert.Null(CheckLayout());
+
+            // Dense registers then change in place: the same array, the TTL entry still on it.
+            long count = c.Call("PFCOUNT", "h").Integer;
+            c.Call("PFADD", "h", "more1", "more2", "more3");
+            Assert.Same(dense.Value, HllArrays("h").Value);
+            Assert.True(c.Call("PFCOUNT", "h").Integer > count);
+            Assert.Same(dense.Value, HllArrays("h").Expire);
+        });
+    }
+
+    [Fact]
+    public void PfdebugTodenseAndPfmergeIntoAVolatileHllRetargetTheTtlEntry()
+    {
+        using var c = _fx.Connect();
+        c.Call("FLUSHALL");
+        c.Call("PFADD", "t", "x", "y");
+        c.Call("EXPIRE", "t", "1000");
+        Assert.Equal(1, c.Call("PFDEBUG", "TODENSE", "t").Integer);
+        var t = HllArrays("t");
+        Assert.Same(t.Value, t.Expire);
+        Assert.True(t.Accounted);
+
+        // A dense source turns the sparse destination dense before the registers are merged.
+        c.Call("PFADD", "m", "z");
+        c.Call("EXPIRE", "m", "1000");
+        Assert.Equal("OK", c.Call("PFMERGE", "m", "t").Text);
+        Assert.Equal("+dense", c.CallS("PFDEBUG", "ENCODING", "m"));
+        Assert.Equal(3, c.Call("PFCOUNT", "m").Integer);
+        var m = HllArrays("m");
+        Assert.Same(m.Value, m.Expire);
+        Assert.True(m.Accounted);
+        Assert.InRange(c.Call("TTL", "m").Integer, 990, 1000);
+        Assert.Null(CheckLayout());
+    }
+
     [Fact]
     public void RenameAndMoveCarryAStringWithItsTtlToTheNewKey()
     {
