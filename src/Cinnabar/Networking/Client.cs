@@ -2,7 +2,10 @@
 // parser state, reply buffer, selected database, protocol version and flags. Reads append to
 // the query buffer and every complete command is executed in order; replies accumulate and
 // are written once per loop iteration in beforeSleep, with the writable handler installed
-// only after a short write.
+// only after a short write. A client with no unparsed bytes owns no query buffer: it reads
+// into the loop's shared one (as Redis 7.4's reusable query buffer) and only bytes left over
+// after processing (a partial command, a blocked or paused client's next commands) move into
+// a private buffer, which clientsCron takes back once the client has been idle for a while.
 using System.Net;
 using System.Net.Sockets;
 using Cinnabar.Keyspace;
@@ -68,7 +71,7 @@ public sealed class Client : IFileEventHandler
     /// <summary>The command being executed and the last one executed (CLIENT LIST cmd=).</summary>
     public Commands.CommandDef? Cmd, LastCmd;
 
-    byte[] _query = new byte[InitialQueryBuffer];
+    byte[]? _query; // null, the shared buffer while a read is processed, or a private buffer
     int _qpos, _qend;
     public long QueryBufferPeak;
 
@@ -116,7 +119,9 @@ public sealed class Client : IFileEventHandler
     public bool IsLocal => Socket?.RemoteEndPoint is IPEndPoint ep && IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address);
 
     public int QueryBufferLength => _qend - _qpos;
-    public int QueryBufferCapacity => _query.Length;
+    public int QueryBufferCapacity => _query?.Length ?? 0;
+
+    bool UsesSharedQueryBuffer => ReferenceEquals(_query, Server.Clients.SharedQueryBuffer);
 
     public void OnReadable()
     {
@@ -127,9 +132,26 @@ public sealed class Client : IFileEventHandler
             Server.Loop.Modify(Socket, Token, WriteHandlerInstalled ? EventMask.Writable : EventMask.None);
             return;
         }
+        if (_query == null)
+        {
+            _query = Server.Clients.SharedQueryBuffer;
+            _qpos = _qend = 0;
+        }
+        try
+        {
+            ReadQueryFromSocket(Socket);
+        }
+        finally
+        {
+            if (UsesSharedQueryBuffer) ReleaseSharedQueryBuffer();
+        }
+    }
+
+    void ReadQueryFromSocket(Socket socket)
+    {
         // Make room: keep unparsed bytes at the front, grow when a big argument is pending.
-        if (_qpos > 0 && (_qend == _query.Length || _qpos > _query.Length / 2)) Compact();
-        if (_qend == _query.Length)
+        if (_qpos > 0 && (_qend == _query!.Length || _qpos > _query.Length / 2)) Compact();
+        if (_qend == _query!.Length)
         {
             if (_query.Length >= Array.MaxLength)
             {
@@ -142,7 +164,7 @@ public sealed class Client : IFileEventHandler
             Array.Resize(ref _query, (int)Math.Min((long)_query.Length * 2, Array.MaxLength));
             if (Parser.InProgress) Parser.Relocate(old, _query, 0);
         }
-        int n = Socket.Receive(_query, _qend, _query.Length - _qend, SocketFlags.None, out var err);
+        int n = socket.Receive(_query, _qend, _query.Length - _qend, SocketFlags.None, out var err);
         if (err == SocketError.WouldBlock) return;
         if (err != SocketError.Success || n == 0)
         {
@@ -172,6 +194,7 @@ public sealed class Client : IFileEventHandler
     /// </summary>
     internal void FeedQueryBuffer(ReadOnlySpan<byte> bytes)
     {
+        _query ??= new byte[InitialQueryBuffer];
         if (_qpos > 0 && (_qend + bytes.Length > _query.Length || _qpos > _query.Length / 2)) Compact();
         while (_qend + bytes.Length > _query.Length)
         {
@@ -184,14 +207,48 @@ public sealed class Client : IFileEventHandler
         ProcessInputBuffer();
     }
 
+    /// <summary>
+    /// After processing a read made into the shared buffer: nothing left means the client holds
+    /// no buffer; unparsed bytes (and a partial command's parsed arguments) move to a private one.
+    /// </summary>
+    void ReleaseSharedQueryBuffer()
+    {
+        int keep = Parser.InProgress ? Parser.CommandStart : _qpos;
+        int remaining = _qend - keep;
+        if (remaining <= 0 || Freed)
+        {
+            _query = null;
+            _qpos = _qend = 0;
+            return;
+        }
+        var shared = _query!;
+        var own = new byte[Math.Max(InitialQueryBuffer, remaining)];
+        Buffer.BlockCopy(shared, keep, own, 0, remaining);
+        if (Parser.InProgress) Parser.Relocate(shared, own, keep);
+        _query = own;
+        _qend = remaining;
+        _qpos -= keep;
+    }
+
+    /// <summary>clientsCronResizeQueryBuffer: an idle client with nothing pending gives its private buffer back.</summary>
+    internal void ReleaseIdleQueryBuffer()
+    {
+        if (_query != null && !UsesSharedQueryBuffer && _qpos == _qend && !Parser.InProgress)
+        {
+            _query = null;
+            _qpos = _qend = 0;
+        }
+    }
+
     /// <summary>Moves unconsumed bytes (and the partial command's parsed arguments) to the front.</summary>
     void Compact()
     {
         int keep = Parser.InProgress ? Parser.CommandStart : _qpos;
         if (keep == 0) return;
         int remaining = _qend - keep;
-        Buffer.BlockCopy(_query, keep, _query, 0, remaining);
-        if (Parser.InProgress) Parser.Relocate(_query, _query, keep);
+        var query = _query!;
+        Buffer.BlockCopy(query, keep, query, 0, remaining);
+        if (Parser.InProgress) Parser.Relocate(query, query, keep);
         _qend = remaining;
         _qpos -= keep;
     }
@@ -202,10 +259,11 @@ public sealed class Client : IFileEventHandler
         Server.Dispatcher.BreakTimestampChain();
         while (_qpos < _qend)
         {
+            var query = _query!;
             if (HasFlag(ClientFlags.Blocked | ClientFlags.CloseAfterReply | ClientFlags.CloseAsap)) break;
             Parser.AuthRequired = !Authenticated && Server.Config.RequirePass != null;
             Parser.ProtoMaxBulkLen = HasFlag(ClientFlags.Master) ? long.MaxValue : Server.Config.ProtoMaxBulkLen;
-            var status = Parser.Parse(_query, ref _qpos, _qend);
+            var status = Parser.Parse(query, ref _qpos, _qend);
             if (status == ParseStatus.Incomplete) break;
             if (status == ParseStatus.Empty) continue;
             if (status == ParseStatus.Error)
@@ -237,8 +295,8 @@ public sealed class Client : IFileEventHandler
         if (_qpos == _qend && !Parser.InProgress)
         {
             _qpos = _qend = 0;
-            // Give back a buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).
-            if (_query.Length > 4 * InitialQueryBuffer) _query = new byte[InitialQueryBuffer];
+            // Give back a private buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).
+            if (_query != null && _query.Length > 4 * InitialQueryBuffer && !UsesSharedQueryBuffer) _query = new byte[InitialQueryBuffer];
         }
         Server.Dispatcher.BreakTimestampChain();
         Server.Clients.QueueReplyWrite(this);
@@ -329,7 +387,7 @@ public sealed class Client : IFileEventHandler
     string InitialBytes()
     {
         int start = Parser.InProgress ? Parser.CommandStart : _qpos;
-        var span = _query.AsSpan(start, Math.Min(64, _qend - start));
+        var span = _query.AsSpan(start, Math.Min(64, _qend - start)); // an empty span when there is no buffer
         var sb = new System.Text.StringBuilder("\"");
         foreach (byte b in span)
         {

@@ -16,6 +16,13 @@ public sealed class ClientManager
     readonly List<Client> _closeAsap = new();        // server.clients_to_close
     long _nextClientId;
 
+    /// <summary>
+    /// The query buffer every client without pending input reads into (Redis 7.4's reusable
+    /// query buffer): one hot 16 KiB array instead of one per connection. Only the client whose
+    /// read is being processed uses it; leftovers move to a private buffer (Client.OnReadable).
+    /// </summary>
+    internal readonly byte[] SharedQueryBuffer = new byte[16 * 1024];
+
     public ClientManager(CinnabarServer server) => _server = server;
 
     /// <summary>The connected clients (socket clients only: fake and detached clients are not listed).</summary>
@@ -164,7 +171,11 @@ public sealed class ClientManager
                 continue;
             }
             if (OutputBufferLimitReached(c))
+            {
                 (toClose ??= new()).Add(c);
+                continue;
+            }
+            if (now - c.LastInteractionMs > 2000) c.ReleaseIdleQueryBuffer();
         }
         if (toClose != null) foreach (var c in toClose) FreeClient(c);
     }
