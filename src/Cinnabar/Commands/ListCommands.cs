@@ -61,7 +61,7 @@ public static class ListCommands
         long before = ql.SizeInBytes;
         var e = ql.EndEntry(head)!.Value;
         ReplyEntry(c, e);
-        ql.DelEntry(e);
+        ql.PopEntry(e);
         db.AdjustMemory(ql.SizeInBytes - before);
     }
 
@@ -203,9 +203,7 @@ public static class ListCommands
         if (end >= llen) end = llen - 1;
         long rangeLen = end - start + 1;
         c.Reply.ArrayLen(rangeLen);
-        var it = ql.GetIteratorAtIndex(start, forward: true)!.Value;
-        while (rangeLen-- > 0 && it.Next(out var e)) ReplyEntry(c, e);
-        it.Release();
+        ql.ReplyRange(start, rangeLen, c.Reply);
     }
 
     [Command("lpos")]

@@ -60,7 +60,7 @@ public static class HashType
             if (lp.Count / 2 > maxEntries) Convert(o);
             return true;
         }
-        return ((StringDict)o.Ptr!).Set(field, value.ToArray());
+        return ((StringDict)o.Ptr!).Set(field, value);
     }
 
     /// <summary>hashTypeDelete: true when the field existed.</summary>

@@ -37,17 +37,27 @@ public sealed class StringDict : IDuplicable, ISizedValue
         return true;
     }
 
-    /// <summary>Adds or overwrites; true when the key is new (hashTypeSet's "insert" result).</summary>
-    public bool Set(ReadOnlySpan<byte> key, byte[] value)
+    /// <summary>
+    /// Adds or overwrites; true when the key is new (hashTypeSet's "insert" result). A value of
+    /// the same length overwrites the stored bytes in place, as Redis reuses the sds when it fits:
+    /// HSET of a 1 KiB value then allocates nothing, and the old value does not become garbage
+    /// for the collector to trace and the new one does not get promoted.
+    /// </summary>
+    public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         var e = Dict.Find(key);
         if (e != null)
         {
+            if (e.Value != null && e.Value.Length == value.Length)
+            {
+                value.CopyTo(e.Value);
+                return false;
+            }
             _payloadBytes += ObjectSize.ByteArray(value.Length) - (e.Value == null ? 0 : ObjectSize.ByteArray(e.Value.Length));
-            e.Value = value;
+            e.Value = value.ToArray();
             return false;
         }
-        Add(key, value);
+        Add(key, value.ToArray());
         return true;
     }
 

@@ -134,6 +134,72 @@ public sealed class ReplyWriter
 
     public void Bulk(string s) => Bulk(Encoding.UTF8.GetBytes(s));
 
+    // ---------------------------------------------------------------- runs of bulk strings
+    // A container reply (LRANGE's elements) is many small bulks in a row. Writing each with
+    // Bulk() asks the buffer for room, formats and advances per element; a run instead takes
+    // the free room of the current block once, formats elements into it back to back with the
+    // static Format* helpers, and commits the bytes once when the room runs out or the run ends.
+
+    /// <summary>Most bytes FormatBulk adds around a string: '$', up to 10 length digits, two CRLFs.</summary>
+    public const int BulkOverhead = 15;
+
+    /// <summary>Most bytes FormatBulkLong writes: "$20\r\n-9223372036854775808\r\n".</summary>
+    public const int MaxBulkLongBytes = 27;
+
+    /// <summary>Largest element a run takes; a longer one goes through Bulk().</summary>
+    public const int MaxRunElement = ReplyBuffer.ChunkSize - BulkOverhead;
+
+    /// <summary>Free room of at least min bytes (min ≤ ReplyBuffer.ChunkSize) at the reply's end; fill it, then CommitRun.</summary>
+    public Span<byte> GetRunSpan(int min) => _out.GetSpan(min);
+
+    /// <summary>Commits n bytes written into the span from GetRunSpan.</summary>
+    public void CommitRun(int n)
+    {
+        if (n > 0) _out.Advance(n);
+    }
+
+    /// <summary>Writes "$len\r\n" s "\r\n" at dst (room: s.Length + BulkOverhead); returns the bytes written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int FormatBulk(Span<byte> dst, ReadOnlySpan<byte> s)
+    {
+        dst[0] = (byte)'$';
+        int w = 1 + FormatLength(dst[1..], s.Length);
+        dst[w] = (byte)'\r';
+        dst[w + 1] = (byte)'\n';
+        s.CopyTo(dst[(w + 2)..]);
+        int p = w + 2 + s.Length;
+        dst[p] = (byte)'\r';
+        dst[p + 1] = (byte)'\n';
+        return p + 2;
+    }
+
+    /// <summary>The decimal form of n as a bulk string at dst (room: MaxBulkLongBytes), as BulkLong writes it.</summary>
+    public static int FormatBulkLong(Span<byte> dst, long n)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        Utf8Formatter.TryFormat(n, digits, out int len);
+        return FormatBulk(dst, digits[..len]);
+    }
+
+    /// <summary>A non-negative length in decimal: one or two digits (the common element sizes) without the general formatter.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int FormatLength(Span<byte> dst, int n)
+    {
+        if ((uint)n < 10)
+        {
+            dst[0] = (byte)('0' + n);
+            return 1;
+        }
+        if ((uint)n < 100)
+        {
+            dst[0] = (byte)('0' + n / 10);
+            dst[1] = (byte)('0' + n % 10);
+            return 2;
+        }
+        Utf8Formatter.TryFormat(n, dst, out int w);
+        return w;
+    }
+
     /// <summary>A bulk string holding the decimal form of n (addReplyBulkLongLong).</summary>
     public void BulkLong(long n)
     {
