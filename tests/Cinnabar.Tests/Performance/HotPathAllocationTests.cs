@@ -262,4 +262,17 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
         Assert.Equal("$1\r\nv\r\n", reply);
         Assert.Equal(0, allocated);
     }
+
+    [Fact]
+    public void PipelinedBatchesOf1KiBWritesAllocateNothingInTheParser()
+    {
+        // redis-benchmark -P 16 -d 1024: sixteen 1 KiB arguments per read (about 17 KB, more than
+        // one 16 KiB read), each overwriting a value of the same size, so the handlers store
+        // nothing new: any allocation would be the query buffer or argument vector's.
+        var value = new string('v', 1024);
+        var frames = Enumerable.Range(0, 16).Select(i => Resp("HSET", "hot:kib:hash", "element:__rand_int__", value)).ToArray();
+        var (allocated, reply) = Measure(Resp("HSET", "hot:kib:hash", "element:__rand_int__", value), Concat(frames), frames.Length);
+        Assert.StartsWith(":0\r\n:0\r\n", reply);
+        Assert.Equal(0, allocated);
+    }
 }
