@@ -241,6 +241,13 @@ public static class HashCommands
         if (o == null) return;
         if (o.Ptr is Listpack lp)
         {
+            if (keys && values)
+            {
+                // Fields and values alternate in the listpack: all of it is the reply, in one run.
+                int first = lp.First();
+                lp.ReplyBulks(ref first, lp.Count, c.Reply);
+                return;
+            }
             for (int p = lp.First(); p >= 0; p = lp.Next(p))
             {
                 if (keys) ReplyEntry(c, lp, p);
