@@ -71,7 +71,8 @@ public sealed class Client : IFileEventHandler
     /// <summary>The command being executed and the last one executed (CLIENT LIST cmd=).</summary>
     public Commands.CommandDef? Cmd, LastCmd;
 
-    byte[]? _query; // null, the shared buffer while a read is processed, or a private buffer
+    byte[]? _query;    // null (nothing pending), the shared buffer while a read is processed, or _ownQuery
+    byte[]? _ownQuery; // where bytes left between reads wait; kept while the client is busy
     int _qpos, _qend;
     public long QueryBufferPeak;
 
@@ -119,7 +120,7 @@ public sealed class Client : IFileEventHandler
     public bool IsLocal => Socket?.RemoteEndPoint is IPEndPoint ep && IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address);
 
     public int QueryBufferLength => _qend - _qpos;
-    public int QueryBufferCapacity => _query?.Length ?? 0;
+    public int QueryBufferCapacity => (_query ?? _ownQuery)?.Length ?? 0;
 
     bool UsesSharedQueryBuffer => ReferenceEquals(_query, Server.Clients.SharedQueryBuffer);
 
@@ -132,10 +133,18 @@ public sealed class Client : IFileEventHandler
             Server.Loop.Modify(Socket, Token, WriteHandlerInstalled ? EventMask.Writable : EventMask.None);
             return;
         }
+        var shared = Server.Clients.SharedQueryBuffer;
         if (_query == null)
         {
-            _query = Server.Clients.SharedQueryBuffer;
+            _query = shared;
             _qpos = _qend = 0;
+        }
+        else if (!ReferenceEquals(_query, shared) && _qend - PendingStart <= shared.Length / 4)
+        {
+            // A few leftover bytes (the tail of a pipeline split by the last read) go in front of
+            // the next read in the big shared buffer, so a batch larger than 16 KiB still arrives
+            // in one read, as Redis reads into its query buffer's whole allocation.
+            MoveQuery(shared, PendingStart);
         }
         try
         {
@@ -163,6 +172,7 @@ public sealed class Client : IFileEventHandler
             var old = _query;
             Array.Resize(ref _query, (int)Math.Min((long)_query.Length * 2, Array.MaxLength));
             if (Parser.InProgress) Parser.Relocate(old, _query, 0);
+            _ownQuery = _query; // a request bigger than the shared buffer continues in a private one
         }
         int n = socket.Receive(_query, _qend, _query.Length - _qend, SocketFlags.None, out var err);
         if (err == SocketError.WouldBlock) return;
@@ -176,7 +186,7 @@ public sealed class Client : IFileEventHandler
         Server.Stats.TotalReadsProcessed++;
         LastInteractionMs = Server.NowMs;
         // The partial command's parsed arguments still live in the buffer: they count too.
-        int held = _qend - (Parser.InProgress ? Parser.CommandStart : _qpos);
+        int held = _qend - PendingStart;
         if (held > QueryBufferPeak) QueryBufferPeak = held;
         if (!HasFlag(ClientFlags.Master) && held > Server.Config.ClientQueryBufferLimit)
         {
@@ -194,26 +204,42 @@ public sealed class Client : IFileEventHandler
     /// </summary>
     internal void FeedQueryBuffer(ReadOnlySpan<byte> bytes)
     {
-        _query ??= new byte[InitialQueryBuffer];
+        _query ??= _ownQuery ??= new byte[InitialQueryBuffer];
         if (_qpos > 0 && (_qend + bytes.Length > _query.Length || _qpos > _query.Length / 2)) Compact();
         while (_qend + bytes.Length > _query.Length)
         {
             var old = _query;
             Array.Resize(ref _query, _query.Length * 2);
             if (Parser.InProgress) Parser.Relocate(old, _query, 0);
+            _ownQuery = _query;
         }
         bytes.CopyTo(_query.AsSpan(_qend));
         _qend += bytes.Length;
         ProcessInputBuffer();
     }
 
+    /// <summary>Where the bytes still needed begin: the partial command's start, or the next unparsed byte.</summary>
+    int PendingStart => Parser.InProgress ? Parser.CommandStart : _qpos;
+
+    /// <summary>Moves the bytes from <paramref name="keep"/> on (and a partial command's parsed arguments) to the front of <paramref name="to"/>.</summary>
+    void MoveQuery(byte[] to, int keep)
+    {
+        var from = _query!;
+        int remaining = _qend - keep;
+        Buffer.BlockCopy(from, keep, to, 0, remaining);
+        if (Parser.InProgress) Parser.Relocate(from, to, keep);
+        _query = to;
+        _qend = remaining;
+        _qpos -= keep;
+    }
+
     /// <summary>
     /// After processing a read made into the shared buffer: nothing left means the client holds
-    /// no buffer; unparsed bytes (and a partial command's parsed arguments) move to a private one.
+    /// no buffer; unparsed bytes (and a partial command's parsed arguments) move to its own.
     /// </summary>
     void ReleaseSharedQueryBuffer()
     {
-        int keep = Parser.InProgress ? Parser.CommandStart : _qpos;
+        int keep = PendingStart;
         int remaining = _qend - keep;
         if (remaining <= 0 || Freed)
         {
@@ -221,29 +247,20 @@ public sealed class Client : IFileEventHandler
             _qpos = _qend = 0;
             return;
         }
-        var shared = _query!;
-        var own = new byte[Math.Max(InitialQueryBuffer, remaining)];
-        Buffer.BlockCopy(shared, keep, own, 0, remaining);
-        if (Parser.InProgress) Parser.Relocate(shared, own, keep);
-        _query = own;
-        _qend = remaining;
-        _qpos -= keep;
+        if (_ownQuery == null || _ownQuery.Length < remaining) _ownQuery = new byte[Math.Max(InitialQueryBuffer, remaining)];
+        MoveQuery(_ownQuery, keep);
     }
 
-    /// <summary>clientsCronResizeQueryBuffer: an idle client with nothing pending gives its private buffer back.</summary>
+    /// <summary>clientsCronResizeQueryBuffer: an idle client with nothing pending gives its own buffer back.</summary>
     internal void ReleaseIdleQueryBuffer()
     {
-        if (_query != null && !UsesSharedQueryBuffer && _qpos == _qend && !Parser.InProgress)
-        {
-            _query = null;
-            _qpos = _qend = 0;
-        }
+        if (_query == null) _ownQuery = null;
     }
 
     /// <summary>Moves unconsumed bytes (and the partial command's parsed arguments) to the front.</summary>
     void Compact()
     {
-        int keep = Parser.InProgress ? Parser.CommandStart : _qpos;
+        int keep = PendingStart;
         if (keep == 0) return;
         int remaining = _qend - keep;
         var query = _query!;
@@ -295,8 +312,12 @@ public sealed class Client : IFileEventHandler
         if (_qpos == _qend && !Parser.InProgress)
         {
             _qpos = _qend = 0;
-            // Give back a private buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).
-            if (_query != null && _query.Length > 4 * InitialQueryBuffer && !UsesSharedQueryBuffer) _query = new byte[InitialQueryBuffer];
+            if (!UsesSharedQueryBuffer)
+            {
+                _query = null;
+                // Give back a buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).
+                if (_ownQuery != null && _ownQuery.Length > 4 * InitialQueryBuffer) _ownQuery = null;
+            }
         }
         Server.Dispatcher.BreakTimestampChain();
         Server.Clients.QueueReplyWrite(this);
@@ -386,7 +407,7 @@ public sealed class Client : IFileEventHandler
     /// <summary>The first 64 bytes of the pending request, quoted as Redis's sdscatrepr does.</summary>
     string InitialBytes()
     {
-        int start = Parser.InProgress ? Parser.CommandStart : _qpos;
+        int start = PendingStart;
         var span = _query.AsSpan(start, Math.Min(64, _qend - start)); // an empty span when there is no buffer
         var sb = new System.Text.StringBuilder("\"");
         foreach (byte b in span)

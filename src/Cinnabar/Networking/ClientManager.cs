@@ -17,11 +17,12 @@ public sealed class ClientManager
     long _nextClientId;
 
     /// <summary>
-    /// The query buffer every client without pending input reads into (Redis 7.4's reusable
-    /// query buffer): one hot 16 KiB array instead of one per connection. Only the client whose
-    /// read is being processed uses it; leftovers move to a private buffer (Client.OnReadable).
+    /// The query buffer every client reads into (Redis 7.4's reusable query buffer): one hot
+    /// array instead of one per connection, so it can be large (a -P 16 batch of 1 KiB values,
+    /// ~17 KB, is one read). Only the client whose read is being processed uses it; leftovers
+    /// move to the client's own buffer (Client.OnReadable).
     /// </summary>
-    internal readonly byte[] SharedQueryBuffer = new byte[16 * 1024];
+    internal readonly byte[] SharedQueryBuffer = new byte[64 * 1024];
 
     public ClientManager(CinnabarServer server) => _server = server;
 
