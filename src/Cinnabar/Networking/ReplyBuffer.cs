@@ -1,8 +1,9 @@
 // A client's output buffer, after Redis's c->buf + c->reply: a fixed 16 KiB buffer that
 // absorbs the common small reply, then a list of pooled 16 KiB chunks for large or pipelined
 // replies. Bytes are appended at the tail and written from the head; a short socket write
-// leaves the rest in place for the writable handler.
-using System.Buffers;
+// leaves the rest in place for the writable handler. Chunks are recycled through a per-thread
+// pool of our own: ArrayPool.Shared keeps a few dozen arrays per size, fewer than 50 clients
+// each holding several 16 KiB blocks of an LRANGE reply need, and it allocated the rest.
 
 namespace Cinnabar.Networking;
 
@@ -14,6 +15,28 @@ public sealed class ReplyBuffer
     {
         public byte[] Data = null!;
         public int Used;
+    }
+
+    /// <summary>Chunks of the standard size, recycled on the thread that uses them (the event loop).</summary>
+    static class ChunkPool
+    {
+        // 512 x 16 KiB = 8 MiB kept at most: enough for 50 clients with 100 KiB replies in flight.
+        const int MaxPooled = 512;
+        [ThreadStatic] static Stack<Chunk>? t_pool;
+
+        public static Chunk Rent(int size)
+        {
+            if (size <= ChunkSize && t_pool is { } pool && pool.TryPop(out var c)) return c;
+            return new Chunk { Data = GC.AllocateUninitializedArray<byte>(Math.Max(size, ChunkSize)) };
+        }
+
+        public static void Return(Chunk c)
+        {
+            if (c.Data.Length != ChunkSize) return; // a dedicated large block goes back to the GC
+            c.Used = 0;
+            var pool = t_pool ??= new Stack<Chunk>();
+            if (pool.Count < MaxPooled) pool.Push(c);
+        }
     }
 
     readonly byte[] _buf = new byte[ChunkSize];
@@ -43,7 +66,7 @@ public sealed class ReplyBuffer
     {
         if (_tail == null && ChunkSize - _bufUsed >= size) return _buf.AsSpan(_bufUsed);
         if (_tail != null && _tail.Data.Length - _tail.Used >= size) return _tail.Data.AsSpan(_tail.Used);
-        var c = new Chunk { Data = ArrayPool<byte>.Shared.Rent(Math.Max(size, ChunkSize)) };
+        var c = ChunkPool.Rent(size);
         _chunks.Enqueue(c);
         _tail = c;
         return c.Data.AsSpan();
@@ -133,7 +156,7 @@ public sealed class ReplyBuffer
             _chunks.Dequeue();
             _chunkBytes -= head.Used;
             _sentInHead = 0;
-            ArrayPool<byte>.Shared.Return(head.Data);
+            ChunkPool.Return(head);
             if (_chunks.Count == 0)
             {
                 _tail = null;
@@ -145,7 +168,7 @@ public sealed class ReplyBuffer
     /// <summary>Drops everything pending (client freed, or CLIENT REPLY OFF semantics upstream).</summary>
     public void Clear()
     {
-        while (_chunks.TryDequeue(out var c)) ArrayPool<byte>.Shared.Return(c.Data);
+        while (_chunks.TryDequeue(out var c)) ChunkPool.Return(c);
         _tail = null;
         _chunkBytes = 0;
         _sentInHead = 0;
