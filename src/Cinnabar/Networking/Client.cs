@@ -75,6 +75,7 @@ public sealed class Client : IFileEventHandler
     byte[]? _ownQuery; // where bytes left between reads wait; kept while the client is busy
     int _qpos, _qend;
     public long QueryBufferPeak;
+    int _recentQueryPeak; // the largest pending request since the last clientsCron (querybuf_peak)
 
     public readonly long CreatedMs;
     public long LastInteractionMs;
@@ -188,6 +189,7 @@ public sealed class Client : IFileEventHandler
         // The partial command's parsed arguments still live in the buffer: they count too.
         int held = _qend - PendingStart;
         if (held > QueryBufferPeak) QueryBufferPeak = held;
+        if (held > _recentQueryPeak) _recentQueryPeak = held;
         if (!HasFlag(ClientFlags.Master) && held > Server.Config.ClientQueryBufferLimit)
         {
             Server.Log.Warning($"Closing client that reached max query buffer length: {Describe()} (qbuf initial bytes: {InitialBytes()})");
@@ -251,10 +253,18 @@ public sealed class Client : IFileEventHandler
         MoveQuery(_ownQuery, keep);
     }
 
-    /// <summary>clientsCronResizeQueryBuffer: an idle client with nothing pending gives its own buffer back.</summary>
-    internal void ReleaseIdleQueryBuffer()
+    /// <summary>
+    /// clientsCronResizeQueryBuffer: with nothing pending, a client idle for 2 seconds gives its
+    /// own buffer back, and a busy one keeps it unless it is more than twice what its largest
+    /// request since the last call needed (a pipeline of big requests reuses its buffer instead
+    /// of growing a new one, on the large object heap, for every batch).
+    /// </summary>
+    internal void ResizeQueryBuffer(bool idle)
     {
-        if (_query == null) _ownQuery = null;
+        int peak = _recentQueryPeak;
+        _recentQueryPeak = 0;
+        if (_query != null || _ownQuery == null) return;
+        if (idle || (_ownQuery.Length > InitialQueryBuffer && peak < _ownQuery.Length / 2)) _ownQuery = null;
     }
 
     /// <summary>Moves unconsumed bytes (and the partial command's parsed arguments) to the front.</summary>
@@ -312,12 +322,7 @@ public sealed class Client : IFileEventHandler
         if (_qpos == _qend && !Parser.InProgress)
         {
             _qpos = _qend = 0;
-            if (!UsesSharedQueryBuffer)
-            {
-                _query = null;
-                // Give back a buffer that grew for one huge request (clientsCronResizeQueryBuffer does this lazily in Redis).
-                if (_ownQuery != null && _ownQuery.Length > 4 * InitialQueryBuffer) _ownQuery = null;
-            }
+            if (!UsesSharedQueryBuffer) _query = null; // the client's own buffer waits for the next leftovers (or clientsCron)
         }
         Server.Dispatcher.BreakTimestampChain();
         Server.Clients.QueueReplyWrite(this);

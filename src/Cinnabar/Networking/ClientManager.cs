@@ -176,7 +176,7 @@ public sealed class ClientManager
                 (toClose ??= new()).Add(c);
                 continue;
             }
-            if (now - c.LastInteractionMs > 2000) c.ReleaseIdleQueryBuffer();
+            c.ResizeQueryBuffer(idle: now - c.LastInteractionMs > 2000);
         }
         if (toClose != null) foreach (var c in toClose) FreeClient(c);
     }
