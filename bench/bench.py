@@ -192,7 +192,11 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--label", help="suffix for the result files (--quick runs default to 'quick')")
     ap.add_argument("--plot", metavar="CSV", help="only redraw the SVG chart of an earlier result CSV")
+    ap.add_argument("--summary", metavar="CSV", help="only print the ratio, p99 and CPU tables of an earlier result CSV")
     args = ap.parse_args()
+    if args.summary:
+        print_summary(args.summary)
+        return
     if args.plot:
         with open(args.plot) as f:
             rows = [{"test": r["test"], "size": int(r["size"]), "pipeline": int(r["pipeline"]), "ratio": float(r["ratio"])}
@@ -300,6 +304,28 @@ def write_results(results, memory, args):
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     print("wrote %s.md and %s.csv" % (base, base))
+
+
+def print_summary(path):
+    """Markdown tables (one column per value size and pipeline depth) for bench/README.md."""
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    tests = list(dict.fromkeys(r["test"] for r in rows))
+    cols = [("3", "1"), ("3", "16"), ("1024", "1"), ("1024", "16")]
+    by = {(r["test"], r["size"], r["pipeline"]): r for r in rows}
+    header = "| row | 3 B, -P 1 | 3 B, -P 16 | 1 KiB, -P 1 | 1 KiB, -P 16 |\n| --- | ---: | ---: | ---: | ---: |"
+    tables = [
+        ("Requests/s ratio Cinnabar/Redis", lambda r: "%.2f" % float(r["ratio"])),
+        ("p99 latency ms, Cinnabar / Redis", lambda r: "%s / %s" % (r["cinnabar_p99_ms"], r["redis_p99_ms"])),
+        ("Server CPU per request, Redis/Cinnabar (above 1: Cinnabar cheaper)",
+         lambda r: "%.2f" % (float(r["redis_cpu_us_per_req"]) / float(r["cinnabar_cpu_us_per_req"]))
+         if "cinnabar_cpu_us_per_req" in r and float(r["cinnabar_cpu_us_per_req"]) else "-"),
+    ]
+    for title, cell in tables:
+        print(title + ":\n\n" + header)
+        for t in tests:
+            print("| %s | %s |" % (t, " | ".join(cell(by[(t, s, p)]) if (t, s, p) in by else "-" for s, p in cols)))
+        print()
 
 
 def write_svg(results, path, title):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: Cinnabar vs redis-server 7.0 with redis-benchmark, interleaved
 # A/B rounds, plus a memory row. Writes bench/results/<date>-<host>.{md,csv}.
-# Usage: bench/run.sh [--rounds N] [--quick] [--rows SET,GET] [--no-memory] [--label NAME] [--plot CSV]
+# Usage: bench/run.sh [--rounds N] [--quick] [--rows SET,GET] [--no-memory] [--label NAME] [--plot CSV] [--summary CSV]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
