@@ -39,7 +39,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     Thread? _thread;
     readonly ManualResetEventSlim _stopped = new(false);
 
-    public readonly string RunId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+    public readonly string RunId = Server.RandomBytes.Hex(20);
     public readonly long StartTimeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     public long CronLoops;
 

@@ -3,7 +3,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 
 namespace Cinnabar.Keyspace;
 
@@ -14,7 +13,7 @@ public static class SipHash
     static SipHash()
     {
         Span<byte> seed = stackalloc byte[16];
-        RandomNumberGenerator.Fill(seed);
+        Server.RandomBytes.Fill(seed);
         K0 = BinaryPrimitives.ReadUInt64LittleEndian(seed);
         K1 = BinaryPrimitives.ReadUInt64LittleEndian(seed[8..]);
     }
