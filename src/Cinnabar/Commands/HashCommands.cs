@@ -239,7 +239,7 @@ public static class HashCommands
         if (keys && values) c.Reply.MapLen(n);
         else c.Reply.ArrayLen(n);
         if (o == null) return;
-        if (o.Ptr is Listpack lp)
+        if (HashType.TryGetListpack(o, out var lp))
         {
             if (keys && values)
             {

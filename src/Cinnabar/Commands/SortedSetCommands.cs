@@ -1043,7 +1043,7 @@ public static class SortedSetCommands
         if (z.IsListpack)
         {
             // A listpack is returned whole in one call, its scores as the listpack stores them.
-            var lp = z.Lp!;
+            var lp = z.Lp;
             for (int p = lp.First(); p >= 0; p = lp.Next(p)) items.Add(lp.GetBytes(p));
             cursor = 0;
         }

@@ -4,6 +4,10 @@
 //   entry = <encoding+data> <backlen: the encoding+data length, 1-5 bytes, read right to left>
 // Strings that are canonical integers (string2ll rules) are stored as integers, as Redis does.
 // Entries are addressed by their byte offset; every mutation returns the offset to continue from.
+// Listpack is a one-field struct over the byte[] (no object of its own, as Redis's robj->ptr is
+// the listpack bytes): owners store the array (RedisObject.Ptr for a hash, a field elsewhere)
+// and mutate through a variable or ref, since a grown listpack is a new array. The element
+// count lives only in the header; at 65535 or more it reads "unknown" and is counted (lpLength).
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Numerics;
@@ -12,7 +16,7 @@ using Cinnabar.Protocol;
 
 namespace Cinnabar.DataTypes;
 
-public sealed class Listpack : IDuplicable, ISizedValue
+public struct Listpack
 {
     public const int HeaderSize = 6;
     public const byte Eof = 0xFF;
@@ -26,7 +30,6 @@ public sealed class Listpack : IDuplicable, ISizedValue
     const byte Enc16BitInt = 0xF1, Enc24BitInt = 0xF2, Enc32BitInt = 0xF3, Enc64BitInt = 0xF4, Enc32BitStr = 0xF0;
 
     byte[] _buf;
-    int _count;
 
     public Listpack()
     {
@@ -46,65 +49,70 @@ public sealed class Listpack : IDuplicable, ISizedValue
         _buf[HeaderSize] = Eof;
     }
 
-    /// <summary>Wraps a serialized listpack (RDB load); the bytes are adopted, not copied. Call Validate first for untrusted input.</summary>
-    public Listpack(byte[] bytes)
+    /// <summary>A view of a listpack's array (its owner's stored bytes, or serialized bytes to adopt); nothing is copied. Call Validate first for untrusted input.</summary>
+    public Listpack(byte[] bytes) => _buf = bytes;
+
+    /// <summary>The array holding the listpack (what the owner stores back after a mutation).</summary>
+    public readonly byte[] Buf => _buf;
+
+    /// <summary>True for default(Listpack): no array (an owner in another encoding).</summary>
+    public readonly bool IsNull => _buf == null;
+
+    /// <summary>lpLength: the header's count, or (when it reads 65535, "unknown") the entries counted.</summary>
+    public readonly int Count
     {
-        _buf = bytes;
-        int n = BinaryPrimitives.ReadUInt16LittleEndian(_buf.AsSpan(4));
-        if (n == UnknownCount)
+        get
         {
+            int n = BinaryPrimitives.ReadUInt16LittleEndian(_buf.AsSpan(4));
+            if (n != UnknownCount) return n;
             n = 0;
             for (int p = First(); p >= 0; p = Next(p)) n++;
+            if (n < UnknownCount) BinaryPrimitives.WriteUInt16LittleEndian(_buf.AsSpan(4), (ushort)n);
+            return n;
         }
-        _count = n;
     }
 
-    public int Count => _count;
-    public int TotalBytes => (int)BinaryPrimitives.ReadUInt32LittleEndian(_buf);
+    public readonly int TotalBytes => (int)BinaryPrimitives.ReadUInt32LittleEndian(_buf);
 
     /// <summary>The exact serialized form (what RDB writes).</summary>
-    public ReadOnlySpan<byte> Bytes => _buf.AsSpan(0, TotalBytes);
+    public readonly ReadOnlySpan<byte> Bytes => _buf.AsSpan(0, TotalBytes);
 
-    /// <summary>Heap bytes held (the array's capacity, which may exceed TotalBytes).</summary>
-    public long AllocatedBytes => 24 + ((_buf.Length + 7) & ~7);
+    /// <summary>Heap bytes held: the array at its capacity, which may exceed TotalBytes.</summary>
+    public readonly long AllocatedBytes => ObjectSize.ByteArray(_buf.Length);
 
-    public byte[] ToArray() => Bytes.ToArray();
+    public readonly byte[] ToArray() => Bytes.ToArray();
 
-    /// <summary>This object on a 64-bit runtime: 16 bytes of header, the buffer reference, the count, padded.</summary>
-    public const int ObjectBytes = 32;
+    readonly void SetTotalBytes(int n) => BinaryPrimitives.WriteUInt32LittleEndian(_buf, (uint)n);
 
-    public long SizeInBytes => AllocatedBytes + ObjectBytes;
-
-    public object Duplicate() => Clone();
-
-    void SetTotalBytes(int n) => BinaryPrimitives.WriteUInt32LittleEndian(_buf, (uint)n);
-
-    void SetCount(int n)
+    /// <summary>lpSetNumElements after adding delta entries: an unknown count stays unknown (lpInsert, lpDelete).</summary>
+    readonly void AddCount(int delta)
     {
-        _count = n;
-        BinaryPrimitives.WriteUInt16LittleEndian(_buf.AsSpan(4), (ushort)Math.Min(n, UnknownCount));
+        int n = BinaryPrimitives.ReadUInt16LittleEndian(_buf.AsSpan(4));
+        if (n != UnknownCount) SetCount(n + delta);
     }
+
+    readonly void SetCount(int n) => BinaryPrimitives.WriteUInt16LittleEndian(_buf.AsSpan(4), (ushort)Math.Min(n, UnknownCount));
 
     // ------------------------------------------------------------------ navigation
 
     /// <summary>Offset of the first entry, or -1 when empty.</summary>
-    public int First() => _buf[HeaderSize] == Eof ? -1 : HeaderSize;
+    public readonly int First() => _buf[HeaderSize] == Eof ? -1 : HeaderSize;
 
     /// <summary>Offset of the last entry, or -1 when empty.</summary>
-    public int Last()
+    public readonly int Last()
     {
         int eof = TotalBytes - 1;
         return eof == HeaderSize ? -1 : Prev(eof);
     }
 
-    public int Next(int p)
+    public readonly int Next(int p)
     {
         int q = p + EntrySize(p);
         return _buf[q] == Eof ? -1 : q;
     }
 
     /// <summary>The entry before p (p may be the EOF offset), or -1.</summary>
-    public int Prev(int p)
+    public readonly int Prev(int p)
     {
         if (p == HeaderSize) return -1;
         int q = p - 1;
@@ -113,28 +121,29 @@ public sealed class Listpack : IDuplicable, ISizedValue
     }
 
     /// <summary>lpSeek: the entry at index (negative counts from the tail), or -1 when out of range.</summary>
-    public int Seek(long index)
+    public readonly int Seek(long index)
     {
-        if (index < 0) index += _count;
-        if (index < 0 || index >= _count) return -1;
-        if (index < _count / 2)
+        int count = Count;
+        if (index < 0) index += count;
+        if (index < 0 || index >= count) return -1;
+        if (index < count / 2)
         {
             int p = First();
             for (long i = 0; i < index; i++) p = Next(p);
             return p;
         }
         int q = Last();
-        for (long i = _count - 1; i > index; i--) q = Prev(q);
+        for (long i = count - 1; i > index; i--) q = Prev(q);
         return q;
     }
 
     // ------------------------------------------------------------------ reading
 
     /// <summary>Reads the entry at p: returns true with the string bytes, or false with the integer value.</summary>
-    public bool Get(int p, out ReadOnlySpan<byte> str, out long value) => Decode(_buf, p, out str, out value, out _);
+    public readonly bool Get(int p, out ReadOnlySpan<byte> str, out long value) => Decode(_buf, p, out str, out value, out _);
 
     /// <summary>The entry as bytes (integers formatted); allocates.</summary>
-    public byte[] GetBytes(int p)
+    public readonly byte[] GetBytes(int p)
     {
         if (Get(p, out var s, out long v)) return s.ToArray();
         Span<byte> tmp = stackalloc byte[24];
@@ -143,14 +152,14 @@ public sealed class Listpack : IDuplicable, ISizedValue
     }
 
     /// <summary>Compares the entry with a string using the listpack rules (integers compare by value).</summary>
-    public bool EntryEquals(int p, ReadOnlySpan<byte> s)
+    public readonly bool EntryEquals(int p, ReadOnlySpan<byte> s)
     {
         if (Get(p, out var str, out long v)) return str.SequenceEqual(s);
         return RespParser.TryParseLong(s, out long sv) && sv == v;
     }
 
     /// <summary>lpFind: first entry equal to s at or after p, comparing one entry every skip+1, or -1.</summary>
-    public int Find(int p, ReadOnlySpan<byte> s, int skip = 0)
+    public readonly int Find(int p, ReadOnlySpan<byte> s, int skip = 0)
     {
         bool isInt = RespParser.TryParseLong(s, out long sv);
         int skipCount = 0;
@@ -174,7 +183,7 @@ public sealed class Listpack : IDuplicable, ISizedValue
     /// straight into the reply's free room (ReplyWriter's run API), committed once per block.
     /// Returns the entries written; p becomes the offset after the last one, or -1 at the end.
     /// </summary>
-    public int ReplyBulks(ref int p, int count, ReplyWriter reply)
+    public readonly int ReplyBulks(ref int p, int count, ReplyWriter reply)
     {
         int written = 0;
         if (!reply.Enabled)
@@ -272,9 +281,9 @@ public sealed class Listpack : IDuplicable, ISizedValue
     }
 
     /// <summary>Length of the entry at p including its backlen (lpCurrentEncodedSizeUnsafe + backlen).</summary>
-    public int EntryLength(int p) => EntrySize(p);
+    public readonly int EntryLength(int p) => EntrySize(p);
 
-    int EntrySize(int p)
+    readonly int EntrySize(int p)
     {
         Decode(_buf, p, out _, out _, out int l);
         return l + BacklenSize(l);
@@ -392,6 +401,8 @@ public sealed class Listpack : IDuplicable, ISizedValue
     }
 
     // ------------------------------------------------------------------ mutation
+    // A mutation may move the listpack to a new array: call it on the owner's variable (a field,
+    // or a local whose Buf is stored back), never on a copy that is then dropped.
 
     public enum Where { Before, After, Replace }
 
@@ -439,7 +450,7 @@ public sealed class Listpack : IDuplicable, ISizedValue
         EncodeBacklen(dst[w..], w);
         if (newTotal < total) _buf.AsSpan(newTotal, total - newTotal).Clear();
         SetTotalBytes(newTotal);
-        if (where != Where.Replace) SetCount(_count + 1);
+        if (where != Where.Replace) AddCount(1);
         return p;
     }
 
@@ -453,7 +464,7 @@ public sealed class Listpack : IDuplicable, ISizedValue
     /// reallocate and copy the whole node; slack stays within the next power of two, the bound
     /// of the allocator size classes Redis relies on instead.
     /// </summary>
-    int GrowCapacity(int newTotal, int added)
+    readonly int GrowCapacity(int newTotal, int added)
     {
         if (newTotal <= SmallExactLimit) return (newTotal + 7) & ~7;
         int len = _buf.Length;
@@ -474,7 +485,7 @@ public sealed class Listpack : IDuplicable, ISizedValue
     {
         int size = EntrySize(p);
         RemoveBytes(p, size, shrink);
-        SetCount(_count - 1);
+        AddCount(-1);
         return _buf[p] == Eof ? -1 : p;
     }
 
@@ -483,12 +494,13 @@ public sealed class Listpack : IDuplicable, ISizedValue
     {
         int p = Seek(index);
         if (p < 0 || count <= 0) return;
-        if (index < 0) index += _count;
-        count = Math.Min(count, _count - index);
+        int n = Count;
+        if (index < 0) index += n;
+        count = Math.Min(count, n - index);
         int q = p;
         for (long i = 0; i < count; i++) q += EntrySize(q);
         RemoveBytes(p, q - p);
-        SetCount(_count - (int)count);
+        SetCount(n - (int)count);
     }
 
     void RemoveBytes(int p, int size, bool shrink = true)
@@ -504,12 +516,13 @@ public sealed class Listpack : IDuplicable, ISizedValue
     /// <summary>Appends every entry of other (lpMerge of two nodes).</summary>
     public void AppendAll(Listpack other)
     {
+        int count = Count + other.Count;
         int add = other.TotalBytes - HeaderSize - 1;
         int total = TotalBytes;
         if (total + add > _buf.Length) Array.Resize(ref _buf, total + add);
         Buffer.BlockCopy(other._buf, HeaderSize, _buf, total - 1, add + 1);
         SetTotalBytes(total + add);
-        SetCount(_count + other._count);
+        SetCount(count);
     }
 
     /// <summary>Trims the array to the exact size (before serializing or compressing).</summary>
@@ -518,7 +531,7 @@ public sealed class Listpack : IDuplicable, ISizedValue
         if (_buf.Length != TotalBytes) Array.Resize(ref _buf, TotalBytes);
     }
 
-    public Listpack Clone() => new(ToArray());
+    public readonly Listpack Clone() => new(ToArray());
 
     /// <summary>lpValidateIntegrity (deep): header, every entry inside bounds, backlens consistent, count right.</summary>
     public static bool Validate(ReadOnlySpan<byte> bytes)

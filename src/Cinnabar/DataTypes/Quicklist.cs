@@ -12,8 +12,8 @@ public sealed class QuicklistNode
 {
     public QuicklistNode? Prev, Next;
 
-    /// <summary>The entries, or null while the node is compressed.</summary>
-    public Listpack? Lp;
+    /// <summary>The entries, or default (no array) while the node is compressed.</summary>
+    public Listpack Lp;
 
     /// <summary>LZF bytes of the listpack while compressed.</summary>
     public byte[]? Compressed;
@@ -65,7 +65,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         {
             var d = new QuicklistNode
             {
-                Lp = n.Lp?.Clone(),
+                Lp = n.Lp.IsNull ? default : n.Lp.Clone(),
                 Compressed = (byte[]?)n.Compressed?.Clone(),
                 Count = n.Count,
                 Sz = n.Sz,
@@ -112,13 +112,13 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     void Account(QuicklistNode n)
     {
-        long now = NodeOverhead + (n.Compressed != null ? ObjectSize.ByteArray(n.Compressed.Length) : n.Lp!.SizeInBytes);
+        long now = NodeOverhead + (n.Compressed != null ? ObjectSize.ByteArray(n.Compressed.Length) : n.Lp.AllocatedBytes);
         _bytes += now - n.Accounted;
         n.Accounted = now;
     }
 
     /// <summary>Makes the node's listpack available (quicklistDecompressNodeForUse when recompress is true).</summary>
-    public Listpack Access(QuicklistNode n, bool recompress = true)
+    public ref Listpack Access(QuicklistNode n, bool recompress = true)
     {
         if (n.Compressed != null)
         {
@@ -129,20 +129,20 @@ public sealed class Quicklist : ISizedValue, IDuplicable
             n.Recompress = recompress;
             Account(n);
         }
-        return n.Lp!;
+        return ref n.Lp;
     }
 
     void CompressNode(QuicklistNode n)
     {
         if (n.Compressed != null) return;
-        var lp = n.Lp!;
+        var lp = n.Lp;
         n.Recompress = false;
         if (lp.TotalBytes < MinCompressBytes) return;
         var buf = new byte[lp.TotalBytes];
         int len = Lzf.Compress(lp.Bytes, buf);
         if (len == 0 || len + MinCompressImprove >= lp.TotalBytes) return;
         n.Compressed = buf.AsSpan(0, len).ToArray();
-        n.Lp = null;
+        n.Lp = default;
         Account(n);
     }
 
@@ -253,7 +253,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     void Sync(QuicklistNode n)
     {
-        n.Count = n.Lp!.Count;
+        n.Count = n.Lp.Count;
         n.Sz = n.Lp.TotalBytes;
         Account(n);
     }
@@ -264,15 +264,14 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     {
         if (AllowInsert(Head, value.Length))
         {
-            var lp = Access(Head!);
-            lp.Prepend(value);
+            Access(Head!).Prepend(value);
             Sync(Head!);
             Compress(Head);
         }
         else
         {
             var n = NewPushNode(value.Length);
-            n.Lp!.Prepend(value);
+            n.Lp.Prepend(value);
             Sync(n);
             InsertNode(Head, n, after: false);
         }
@@ -283,15 +282,14 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     {
         if (AllowInsert(Tail, value.Length))
         {
-            var lp = Access(Tail!);
-            lp.Append(value);
+            Access(Tail!).Append(value);
             Sync(Tail!);
             Compress(Tail);
         }
         else
         {
             var n = NewPushNode(value.Length);
-            n.Lp!.Append(value);
+            n.Lp.Append(value);
             Sync(n);
             InsertNode(Tail, n, after: true);
         }
@@ -347,7 +345,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     /// <summary>Deletes the entry at p in n; returns the offset that followed in n (or -1). Frees an emptied node.</summary>
     int DelIndex(QuicklistNode n, int p, bool shrink = true)
     {
-        int next = n.Lp!.Delete(p, shrink);
+        int next = n.Lp.Delete(p, shrink);
         Count--;
         n.Count--;
         if (n.Count == 0)
@@ -379,17 +377,17 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     }
 
     /// <summary>Reads an entry: true with string bytes, false with the integer.</summary>
-    public static bool Get(Entry e, out ReadOnlySpan<byte> str, out long value) => e.Node.Lp!.Get(e.Offset, out str, out value);
+    public static bool Get(Entry e, out ReadOnlySpan<byte> str, out long value) => e.Node.Lp.Get(e.Offset, out str, out value);
 
-    public static byte[] GetBytes(Entry e) => e.Node.Lp!.GetBytes(e.Offset);
+    public static byte[] GetBytes(Entry e) => e.Node.Lp.GetBytes(e.Offset);
 
-    public static bool EntryEquals(Entry e, ReadOnlySpan<byte> s) => e.Node.Lp!.EntryEquals(e.Offset, s);
+    public static bool EntryEquals(Entry e, ReadOnlySpan<byte> s) => e.Node.Lp.EntryEquals(e.Offset, s);
 
     /// <summary>quicklistReplaceEntry: in place when the node can take it; otherwise the value gets its own node after the entry.</summary>
     public void Replace(Entry e, ReadOnlySpan<byte> value)
     {
         var node = e.Node;
-        var lp = Access(node);
+        ref var lp = ref Access(node);
         long newSz = node.Sz - lp.EntryLength(e.Offset) + Listpack.EntryCost(value);
         if (node.Count == 1 || SizeMeetsOptimizationRequirement(newSz, Fill) || newSz <= SizeSafetyLimit)
         {
@@ -401,7 +399,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         // Split after the entry so it is the node's last, add a node holding the value, then drop the entry.
         var split = lp.Next(e.Offset) >= 0 ? SplitNode(node, e.Offset, after: true) : null;
         var nn = NewNode();
-        nn.Lp!.Append(value);
+        nn.Lp.Append(value);
         Sync(nn);
         InsertNode(node, nn, after: true);
         if (split != null) InsertNode(nn, split, after: true);
@@ -415,7 +413,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     public void Insert(Entry e, ReadOnlySpan<byte> value, bool after)
     {
         var node = e.Node;
-        var lp = Access(node);
+        ref var lp = ref Access(node);
         bool full = !AllowInsert(node, value.Length);
         bool atTail = after && lp.Next(e.Offset) < 0;
         bool atHead = !after && lp.Prev(e.Offset) < 0;
@@ -448,7 +446,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         if (atTail || atHead)
         {
             var nn = NewNode();
-            nn.Lp!.Append(value);
+            nn.Lp.Append(value);
             Sync(nn);
             Release(node);
             InsertNode(node, nn, after);
@@ -456,8 +454,8 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         }
         // Full node, insert in the middle: split at the entry and put the value in the new half.
         var split = SplitNode(node, e.Offset, after);
-        if (after) split.Lp!.Prepend(value);
-        else split.Lp!.Append(value);
+        if (after) split.Lp.Prepend(value);
+        else split.Lp.Append(value);
         Sync(split);
         InsertNode(node, split, after);
         MergeNodes(node);
@@ -466,7 +464,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     /// <summary>_quicklistSplitNode: node keeps [0..offset] (after) or [offset..] (before); the rest moves to a new node.</summary>
     QuicklistNode SplitNode(QuicklistNode node, int offset, bool after)
     {
-        var lp = node.Lp!;
+        ref var lp = ref node.Lp;
         int index = 0;
         for (int p = lp.First(); p != offset; p = lp.Next(p)) index++;
         var nn = NewNode();
@@ -528,7 +526,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         var node = e.Value.Node;
         // Index within the node of the first entry to delete.
         long offset = 0;
-        for (int p = node.Lp!.First(); p != e.Value.Offset; p = node.Lp.Next(p)) offset++;
+        for (int p = node.Lp.First(); p != e.Value.Offset; p = node.Lp.Next(p)) offset++;
         while (extent > 0)
         {
             var next = node!.Next;
@@ -614,7 +612,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         {
             var node = e.Node;
             var neighbour = _forward ? node.Next : node.Prev;
-            int prevOff = node.Lp!.Prev(e.Offset);
+            int prevOff = node.Lp.Prev(e.Offset);
             int following = _ql.DelIndex(node, e.Offset);
             int resume = _forward ? following : prevOff;
             if (node.Count == 0 || resume < 0)
@@ -687,7 +685,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         {
             if (n.Prev != prev) throw new InvalidOperationException("bad prev link");
             if (n.Count == 0) throw new InvalidOperationException("empty node");
-            if (n.Lp != null && (n.Lp.Count != n.Count || n.Lp.TotalBytes != n.Sz)) throw new InvalidOperationException("node count/sz out of sync");
+            if (!n.Lp.IsNull && (n.Lp.Count != n.Count || n.Lp.TotalBytes != n.Sz)) throw new InvalidOperationException("node count/sz out of sync");
             bool nearEnd = len < CompressDepth;
             if (n.IsCompressed && (CompressDepth == 0 || nearEnd)) throw new InvalidOperationException("end node compressed");
             total += n.Count;

@@ -27,13 +27,17 @@ public enum ZAddFlags
 
 public sealed class ZSet : IDuplicable, ISizedValue
 {
-    public Listpack? Lp { get; private set; }
+    // The listpack encoding's array, held directly (no Listpack object); null in skiplist encoding.
+    Listpack _lp;
+
+    /// <summary>The listpack (a view; reads only), or default when skiplist-encoded.</summary>
+    public Listpack Lp => _lp;
     public SkipList? Zsl { get; private set; }
     public Dict<double>? Dict { get; private set; }
 
     ZSet() { }
 
-    public static ZSet CreateListpack() => new() { Lp = new Listpack() };
+    public static ZSet CreateListpack() => new() { _lp = new Listpack() };
 
     public static ZSet CreateSkipList() => new() { Zsl = new SkipList(), Dict = new Dict<double>() };
 
@@ -41,16 +45,16 @@ public sealed class ZSet : IDuplicable, ISizedValue
     public static ZSet CreateFor(long firstElementLength, long maxEntries, long maxValue) =>
         maxEntries == 0 || maxValue < firstElementLength ? CreateSkipList() : CreateListpack();
 
-    public bool IsListpack => Lp != null;
+    public bool IsListpack => !_lp.IsNull;
     public ObjEncoding Encoding => IsListpack ? ObjEncoding.Listpack : ObjEncoding.SkipList;
-    public long Length => Lp != null ? Lp.Count / 2 : Zsl!.Length;
+    public long Length => IsListpack ? _lp.Count / 2 : Zsl!.Length;
 
     // ------------------------------------------------------------------ listpack helpers (zzl*)
 
     /// <summary>zzlGetScore: the score entry parsed back to a double.</summary>
     double LpScore(int p)
     {
-        if (!Lp!.Get(p, out var s, out long v)) return v;
+        if (!_lp.Get(p, out var s, out long v)) return v;
         Strtod.Parse(s, out double d, out _);
         return d;
     }
@@ -71,18 +75,18 @@ public sealed class ZSet : IDuplicable, ISizedValue
     int LpFind(ReadOnlySpan<byte> ele, out double score)
     {
         score = 0;
-        int p = Lp!.First();
+        int p = _lp.First();
         if (p < 0) return -1;
-        p = Lp.Find(p, ele, 1);
+        p = _lp.Find(p, ele, 1);
         if (p < 0) return -1;
-        score = LpScore(Lp.Next(p));
+        score = LpScore(_lp.Next(p));
         return p;
     }
 
     /// <summary>zzlInsert: before the first element with a greater (score, member).</summary>
     void LpInsert(ReadOnlySpan<byte> ele, double score)
     {
-        var lp = Lp!;
+        ref var lp = ref _lp;
         for (int p = lp.First(); p >= 0; p = lp.Next(lp.Next(p)))
         {
             double s = LpScore(lp.Next(p));
@@ -97,19 +101,19 @@ public sealed class ZSet : IDuplicable, ISizedValue
         lp.Append(ScoreBytes(score));
     }
 
-    byte[] LpMember(int p) => Lp!.GetBytes(p);
+    byte[] LpMember(int p) => _lp.GetBytes(p);
 
     void LpDeleteAt(int p)
     {
-        p = Lp!.Delete(p);
-        Lp.Delete(p);
+        p = _lp.Delete(p);
+        _lp.Delete(p);
     }
 
     // ------------------------------------------------------------------ point operations
 
     public bool TryGetScore(ReadOnlySpan<byte> ele, out double score)
     {
-        if (Lp != null) return LpFind(ele, out score) >= 0;
+        if (IsListpack) return LpFind(ele, out score) >= 0;
         return Dict!.TryGetValue(ele, out score);
     }
 
@@ -152,7 +156,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
             newScore = score;
             if (score != cur)
             {
-                if (Lp != null)
+                if (IsListpack)
                 {
                     LpDeleteAt(LpFind(ele, out _));
                     LpInsert(ele, score);
@@ -171,8 +175,8 @@ public sealed class ZSet : IDuplicable, ISizedValue
             flags |= ZAddFlags.OutNop;
             return true;
         }
-        if (Lp != null && (Length + 1 > maxEntries || ele.Length > maxValue)) ConvertToSkipList();
-        if (Lp != null) LpInsert(ele, score);
+        if (IsListpack && (Length + 1 > maxEntries || ele.Length > maxValue)) ConvertToSkipList();
+        if (IsListpack) LpInsert(ele, score);
         else
         {
             var key = ele.ToArray();
@@ -186,7 +190,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
     /// <summary>zsetRemoveFromSkiplist / zzlDelete: false when the member is absent.</summary>
     public bool Delete(ReadOnlySpan<byte> ele)
     {
-        if (Lp != null)
+        if (IsListpack)
         {
             int p = LpFind(ele, out _);
             if (p < 0) return false;
@@ -204,13 +208,13 @@ public sealed class ZSet : IDuplicable, ISizedValue
     public long Rank(ReadOnlySpan<byte> ele, bool reverse, out double score)
     {
         long len = Length;
-        if (Lp != null)
+        if (IsListpack)
         {
             long rank = 0;
-            for (int p = Lp.First(); p >= 0; p = Lp.Next(Lp.Next(p)), rank++)
+            for (int p = _lp.First(); p >= 0; p = _lp.Next(_lp.Next(p)), rank++)
             {
-                if (!Lp.EntryEquals(p, ele)) continue;
-                score = LpScore(Lp.Next(p));
+                if (!_lp.EntryEquals(p, ele)) continue;
+                score = LpScore(_lp.Next(p));
                 return reverse ? len - rank - 1 : rank;
             }
             score = 0;
@@ -228,19 +232,19 @@ public sealed class ZSet : IDuplicable, ISizedValue
     {
         long len = Length;
         if (rank < 0 || rank >= len) yield break;
-        if (Lp != null)
+        if (IsListpack)
         {
             long fwd = reverse ? len - 1 - rank : rank;
-            int p = Lp.Seek(2 * fwd);
+            int p = _lp.Seek(2 * fwd);
             while (p >= 0)
             {
-                yield return (LpMember(p), LpScore(Lp.Next(p)));
+                yield return (LpMember(p), LpScore(_lp.Next(p)));
                 if (reverse)
                 {
-                    p = Lp.Prev(p);
-                    if (p >= 0) p = Lp.Prev(p);
+                    p = _lp.Prev(p);
+                    if (p >= 0) p = _lp.Prev(p);
                 }
-                else p = Lp.Next(Lp.Next(p));
+                else p = _lp.Next(_lp.Next(p));
             }
             yield break;
         }
@@ -255,10 +259,10 @@ public sealed class ZSet : IDuplicable, ISizedValue
     /// <summary>The element at a 0-based ascending rank (in range): O(log n) on a skiplist, a seek on a listpack.</summary>
     public (byte[] Ele, double Score) ElementAt(long rank)
     {
-        if (Lp != null)
+        if (IsListpack)
         {
-            int p = Lp.Seek(2 * rank);
-            return (LpMember(p), LpScore(Lp.Next(p)));
+            int p = _lp.Seek(2 * rank);
+            return (LpMember(p), LpScore(_lp.Next(p)));
         }
         var n = Zsl!.GetElementByRank(rank + 1)!;
         return (n.Ele, n.Score);
@@ -270,7 +274,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
     /// <summary>0-based rank (in the direction) of the first element inside the score range, or -1.</summary>
     public long FirstRankInRange(ScoreRange r, bool reverse)
     {
-        if (Lp != null)
+        if (IsListpack)
         {
             long rank = 0;
             foreach (var (_, s) in FromRank(0, reverse))
@@ -289,7 +293,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
     /// <summary>0-based rank (in the direction) of the first element inside the lex range, or -1.</summary>
     public long FirstRankInLexRange(LexRange r, bool reverse)
     {
-        if (Lp != null)
+        if (IsListpack)
         {
             if (r.IsEmpty) return -1;
             long rank = 0;
@@ -311,10 +315,10 @@ public sealed class ZSet : IDuplicable, ISizedValue
     /// <summary>Deletes ascending 0-based ranks [start, end] (zremrangeGeneric by rank).</summary>
     public long DeleteRangeByRank(long start, long end)
     {
-        if (Lp != null)
+        if (IsListpack)
         {
             long n = end - start + 1;
-            Lp.DeleteRange(2 * start, 2 * n);
+            _lp.DeleteRange(2 * start, 2 * n);
             return n;
         }
         long removed = Zsl!.DeleteRangeByRank(start + 1, end + 1, n => Dict!.Remove(n.Ele));
@@ -324,7 +328,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
 
     public long DeleteRangeByScore(ScoreRange r)
     {
-        if (Lp != null)
+        if (IsListpack)
         {
             long first = FirstRankInRange(r, false);
             if (first < 0) return 0;
@@ -343,7 +347,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
 
     public long DeleteRangeByLex(LexRange r)
     {
-        if (Lp != null)
+        if (IsListpack)
         {
             long first = FirstRankInLexRange(r, false);
             if (first < 0) return 0;
@@ -365,7 +369,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
     /// <summary>zsetConvert to skiplist: a fresh skiplist and dict from the listpack's pairs.</summary>
     public void ConvertToSkipList()
     {
-        if (Lp == null) return;
+        if (!IsListpack) return;
         var zsl = new SkipList();
         var dict = new Dict<double>();
         foreach (var (e, s) in All())
@@ -373,7 +377,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
             zsl.Insert(s, e);
             dict.Add(e, s);
         }
-        Lp = null;
+        _lp = default;
         Zsl = zsl;
         Dict = dict;
     }
@@ -381,21 +385,21 @@ public sealed class ZSet : IDuplicable, ISizedValue
     /// <summary>zsetConvertToListpackIfNeeded: used by stores that build a skiplist and may end small.</summary>
     public void ConvertToListpackIfNeeded(long maxEleLen, long maxEntries, long maxValue)
     {
-        if (Lp != null || Zsl!.Length > maxEntries || maxEleLen > maxValue) return;
+        if (IsListpack || Zsl!.Length > maxEntries || maxEleLen > maxValue) return;
         var lp = new Listpack();
         for (var n = Zsl.First; n != null; n = n.Forward[0])
         {
             lp.Append(n.Ele);
             lp.Append(ScoreBytes(n.Score));
         }
-        Lp = lp;
+        _lp = lp;
         Zsl = null;
         Dict = null;
     }
 
     public object Duplicate()
     {
-        if (Lp != null) return new ZSet { Lp = Lp.Clone() };
+        if (IsListpack) return new ZSet { _lp = _lp.Clone() };
         var z = CreateSkipList();
         for (var n = Zsl!.First; n != null; n = n.Forward[0])
         {
@@ -405,7 +409,7 @@ public sealed class ZSet : IDuplicable, ISizedValue
         return z;
     }
 
-    // This object: header and the three encoding references.
+    // This object: header, the listpack array and the skiplist and dict references.
     const int ObjectBytes = 40;
 
     // The empty skiplist encoding (this object, the SkipList with its 32-level header node, the
@@ -418,8 +422,8 @@ public sealed class ZSet : IDuplicable, ISizedValue
     const int MemberBytes = 56 + 2 * 24 + ObjectSize.DictEntryOverhead;
 
     /// <summary>Listpack bytes, or the skiplist's nodes, members, dict entries and the bucket table a rehash settles on.</summary>
-    public long SizeInBytes => Lp != null
-        ? ObjectBytes + Lp.SizeInBytes
+    public long SizeInBytes => IsListpack
+        ? ObjectBytes + _lp.AllocatedBytes
         : EmptySkipListBytes + Zsl!.Length * MemberBytes + Zsl.LevelSum * 16 + Zsl.ElementBytes
           + ObjectSize.ByteArray(0) + (Dict!.IsRehashing ? Dict.Table1Size : Dict.Table0Size) * 8;
 }

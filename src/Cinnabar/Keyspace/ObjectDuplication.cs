@@ -1,7 +1,8 @@
 // Deep copies of values for COPY (Redis's dupStringObject, listTypeDup, setTypeDup, ...).
 // A string copies its bytes or int and keeps its encoding; every other data structure
 // implements IDuplicable on the object it stores in RedisObject.Ptr and copies itself, so
-// this file need not know the layouts of lists, sets, hashes, sorted sets or streams.
+// this file need not know the layouts of lists, sets, hashes, sorted sets or streams. A payload
+// that is a bare byte[] (a listpack-encoded hash) is copied as bytes.
 namespace Cinnabar.Keyspace;
 
 /// <summary>Implemented by the payload (RedisObject.Ptr) of every non-string type.</summary>
@@ -23,6 +24,7 @@ public static class ObjectDuplication
             copy.Encoding = o.Encoding;
             return copy;
         }
+        if (o.Ptr is byte[] listpack) return new RedisObject(o.Type, o.Encoding, listpack.Clone());
         if (o.Ptr is IDuplicable d) return new RedisObject(o.Type, o.Encoding, d.Duplicate());
         throw new NotSupportedException($"values of type {RedisObject.TypeName(o.Type)} ({o.Ptr?.GetType().Name}) cannot be duplicated: the type must implement IDuplicable");
     }

@@ -27,12 +27,16 @@ public static class ObjectSize
     public static long ByteArray(int length) => 24 + ((length + 7) & ~7);
 
     /// <summary>An object and its payload; a string's array holds its key too (the key's bytes count here).</summary>
-    public static long Of(RedisObject o) => ObjectHeader + (o.IsString ? ByteArray(o.KeyBuf.Length) : o.Ptr switch
+    public static long Of(RedisObject o) => ObjectHeader + (o.IsString ? ByteArray(o.KeyBuf.Length) : PayloadSize(o.Ptr));
+
+    /// <summary>A non-string payload: a data structure's own estimate, or a listpack stored as its bare array.</summary>
+    public static long PayloadSize(object? ptr) => ptr switch
     {
         null => 0,
+        byte[] listpack => ByteArray(listpack.Length),
         ISizedValue s => s.SizeInBytes,
         _ => 64,
-    });
+    };
 
     /// <summary>Cost of one key in the keyspace: the object (its own dict entry), its key and payload.</summary>
     public static long OfKey(RedisObject o) => o.IsString ? Of(o) : ByteArray(o.KeyLen) + Of(o);

@@ -64,6 +64,28 @@ public class ListpackTests
         Assert.Equal(70000, new Listpack(lp.ToArray()).Count);
     }
 
+    [Fact]
+    public void CountBackBelow65535IsWrittenToTheHeaderAgainWhenCounted()
+    {
+        var lp = new Listpack();
+        for (int i = 0; i < 65536; i++) lp.Append(B("7"));
+        for (int i = 0; i < 11; i++) lp.Delete(lp.First());
+        // lpDelete leaves an unknown count unknown; lpLength counts and stores it once it fits.
+        Assert.Equal(0xFFFF, BitConverter.ToUInt16(lp.Bytes[4..6]));
+        Assert.Equal(65525, lp.Count);
+        Assert.Equal(65525, BitConverter.ToUInt16(lp.Bytes[4..6]));
+    }
+
+    [Fact]
+    public void GrowingMutationsMoveToANewArrayThatTheOwnerStoresBack()
+    {
+        var lp = new Listpack();
+        var before = lp.Buf;
+        lp.Append(B("a value that does not fit in seven bytes"));
+        Assert.NotSame(before, lp.Buf);
+        Assert.Equal(1, new Listpack(lp.Buf).Count);
+    }
+
     static string RandomValue(Random r)
     {
         switch (r.Next(10))

@@ -146,8 +146,10 @@ public sealed class ObjectSizeHonestyTests
     public void SmallListpackGrowsToItsExactSizeRoundedToEightBytes()
     {
         var o = Hash5(123); // 97 serialized bytes
-        var lp = (Listpack)o.Ptr!;
+        // The object holds the listpack array itself (robj->ptr), its count in the header.
+        var lp = new Listpack(Assert.IsType<byte[]>(o.Ptr));
         Assert.Equal(97, lp.TotalBytes);
+        Assert.Equal(10, lp.Count);
         Assert.Equal(ObjectSize.ByteArray(97), lp.AllocatedBytes);
     }
 }
