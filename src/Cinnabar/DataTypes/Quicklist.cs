@@ -8,25 +8,44 @@ using Cinnabar.Protocol;
 
 namespace Cinnabar.DataTypes;
 
+// 56 bytes: header 16, two links, one array (listpack or LZF, as Redis's node->entry with
+// node->encoding), three ints and two flags. Pushes allocate one per node, so every field counts.
 public sealed class QuicklistNode
 {
     public QuicklistNode? Prev, Next;
 
-    /// <summary>The entries, or default (no array) while the node is compressed.</summary>
+    /// <summary>
+    /// The entries while raw. While compressed (IsCompressed) the same field holds the LZF bytes
+    /// of the listpack instead (read them through CompressedBytes); Quicklist.Access restores it.
+    /// </summary>
     public Listpack Lp;
-
-    /// <summary>LZF bytes of the listpack while compressed.</summary>
-    public byte[]? Compressed;
 
     /// <summary>Entries in the node and the listpack's byte size (kept while compressed).</summary>
     public int Count, Sz;
 
+    /// <summary>Heap bytes this node was last accounted at in its list's total.</summary>
+    internal int Accounted;
+
+    /// <summary>Lp holds LZF bytes (node->encoding == QUICKLIST_NODE_ENCODING_LZF).</summary>
+    public bool IsCompressed { get; private set; }
+
     /// <summary>Decompressed for access; compress again when released (node->recompress).</summary>
     public bool Recompress;
 
-    internal long Accounted;
+    /// <summary>The LZF bytes while compressed, else null.</summary>
+    public byte[]? CompressedBytes => IsCompressed ? Lp.Buf : null;
 
-    public bool IsCompressed => Compressed != null;
+    internal void SetCompressed(byte[] lzf)
+    {
+        Lp = new Listpack(lzf);
+        IsCompressed = true;
+    }
+
+    internal void SetRaw(byte[] listpack)
+    {
+        Lp = new Listpack(listpack);
+        IsCompressed = false;
+    }
 }
 
 public sealed class Quicklist : ISizedValue, IDuplicable
@@ -37,8 +56,8 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     const int MinCompressBytes = 48;
     const int MinCompressImprove = 8;
     // Heap bytes of the objects themselves on a 64-bit runtime (header + fields, padded to 8):
-    // a QuicklistNode is 72, this Quicklist 64; a raw node also holds a Listpack object.
-    const int NodeOverhead = 72;
+    // a QuicklistNode is 56, this Quicklist 64; the node's array is counted on top.
+    const int NodeOverhead = 56;
     const int ListOverhead = 64;
 
     public QuicklistNode? Head, Tail;
@@ -65,14 +84,15 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         {
             var d = new QuicklistNode
             {
-                Lp = n.Lp.IsNull ? default : n.Lp.Clone(),
-                Compressed = (byte[]?)n.Compressed?.Clone(),
                 Count = n.Count,
                 Sz = n.Sz,
                 Recompress = n.Recompress,
                 Accounted = n.Accounted,
                 Prev = prev,
             };
+            // The array is copied whole: a compressed node's LZF bytes, or the listpack with its capacity.
+            if (n.IsCompressed) d.SetCompressed((byte[])n.Lp.Buf.Clone());
+            else d.SetRaw((byte[])n.Lp.Buf.Clone());
             if (prev == null) copy.Head = d;
             else prev.Next = d;
             prev = d;
@@ -112,7 +132,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     void Account(QuicklistNode n)
     {
-        long now = NodeOverhead + (n.Compressed != null ? ObjectSize.ByteArray(n.Compressed.Length) : n.Lp.AllocatedBytes);
+        int now = NodeOverhead + (int)n.Lp.AllocatedBytes;
         _bytes += now - n.Accounted;
         n.Accounted = now;
     }
@@ -120,12 +140,11 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     /// <summary>Makes the node's listpack available (quicklistDecompressNodeForUse when recompress is true).</summary>
     public ref Listpack Access(QuicklistNode n, bool recompress = true)
     {
-        if (n.Compressed != null)
+        if (n.IsCompressed)
         {
             var raw = new byte[n.Sz];
-            if (Lzf.Decompress(n.Compressed, raw) != n.Sz) throw new InvalidDataException("quicklist: corrupt compressed node");
-            n.Lp = new Listpack(raw);
-            n.Compressed = null;
+            if (Lzf.Decompress(n.Lp.Buf, raw) != n.Sz) throw new InvalidDataException("quicklist: corrupt compressed node");
+            n.SetRaw(raw);
             n.Recompress = recompress;
             Account(n);
         }
@@ -134,15 +153,14 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     void CompressNode(QuicklistNode n)
     {
-        if (n.Compressed != null) return;
+        if (n.IsCompressed) return;
         var lp = n.Lp;
         n.Recompress = false;
         if (lp.TotalBytes < MinCompressBytes) return;
         var buf = new byte[lp.TotalBytes];
         int len = Lzf.Compress(lp.Bytes, buf);
         if (len == 0 || len + MinCompressImprove >= lp.TotalBytes) return;
-        n.Compressed = buf.AsSpan(0, len).ToArray();
-        n.Lp = default;
+        n.SetCompressed(buf.AsSpan(0, len).ToArray());
         Account(n);
     }
 
@@ -685,7 +703,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         {
             if (n.Prev != prev) throw new InvalidOperationException("bad prev link");
             if (n.Count == 0) throw new InvalidOperationException("empty node");
-            if (!n.Lp.IsNull && (n.Lp.Count != n.Count || n.Lp.TotalBytes != n.Sz)) throw new InvalidOperationException("node count/sz out of sync");
+            if (!n.IsCompressed && (n.Lp.Count != n.Count || n.Lp.TotalBytes != n.Sz)) throw new InvalidOperationException("node count/sz out of sync");
             bool nearEnd = len < CompressDepth;
             if (n.IsCompressed && (CompressDepth == 0 || nearEnd)) throw new InvalidOperationException("end node compressed");
             total += n.Count;

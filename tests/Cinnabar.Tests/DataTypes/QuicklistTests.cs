@@ -173,6 +173,34 @@ public class QuicklistTests
     }
 
     [Fact]
+    public void CompressedNodeKeepsItsLzfBytesInTheListpackFieldAndDuplicatesThem()
+    {
+        var ql = new Quicklist(-1, 1);
+        for (int i = 0; i < 5000; i++) ql.PushTail(B("element number " + i + " with padding padding padding"));
+        var inner = ql.Head!.Next!;
+        Assert.True(inner.IsCompressed);
+        Assert.Same(inner.Lp.Buf, inner.CompressedBytes);
+        Assert.True(inner.CompressedBytes!.Length < inner.Sz);
+        var copy = (Quicklist)ql.Duplicate();
+        Assert.True(copy.Head!.Next!.IsCompressed);
+        Assert.NotSame(inner.CompressedBytes, copy.Head.Next.CompressedBytes);
+        copy.Verify();
+        Assert.Equal(ql.ToList().Select(S), copy.ToList().Select(S));
+    }
+
+    [Fact]
+    public void NodeObjectIsFiftySixBytes()
+    {
+        // Measured, as the list's SizeInBytes (INFO used_memory) assumes it.
+        _ = new QuicklistNode();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var n = new QuicklistNode();
+        long after = GC.GetAllocatedBytesForCurrentThread();
+        GC.KeepAlive(n);
+        Assert.Equal(56, after - before);
+    }
+
+    [Fact]
     public void PositiveFillLimitsEntriesPerNode()
     {
         var ql = new Quicklist(3, 0);
