@@ -56,22 +56,31 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     const int MinCompressBytes = 48;
     const int MinCompressImprove = 8;
     // Heap bytes of the objects themselves on a 64-bit runtime (header + fields, padded to 8):
-    // a QuicklistNode is 56, this Quicklist 64; the node's array is counted on top.
+    // a QuicklistNode is 56 and so is this Quicklist (fill and compress are 16-bit, as Redis's
+    // bitfields); the node's array is counted on top.
     const int NodeOverhead = 56;
-    const int ListOverhead = 64;
+    const int ListOverhead = 56;
+    // FILL_MAX and COMPRESS_MAX: the largest values Redis's 16-bit fields take.
+    const int FillMax = short.MaxValue, CompressMax = ushort.MaxValue;
 
     public QuicklistNode? Head, Tail;
     public long Count { get; private set; }
     public int Len { get; private set; } // nodes
-    public readonly int Fill;
-    public readonly int CompressDepth;
+    readonly short _fill;
+    readonly ushort _compress;
     long _bytes = ListOverhead;
 
     public Quicklist(int fill = -2, int compressDepth = 0)
     {
-        Fill = fill == 0 ? 1 : Math.Clamp(fill, -5, 1 << 15);
-        CompressDepth = Math.Clamp(compressDepth, 0, 1 << 16);
+        _fill = (short)(fill == 0 ? 1 : Math.Clamp(fill, -5, FillMax));
+        _compress = (ushort)Math.Clamp(compressDepth, 0, CompressMax);
     }
+
+    /// <summary>list-max-listpack-size: negative for a byte size class, positive for an entry count.</summary>
+    public int Fill => _fill;
+
+    /// <summary>list-compress-depth: nodes at each end kept raw (0 = no compression).</summary>
+    public int CompressDepth => _compress;
 
     public long SizeInBytes => _bytes;
 

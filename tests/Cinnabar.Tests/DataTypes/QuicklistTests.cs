@@ -201,6 +201,24 @@ public class QuicklistTests
     }
 
     [Fact]
+    public void EmptyQuicklistIsFiftySixBytesAndCountsAsSuch()
+    {
+        _ = new Quicklist();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ql = new Quicklist();
+        long after = GC.GetAllocatedBytesForCurrentThread();
+        GC.KeepAlive(ql);
+        Assert.Equal(56, after - before);
+        Assert.Equal(56, ql.SizeInBytes);
+    }
+
+    [Theory]
+    [InlineData(100000, 32767)]
+    [InlineData(-100, -5)]
+    [InlineData(0, 1)]
+    public void FillIsClampedToRedisSixteenBitRange(int fill, int expected) => Assert.Equal(expected, new Quicklist(fill).Fill);
+
+    [Fact]
     public void PositiveFillLimitsEntriesPerNode()
     {
         var ql = new Quicklist(3, 0);
