@@ -27,7 +27,7 @@ ROWS = ["PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPOP", "SADD", "HSET", "ZA
 # Requests per run at -P 1, sized so one run takes about a second against redis-server on a
 # small machine; pipelined runs send 4x. MSET writes 10 keys per request; LRANGE_100 returns
 # 100 values (100 KiB per reply with -d 1024), so pipelining it adds no requests.
-REQUESTS = {"LRANGE_100": 5000, "MSET": 20000}
+REQUESTS = {"LRANGE_100": 20000, "MSET": 20000}
 DEFAULT_REQUESTS = 50000
 NOT_SCALED_BY_PIPELINE = {"LRANGE_100"}
 
