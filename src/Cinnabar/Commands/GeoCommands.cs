@@ -227,7 +227,7 @@ public static class GeoCommands
         bool storeDist = false;
         var zobj = c.Db.LookupRead(c.Args[srcKeyIdx]);
         if (KeyLookup.CheckType(c, zobj, ObjType.ZSet)) return;
-        var z = zobj == null ? null : SortedSetCommands.Zs(zobj);
+        ZSet? z = zobj == null ? null : SortedSetCommands.Zs(zobj);
         int baseArgs;
         var shape = new GeoShape();
         if (flags.HasFlag(SearchFlags.RadiusCoords))
@@ -240,7 +240,7 @@ public static class GeoCommands
         else if (flags.HasFlag(SearchFlags.RadiusMember))
         {
             baseArgs = 5;
-            if (!LongLatFromMember(c, z!, 2, ref shape)) return;
+            if (!LongLatFromMember(c, z!.Value, 2, ref shape)) return;
             if (!TryGetDistance(c, baseArgs - 2, out shape.Conversion, out shape.Radius)) return;
         }
         else
@@ -286,7 +286,7 @@ public static class GeoCommands
             else if (c.Args.Is(a, "storedist") && geoSearch && flags.HasFlag(SearchFlags.GeoSearchStore)) storeDist = true;
             else if (c.Args.Is(a, "frommember") && i + 1 < remaining && geoSearch && !fromLoc)
             {
-                if (z != null && !LongLatFromMember(c, z, a + 1, ref shape)) return;
+                if (z != null && !LongLatFromMember(c, z.Value, a + 1, ref shape)) return;
                 fromMember = true;
                 i++;
             }
@@ -355,7 +355,7 @@ public static class GeoCommands
         // COUNT needs the closest N, so it implies ASC unless ANY asked for the first N found.
         if (count != 0 && sort == 0 && !any) sort = 1;
 
-        var points = MembersOfAllNeighbors(z, shape, any ? count : 0);
+        var points = MembersOfAllNeighbors(z.Value, shape, any ? count : 0);
         if (points.Count == 0 && storeKey == null)
         {
             c.Reply.EmptyArray();

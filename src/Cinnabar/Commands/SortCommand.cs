@@ -79,19 +79,19 @@ public static class SortCommand
             alpha = true;
             sortBy = null;
         }
-        if (sortVal?.Type == ObjType.ZSet && sortVal.Ptr is ZSet zconv)
+        if (sortVal?.Type == ObjType.ZSet)
         {
             // sort.c converts an encoded sorted set to the skiplist before reading it.
+            var zconv = new ZSet(sortVal);
             long before = zconv.SizeInBytes;
             zconv.ConvertToSkipList();
-            sortVal.Encoding = zconv.Encoding;
             c.Db.AdjustMemory(zconv.SizeInBytes - before);
         }
         long vectorLen = sortVal == null ? 0 : sortVal.Type switch
         {
             ObjType.List => ((Quicklist)sortVal.Ptr!).Count,
             ObjType.Set => SetType.Size(sortVal),
-            _ => ((ZSet)sortVal.Ptr!).Length,
+            _ => new ZSet(sortVal).Length,
         };
 
         // LIMIT sanity checks, exactly as sort.c does them (start past the end yields nothing).
@@ -114,7 +114,7 @@ public static class SortCommand
             // Lists and sorted sets keep their order; load only the LIMIT window, DESC from the tail.
             var all = sortVal.Type == ObjType.List
                 ? ((Quicklist)sortVal.Ptr!).ToList()
-                : ((ZSet)sortVal.Ptr!).All().Select(e => e.Ele).ToList();
+                : new ZSet(sortVal).All().Select(e => e.Ele).ToList();
             if (desc) all.Reverse();
             for (long i = start; i <= end; i++) vector.Add(new SortObject(all[(int)i]));
             end -= start;
@@ -124,7 +124,7 @@ public static class SortCommand
         {
             var all = sortVal.Type == ObjType.List
                 ? ((Quicklist)sortVal.Ptr!).ToList()
-                : ((ZSet)sortVal.Ptr!).All().Select(e => e.Ele).ToList();
+                : new ZSet(sortVal).All().Select(e => e.Ele).ToList();
             foreach (var e in all) vector.Add(new SortObject(e));
         }
 

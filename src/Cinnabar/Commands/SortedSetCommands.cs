@@ -14,15 +14,13 @@ public static class SortedSetCommands
 {
     // ------------------------------------------------------------------ shared helpers
 
-    internal static ZSet Zs(RedisObject o) => (ZSet)o.Ptr!;
+    /// <summary>The sorted set view of a zset object (the listpack array or the skiplist encoding in Ptr).</summary>
+    internal static ZSet Zs(RedisObject o) => new(o);
 
     internal static RedisObject CreateZSetObject(Client c, long firstElementLength) =>
         Wrap(ZSet.CreateFor(firstElementLength, c.Server.Config.ZsetMaxListpackEntries, c.Server.Config.ZsetMaxListpackValue));
 
-    internal static RedisObject Wrap(ZSet z) => new(ObjType.ZSet, z.Encoding, z);
-
-    /// <summary>The object's encoding follows the value's (listpack → skiplist conversions happen inside ZSet).</summary>
-    static void SyncEncoding(RedisObject o) => o.Encoding = Zs(o).Encoding;
+    internal static RedisObject Wrap(ZSet z) => z.Object;
 
     /// <summary>zsetAdd with the server's limits; keeps the object's encoding and memory accounting in step.</summary>
     internal static bool ZsetAdd(Client c, Database db, RedisObject o, double score, ReadOnlySpan<byte> ele, ref ZAddFlags flags, out double newScore)
@@ -30,7 +28,6 @@ public static class SortedSetCommands
         var z = Zs(o);
         long before = z.SizeInBytes;
         bool ok = z.Add(score, ele, ref flags, out newScore, c.Server.Config.ZsetMaxListpackEntries, c.Server.Config.ZsetMaxListpackValue);
-        SyncEncoding(o);
         db.AdjustMemory(z.SizeInBytes - before);
         return ok;
     }
@@ -485,7 +482,6 @@ public static class SortedSetCommands
                 var f = ZAddFlags.None;
                 Zs(o).Add(s, e, ref f, out _, c.Server.Config.ZsetMaxListpackEntries, c.Server.Config.ZsetMaxListpackValue);
             }
-            SyncEncoding(o);
             c.Db.SetKey(dst, o);
             c.Reply.Integer(items.Count);
             c.Server.Events.Notify(NotifyClass.ZSet, "zrangestore", dst, c.Db.Id);
@@ -780,12 +776,12 @@ public static class SortedSetCommands
         public long Length => Z?.Length ?? (Set != null ? SetType.Size(Set) : 0);
 
         public IEnumerable<(byte[] Ele, double Score)> All() =>
-            Z != null ? Z.All() : Set != null ? SetType.Members(Set).Select(m => (m, 1.0)) : [];
+            Z != null ? Z.Value.All() : Set != null ? SetType.Members(Set).Select(m => (m, 1.0)) : [];
 
         public bool TryGetScore(ReadOnlySpan<byte> ele, out double score)
         {
             score = 1.0;
-            if (Z != null) return Z.TryGetScore(ele, out score);
+            if (Z != null) return Z.Value.TryGetScore(ele, out score);
             return Set != null && SetType.IsMember(Set, ele);
         }
     }

@@ -1,7 +1,9 @@
-// The sorted set value (t_zset.c's zset* API): either a listpack of member,score pairs kept in
-// score order (small sets: every operation is a linear scan, as in Redis) or a skiplist plus a
-// member → score dict (large sets). Commands talk only to this API, addressing elements by
-// 0-based rank in a direction, so each range command is written once for both encodings.
+// The sorted set value (t_zset.c's zset* API): a listpack of member,score pairs in score order
+// (small sets, linear scans as in Redis) or a skiplist plus a member → score dict. Commands talk
+// only to this API, by 0-based rank in a direction, so each range command serves both encodings.
+// ZSet is a view of the RedisObject (t_zset.c takes the robj): a listpack zset's Ptr is the
+// listpack byte[] itself, stored back after each write as it may move; only the skiplist encoding
+// has an object of its own (ZSetSkipList, Redis's `zset` struct).
 using System.Buffers.Text;
 using Cinnabar.Commands;
 using Cinnabar.Keyspace;
@@ -25,36 +27,73 @@ public enum ZAddFlags
     OutUpdated = 1 << 8,
 }
 
-public sealed class ZSet : IDuplicable, ISizedValue
+/// <summary>Redis's `zset` struct: the skiplist encoding's skiplist and member → score dict.</summary>
+public sealed class ZSetSkipList : IDuplicable, ISizedValue
 {
-    // The listpack encoding's array, held directly (no Listpack object); null in skiplist encoding.
-    Listpack _lp;
+    public readonly SkipList Zsl = new();
+    public readonly Dict<double> Dict = new();
 
-    /// <summary>The listpack (a view; reads only), or default when skiplist-encoded.</summary>
-    public Listpack Lp => _lp;
-    public SkipList? Zsl { get; private set; }
-    public Dict<double>? Dict { get; private set; }
+    public object Duplicate()
+    {
+        var z = new ZSetSkipList();
+        for (var n = Zsl.First; n != null; n = n.Forward[0])
+        {
+            z.Zsl.Insert(n.Score, n.Ele);
+            z.Dict.Add(n.Ele, n.Score);
+        }
+        return z;
+    }
 
-    ZSet() { }
+    // The empty encoding (this object, the SkipList with its 32-level header node, the member ->
+    // score Dict), measured with GC.GetAllocatedBytesForCurrentThread.
+    const int EmptyBytes = 856;
 
-    public static ZSet CreateListpack() => new() { _lp = new Listpack() };
+    // Per member: a Node (56), the 24-byte headers of its Forward and Span arrays, a dict entry.
+    // Levels (16 bytes each: a Forward and a Span slot) and the member array, shared by the node
+    // and the dict, are counted exactly by the SkipList.
+    const int MemberBytes = 56 + 2 * 24 + ObjectSize.DictEntryOverhead;
 
-    public static ZSet CreateSkipList() => new() { Zsl = new SkipList(), Dict = new Dict<double>() };
+    /// <summary>The skiplist's nodes, members, dict entries and the bucket table a rehash settles on.</summary>
+    public long SizeInBytes =>
+        EmptyBytes + Zsl.Length * MemberBytes + Zsl.LevelSum * 16 + Zsl.ElementBytes
+        + ObjectSize.ByteArray(0) + (Dict.IsRehashing ? Dict.Table1Size : Dict.Table0Size) * 8;
+}
+
+/// <summary>A sorted set key's value seen through its object: every write lands on the object (Ptr, Encoding).</summary>
+public readonly struct ZSet
+{
+    readonly RedisObject _o;
+
+    public ZSet(RedisObject o) => _o = o;
+
+    /// <summary>The object holding the value (what the keyspace stores).</summary>
+    public RedisObject Object => _o;
+
+    /// <summary>The listpack (a view of Ptr; listpack encoding only) for reads; writes go through ZSet, which stores the array back.</summary>
+    public Listpack Lp => new((byte[])_o.Ptr!);
+    ZSetSkipList Skl => (ZSetSkipList)_o.Ptr!;
+
+    public SkipList? Zsl => (_o.Ptr as ZSetSkipList)?.Zsl;
+    public Dict<double>? Dict => (_o.Ptr as ZSetSkipList)?.Dict;
+
+    public static ZSet CreateListpack() => new(new RedisObject(ObjType.ZSet, ObjEncoding.Listpack, new Listpack().Buf));
+
+    public static ZSet CreateSkipList() => new(new RedisObject(ObjType.ZSet, ObjEncoding.SkipList, new ZSetSkipList()));
 
     /// <summary>The encoding Redis picks for a new key holding one element of this length (zaddGenericCommand).</summary>
     public static ZSet CreateFor(long firstElementLength, long maxEntries, long maxValue) =>
         maxEntries == 0 || maxValue < firstElementLength ? CreateSkipList() : CreateListpack();
 
-    public bool IsListpack => !_lp.IsNull;
-    public ObjEncoding Encoding => IsListpack ? ObjEncoding.Listpack : ObjEncoding.SkipList;
-    public long Length => IsListpack ? _lp.Count / 2 : Zsl!.Length;
+    public bool IsListpack => _o.Ptr is byte[];
+    public ObjEncoding Encoding => _o.Encoding;
+    public long Length => IsListpack ? Lp.Count / 2 : Skl.Zsl.Length;
 
     // ------------------------------------------------------------------ listpack helpers (zzl*)
 
     /// <summary>zzlGetScore: the score entry parsed back to a double.</summary>
-    double LpScore(int p)
+    static double LpScore(Listpack lp, int p)
     {
-        if (!_lp.Get(p, out var s, out long v)) return v;
+        if (!lp.Get(p, out var s, out long v)) return v;
         Strtod.Parse(s, out double d, out _);
         return d;
     }
@@ -72,49 +111,55 @@ public sealed class ZSet : IDuplicable, ISizedValue
     }
 
     /// <summary>zzlFind: offset of the member entry, or -1.</summary>
-    int LpFind(ReadOnlySpan<byte> ele, out double score)
+    static int LpFind(Listpack lp, ReadOnlySpan<byte> ele, out double score)
     {
         score = 0;
-        int p = _lp.First();
+        int p = lp.First();
         if (p < 0) return -1;
-        p = _lp.Find(p, ele, 1);
+        p = lp.Find(p, ele, 1);
         if (p < 0) return -1;
-        score = LpScore(_lp.Next(p));
+        score = LpScore(lp, lp.Next(p));
         return p;
     }
 
-    /// <summary>zzlInsert: before the first element with a greater (score, member).</summary>
+    /// <summary>zzlInsert: before the first element with a greater (score, member); stores the array back.</summary>
     void LpInsert(ReadOnlySpan<byte> ele, double score)
     {
-        ref var lp = ref _lp;
-        for (int p = lp.First(); p >= 0; p = lp.Next(lp.Next(p)))
+        var lp = Lp;
+        int p = lp.First();
+        for (; p >= 0; p = lp.Next(lp.Next(p)))
         {
-            double s = LpScore(lp.Next(p));
-            if (s > score || (s == score && LpMember(p).AsSpan().SequenceCompareTo(ele) > 0))
-            {
-                p = lp.Insert(ele, p, Listpack.Where.Before);
-                lp.Insert(ScoreBytes(score), lp.Next(p), Listpack.Where.Before);
-                return;
-            }
+            double s = LpScore(lp, lp.Next(p));
+            if (s > score || (s == score && lp.GetBytes(p).AsSpan().SequenceCompareTo(ele) > 0)) break;
         }
-        lp.Append(ele);
-        lp.Append(ScoreBytes(score));
+        if (p >= 0)
+        {
+            p = lp.Insert(ele, p, Listpack.Where.Before);
+            lp.Insert(ScoreBytes(score), lp.Next(p), Listpack.Where.Before);
+        }
+        else
+        {
+            lp.Append(ele);
+            lp.Append(ScoreBytes(score));
+        }
+        _o.Ptr = lp.Buf;
     }
 
-    byte[] LpMember(int p) => _lp.GetBytes(p);
-
+    /// <summary>zzlDelete: the member entry at p and its score; stores the array back.</summary>
     void LpDeleteAt(int p)
     {
-        p = _lp.Delete(p);
-        _lp.Delete(p);
+        var lp = Lp;
+        p = lp.Delete(p);
+        lp.Delete(p);
+        _o.Ptr = lp.Buf;
     }
 
     // ------------------------------------------------------------------ point operations
 
     public bool TryGetScore(ReadOnlySpan<byte> ele, out double score)
     {
-        if (IsListpack) return LpFind(ele, out score) >= 0;
-        return Dict!.TryGetValue(ele, out score);
+        if (IsListpack) return LpFind(Lp, ele, out score) >= 0;
+        return Skl.Dict.TryGetValue(ele, out score);
     }
 
     /// <summary>
@@ -158,13 +203,13 @@ public sealed class ZSet : IDuplicable, ISizedValue
             {
                 if (IsListpack)
                 {
-                    LpDeleteAt(LpFind(ele, out _));
+                    LpDeleteAt(LpFind(Lp, ele, out _));
                     LpInsert(ele, score);
                 }
                 else
                 {
-                    Zsl!.UpdateScore(cur, ele, score);
-                    Dict!.Set(ele, score);
+                    Skl.Zsl.UpdateScore(cur, ele, score);
+                    Skl.Dict.Set(ele, score);
                 }
                 flags |= ZAddFlags.OutUpdated;
             }
@@ -180,8 +225,8 @@ public sealed class ZSet : IDuplicable, ISizedValue
         else
         {
             var key = ele.ToArray();
-            Zsl!.Insert(score, key);
-            Dict!.Add(key, score);
+            Skl.Zsl.Insert(score, key);
+            Skl.Dict.Add(key, score);
         }
         flags |= ZAddFlags.OutAdded;
         return true;
@@ -192,15 +237,16 @@ public sealed class ZSet : IDuplicable, ISizedValue
     {
         if (IsListpack)
         {
-            int p = LpFind(ele, out _);
+            int p = LpFind(Lp, ele, out _);
             if (p < 0) return false;
             LpDeleteAt(p);
             return true;
         }
-        var e = Dict!.Unlink(ele);
+        var z = Skl;
+        var e = z.Dict.Unlink(ele);
         if (e == null) return false;
-        Zsl!.Delete(e.Value, ele);
-        Dict.ShrinkIfNeeded();
+        z.Zsl.Delete(e.Value, ele);
+        z.Dict.ShrinkIfNeeded();
         return true;
     }
 
@@ -210,18 +256,19 @@ public sealed class ZSet : IDuplicable, ISizedValue
         long len = Length;
         if (IsListpack)
         {
+            var lp = Lp;
             long rank = 0;
-            for (int p = _lp.First(); p >= 0; p = _lp.Next(_lp.Next(p)), rank++)
+            for (int p = lp.First(); p >= 0; p = lp.Next(lp.Next(p)), rank++)
             {
-                if (!_lp.EntryEquals(p, ele)) continue;
-                score = LpScore(_lp.Next(p));
+                if (!lp.EntryEquals(p, ele)) continue;
+                score = LpScore(lp, lp.Next(p));
                 return reverse ? len - rank - 1 : rank;
             }
             score = 0;
             return -1;
         }
-        if (!Dict!.TryGetValue(ele, out score)) return -1;
-        long r = Zsl!.GetRank(score, ele);
+        if (!Skl.Dict.TryGetValue(ele, out score)) return -1;
+        long r = Skl.Zsl.GetRank(score, ele);
         return reverse ? len - r : r - 1;
     }
 
@@ -234,21 +281,23 @@ public sealed class ZSet : IDuplicable, ISizedValue
         if (rank < 0 || rank >= len) yield break;
         if (IsListpack)
         {
+            // The view of the array at the start: a write during the iteration is a caller's bug, as in Redis.
+            var lp = Lp;
             long fwd = reverse ? len - 1 - rank : rank;
-            int p = _lp.Seek(2 * fwd);
+            int p = lp.Seek(2 * fwd);
             while (p >= 0)
             {
-                yield return (LpMember(p), LpScore(_lp.Next(p)));
+                yield return (lp.GetBytes(p), LpScore(lp, lp.Next(p)));
                 if (reverse)
                 {
-                    p = _lp.Prev(p);
-                    if (p >= 0) p = _lp.Prev(p);
+                    p = lp.Prev(p);
+                    if (p >= 0) p = lp.Prev(p);
                 }
-                else p = _lp.Next(_lp.Next(p));
+                else p = lp.Next(lp.Next(p));
             }
             yield break;
         }
-        var n = Zsl!.GetElementByRank(reverse ? len - rank : rank + 1);
+        var n = Skl.Zsl.GetElementByRank(reverse ? len - rank : rank + 1);
         while (n != null)
         {
             yield return (n.Ele, n.Score);
@@ -261,10 +310,11 @@ public sealed class ZSet : IDuplicable, ISizedValue
     {
         if (IsListpack)
         {
-            int p = _lp.Seek(2 * rank);
-            return (LpMember(p), LpScore(_lp.Next(p)));
+            var lp = Lp;
+            int p = lp.Seek(2 * rank);
+            return (lp.GetBytes(p), LpScore(lp, lp.Next(p)));
         }
-        var n = Zsl!.GetElementByRank(rank + 1)!;
+        var n = Skl.Zsl.GetElementByRank(rank + 1)!;
         return (n.Ele, n.Score);
     }
 
@@ -284,9 +334,10 @@ public sealed class ZSet : IDuplicable, ISizedValue
             }
             return -1;
         }
-        var n = reverse ? Zsl!.LastInRange(r) : Zsl!.FirstInRange(r);
+        var zsl = Skl.Zsl;
+        var n = reverse ? zsl.LastInRange(r) : zsl.FirstInRange(r);
         if (n == null) return -1;
-        long fwd = Zsl.GetRank(n.Score, n.Ele) - 1;
+        long fwd = zsl.GetRank(n.Score, n.Ele) - 1;
         return reverse ? Length - 1 - fwd : fwd;
     }
 
@@ -304,9 +355,10 @@ public sealed class ZSet : IDuplicable, ISizedValue
             }
             return -1;
         }
-        var n = reverse ? Zsl!.LastInLexRange(r) : Zsl!.FirstInLexRange(r);
+        var zsl = Skl.Zsl;
+        var n = reverse ? zsl.LastInLexRange(r) : zsl.FirstInLexRange(r);
         if (n == null) return -1;
-        long fwd = Zsl.GetRank(n.Score, n.Ele) - 1;
+        long fwd = zsl.GetRank(n.Score, n.Ele) - 1;
         return reverse ? Length - 1 - fwd : fwd;
     }
 
@@ -318,11 +370,14 @@ public sealed class ZSet : IDuplicable, ISizedValue
         if (IsListpack)
         {
             long n = end - start + 1;
-            _lp.DeleteRange(2 * start, 2 * n);
+            var lp = Lp;
+            lp.DeleteRange(2 * start, 2 * n);
+            _o.Ptr = lp.Buf;
             return n;
         }
-        long removed = Zsl!.DeleteRangeByRank(start + 1, end + 1, n => Dict!.Remove(n.Ele));
-        Dict!.ShrinkIfNeeded();
+        var dict = Skl.Dict;
+        long removed = Skl.Zsl.DeleteRangeByRank(start + 1, end + 1, n => dict.Remove(n.Ele));
+        dict.ShrinkIfNeeded();
         return removed;
     }
 
@@ -340,8 +395,9 @@ public sealed class ZSet : IDuplicable, ISizedValue
             }
             return DeleteRangeByRank(first, last);
         }
-        long removed = Zsl!.DeleteRangeByScore(r, n => Dict!.Remove(n.Ele));
-        Dict!.ShrinkIfNeeded();
+        var dict = Skl.Dict;
+        long removed = Skl.Zsl.DeleteRangeByScore(r, n => dict.Remove(n.Ele));
+        dict.ShrinkIfNeeded();
         return removed;
     }
 
@@ -359,8 +415,9 @@ public sealed class ZSet : IDuplicable, ISizedValue
             }
             return DeleteRangeByRank(first, last);
         }
-        long removed = Zsl!.DeleteRangeByLex(r, n => Dict!.Remove(n.Ele));
-        Dict!.ShrinkIfNeeded();
+        var dict = Skl.Dict;
+        long removed = Skl.Zsl.DeleteRangeByLex(r, n => dict.Remove(n.Ele));
+        dict.ShrinkIfNeeded();
         return removed;
     }
 
@@ -370,60 +427,33 @@ public sealed class ZSet : IDuplicable, ISizedValue
     public void ConvertToSkipList()
     {
         if (!IsListpack) return;
-        var zsl = new SkipList();
-        var dict = new Dict<double>();
+        var z = new ZSetSkipList();
         foreach (var (e, s) in All())
         {
-            zsl.Insert(s, e);
-            dict.Add(e, s);
+            z.Zsl.Insert(s, e);
+            z.Dict.Add(e, s);
         }
-        _lp = default;
-        Zsl = zsl;
-        Dict = dict;
+        _o.Ptr = z;
+        _o.Encoding = ObjEncoding.SkipList;
     }
 
     /// <summary>zsetConvertToListpackIfNeeded: used by stores that build a skiplist and may end small.</summary>
     public void ConvertToListpackIfNeeded(long maxEleLen, long maxEntries, long maxValue)
     {
-        if (IsListpack || Zsl!.Length > maxEntries || maxEleLen > maxValue) return;
+        if (IsListpack || Skl.Zsl.Length > maxEntries || maxEleLen > maxValue) return;
         var lp = new Listpack();
-        for (var n = Zsl.First; n != null; n = n.Forward[0])
+        for (var n = Skl.Zsl.First; n != null; n = n.Forward[0])
         {
             lp.Append(n.Ele);
             lp.Append(ScoreBytes(n.Score));
         }
-        _lp = lp;
-        Zsl = null;
-        Dict = null;
+        _o.Ptr = lp.Buf;
+        _o.Encoding = ObjEncoding.Listpack;
     }
 
-    public object Duplicate()
-    {
-        if (IsListpack) return new ZSet { _lp = _lp.Clone() };
-        var z = CreateSkipList();
-        for (var n = Zsl!.First; n != null; n = n.Forward[0])
-        {
-            z.Zsl!.Insert(n.Score, n.Ele);
-            z.Dict!.Add(n.Ele, n.Score);
-        }
-        return z;
-    }
+    /// <summary>A deep copy in a new object of the same encoding.</summary>
+    public ZSet Duplicate() => new(ObjectDuplication.Duplicate(_o));
 
-    // This object: header, the listpack array and the skiplist and dict references.
-    const int ObjectBytes = 40;
-
-    // The empty skiplist encoding (this object, the SkipList with its 32-level header node, the
-    // member -> score Dict), measured with GC.GetAllocatedBytesForCurrentThread.
-    const int EmptySkipListBytes = 864;
-
-    // Per member: a Node (56), the 24-byte headers of its Forward and Span arrays, a dict entry.
-    // Levels (16 bytes each: a Forward and a Span slot) and the member array, shared by the node
-    // and the dict, are counted exactly by the SkipList.
-    const int MemberBytes = 56 + 2 * 24 + ObjectSize.DictEntryOverhead;
-
-    /// <summary>Listpack bytes, or the skiplist's nodes, members, dict entries and the bucket table a rehash settles on.</summary>
-    public long SizeInBytes => IsListpack
-        ? ObjectBytes + _lp.AllocatedBytes
-        : EmptySkipListBytes + Zsl!.Length * MemberBytes + Zsl.LevelSum * 16 + Zsl.ElementBytes
-          + ObjectSize.ByteArray(0) + (Dict!.IsRehashing ? Dict.Table1Size : Dict.Table0Size) * 8;
+    /// <summary>The listpack array at its capacity, or the skiplist encoding's estimate.</summary>
+    public long SizeInBytes => ObjectSize.PayloadSize(_o.Ptr);
 }

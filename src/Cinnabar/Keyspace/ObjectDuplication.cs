@@ -2,7 +2,7 @@
 // A string copies its bytes or int and keeps its encoding; every other data structure
 // implements IDuplicable on the object it stores in RedisObject.Ptr and copies itself, so
 // this file need not know the layouts of lists, sets, hashes, sorted sets or streams. A payload
-// that is a bare byte[] (a listpack-encoded hash) is copied as bytes.
+// that is a bare byte[] (a listpack-encoded hash or sorted set) is copied as bytes.
 namespace Cinnabar.Keyspace;
 
 /// <summary>Implemented by the payload (RedisObject.Ptr) of every non-string type.</summary>

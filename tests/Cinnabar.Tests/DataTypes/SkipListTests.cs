@@ -2,6 +2,7 @@
 // mirrored in a sorted list, and after every step ranks, rank lookups, score and lex ranges and
 // range deletions must agree with it. The seed is printed so a failure can be replayed.
 using Cinnabar.DataTypes;
+using Cinnabar.Keyspace;
 using Xunit.Abstractions;
 
 namespace Cinnabar.Tests.DataTypes;
@@ -114,6 +115,32 @@ public class SkipListTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ListpackZSetKeepsItsArrayInThePtrUntilItConvertsToTheSkiplistObject()
+    {
+        var z = ZSet.CreateListpack();
+        for (int i = 0; i < 3; i++)
+        {
+            var flags = ZAddFlags.None;
+            z.Add(i, B("member-" + i), ref flags, out _, 3, 64);
+        }
+        var lp = new Listpack(Assert.IsType<byte[]>(z.Object.Ptr));
+        Assert.Equal(6, lp.Count);
+        Assert.Equal(ObjEncoding.Listpack, z.Object.Encoding);
+
+        var f = ZAddFlags.None;
+        z.Add(3, B("member-3"), ref f, out _, 3, 64);
+        Assert.IsType<ZSetSkipList>(z.Object.Ptr);
+        Assert.Equal(ObjEncoding.SkipList, z.Object.Encoding);
+        Assert.Equal(4, z.Length);
+
+        z.Delete(B("member-3"));
+        z.ConvertToListpackIfNeeded(8, 3, 64);
+        Assert.IsType<byte[]>(z.Object.Ptr);
+        Assert.Equal(ObjEncoding.Listpack, z.Object.Encoding);
+        Assert.Equal(["member-0", "member-1", "member-2"], z.All().Select(e => S(e.Ele)));
+    }
+
+    [Fact]
     public void ZSetGivesTheSameAnswersInBothEncodings()
     {
         int seed = Environment.TickCount;
@@ -145,7 +172,7 @@ public class SkipListTests(ITestOutputHelper output)
             Assert.Equal(sk.FirstRankInRange(r, true), lp.FirstRankInRange(r, true));
             Assert.Equal(sk.Rank(B(e), true, out _), lp.Rank(B(e), true, out _));
         }
-        var copy = (ZSet)lp.Duplicate();
+        var copy = lp.Duplicate();
         copy.ConvertToSkipList();
         Assert.Equal(lp.All().Select(x => S(x.Ele)), copy.All().Select(x => S(x.Ele)));
         copy.Delete(copy.All().First().Ele);

@@ -46,6 +46,18 @@ public sealed class ObjectSizeHonestyTests
         return o;
     }
 
+    // ZADD zset:N 1 a 2 b 3 c 4 d 5 e, with Redis's default listpack limits (128 entries, 64 bytes).
+    static RedisObject ZSet5(int i)
+    {
+        var z = ZSet.CreateListpack();
+        foreach (var (s, m) in new[] { (1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e") })
+        {
+            var flags = ZAddFlags.None;
+            z.Add(s, B(m), ref flags, out _, 128, 64);
+        }
+        return z.Object;
+    }
+
     // RPUSH list:N item-0 .. item-9 with the default list-max-listpack-size -2.
     static RedisObject List10(int i)
     {
@@ -79,7 +91,7 @@ public sealed class ObjectSizeHonestyTests
             var flags = ZAddFlags.None;
             z.Add(j * 1.5, B($"member:{j}"), ref flags, out _, 128, 64);
         }
-        return new RedisObject(ObjType.ZSet, ObjEncoding.SkipList, z);
+        return z.Object;
     }
 
     static (long Estimated, long Heap) Fill(string prefix, Func<int, RedisObject> make, bool withTtl = false, int keys = Keys)
@@ -124,6 +136,9 @@ public sealed class ObjectSizeHonestyTests
 
     [Fact]
     public void UsedMemoryOfSmallListpackHashesMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, () => Fill("hash", Hash5));
+
+    [Fact]
+    public void UsedMemoryOfSmallListpackZSetsMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, () => Fill("zset", ZSet5));
 
     [Fact]
     public void UsedMemoryOfSmallQuicklistsMatchesTheHeapWithinThreePercent() => AssertWithin(0.03, () => Fill("list", List10));
