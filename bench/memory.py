@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Memory footprint of Cinnabar vs redis-server 7.0 for three bulk datasets (see bench/memory.md).
+"""Memory footprint of Cinnabar vs redis-server 7.0 for bulk datasets (see bench/memory.md).
 
 Both servers run on loopback with persistence off. Each dataset is generated once as RESP and
 loaded with `redis-cli --pipe` into one server at a time, into freshly started processes (the
@@ -8,7 +8,7 @@ MEMORY PURGE (Redis: jemalloc purge; Cinnabar: a blocking compacting full GC) an
 again once the numbers settle. Cinnabar's managed heap (INFO allocator_allocated, which is
 GC.GetTotalMemory) is reported next to its used_memory estimate to show how honest it is.
 
-Usage: bench/memory.py [--keys N] [--datasets strings,hashes,lists] [--env VAR=VALUE ...]
+Usage: bench/memory.py [--keys N] [--datasets strings,hashes,lists,zsets] [--env VAR=VALUE ...]
                        [--label TEXT] [--out FILE] [--reuse] [--no-redis]
 --env sets environment variables for Cinnabar only (e.g. DOTNET_GCConserveMemory=9), to
 compare GC settings; --label names that variant in the report.
@@ -62,10 +62,16 @@ def gen_lists(f, n):
         f.write(resp(b"RPUSH", b"list:%09d" % i, *[b"item-%d" % j for j in range(10)]))
 
 
+def gen_zsets(f, n):
+    for i in range(n):
+        f.write(resp(b"ZADD", b"zset:%09d" % i, b"1", b"a", b"2", b"b", b"3", b"c", b"4", b"d", b"5", b"e"))
+
+
 DATASETS = {
     "strings": ("1M × SET of a 100-byte value", gen_strings),
     "hashes": ("1M × HSET of 5 fields (field1..5, 8-byte values)", gen_hashes),
     "lists": ("1M × RPUSH of 10 elements (6 bytes each)", gen_lists),
+    "zsets": ("1M × ZADD of 5 members (1 a .. 5 e)", gen_zsets),
 }
 
 
