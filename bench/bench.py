@@ -81,17 +81,32 @@ def cpu_ns(pid):
     return total
 
 
+def gc_stats(port):
+    """Cinnabar's collections (all generations) and total GC pause ms from INFO gc; (0, 0) for Redis."""
+    fields = {}
+    out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "gc"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            fields[k] = v.strip()
+    gcs = sum(int(fields.get("gc_gen%d_collections" % g, 0)) for g in range(3))
+    return gcs, int(fields.get("gc_pause_total_ms", 0))
+
+
 def bench(port, pid, test, clients, pipeline, size, n):
+    gc_before = gc_stats(port)
     cpu_before = cpu_ns(pid)
     cmd = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-d", str(size),
            "-n", str(n), "-t", test.lower(), "--csv"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
     cpu_us_per_request = (cpu_ns(pid) - cpu_before) / 1000.0 / n
+    gc_after = gc_stats(port)
+    gcs, gc_pause_ms = gc_after[0] - gc_before[0], gc_after[1] - gc_before[1]
     # redis-benchmark names some rows with a suffix ("LRANGE_100 (first 100 elements)",
     # "MSET (10 keys)") and prints helper rows ("LPUSH (needed to benchmark LRANGE)").
     for row in csv.reader(io.StringIO(out)):
         if row and row[0].split(" (")[0] == test and "needed to" not in row[0]:
-            return float(row[1]), float(row[4]), float(row[6]), cpu_us_per_request
+            return float(row[1]), float(row[4]), float(row[6]), cpu_us_per_request, gcs, gc_pause_ms
     raise RuntimeError("no result for %s (command failing or unsupported?)" % test)
 
 
@@ -234,6 +249,8 @@ def main():
                         row[name + "_p50"] = statistics.median([x[1] for x in s]) if s else 0
                         row[name + "_p99"] = statistics.median([x[2] for x in s]) if s else 0
                         row[name + "_cpu"] = statistics.median([x[3] for x in s]) if s else 0
+                        row[name + "_gcs"] = sum(x[4] for x in s)
+                        row[name + "_gc_ms"] = sum(x[5] for x in s)
                     row["ratio"] = row["cinnabar_rps"] / row["redis_rps"] if row["redis_rps"] else 0
                     results.append(row)
                     print("%-11s d=%-4d P=%-2d redis %10.0f  cinnabar %10.0f  ratio %.2f  cpu us/req %.2f vs %.2f" % (
@@ -275,25 +292,28 @@ def write_results(results, memory, args):
     with open(base + ".csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["test", "size", "pipeline", "redis_rps", "cinnabar_rps", "ratio", "redis_p50_ms", "cinnabar_p50_ms",
-                    "redis_p99_ms", "cinnabar_p99_ms", "redis_cpu_us_per_req", "cinnabar_cpu_us_per_req"])
+                    "redis_p99_ms", "cinnabar_p99_ms", "redis_cpu_us_per_req", "cinnabar_cpu_us_per_req",
+                    "cinnabar_gcs_all_rounds", "cinnabar_gc_pause_ms_all_rounds"])
         for r in results:
             w.writerow([r["test"], r["size"], r["pipeline"], "%.0f" % r["redis_rps"], "%.0f" % r["cinnabar_rps"], "%.3f" % r["ratio"],
                         r["redis_p50"], r["cinnabar_p50"], r["redis_p99"], r["cinnabar_p99"],
-                        "%.3f" % r["redis_cpu"], "%.3f" % r["cinnabar_cpu"]])
+                        "%.3f" % r["redis_cpu"], "%.3f" % r["cinnabar_cpu"], r["cinnabar_gcs"], r["cinnabar_gc_ms"]])
     lines = ["# Cinnabar vs redis-server %s" % date, "",
              "Machine: %s, %d cores, %.0f GiB, load average %s; redis-benchmark, %d clients, %d rounds interleaved A/B, "
              "median of rounds; %.0f s in all." % (host, cores, mem_gb, args.load, args.clients, args.rounds, args.elapsed),
              "Ratio is Cinnabar/Redis requests per second (above 1: Cinnabar faster); 0 means the command failed on a server.",
              "CPU is the server process's CPU time per request in microseconds (all threads); "
-             "CPU ratio is Redis/Cinnabar (above 1: Cinnabar cheaper).", "",
+             "CPU ratio is Redis/Cinnabar (above 1: Cinnabar cheaper). GCs: Cinnabar's garbage collections "
+             "during the row's runs (all rounds) and their total pause (INFO gc).", "",
              "![ratios](%s.svg)" % name, "",
-             "| test | value | pipeline | redis rps | cinnabar rps | ratio | redis p50/p99 ms | cinnabar p50/p99 ms | CPU µs/req redis / cinnabar | CPU ratio |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| test | value | pipeline | redis rps | cinnabar rps | ratio | redis p50/p99 ms | cinnabar p50/p99 ms | CPU µs/req redis / cinnabar | CPU ratio | GCs (pause ms) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
-        lines.append("| %s | %d | %d | %.0f | %.0f | %.2f | %.3f / %.3f | %.3f / %.3f | %.2f / %.2f | %.2f |" % (
+        lines.append("| %s | %d | %d | %.0f | %.0f | %.2f | %.3f / %.3f | %.3f / %.3f | %.2f / %.2f | %.2f | %d (%d) |" % (
             r["test"], r["size"], r["pipeline"], r["redis_rps"], r["cinnabar_rps"], r["ratio"],
             r["redis_p50"], r["redis_p99"], r["cinnabar_p50"], r["cinnabar_p99"],
-            r["redis_cpu"], r["cinnabar_cpu"], r["redis_cpu"] / r["cinnabar_cpu"] if r["cinnabar_cpu"] else 0))
+            r["redis_cpu"], r["cinnabar_cpu"], r["redis_cpu"] / r["cinnabar_cpu"] if r["cinnabar_cpu"] else 0,
+            r["cinnabar_gcs"], r["cinnabar_gc_ms"]))
     write_svg(results, base + ".svg", "Cinnabar / redis-server requests per second, %s (%s)" % (date, host))
     if memory:
         lines += ["", "Memory rows: a fresh process per row, loaded with redis-cli --pipe; RSS of the empty process for reference.", "",

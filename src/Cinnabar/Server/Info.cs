@@ -21,6 +21,12 @@ public static class Info
     static readonly string[] DefaultSections =
         ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
 
+    /// <summary>
+    /// Cinnabar's own sections, printed only when named (INFO gc): "all" and "everything" stay
+    /// exactly Redis's set, so tools that compare INFO output see no extra fields.
+    /// </summary>
+    static readonly string[] ExtraSections = ["gc"];
+
     /// <summary>Builds the INFO text for the given arguments (none means "default").</summary>
     public static string Generate(CinnabarServer server, IReadOnlyList<string> args)
     {
@@ -38,7 +44,7 @@ public static class Info
             }
         }
         var sb = new StringBuilder();
-        foreach (var name in AllSections)
+        foreach (var name in AllSections.Concat(ExtraSections))
         {
             if (!wanted.Contains(name)) continue;
             if (sb.Length > 0) sb.Append("\r\n");
@@ -65,7 +71,28 @@ public static class Info
             case "latencystats": sb.Append("# Latencystats\r\n"); break;
             case "cluster": sb.Append("# Cluster\r\ncluster_enabled:0\r\n"); break;
             case "keyspace": KeyspaceSection(s, sb); break;
+            case "gc": GcSection(sb); break;
         }
+    }
+
+    /// <summary>
+    /// The .NET garbage collector, the one source of pauses Redis does not have: collections per
+    /// generation since start, total pause time, and the heap as of the last collection.
+    /// </summary>
+    static void GcSection(StringBuilder sb)
+    {
+        var last = GC.GetGCMemoryInfo(GCKind.Any);
+        sb.Append("# Gc\r\n");
+        Field(sb, "gc_gen0_collections", GC.CollectionCount(0));
+        Field(sb, "gc_gen1_collections", GC.CollectionCount(1));
+        Field(sb, "gc_gen2_collections", GC.CollectionCount(2));
+        Field(sb, "gc_pause_total_ms", (long)GC.GetTotalPauseDuration().TotalMilliseconds);
+        Field(sb, "gc_pause_time_percentage", last.PauseTimePercentage.ToString("0.00", CultureInfo.InvariantCulture));
+        Field(sb, "gc_last_pause_us", (long)(last.PauseDurations.Length > 0 ? last.PauseDurations[0].TotalMicroseconds : 0));
+        Field(sb, "gc_heap_size", last.HeapSizeBytes);
+        Field(sb, "gc_fragmented_bytes", last.FragmentedBytes);
+        Field(sb, "gc_committed_bytes", last.TotalCommittedBytes);
+        Field(sb, "gc_total_allocated_bytes", GC.GetTotalAllocatedBytes());
     }
 
     static void Field(StringBuilder sb, string name, object value) =>

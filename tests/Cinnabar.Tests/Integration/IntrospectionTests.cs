@@ -7,6 +7,20 @@ namespace Cinnabar.Tests.Integration;
 public class IntrospectionTests(ServerFixture fx) : IClassFixture<ServerFixture>
 {
     [Fact]
+    public void InfoGcReportsCollectionsOnlyWhenAskedFor()
+    {
+        using var c = fx.Connect();
+        GC.Collect(0); // the server runs in this process: a collection must show in its counters
+        string gc = c.Call("INFO", "gc").Text!;
+        Assert.StartsWith("# Gc\r\n", gc);
+        long gen0 = long.Parse(gc.Split("\r\n").Single(l => l.StartsWith("gc_gen0_collections:", StringComparison.Ordinal)).Split(':')[1]);
+        Assert.True(gen0 >= 1, gc);
+        Assert.Contains("gc_pause_total_ms:", gc);
+        // INFO everything stays Redis's exact set of sections.
+        Assert.DoesNotContain("gc_", c.Call("INFO", "everything").Text!);
+    }
+
+    [Fact]
     public void CommandCountMatchesImplementedTopLevelCommands()
     {
         using var c = fx.Connect();
