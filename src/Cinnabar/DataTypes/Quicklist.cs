@@ -285,6 +285,17 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         Account(n);
     }
 
+    /// <summary>quicklistAppendListpack: the listpack becomes a new tail node as it is (RDB loading keeps node boundaries).</summary>
+    public void AppendListpack(byte[] listpack)
+    {
+        var n = new QuicklistNode { Lp = new Listpack(listpack) };
+        n.Count = n.Lp.Count;
+        n.Sz = n.Lp.TotalBytes;
+        Account(n);
+        Count += n.Count;
+        InsertNode(Tail, n, after: true);
+    }
+
     // ------------------------------------------------------------------ push / pop
 
     public void PushHead(ReadOnlySpan<byte> value)

@@ -1,0 +1,134 @@
+// DUMP and RESTORE (cluster.c's dumpCommand / restoreCommand): a value's RDB serialization with
+// the version and CRC-64 footer, and its reverse. The format lives in Persistence/ (RdbWriter,
+// RdbReader); these handlers only look up, check the options, act and reply as Redis does.
+using Cinnabar.Keyspace;
+using Cinnabar.Networking;
+using Cinnabar.Persistence;
+using Cinnabar.Server;
+
+namespace Cinnabar.Commands;
+
+static class DumpRestoreCommands
+{
+    const string BusyKey = "-BUSYKEY Target key name already exists.";
+
+    [Command("dump")]
+    static void Dump(Client c)
+    {
+        var o = c.Db.LookupRead(c.Args[1]);
+        if (o == null)
+        {
+            c.Reply.Null();
+            return;
+        }
+        c.Reply.Bulk(RdbWriter.CreateDumpPayload(o, c.Server.Config.GetBool("rdbcompression")));
+    }
+
+    /// <summary>RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency].</summary>
+    [Command("restore")]
+    static void Restore(Client c)
+    {
+        long lfuFreq = -1, lruIdle = -1;
+        bool replace = false, absTtl = false;
+        for (int j = 4; j < c.Args.Count; j++)
+        {
+            int additional = c.Args.Count - j - 1;
+            if (c.Args.Is(j, "replace")) replace = true;
+            else if (c.Args.Is(j, "absttl")) absTtl = true;
+            else if (c.Args.Is(j, "idletime") && additional >= 1 && lfuFreq == -1)
+            {
+                if (!Arguments.TryGetLong(c, j + 1, out lruIdle)) return;
+                if (lruIdle < 0)
+                {
+                    c.Reply.Error("Invalid IDLETIME value, must be >= 0");
+                    return;
+                }
+                j++;
+            }
+            else if (c.Args.Is(j, "freq") && additional >= 1 && lruIdle == -1)
+            {
+                if (!Arguments.TryGetLong(c, j + 1, out lfuFreq)) return;
+                if (lfuFreq is < 0 or > 255)
+                {
+                    c.Reply.Error("Invalid FREQ value, must be >= 0 and <= 255");
+                    return;
+                }
+                j++;
+            }
+            else
+            {
+                c.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+
+        var key = c.Args[1];
+        if (!replace && c.Db.LookupWrite(key) != null)
+        {
+            c.Reply.Error(BusyKey);
+            return;
+        }
+        if (!Arguments.TryGetLong(c, 2, out long ttl)) return;
+        if (ttl < 0)
+        {
+            c.Reply.Error("Invalid TTL value, must be >= 0");
+            return;
+        }
+        var payload = c.Args[3];
+        if (!RdbReader.VerifyDumpPayload(payload))
+        {
+            c.Reply.Error("DUMP payload version or checksum are wrong");
+            return;
+        }
+        RedisObject obj;
+        try
+        {
+            var reader = new RdbReader(payload);
+            obj = reader.LoadObject(reader.LoadObjectType(), c.Server.Config);
+        }
+        catch (RdbFormatException)
+        {
+            c.Reply.Error("Bad data format");
+            return;
+        }
+
+        bool deleted = replace && c.Db.Delete(key);
+        if (ttl != 0 && !absTtl) ttl = unchecked(ttl + c.Server.NowMs);
+        // checkAlreadyExpired: the key would be gone at once, so only the deletion happens.
+        if (ttl != 0 && ttl <= c.Server.NowMs && !c.Server.Loading && !c.Server.IsReplica)
+        {
+            if (deleted)
+            {
+                c.Server.SignalModifiedKey(c.Db, key);
+                c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
+                c.Server.Stats.Dirty++;
+            }
+            c.Reply.Ok();
+            return;
+        }
+
+        c.Db.Add(key, obj);
+        if (ttl != 0) c.Db.SetExpire(key, ttl);
+        SetLruOrLfu(c.Server, obj, lfuFreq, lruIdle);
+        c.Server.SignalModifiedKey(c.Db, key);
+        c.Server.Events.Notify(NotifyClass.Generic, "restore", key, c.Db.Id);
+        c.Reply.Ok();
+        c.Server.Stats.Dirty++;
+    }
+
+    /// <summary>objectSetLRUOrLFU: FREQ sets the LFU counter under an LFU policy, IDLETIME backdates the LRU clock otherwise.</summary>
+    static void SetLruOrLfu(CinnabarServer server, RedisObject o, long lfuFreq, long lruIdle)
+    {
+        if (server.Config.LfuPolicy)
+        {
+            if (lfuFreq >= 0) o.Lru = (Eviction.LfuMinutes(server.NowMs) << 8) | (uint)lfuFreq;
+        }
+        else if (lruIdle >= 0)
+        {
+            long lruAbs = server.Clock.LruClock - lruIdle;
+            // The LRU clock wraps: a negative absolute time is made positive as Redis does.
+            if (lruAbs < 0) lruAbs += Eviction.LruClockMax;
+            o.Lru = (uint)lruAbs;
+        }
+    }
+}
