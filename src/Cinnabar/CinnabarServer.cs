@@ -46,8 +46,6 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// <summary>LASTSAVE: unix seconds of the last successful save (the start time until one happens).</summary>
     public long LastSaveTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-    /// <summary>SHUTDOWN's SAVE (true) / NOSAVE (false) choice, for the persistence hook on ShuttingDown; null = by config.</summary>
-    public bool? ShutdownSave;
     /// <summary>The cached unix time in ms (ServerClock.NowMs), as the keyspace reads it.</summary>
     public long NowMs => Clock.NowMs;
     public bool IsReplica { get; set; }
@@ -103,6 +101,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Databases = new Database[Config.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this);
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
+        Clock.UpdateCachedTime();
+        Persistence.RdbLoader.LoadAtStartup(this); // before any client can connect, as loadDataFromDisk
         Loop = new EventLoop(EventLoop.CreateDefaultPoller());
         Loop.BeforeSleep = BeforeSleep;
         Loop.UnhandledError = (e, handler) =>
@@ -174,17 +174,39 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Loop.Post(() =>
         {
             Log.Warning($"Received {reason} scheduling shutdown...");
-            PrepareForShutdown();
-            Loop.Stop();
+            // shutdown-on-sigint / shutdown-on-sigterm: "default" or flags among save, nosave, now, force.
+            var flags = Config.GetString("shutdown-on-" + reason.ToLowerInvariant()).Split(' ');
+            bool? save = flags.Contains("save") ? true : flags.Contains("nosave") ? false : null;
+            if (PrepareForShutdown(save, force: flags.Contains("force"))) Loop.Stop();
+            else Log.Warning($"{reason} received but errors trying to shut down the server, check the logs for more information");
         });
     }
 
-    /// <summary>Shutdown work before the loop stops (persistence hooks attach to ShuttingDown).</summary>
-    public void PrepareForShutdown()
+    /// <summary>
+    /// prepareForShutdown: the final RDB save when save points are configured (unless NOSAVE) or
+    /// SAVE was asked, then the ShuttingDown hooks. False when the save failed without FORCE: the
+    /// server keeps running, as Redis does.
+    /// </summary>
+    public bool PrepareForShutdown(bool? save, bool force)
     {
         Log.Warning("User requested shutdown...");
+        if ((Config.SaveParams.Count > 0 && save != false) || save == true)
+        {
+            Log.Notice("Saving the final RDB snapshot before exiting.");
+            if (!Persistence.RdbFile.Save(this))
+            {
+                if (!force)
+                {
+                    Log.Warning("Error trying to save the DB, can't exit.");
+                    Log.Warning("Errors trying to shut down the server. Check the logs for more information.");
+                    return false;
+                }
+                Log.Warning("Error trying to save the DB. Exit anyway.");
+            }
+        }
         ShuttingDown?.Invoke();
         Log.Warning("Cinnabar is now ready to exit, bye bye...");
+        return true;
     }
 
     public event Action? ShuttingDown;

@@ -35,6 +35,7 @@ public static class DebugCommands
         else if (args.Is(1, "digest") && argc == 2) Digest(c);
         else if (args.Is(1, "digest-value") && argc >= 2) DigestValue(c);
         else if (args.Is(1, "protocol") && argc == 3) Protocol(c);
+        else if (args.Is(1, "reload")) PersistenceCommands.DebugReload(c);
         else c.Reply.Error($"unknown subcommand or wrong number of arguments for '{Truncate(args.ToStringAt(1))}'. Try DEBUG HELP.");
     }
 

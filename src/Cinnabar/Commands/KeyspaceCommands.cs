@@ -429,14 +429,21 @@ public static class KeyspaceCommands
     static void FlushAll(Client c)
     {
         if (!ParseFlushFlags(c)) return;
-        long removed = 0;
-        foreach (var db in c.Server.Databases)
-        {
-            Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, db, null); // signalFlushedDb
-            removed += db.Flush();
-        }
-        Tracking.Tracking.Of(c.Server).InvalidateKeysOnFlush();
+        long removed = EmptyData(c.Server);
         c.Server.Stats.Dirty += removed + 1;
         c.Reply.Ok();
+    }
+
+    /// <summary>emptyData(-1): empties every database, signalling WATCH and tracking (FLUSHALL, DEBUG RELOAD); returns the keys removed.</summary>
+    public static long EmptyData(CinnabarServer server)
+    {
+        long removed = 0;
+        foreach (var db in server.Databases)
+        {
+            Transactions.Multi.TouchAllWatchedKeysInDb(server, db, null); // signalFlushedDb
+            removed += db.Flush();
+        }
+        Tracking.Tracking.Of(server).InvalidateKeysOnFlush();
+        return removed;
     }
 }

@@ -247,14 +247,14 @@ public static class ServerCommands
     [Command("shutdown")]
     static void Shutdown(Client c)
     {
-        bool nosave = false, save = false, abort = false;
+        bool nosave = false, save = false, abort = false, force = false;
         for (int i = 1; i < c.Args.Count; i++)
         {
             if (c.Args.Is(i, "nosave")) nosave = true;
             else if (c.Args.Is(i, "save")) save = true;
-            // NOW skips waiting for replicas and FORCE ignores save errors: with neither
-            // replicas to wait for nor a save that can fail here, both are accepted as no-ops.
-            else if (c.Args.Is(i, "now") || c.Args.Is(i, "force")) continue;
+            // NOW skips waiting for replicas: with none to wait for, it changes nothing here.
+            else if (c.Args.Is(i, "now")) continue;
+            else if (c.Args.Is(i, "force")) force = true;
             else if (c.Args.Is(i, "abort")) abort = true;
             else
             {
@@ -273,8 +273,11 @@ public static class ServerCommands
             c.Reply.Error("No shutdown in progress.");
             return;
         }
-        c.Server.ShutdownSave = save ? true : nosave ? false : null;
-        c.Server.PrepareForShutdown();
+        if (!c.Server.PrepareForShutdown(save ? true : nosave ? false : null, force))
+        {
+            c.Reply.Error("Errors trying to SHUTDOWN. Check logs.");
+            return;
+        }
         c.Server.Loop.Stop();
     }
 }

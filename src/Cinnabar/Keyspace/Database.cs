@@ -98,6 +98,15 @@ public sealed class Database
         AddNew(key, value, hash);
     }
 
+    /// <summary>dbAddRDBLoad: adds a key read from an RDB file, without the "new" event or KeyAdded (nobody observes a load).</summary>
+    public void AddForLoad(ReadOnlySpan<byte> key, RedisObject value)
+    {
+        _owner.InitObjectLru(value);
+        AttachKey(value, key);
+        Main.Link(value, EntryDict<RedisObject>.HashKey(key));
+        UsedMemory += ObjectSize.OfKey(value);
+    }
+
     void AddNew(ReadOnlySpan<byte> key, RedisObject value, ulong hash)
     {
         _owner.InitObjectLru(value);

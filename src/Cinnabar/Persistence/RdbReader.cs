@@ -12,7 +12,10 @@ using Cinnabar.Server;
 
 namespace Cinnabar.Persistence;
 
-public sealed class RdbFormatException(string message) : Exception(message);
+public class RdbFormatException(string message) : Exception(message);
+
+/// <summary>The data ended inside an object or opcode (rdb.c's "Short read" / eoferr path), as opposed to malformed contents.</summary>
+public sealed class RdbShortReadException() : RdbFormatException("RDB: unexpected end of data");
 
 public ref struct RdbReader
 {
@@ -27,13 +30,17 @@ public ref struct RdbReader
 
     ReadOnlySpan<byte> Take(int n)
     {
-        if (n < 0 || _pos + n > _data.Length) throw Corrupt("unexpected end of data");
+        if (n < 0) throw Corrupt("negative length");
+        if (_pos + n > _data.Length) throw new RdbShortReadException();
         var s = _data.Slice(_pos, n);
         _pos += n;
         return s;
     }
 
     public byte ReadByte() => Take(1)[0];
+
+    /// <summary>The next n raw bytes (opcode operands such as expire times and the EOF checksum).</summary>
+    public ReadOnlySpan<byte> ReadBytes(int n) => Take(n);
 
     /// <summary>rdbLoadObjectType: a type byte Redis 7.0 knows, else an error.</summary>
     public int LoadObjectType()

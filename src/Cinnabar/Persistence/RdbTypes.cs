@@ -31,6 +31,19 @@ public static class RdbTypes
     /// <summary>rdbIsObjectType: the type bytes an RDB object may start with in 7.0.</summary>
     public static bool IsObjectType(int t) => t is >= 0 and <= 7 or >= 9 and <= 19;
 
+    // File opcodes (RDB_OPCODE_*): the bytes in a type position that are not objects.
+    public const byte OpFunction2 = 245;
+    public const byte OpFunction = 246;
+    public const byte OpModuleAux = 247;
+    public const byte OpIdle = 248;
+    public const byte OpFreq = 249;
+    public const byte OpAux = 250;
+    public const byte OpResizeDb = 251;
+    public const byte OpExpireTimeMs = 252;
+    public const byte OpExpireTime = 253;
+    public const byte OpSelectDb = 254;
+    public const byte OpEof = 255;
+
     // Length prefixes: the top two bits of the first byte (RDB_6BITLEN, RDB_14BITLEN, RDB_ENCVAL)
     // or a whole byte for the 32/64-bit forms.
     public const int Len6Bit = 0;

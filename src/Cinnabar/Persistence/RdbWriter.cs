@@ -33,6 +33,9 @@ public sealed class RdbWriter
         return s;
     }
 
+    /// <summary>Forgets what was written, keeping the buffer (the file writer flushes and reuses it per key).</summary>
+    public void Clear() => _pos = 0;
+
     public void WriteRaw(ReadOnlySpan<byte> data) => data.CopyTo(Grow(data.Length));
 
     public void WriteByte(byte b) => Grow(1)[0] = b;

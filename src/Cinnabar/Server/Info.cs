@@ -229,13 +229,13 @@ public static class Info
         Field(sb, "rdb_changes_since_last_save", s.Stats.Dirty);
         Field(sb, "rdb_bgsave_in_progress", 0);
         Field(sb, "rdb_last_save_time", s.LastSaveTime);
-        Field(sb, "rdb_last_bgsave_status", "ok");
+        Field(sb, "rdb_last_bgsave_status", s.Stats.LastBgsaveOk ? "ok" : "err");
         Field(sb, "rdb_last_bgsave_time_sec", -1);
         Field(sb, "rdb_current_bgsave_time_sec", -1);
-        Field(sb, "rdb_saves", 0);
+        Field(sb, "rdb_saves", 0); // stat_rdb_saves counts background saves only, which do not exist here
         Field(sb, "rdb_last_cow_size", 0);
-        Field(sb, "rdb_last_load_keys_expired", 0);
-        Field(sb, "rdb_last_load_keys_loaded", 0);
+        Field(sb, "rdb_last_load_keys_expired", s.Stats.RdbLastLoadKeysExpired);
+        Field(sb, "rdb_last_load_keys_loaded", s.Stats.RdbLastLoadKeysLoaded);
         Field(sb, "aof_enabled", 0);
         Field(sb, "aof_rewrite_in_progress", 0);
         Field(sb, "aof_rewrite_scheduled", 0);

@@ -30,6 +30,10 @@ public sealed class ServerStats
     public long ClientQbufLimitDisconnections;
     public long ClientOutbufLimitDisconnections;
     public long UnexpectedErrorReplies;
+    /// <summary>Persistence (INFO persistence): whether the last save succeeded, what the last RDB load found.</summary>
+    public bool LastBgsaveOk = true;
+    public long RdbLastLoadKeysLoaded;
+    public long RdbLastLoadKeysExpired;
     public long PeakMemory; // used_memory_peak: the highest used_memory INFO has observed
     public readonly Dictionary<string, long> ErrorCounts = new(StringComparer.Ordinal);
 

@@ -12,7 +12,11 @@ public sealed class ServerFixture : IDisposable
     /// <summary>For tests that need a server with their own configuration (not as a class fixture).</summary>
     internal ServerFixture(Action<global::Cinnabar.Server.ServerConfig>? configure)
     {
-        var config = new global::Cinnabar.Server.ServerConfig { Port = 0, Bind = ["127.0.0.1"] };
+        // Each server gets its own empty dir: SHUTDOWN and SAVE write dump.rdb there, and start-up
+        // loads it, so servers must not share one. Dir is set directly, not through CONFIG's
+        // "dir", which changes the whole test process's working directory.
+        Directory.CreateDirectory(Dir);
+        var config = new global::Cinnabar.Server.ServerConfig { Port = 0, Bind = ["127.0.0.1"], Dir = Dir };
         config.Set("enable-debug-command", "yes", startup: true);
         configure?.Invoke(config);
         Server = new CinnabarServer(config);
@@ -31,5 +35,16 @@ public sealed class ServerFixture : IDisposable
         Assert.True(blocking.BlockedClients >= n, "client did not block");
     }
 
-    public void Dispose() => Server.Stop();
+    /// <summary>The server's `dir` (where dump.rdb goes), deleted on dispose.</summary>
+    public string Dir { get; } = Path.Combine(Path.GetTempPath(), "cinnabar-test-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        Server.Stop();
+        try
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
+        catch (IOException) { }
+    }
 }

@@ -1,0 +1,210 @@
+// The RDB file loader (rdb.c's rdbLoad / rdbLoadRio): checks the "REDIS" signature and version,
+// walks the opcodes (AUX, SELECTDB, RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, EOF), loads each key
+// through RdbReader, skips keys already expired (as a master does) and verifies the CRC-64
+// footer. The file is read whole into memory and parsed from the span: simple, and a start-up
+// or DEBUG RELOAD load is not on a latency-sensitive path. Failures carry Redis's log texts.
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+using Cinnabar.Keyspace;
+
+namespace Cinnabar.Persistence;
+
+/// <summary>Loading failed; Lines are what Redis logs for the same failure, in order.</summary>
+public sealed class RdbLoadException(params string[] lines) : Exception(string.Join(" ", lines))
+{
+    public IReadOnlyList<string> Lines { get; } = lines;
+}
+
+public static class RdbLoader
+{
+    /// <summary>What a load found: keys added and keys skipped because they had expired (INFO rdb_last_load_keys_*).</summary>
+    public readonly record struct LoadResult(long KeysLoaded, long KeysExpired);
+
+    /// <summary>
+    /// loadDataFromDisk for the RDB case, at start-up: a missing file is an empty dataset; a bad one
+    /// logs Redis's lines and throws InvalidOperationException so the server does not start.
+    /// </summary>
+    public static void LoadAtStartup(CinnabarServer server)
+    {
+        string path = RdbFile.PathOf(server);
+        if (!File.Exists(path)) return;
+        var sw = Stopwatch.StartNew();
+        server.Loading = true;
+        try
+        {
+            Load(server, path, allowDuplicates: false);
+        }
+        catch (RdbLoadException e)
+        {
+            foreach (var line in e.Lines) server.Log.Warning(line);
+            throw new InvalidOperationException("Terminating server after rdb file reading failure.", e);
+        }
+        finally
+        {
+            server.Loading = false;
+        }
+        server.Log.Notice($"DB loaded from disk: {sw.Elapsed.TotalSeconds:0.000} seconds");
+    }
+
+    /// <summary>rdbLoad: reads path into the server's databases; allowDuplicates replaces existing keys (DEBUG RELOAD MERGE).</summary>
+    public static LoadResult Load(CinnabarServer server, string path, bool allowDuplicates)
+    {
+        byte[] data;
+        try
+        {
+            data = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RdbLoadException($"Fatal error loading the DB: {e.Message}. Exiting.");
+        }
+        var result = LoadRio(server, data, allowDuplicates);
+        server.Stats.RdbLastLoadKeysLoaded = result.KeysLoaded;
+        server.Stats.RdbLastLoadKeysExpired = result.KeysExpired;
+        server.Log.Notice($"Done loading RDB, keys loaded: {result.KeysLoaded}, keys expired: {result.KeysExpired}.");
+        return result;
+    }
+
+    static RdbLoadException ShortRead() => new(
+        "Short read or OOM loading DB. Unrecoverable error, aborting now.",
+        "Internal error in RDB reading: Unexpected EOF reading RDB file");
+
+    static RdbLoadException Corrupt(string what) => new("Internal error in RDB reading: " + what);
+
+    /// <summary>rdbLoadRio over the whole file's bytes.</summary>
+    static LoadResult LoadRio(CinnabarServer server, byte[] data, bool allowDuplicates)
+    {
+        if (data.Length < 9) throw ShortRead();
+        if (!data.AsSpan(0, 5).SequenceEqual("REDIS"u8))
+            throw new RdbLoadException("Wrong signature trying to load DB from file");
+        if (!int.TryParse(Encoding.ASCII.GetString(data, 5, 4), out int version) || version < 1 || version > RdbTypes.Version)
+            throw new RdbLoadException($"Can't handle RDB format version {Encoding.ASCII.GetString(data, 5, 4)}");
+
+        var r = new RdbReader(data);
+        r.ReadBytes(9);
+        var db = server.Databases[0];
+        long expireMs = -1, loaded = 0, expired = 0;
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        bool master = !server.IsReplica;
+        try
+        {
+            while (true)
+            {
+                byte type = r.ReadByte();
+                switch (type)
+                {
+                    case RdbTypes.OpExpireTime:
+                        expireMs = BinaryPrimitives.ReadInt32LittleEndian(r.ReadBytes(4)) * 1000L;
+                        continue;
+                    case RdbTypes.OpExpireTimeMs:
+                        expireMs = BinaryPrimitives.ReadInt64LittleEndian(r.ReadBytes(8));
+                        continue;
+                    case RdbTypes.OpFreq:
+                    case RdbTypes.OpIdle:
+                        // LFU frequency / LRU idle time: hints for eviction; the key starts fresh here.
+                        if (type == RdbTypes.OpFreq) r.ReadByte();
+                        else r.LoadLen();
+                        continue;
+                    case RdbTypes.OpEof:
+                        break;
+                    case RdbTypes.OpSelectDb:
+                        ulong dbid = r.LoadLen();
+                        if (dbid >= (ulong)server.Databases.Length)
+                            throw new RdbLoadException($"FATAL: Data file was created with a Redis server configured to handle more than {server.Databases.Length} databases. Exiting");
+                        db = server.Databases[(int)dbid];
+                        continue;
+                    case RdbTypes.OpResizeDb:
+                        r.LoadLen();
+                        r.LoadLen();
+                        continue;
+                    case RdbTypes.OpAux:
+                        LogAuxField(server, r.LoadString(), r.LoadString());
+                        continue;
+                    case RdbTypes.OpModuleAux:
+                        throw Corrupt("Module auxiliary data found but no modules are loaded (Cinnabar has no module API)");
+                    case RdbTypes.OpFunction:
+                    case RdbTypes.OpFunction2:
+                        throw Corrupt("the RDB file contains functions, which Cinnabar does not support");
+                    default:
+                        if (!RdbTypes.IsObjectType(type)) throw Corrupt($"Unknown RDB encoding type {type}");
+                        byte[] key = r.LoadString();
+                        RedisObject val;
+                        try
+                        {
+                            val = r.LoadObject(type, server.Config);
+                        }
+                        catch (RdbFormatException e) when (e is not RdbShortReadException)
+                        {
+                            throw Corrupt($"Bad data format loading key '{Encoding.UTF8.GetString(key)}': {e.Message}");
+                        }
+                        // rdbLoadRio: a master drops keys that expired while the file sat on disk.
+                        if (master && expireMs != -1 && expireMs < now) expired++;
+                        else
+                        {
+                            AddKey(db, key, val, allowDuplicates);
+                            if (expireMs != -1) db.SetExpire(key, expireMs);
+                            loaded++;
+                        }
+                        expireMs = -1;
+                        continue;
+                }
+                break;
+            }
+            if (version >= 5) VerifyChecksum(server, data, r.Position, r.ReadBytes(8));
+        }
+        catch (RdbShortReadException)
+        {
+            throw ShortRead();
+        }
+        catch (RdbFormatException e)
+        {
+            throw Corrupt(e.Message);
+        }
+        return new LoadResult(loaded, expired);
+    }
+
+    static void AddKey(Database db, byte[] key, RedisObject val, bool allowDuplicates)
+    {
+        if (db.Exists(key))
+        {
+            if (!allowDuplicates) throw Corrupt($"RDB has duplicated key '{Encoding.UTF8.GetString(key)}' in DB {db.Id}");
+            db.Delete(key);
+        }
+        db.AddForLoad(key, val);
+    }
+
+    /// <summary>The 8-byte footer: zero means saved with rdbchecksum no; otherwise it must match (when rdbchecksum is on here).</summary>
+    static void VerifyChecksum(CinnabarServer server, byte[] data, int end, ReadOnlySpan<byte> footer)
+    {
+        ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(footer);
+        if (!server.Config.GetBool("rdbchecksum")) return;
+        if (stored == 0)
+        {
+            server.Log.Notice("RDB file was saved with checksum disabled: no check performed.");
+            return;
+        }
+        ulong expected = Crc64.Compute(0, data.AsSpan(0, end));
+        if (stored != expected)
+            throw new RdbLoadException($"Wrong RDB checksum expected: ({expected:x}) got ({stored:x}). Aborting now.",
+                "Internal error in RDB reading: RDB CRC error");
+    }
+
+    /// <summary>The AUX fields Redis reports while loading; the others are skipped, as unknown ones are.</summary>
+    static void LogAuxField(CinnabarServer server, byte[] key, byte[] value)
+    {
+        string k = Encoding.ASCII.GetString(key), v = Encoding.UTF8.GetString(value);
+        switch (k)
+        {
+            case "redis-ver":
+                server.Log.Notice("Loading RDB produced by version " + v);
+                break;
+            case "ctime" when long.TryParse(v, out long ctime):
+                server.Log.Notice($"RDB age {Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - ctime)} seconds");
+                break;
+            case "used-mem" when long.TryParse(v, out long mem):
+                server.Log.Notice($"RDB memory usage when created {mem / (1024.0 * 1024):0.00} Mb");
+                break;
+        }
+    }
+}
