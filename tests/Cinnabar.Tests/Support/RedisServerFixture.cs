@@ -13,11 +13,17 @@ public sealed class RedisServerFixture : IDisposable
 {
     Process? _process;
     int _port;
-    readonly string _dir = Path.Combine(Path.GetTempPath(), "cinnabar-redis-" + Guid.NewGuid().ToString("N"));
+    readonly string _dir;
+    readonly bool _ownsDir;
     readonly StringBuilder _log = new();
 
-    public RedisServerFixture()
+    public RedisServerFixture() : this(null) { }
+
+    /// <summary>A redis-server whose `dir` is the given folder (RDB file tests: it loads dump.rdb from there); the folder is left in place.</summary>
+    internal RedisServerFixture(string? dir)
     {
+        _ownsDir = dir == null;
+        _dir = dir ?? Path.Combine(Path.GetTempPath(), "cinnabar-redis-" + Guid.NewGuid().ToString("N"));
         var exe = ExternalTools.IsCI ? ExternalTools.Require("redis-server") : ExternalTools.Find("redis-server");
         if (exe == null) return;
         Directory.CreateDirectory(_dir);
@@ -106,7 +112,7 @@ public sealed class RedisServerFixture : IDisposable
         if (p != null) Kill(p);
         try
         {
-            if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+            if (_ownsDir && Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
         }
         catch (IOException) { }
     }
