@@ -376,9 +376,7 @@ public static class StringCommands
             // An int is 8 bytes after the key: rewritten in place, or a raw digit string's array is resized once.
             if (o.Encoding != ObjEncoding.Int)
             {
-                long before = ObjectSize.Of(o);
                 c.Db.ResizeStringValue(o, sizeof(long));
-                c.Db.AdjustMemory(ObjectSize.Of(o) - before);
                 o.Encoding = ObjEncoding.Int;
             }
             o.IntValue = value;
@@ -651,7 +649,6 @@ public static class StringCommands
     /// </summary>
     internal static Span<byte> ResizeRaw(Database db, RedisObject o, long newLength)
     {
-        long before = ObjectSize.Of(o);
         if (o.Encoding == ObjEncoding.Int)
         {
             Span<byte> scratch = stackalloc byte[24];
@@ -665,7 +662,6 @@ public static class StringCommands
             db.ResizeStringValue(o, newLength);
         }
         o.Encoding = ObjEncoding.Raw;
-        db.AdjustMemory(ObjectSize.Of(o) - before);
         return o.ValueArea;
     }
 

@@ -171,35 +171,14 @@ public sealed class Database
     }
 
     /// <summary>
-    /// Stores a string's new value in its object: in place when the length is unchanged, else in
-    /// a new [key][value] array (sdsMakeRoomFor's realloc). Accounts for the size change.
-    /// </summary>
-    public void SetStringValue(RedisObject o, ReadOnlySpan<byte> value, ObjEncoding encoding)
-    {
-        if (o.ValueArea.Length == value.Length)
-        {
-            value.CopyTo(o.ValueArea);
-            o.Encoding = encoding;
-            return;
-        }
-        AdoptStringBuffer(o, RedisObject.Embed(o.KeySpan, value));
-        o.Encoding = encoding;
-    }
-
-    /// <summary>
     /// Gives a string a [key][value] array its caller built (the key already in front), so a value
-    /// grown in place of its old array (an HLL promoted to dense) is not copied again. Accounts for the size change.
+    /// grown in place of its old array (an HLL promoted to dense) is not copied again.
     /// </summary>
-    public void AdoptStringBuffer(RedisObject o, byte[] keyAndValue)
-    {
-        long before = ObjectSize.Of(o);
-        ReplaceStringBuffer(o, keyAndValue);
-        UsedMemory += ObjectSize.Of(o) - before;
-    }
+    public void AdoptStringBuffer(RedisObject o, byte[] keyAndValue) => ReplaceStringBuffer(o, keyAndValue);
 
     /// <summary>
     /// Resizes a string's value area to length bytes (zero-padded growth, truncation on
-    /// shrink), keeping the bytes that fit; in place when the size is unchanged. The caller accounts for memory.
+    /// shrink), keeping the bytes that fit; nothing happens when the size is unchanged.
     /// </summary>
     public void ResizeStringValue(RedisObject o, long length)
     {
@@ -211,13 +190,16 @@ public sealed class Database
     }
 
     /// <summary>
-    /// Swaps a linked string's array. The key's TTL entry shares the array (as Redis's expires
-    /// dict shares the key sds), so it follows; otherwise it would keep the old value alive.
+    /// Swaps a linked string's array (sdsMakeRoomFor's realloc) and accounts for the size change:
+    /// a string's cost is its array, so this is the one place it changes. The key's TTL entry
+    /// shares the array (as Redis's expires dict shares the key sds), so it follows; otherwise it
+    /// would keep the old value alive.
     /// </summary>
     void ReplaceStringBuffer(RedisObject o, byte[] buf)
     {
         var old = o.KeyBuf;
         o.KeyBuf = buf;
+        UsedMemory += ObjectSize.ByteArray(buf.Length) - ObjectSize.ByteArray(old.Length);
         if (Expires.Count > 0) RetargetExpire(old, o);
     }
 
