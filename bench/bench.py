@@ -69,11 +69,16 @@ def stop_servers(servers):
             proc.wait()
 
 
-def cpu_ns(pid):
-    """CPU time (ns) used so far by every thread of a process (schedstat: run time in ns)."""
+def cpu_ns(pid, thread=None):
+    """CPU time (ns) used so far by a process's threads (schedstat: run time in ns); with
+    thread, only the threads whose name contains it (e.g. .NET's "Tiered" compilation thread)."""
     total = 0
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
+            if thread is not None:
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    if thread not in f.read():
+                        continue
             with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
                 total += int(f.read().split()[0])
         except OSError:
@@ -110,21 +115,6 @@ def bench(port, pid, test, clients, pipeline, size, n):
     raise RuntimeError("no result for %s (command failing or unsupported?)" % test)
 
 
-def jit_cpu_ns(pid):
-    """CPU time of the runtime's tiered-compilation thread (0 for a process without one)."""
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-                if "Tiered" not in f.read():
-                    continue
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-
 def warm_up(servers, args):
     """Unmeasured passes over the rows until Cinnabar's JIT has settled.
 
@@ -135,14 +125,14 @@ def warm_up(servers, args):
     gets the same passes.
     """
     for attempt in range(10):
-        before = jit_cpu_ns(servers["cinnabar"][1].pid)
+        before = cpu_ns(servers["cinnabar"][1].pid, thread="Tiered")
         for name in ("redis", "cinnabar"):
             port = servers[name][0]
             for pipeline in ("16", "1"):
                 subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(args.clients), "-P", pipeline,
                                 "-n", "20000" if pipeline == "16" else "5000", "-d", "1024" if attempt % 2 else "3",
                                 "-t", args.rows.lower(), "-q"], capture_output=True, timeout=300)
-        jit_ms = (jit_cpu_ns(servers["cinnabar"][1].pid) - before) / 1e6
+        jit_ms = (cpu_ns(servers["cinnabar"][1].pid, thread="Tiered") - before) / 1e6
         print("warm-up pass %d: JIT thread %.0f ms" % (attempt + 1, jit_ms), flush=True)
         if attempt >= 1 and jit_ms < 20:
             return
