@@ -16,34 +16,6 @@ public class KeyspaceRandomDifferentialTests(RedisServerFixture redis, ITestOutp
 {
     static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
 
-    void Run(int seed, Func<Random, string[]> next, int steps, string[][] setup, Action<RespClient, RespClient, ServerFixture>? check = null)
-    {
-        output.WriteLine($"seed {seed}");
-        var r = new Random(seed);
-        using var cinnabar = new ServerFixture();
-        using var oracle = redis.Connect();
-        using var subject = cinnabar.Connect();
-        Assert.Equal("+OK", oracle.CallS("FLUSHALL"));
-        // The oracle is shared by the collection: remember what the setup changes, put it back after.
-        var restore = setup.Where(c => c[0] == "CONFIG")
-            .Select(c => new[] { "CONFIG", "SET", c[2], oracle.Call("CONFIG", "GET", c[2]).Items![1].Text! }).ToList();
-        foreach (var cmd in setup) Assert.Equal(oracle.CallS(cmd), subject.CallS(cmd));
-        try
-        {
-            for (int i = 0; i < steps; i++)
-            {
-                var cmd = next(r);
-                string expected = Canonical(oracle.Call(cmd), cmd), actual = Canonical(subject.Call(cmd), cmd);
-                Assert.True(expected == actual, $"seed {seed} step {i}: {string.Join(' ', cmd)}\n  redis:    {expected}\n  cinnabar: {actual}");
-            }
-            check?.Invoke(oracle, subject, cinnabar);
-        }
-        finally
-        {
-            foreach (var cmd in restore) oracle.CallS(cmd);
-        }
-    }
-
     /// <summary>
     /// The reply as text; for HGETALL of a hashtable-encoded hash the field order is the dict's
     /// (Redis seeds its hash function per process, so it differs between any two servers):
@@ -67,7 +39,7 @@ public class KeyspaceRandomDifferentialTests(RedisServerFixture redis, ITestOutp
             1 => new string((char)('a' + r.Next(26)), r.Next(60, 90)),
             _ => "v" + r.Next(40),
         };
-        Run(Environment.TickCount, r =>
+        RandomDifferential.Run(redis, output, Environment.TickCount, r =>
         {
             string l = "l" + r.Next(1, 3), h = "h" + r.Next(1, 3);
             return r.Next(24) switch
@@ -95,11 +67,13 @@ public class KeyspaceRandomDifferentialTests(RedisServerFixture redis, ITestOutp
                 _ => ["HLEN", h],
             };
         }, 4000,
+        config:
         [
             ["CONFIG", "SET", "list-max-listpack-size", "4"],
             ["CONFIG", "SET", "list-compress-depth", "1"],
             ["CONFIG", "SET", "hash-max-listpack-entries", "12"],
-        ]);
+        ],
+        canonical: Canonical);
     }
 
     [RequiresToolsFact("redis-server")]
@@ -115,7 +89,7 @@ public class KeyspaceRandomDifferentialTests(RedisServerFixture redis, ITestOutp
             2 => "",
             _ => new string((char)('a' + r.Next(26)), r.Next(1, 20)),  // embstr
         };
-        Run(Environment.TickCount, rng =>
+        RandomDifferential.Run(redis, output, Environment.TickCount, rng =>
         {
             r = rng;
             return r.Next(30) switch
@@ -149,7 +123,7 @@ public class KeyspaceRandomDifferentialTests(RedisServerFixture redis, ITestOutp
                 28 => ["STRLEN", Key()],
                 _ => ["GET", Key()],
             };
-        }, 4000, [], (oracle, subject, cinnabar) =>
+        }, 4000, check: (oracle, subject, cinnabar) =>
         {
             // Both servers end with the same keys, values and deadlines in both databases.
             foreach (var db in new[] { "1", "0" })

@@ -13,30 +13,12 @@ public class ZSetRandomDifferentialTests(RedisServerFixture redis, ITestOutputHe
 {
     static string I(double d) => d.ToString(CultureInfo.InvariantCulture);
 
-    void Run(int seed, Func<Random, string[]> next, int steps, Action<RespClient>? setup = null)
-    {
-        output.WriteLine($"seed {seed}");
-        var rng = new Random(seed);
-        using var cinnabar = new ServerFixture();
-        using var oracle = redis.Connect();
-        using var subject = cinnabar.Connect();
-        Assert.Equal("+OK", oracle.CallS("FLUSHALL"));
-        setup?.Invoke(oracle);
-        setup?.Invoke(subject);
-        for (int i = 0; i < steps; i++)
-        {
-            var cmd = next(rng);
-            string expected = oracle.CallS(cmd), actual = subject.CallS(cmd);
-            Assert.True(expected == actual, $"seed {seed} step {i}: {string.Join(' ', cmd)}\n  redis:    {expected}\n  cinnabar: {actual}");
-        }
-    }
-
     [RequiresToolsFact("redis-server")]
     public void RandomSortedSetCommandsMatchRedis()
     {
         static string Member(Random r) => r.Next(10) == 0 ? new string('x', r.Next(60, 70)) : "m" + r.Next(300);
         static string Bound(Random r) => r.Next(4) switch { 0 => "-inf", 1 => "+inf", 2 => I(r.Next(-5, 50)), _ => "(" + r.Next(-5, 50) };
-        Run(Environment.TickCount, r =>
+        RandomDifferential.Run(redis, output, Environment.TickCount, r =>
         {
             string k = "z" + r.Next(1, 4);
             if (r.Next(3) == 0)
@@ -89,7 +71,7 @@ public class ZSetRandomDifferentialTests(RedisServerFixture redis, ITestOutputHe
             string x = X(layout), y = Y(layout);
             if (seen.Add(x + "," + y)) add.AddRange([x, y, "p" + i++]);
         }
-        Run(seed, r =>
+        RandomDifferential.Run(redis, output, seed, r =>
         {
             string unit = new[] { "m", "km", "mi", "ft" }[r.Next(4)];
             string radius = I(new[] { 1, 10, 100, 1000, 5000, 50000, 500000 }[r.Next(7)] * r.NextDouble());
@@ -103,6 +85,6 @@ public class ZSetRandomDifferentialTests(RedisServerFixture redis, ITestOutputHe
                 5 => ["GEODIST", "g", "p" + r.Next(150), "p" + r.Next(150), unit],
                 _ => ["GEOPOS", "g", "p" + r.Next(150), "p" + r.Next(150)],
             };
-        }, 600, c => Assert.Equal(":150", c.CallS(add.ToArray())));
+        }, 600, prepare: c => Assert.Equal(":150", c.CallS(add.ToArray())));
     }
 }
