@@ -159,23 +159,15 @@ public sealed class Client : IFileEventHandler
 
     void ReadQueryFromSocket(Socket socket)
     {
-        // Make room: keep unparsed bytes at the front, grow when a big argument is pending.
-        if (_qpos > 0 && (_qend == _query!.Length || _qpos > _query.Length / 2)) Compact();
-        if (_qend == _query!.Length)
+        if (!MakeRoomFor(1))
         {
-            if (_query.Length >= Array.MaxLength)
-            {
-                // One contiguous request can't grow past the largest .NET array (about 2 GB).
-                Server.Log.Warning($"Closing client whose request does not fit in a query buffer: {Describe()}");
-                Server.Clients.FreeClient(this);
-                return;
-            }
-            var old = _query;
-            Array.Resize(ref _query, (int)Math.Min((long)_query.Length * 2, Array.MaxLength));
-            if (Parser.InProgress) Parser.Relocate(old, _query, 0);
-            _ownQuery = _query; // a request bigger than the shared buffer continues in a private one
+            // One contiguous request can't grow past the largest .NET array (about 2 GB).
+            Server.Log.Warning($"Closing client whose request does not fit in a query buffer: {Describe()}");
+            Server.Clients.FreeClient(this);
+            return;
         }
-        int n = socket.Receive(_query, _qend, _query.Length - _qend, SocketFlags.None, out var err);
+        var query = _query!;
+        int n = socket.Receive(query, _qend, query.Length - _qend, SocketFlags.None, out var err);
         if (err == SocketError.WouldBlock) return;
         if (err != SocketError.Success || n == 0)
         {
@@ -207,17 +199,30 @@ public sealed class Client : IFileEventHandler
     internal void FeedQueryBuffer(ReadOnlySpan<byte> bytes)
     {
         _query ??= _ownQuery ??= new byte[InitialQueryBuffer];
-        if (_qpos > 0 && (_qend + bytes.Length > _query.Length || _qpos > _query.Length / 2)) Compact();
-        while (_qend + bytes.Length > _query.Length)
+        if (!MakeRoomFor(bytes.Length)) throw new InvalidOperationException("request larger than the largest array");
+        bytes.CopyTo(_query!.AsSpan(_qend));
+        _qend += bytes.Length;
+        ProcessInputBuffer();
+    }
+
+    /// <summary>
+    /// Makes room for <paramref name="bytes"/> more at the end of the query buffer: unparsed bytes
+    /// move to the front when that frees enough (or they sit past the middle), and the buffer
+    /// doubles while still short; a buffer that grows is the client's own from then on. False
+    /// when the request can't fit in one .NET array.
+    /// </summary>
+    bool MakeRoomFor(int bytes)
+    {
+        if (_qpos > 0 && (_qend + bytes > _query!.Length || _qpos > _query.Length / 2)) Compact();
+        while (_qend + bytes > _query!.Length)
         {
+            if (_query.Length >= Array.MaxLength) return false;
             var old = _query;
-            Array.Resize(ref _query, _query.Length * 2);
+            Array.Resize(ref _query, (int)Math.Min((long)_query.Length * 2, Array.MaxLength));
             if (Parser.InProgress) Parser.Relocate(old, _query, 0);
             _ownQuery = _query;
         }
-        bytes.CopyTo(_query.AsSpan(_qend));
-        _qend += bytes.Length;
-        ProcessInputBuffer();
+        return true;
     }
 
     /// <summary>Where the bytes still needed begin: the partial command's start, or the next unparsed byte.</summary>
