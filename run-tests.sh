@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, build (warnings are errors), unit, integration,
 # differential and interop tests, and the docs check when docs/render.sh exists.
-# Installs redis-server/redis-tools (Debian packages) when missing. Ends with one line
+# Installs redis-server/redis-tools (Debian packages: the oracle, redis-cli, redis-benchmark,
+# redis-check-rdb) when any is missing. Ends with one line
 # "N passed, N failed, N skipped" and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -10,7 +11,7 @@ failed_steps=()
 step() { echo; echo "== $*"; }
 
 # --- tools: the oracle and the interop tools come from Debian's packages.
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null; then
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null || ! command -v redis-check-rdb >/dev/null; then
   step "installing redis-server and redis-tools (Debian packages)"
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then
