@@ -1,19 +1,20 @@
 // The server (Redis's redisServer + server.c), the composition root: owns the configuration,
-// the databases, the command table, the event loop and the mechanisms' parts (Clock, Clients,
-// Pause), runs serverCron and beforeSleep, and raises the events mechanisms attach to. It is
-// embeddable: new CinnabarServer(config).Start() listens and serves on its own loop thread.
+// the databases, the command table, the event loop and every mechanism as a typed field
+// created in the constructor (clients, transactions, blocking, Pub/Sub, tracking, MONITOR,
+// slowlog, replication, propagation), and calls them explicitly in Redis's order from
+// serverCron, beforeSleep, freeClient and the keyspace's signals. Two servers in one process
+// share nothing. Embeddable: new CinnabarServer(config).Start() serves on its own loop thread.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Cinnabar.Commands;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
+using Cinnabar.Replication;
 using Cinnabar.Server;
+using Cinnabar.Transactions;
 
 namespace Cinnabar;
-
-/// <summary>A key was modified (signalModifiedKey): WATCH and client tracking listen. The span is only valid during the call.</summary>
-public delegate void KeyModifiedHandler(Database db, ReadOnlySpan<byte> key);
 
 public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 {
@@ -34,6 +35,19 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly ClientManager Clients;
     /// <summary>CLIENT PAUSE state and the postponed clients (Networking/ClientPause.cs).</summary>
     public readonly ClientPause Pause;
+    /// <summary>MULTI/EXEC and WATCH (Transactions/Multi.cs).</summary>
+    public readonly Multi Transactions;
+    /// <summary>Clients blocked on keys (Keyspace/BlockingKeys.cs).</summary>
+    public readonly BlockingKeys Blocking;
+    public readonly PubSub.PubSub PubSub;
+    /// <summary>Client-side caching invalidation (Tracking/Tracking.cs).</summary>
+    public readonly Tracking.Tracking Tracking;
+    public readonly Networking.Monitor Monitors;
+    public readonly SlowLog SlowLog;
+    /// <summary>The primary side of replication: replicas, their stream, the backlog (Replication/ReplicationPrimary.cs).</summary>
+    public readonly ReplicationPrimary Replication;
+    /// <summary>Where every change to the dataset leaves (Server/Propagation.cs).</summary>
+    public readonly Propagation Propagation;
     readonly List<Listener> _listeners = new();
     ActiveExpire _activeExpire = null!;
     Thread? _thread;
@@ -58,25 +72,26 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     bool _expiryPaused;
     public bool Loading { get; set; }
 
-    /// <summary>Invoked when a client is freed so mechanisms can drop its state (Pub/Sub, WATCH, blocking).</summary>
-    public event Action<Client>? ClientFreed;
+    /// <summary>freeClient's mechanism part, in Redis's order: blocking, WATCH, Pub/Sub, tracking, replica/monitor lists, MULTI state.</summary>
+    internal void FreeClientState(Client c)
+    {
+        Blocking.FreeClient(c);
+        Transactions.UnwatchAllKeys(c);
+        PubSub.UnsubscribeAll(c, notify: false);
+        Tracking.FreeClient(c);
+        Replication.FreeClient(c);
+        Monitors.Remove(c);
+        Transactions.FreeClientMultiState(c);
+    }
 
-    internal void RaiseClientFreed(Client c) => ClientFreed?.Invoke(c);
-
-    /// <summary>Invoked by RESET after the connection state it owns is cleared: MULTI/WATCH, Pub/Sub, tracking attach here.</summary>
-    public event Action<Client>? ClientReset;
-
-    public void RaiseClientReset(Client c) => ClientReset?.Invoke(c);
-
-    /// <summary>Invoked once per serverCron run, after the built-in work.</summary>
-    public event Action? Cron;
-
-    /// <summary>Invoked in beforeSleep before replies are written (blocked clients, notifications).</summary>
-    public event Action? BeforeSleepHooks;
-
-    /// <summary>Keyspace side effects: key modified (WATCH, tracking) and expired (notification).</summary>
-    public event KeyModifiedHandler? KeyModified;
-    public event Action<Database, byte[]>? KeyExpired;
+    /// <summary>RESET's mechanism part (clearClientConnectionState): tracking, MULTI/WATCH, Pub/Sub, MONITOR.</summary>
+    public void ClearClientConnectionState(Client c)
+    {
+        Tracking.DisableTracking(c);
+        Transactions.FreeClientMultiState(c);
+        PubSub.UnsubscribeAll(c, notify: false);
+        Monitors.Remove(c);
+    }
 
     public IReadOnlyList<IPEndPoint> EndPoints => _listeners.Select(l => l.EndPoint).ToList();
     public int Port => _listeners.Count > 0 ? _listeners[0].EndPoint.Port : Config.Port;
@@ -91,8 +106,17 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Evictor = new Evictor(this);
         Clients = new ClientManager(this);
         Pause = new ClientPause(this);
+        Transactions = new Multi(this);
+        Blocking = new BlockingKeys(this);
+        PubSub = new PubSub.PubSub(this);
+        Tracking = new Tracking.Tracking(this);
+        Monitors = new Networking.Monitor(this);
+        SlowLog = new SlowLog(this);
+        Replication = new ReplicationPrimary(this);
+        Propagation = new Propagation(Replication);
+        // Keyspace notifications are Pub/Sub messages on __keyspace@N__ / __keyevent@N__ channels.
+        Events.Publish = (channel, message) => PubSub.PublishMessage(channel, message, global::Cinnabar.PubSub.PubSubType.Global);
         Config.MaxMemoryChanged += UpdateMaxmemory;
-        Extensions.Initialize(this);
     }
 
     /// <summary>Binds, starts the loop thread and returns once the server accepts connections.</summary>
@@ -204,12 +228,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
                 Log.Warning("Error trying to save the DB. Exit anyway.");
             }
         }
-        ShuttingDown?.Invoke();
         Log.Warning("Cinnabar is now ready to exit, bye bye...");
         return true;
     }
-
-    public event Action? ShuttingDown;
 
     /// <summary>Blocks until the loop thread ends (SHUTDOWN or Stop).</summary>
     public void WaitForShutdown() => _stopped.Wait();
@@ -231,17 +252,18 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public readonly Evictor Evictor;
 
-    /// <summary>A key was evicted: WATCH/tracking, the "evicted" notification, propagation hooks (KeyEvicted).</summary>
+    /// <summary>A key was evicted: its DEL propagates at once, then WATCH/tracking and the "evicted" notification.</summary>
     internal void OnKeyEvicted(Database db, byte[] key)
     {
+        PropagateDeletion(db, key, Config.GetBool("lazyfree-lazy-eviction"));
         Stats.EvictedKeys++;
         SignalModifiedKeyByServer(db, key);
         Events.Notify(NotifyClass.Evicted, "evicted", key, db.Id);
-        KeyEvicted?.Invoke(db, key);
     }
 
-    /// <summary>Raised after an eviction deleted a key (propagation of the DEL attaches here).</summary>
-    public event Action<Database, byte[]>? KeyEvicted;
+    /// <summary>propagateDeletion: a key the server itself removed leaves as DEL (UNLINK when lazily freed), outside any unit.</summary>
+    void PropagateDeletion(Database db, byte[] key, bool lazy) =>
+        Propagation.PropagateNow(db.Id, lazy ? "UNLINK"u8 : "DEL"u8, key);
 
     /// <summary>freeMemoryGetNotCountedMemory: replica output buffers (and the AOF buffer once it exists) do not trigger eviction.</summary>
     public long MemNotCountedForEvict
@@ -276,7 +298,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     {
         Clock.UpdateCachedTime(Stopwatch.GetTimestamp());
         Pause.ResumePostponedClients();
-        BeforeSleepHooks?.Invoke();
+        Blocking.BeforeSleep();
+        Tracking.BroadcastInvalidationMessages();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);
         Clients.HandleClientsWithPendingWrites();
         Clients.FreeClientsInAsyncFreeQueue();
@@ -293,7 +316,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Clients.ClientsCron();
         Metrics.Track(Stats, NowMs);
         DatabasesCron();
-        Cron?.Invoke();
+        Blocking.HandleBlockedClientsTimeout();
+        if (CronLoops % Math.Max(1, Config.Hz) == 0) Replication.Cron(); // run_with_period(1000)
         return 1000 / Math.Max(1, Config.Hz);
     }
 
@@ -353,21 +377,20 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         }
     }
 
+    /// <summary>dbAdd: clients blocked on the key may be served (RENAME, MOVE, COPY onto a waited key); the "new" event.</summary>
     public void OnKeyAdded(Database db, ReadOnlySpan<byte> key)
     {
-        KeyAdded?.Invoke(db, key);
+        Blocking.OnKeyAdded(db, key);
         Events.Notify(NotifyClass.New, "new", key, db.Id);
     }
 
-    /// <summary>A key was created (dbAdd): blocked clients waiting on it may be served (RENAME, MOVE, COPY onto a waited key).</summary>
-    public event KeyModifiedHandler? KeyAdded;
-
+    /// <summary>deleteExpiredKeyAndPropagate's side effects: the "expired" event, WATCH/tracking, the DEL at once.</summary>
     public void OnKeyExpired(Database db, byte[] key)
     {
-        Stats.ExpiredKeys++;
         Events.Notify(NotifyClass.Expired, "expired", key, db.Id);
-        KeyExpired?.Invoke(db, key);
         SignalModifiedKeyByServer(db, key);
+        PropagateDeletion(db, key, Config.GetBool("lazyfree-lazy-expire"));
+        Stats.ExpiredKeys++;
     }
 
     /// <summary>
@@ -381,7 +404,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         ModifiedByServer = true;
         try
         {
-            KeyModified?.Invoke(db, key);
+            SignalModifiedKey(db, key);
         }
         finally
         {
@@ -391,8 +414,10 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public void OnValueFreed(RedisObject o) { }
 
+    /// <summary>signalModifiedKey: WATCH first (touchWatchedKey), then client tracking (trackingInvalidateKey).</summary>
     public void SignalModifiedKey(Database db, ReadOnlySpan<byte> key)
     {
-        KeyModified?.Invoke(db, key);
+        Transactions.TouchWatchedKey(db, key);
+        Tracking.OnKeyModified(ModifiedByServer ? null : Dispatcher.CurrentClient, key);
     }
 }

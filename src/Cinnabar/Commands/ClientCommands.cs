@@ -1,7 +1,7 @@
 // CLIENT subcommands (Redis's clientCommand in networking.c): introspection (ID, INFO, LIST,
 // GETNAME), connection control (SETNAME, KILL, REPLY, NO-EVICT, UNBLOCK) and server-wide
 // CLIENT PAUSE/UNPAUSE. The info line is catClientInfoString's field order of Redis 7.0.15;
-// state owned by other mechanisms (MULTI, Pub/Sub, tracking) comes through ClientHooks.
+// state owned by other mechanisms (MULTI, Pub/Sub, tracking) is read from the client's typed fields.
 using System.Globalization;
 using System.Text;
 using Cinnabar.Networking;
@@ -307,7 +307,7 @@ public static class ClientCommands
         }
         if (!Arguments.TryGetLong(c, 2, out long id)) return;
         bool unblocked = c.Server.Clients.TryGet(id, out var target) && target.HasFlag(ClientFlags.Blocked)
-            && ClientHooks.UnblockHandler != null && ClientHooks.UnblockHandler(target, asError);
+            && c.Server.Blocking.Unblock(target, asError);
         c.Reply.Integer(unblocked ? 1 : 0);
     }
 
@@ -374,11 +374,11 @@ public static class ClientCommands
     public static string InfoString(Client c)
     {
         long now = c.Server.NowMs;
-        int multi = c.HasFlag(ClientFlags.Multi) ? ClientHooks.MultiCount?.Invoke(c) ?? 0 : -1;
-        var (sub, psub, ssub) = ClientHooks.SubscriptionCounts?.Invoke(c) ?? (0, 0, 0);
+        int multi = c.HasFlag(ClientFlags.Multi) ? Transactions.Multi.QueuedCount(c) : -1;
+        var (sub, psub, ssub) = PubSub.PubSub.SubscriptionCounts(c);
         long argvMem = 0;
         if (c.Cmd != null) for (int i = 0; i < c.Args.Count; i++) argvMem += c.Args.Length(i);
-        long multiMem = ClientHooks.MultiMemory?.Invoke(c) ?? 0;
+        long multiMem = Transactions.Multi.QueuedMemory(c);
         long omem = c.Output.ListBytes;
         // getClientMemoryUsage: query buffer, argv, reply list, the fixed reply buffer and the client itself.
         long totMem = c.QueryBufferCapacity + argvMem + multiMem + omem + ReplyBuffer.ChunkSize + ClientStructSize;
@@ -390,7 +390,7 @@ public static class ClientCommands
         sb.Append(ci, $"sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={c.QueryBufferUsed} qbuf-free={c.QueryBufferCapacity - c.QueryBufferUsed} ");
         sb.Append(ci, $"argv-mem={argvMem} multi-mem={multiMem} rbs={ReplyBuffer.ChunkSize} rbp={ReplyBuffer.ChunkSize} ");
         sb.Append(ci, $"obl={c.Output.BufferBytes} oll={c.Output.ChunkCount} omem={omem} tot-mem={totMem} events={events} ");
-        sb.Append(ci, $"cmd={c.LastCmd?.FullName ?? "NULL"} user={c.User} redir={ClientHooks.TrackingRedirect?.Invoke(c) ?? -1} resp={c.Reply.Protocol}");
+        sb.Append(ci, $"cmd={c.LastCmd?.FullName ?? "NULL"} user={c.User} redir={Tracking.Tracking.RedirectOf(c)} resp={c.Reply.Protocol}");
         return sb.ToString();
     }
 
@@ -410,7 +410,7 @@ public static class ClientCommands
         if (c.HasFlag(ClientFlags.Multi)) sb.Append('x');
         if (c.HasFlag(ClientFlags.Blocked) || c.Server.Pause.IsPostponed(c)) sb.Append('b');
         if (c.HasFlag(ClientFlags.Tracking)) sb.Append('t');
-        sb.Append(ClientHooks.TrackingFlags?.Invoke(c));
+        sb.Append(Tracking.Tracking.FlagLetters(c));
         if (c.HasFlag(ClientFlags.DirtyCas)) sb.Append('d');
         if (c.HasFlag(ClientFlags.CloseAfterReply)) sb.Append('c');
         if (c.HasFlag(ClientFlags.Unblocked)) sb.Append('u');

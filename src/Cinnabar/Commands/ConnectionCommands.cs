@@ -155,7 +155,7 @@ public static class ConnectionCommands
     /// <summary>
     /// RESET (clearClientConnectionState): back to a fresh connection's state: db 0, RESP2, no
     /// name, replies on, default user (unauthenticated if a password is set). MULTI/WATCH,
-    /// Pub/Sub, tracking and MONITOR drop their own state through CinnabarServer.ClientReset.
+    /// Pub/Sub, tracking and MONITOR drop their own state (CinnabarServer.ClearClientConnectionState).
     /// </summary>
     [Command("reset")]
     static void Reset(Client c)
@@ -165,7 +165,7 @@ public static class ConnectionCommands
             c.Reply.Error("can only reset normal client connections");
             return;
         }
-        c.Server.RaiseClientReset(c);
+        c.Server.ClearClientConnectionState(c);
         c.Db = c.Server.Databases[0];
         c.Reply.Protocol = 2;
         c.Name = null;

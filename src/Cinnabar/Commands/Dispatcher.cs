@@ -1,7 +1,11 @@
 // Command dispatch (Redis's processCommand + call): resolves argv against the command table,
 // runs the checks in Redis's order (unknown command, arity, protected commands, auth, MULTI
 // restrictions, OOM, read-only replica, Pub/Sub context, loading, MULTI queueing), then calls
-// the handler, timing it for commandstats and the slowlog, and fans out post-call effects.
+// the handler. call() measures the command (commandstats, the dirty delta) and runs the
+// post-call steps in Redis's order: slowlog, MONITOR, propagation of what changed, tracking;
+// at the end of the outermost call the unit's commands leave (propagatePendingCommands) and
+// pending invalidations go out; then clients unblocked by the command are served, each
+// through call() too, so a served BLPOP is counted, logged and propagated like any command.
 using System.Diagnostics;
 using System.Text;
 using Cinnabar.Networking;
@@ -11,12 +15,6 @@ namespace Cinnabar.Commands;
 public sealed class Dispatcher
 {
     readonly CinnabarServer _server;
-
-    /// <summary>Hooks other mechanisms install: MULTI queueing, post-call fan-out (MONITOR, slowlog, propagation).</summary>
-    public Func<Client, bool>? QueueInMulti;   // returns true when it queued the command
-    public Action<Client, CommandDef, long>? AfterCall; // (client, command, duration µs)
-    public Action<Client, string>? ExecAbort;        // a rejected EXEC discards the transaction (execCommandAbort)
-    public Action<Client, CommandDef?>? Rejected;    // a command refused before call() (resetClient still runs in Redis)
 
     /// <summary>server.current_client: the client whose command runs in the outermost call() (EXEC and scripts keep it).</summary>
     public Client? CurrentClient { get; private set; }
@@ -97,9 +95,14 @@ public sealed class Dispatcher
             Reject(c, cmd, "-LOADING Redis is loading the dataset in memory");
             return;
         }
-        if (c.HasFlag(ClientFlags.Multi) && !IsTransactionControl(cmd) && QueueInMulti != null && QueueInMulti(c))
+        if (c.HasFlag(ClientFlags.Multi) && !IsTransactionControl(cmd))
+        {
+            _server.Transactions.QueueMultiCommand(c);
             return;
+        }
         Call(c, cmd);
+        // Clients blocked on keys this command fed are served now (inside EXEC, after the whole unit).
+        if (_server.Blocking.HasReadyKeys && !c.HasFlag(ClientFlags.Multi)) _server.Blocking.HandleClientsBlockedOnKeys();
     }
 
     static string ProtectedConfigName(CommandDef cmd) => (cmd.Parent ?? cmd).Name switch
@@ -111,10 +114,7 @@ public sealed class Dispatcher
 
     static bool IsExec(CommandDef cmd) => cmd.Parent == null && cmd.Name == "exec";
 
-    /// <summary>EXEC is denyoom when any queued command is (Redis's c->mstate.cmd_flags).</summary>
-    static bool TransactionDenyOom(Client c) =>
-        c.Extensions.TryGetValue(typeof(Transactions.MultiState), out var s)
-        && ((Transactions.MultiState)s).Commands.Exists(q => q.Cmd.Has(CommandFlags.DenyOom));
+    static bool TransactionDenyOom(Client c) => Transactions.Multi.TransactionDenyOom(c);
 
     static bool IsTransactionControl(CommandDef cmd) =>
         cmd.Parent == null && cmd.Name is "exec" or "discard" or "multi" or "watch" or "quit" or "reset";
@@ -134,18 +134,59 @@ public sealed class Dispatcher
     /// <summary>Starts or ends a client's pipeline: the next command reads the clock itself.</summary>
     internal void BreakTimestampChain() => _chainClient = null;
 
-    /// <summary>call(): runs the handler with timing and stats.</summary>
-    public void Call(Client c, CommandDef cmd)
+    /// <summary>call(): runs the handler, then the post-call steps.</summary>
+    public void Call(Client c, CommandDef cmd) => Call(c, cmd, null, null, null);
+
+    /// <summary>
+    /// Serves a client blocked on keys through call() (its command's serve callback in place of
+    /// the handler): the stats and slowlog it skipped when it blocked, and its propagation (the
+    /// callback rewrites the argv to the non-blocking form). False when the key cannot serve it.
+    /// </summary>
+    public bool CallBlocked(Client c, Keyspace.BlockState st, Keyspace.Database db, byte[] key)
+    {
+        var saved = c.Db;
+        c.Db = db;
+        c.Args = st.Argv!;
+        c.Cmd = st.Cmd;
+        try
+        {
+            return Call(c, st.Cmd!, st.Serve, db, key);
+        }
+        finally
+        {
+            c.Db = saved;
+            c.Args = c.Parser.Args;
+        }
+    }
+
+    /// <summary>updateStatsOnUnblock: a blocked client answered without being served (timeout, CLIENT UNBLOCK) is counted now.</summary>
+    public void CountUnblocked(Client c, Keyspace.BlockState st)
+    {
+        if (st.Cmd == null) return;
+        st.Cmd.Calls++;
+        st.Cmd.MicrosecondsTotal += st.DurationUs;
+        _server.Stats.NumCommands++;
+        var args = c.Args;
+        c.Args = st.Argv!;
+        _server.SlowLog.AfterCall(c, st.Cmd, st.DurationUs);
+        c.Args = args;
+    }
+
+    bool Call(Client c, CommandDef cmd, Func<Client, Keyspace.Database, byte[], bool>? serve, Keyspace.Database? db, byte[]? key)
     {
         long start = ExecutionNesting == 0 && ReferenceEquals(_chainClient, c) ? _chainTimestamp : Stopwatch.GetTimestamp();
         _server.Clock.UpdateCachedTime(start);
         int errorsBefore = c.Reply.ErrorsWritten;
+        long dirtyBefore = _server.Stats.Dirty;
+        var propagation = _server.Propagation.BeginCall();
         var previousClient = CurrentClient;
         if (ExecutionNesting == 0) CurrentClient = c;
         ExecutionNesting++;
+        bool served = true;
         try
         {
-            cmd.Handler!(c);
+            if (serve == null) cmd.Handler!(c);
+            else served = serve(c, db!, key!);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -166,12 +207,36 @@ public sealed class Dispatcher
             _chainTimestamp = end;
         }
         long durationUs = (long)Stopwatch.GetElapsedTime(start, end).TotalMicroseconds;
-        cmd.Calls++;
-        cmd.MicrosecondsTotal += durationUs;
-        if (c.Reply.ErrorsWritten != errorsBefore) cmd.FailedCalls++;
-        _server.Stats.NumCommands++;
-        AfterCall?.Invoke(c, cmd, durationUs);
+        bool blocked = c.HasFlag(ClientFlags.Blocked) && serve == null;
+        if (blocked)
+        {
+            // The command blocked: it is counted and logged when it is served or times out.
+            var st = c.BlockState!;
+            st.Cmd = cmd;
+            st.Argv = c.Args.Clone();
+            st.DurationUs = durationUs;
+        }
+        else if (served)
+        {
+            if (serve != null) durationUs += c.BlockState!.DurationUs;
+            cmd.Calls++;
+            cmd.MicrosecondsTotal += durationUs;
+            if (c.Reply.ErrorsWritten != errorsBefore) cmd.FailedCalls++;
+            _server.Stats.NumCommands++;
+            _server.SlowLog.AfterCall(c, cmd, durationUs);
+        }
+        // A served client's command was shown when it first ran.
+        if (serve == null) _server.Monitors.AfterCall(c, cmd);
+        _server.Propagation.EndCall(propagation, c, _server.Stats.Dirty - dirtyBefore, IsExec(cmd));
+        _server.Tracking.AfterCall(c, cmd);
+        if (ExecutionNesting == 0)
+        {
+            // afterCommand: the unit's commands leave, then the invalidations that waited for the reply.
+            _server.Propagation.PropagatePendingCommands();
+            _server.Tracking.AfterCommand(c, cmd);
+        }
         CurrentClient = previousClient;
+        return served;
     }
 
     void Reject(Client c, CommandDef? cmd, string error, bool rawBytes = false)
@@ -179,10 +244,11 @@ public sealed class Dispatcher
         if (cmd != null) cmd.RejectedCalls++;
         _server.Stats.RejectedCalls++;
         if (c.HasFlag(ClientFlags.Multi)) c.Flags |= ClientFlags.DirtyExec; // flagTransaction
-        if (cmd != null && cmd.Parent == null && cmd.Name == "exec" && ExecAbort != null) ExecAbort(c, error);
+        if (cmd != null && IsExec(cmd)) _server.Transactions.ExecCommandAbort(c, error);
         else if (rawBytes) c.Reply.ErrorWithRawBytes(error);
         else c.Reply.Error(error);
-        Rejected?.Invoke(c, cmd);
+        // resetClient runs for a rejected command too: CLIENT CACHING lasts one command.
+        Tracking.Tracking.ResetCaching(c, cmd);
     }
 
     static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;

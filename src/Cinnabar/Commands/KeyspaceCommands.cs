@@ -390,11 +390,11 @@ public static class KeyspaceCommands
         if (db1 != db2)
         {
             // WATCHers of either db see the other's keys appear (touchAllWatchedKeysInDb both ways).
-            Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, db1, db2);
-            Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, db2, db1);
+            c.Server.Transactions.TouchAllWatchedKeysInDb(db1, db2);
+            c.Server.Transactions.TouchAllWatchedKeysInDb(db2, db1);
             db1.SwapWith(db2);
             // Clients blocked in either db now see the other's keys (scanDatabaseForReadyKeys).
-            var blocking = BlockingKeys.Of(c.Server);
+            var blocking = c.Server.Blocking;
             blocking.ScanDatabaseForReadyKeys(db1);
             blocking.ScanDatabaseForReadyKeys(db2);
         }
@@ -419,9 +419,9 @@ public static class KeyspaceCommands
     static void FlushDb(Client c)
     {
         if (!ParseFlushFlags(c)) return;
-        Transactions.Multi.TouchAllWatchedKeysInDb(c.Server, c.Db, null); // signalFlushedDb
+        c.Server.Transactions.TouchAllWatchedKeysInDb(c.Db, null); // signalFlushedDb
         c.Server.Stats.Dirty += c.Db.Flush();
-        Tracking.Tracking.Of(c.Server).InvalidateKeysOnFlush();
+        c.Server.Tracking.InvalidateKeysOnFlush();
         c.Reply.Ok();
     }
 
@@ -440,10 +440,10 @@ public static class KeyspaceCommands
         long removed = 0;
         foreach (var db in server.Databases)
         {
-            Transactions.Multi.TouchAllWatchedKeysInDb(server, db, null); // signalFlushedDb
+            server.Transactions.TouchAllWatchedKeysInDb(db, null); // signalFlushedDb
             removed += db.Flush();
         }
-        Tracking.Tracking.Of(server).InvalidateKeysOnFlush();
+        server.Tracking.InvalidateKeysOnFlush();
         return removed;
     }
 }

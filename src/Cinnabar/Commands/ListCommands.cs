@@ -37,7 +37,7 @@ public static class ListCommands
         {
             o = CreateList(c);
             db.Add(key, o);
-            BlockingKeys.Of(c.Server).Signal(db, key);
+            c.Server.Blocking.Signal(db, key);
         }
         var ql = Ql(o);
         long before = ql.SizeInBytes;

@@ -28,7 +28,7 @@ public static class MultiCommands
             c.Reply.Error("EXEC without MULTI");
             return;
         }
-        Multi.Of(c.Server).Exec(c);
+        c.Server.Transactions.Exec(c);
     }
 
     [Command("discard")]
@@ -39,7 +39,7 @@ public static class MultiCommands
             c.Reply.Error("DISCARD without MULTI");
             return;
         }
-        Multi.Of(c.Server).DiscardTransaction(c);
+        c.Server.Transactions.DiscardTransaction(c);
         c.Reply.Ok();
     }
 
@@ -54,7 +54,7 @@ public static class MultiCommands
         // No point in watching if the client is already dirty.
         if (!c.HasFlag(ClientFlags.DirtyCas))
         {
-            var tx = Multi.Of(c.Server);
+            var tx = c.Server.Transactions;
             for (int j = 1; j < c.Args.Count; j++) tx.WatchForKey(c, c.Args[j]);
         }
         c.Reply.Ok();
@@ -63,7 +63,7 @@ public static class MultiCommands
     [Command("unwatch")]
     static void UnwatchCommand(Client c)
     {
-        Multi.Of(c.Server).UnwatchAllKeys(c);
+        c.Server.Transactions.UnwatchAllKeys(c);
         c.Flags &= ~ClientFlags.DirtyCas;
         c.Reply.Ok();
     }

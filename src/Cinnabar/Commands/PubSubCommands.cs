@@ -12,7 +12,7 @@ public static class PubSubCommands
     [Command("subscribe")]
     static void Subscribe(Client c)
     {
-        var ps = PubSub.PubSub.Of(c.Server);
+        var ps = c.Server.PubSub;
         for (int j = 1; j < c.Args.Count; j++) ps.SubscribeChannel(c, c.Args[j], PubSubType.Global);
     }
 
@@ -25,14 +25,14 @@ public static class PubSubCommands
             c.Reply.Error("SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
             return;
         }
-        var ps = PubSub.PubSub.Of(c.Server);
+        var ps = c.Server.PubSub;
         for (int j = 1; j < c.Args.Count; j++) ps.SubscribeChannel(c, c.Args[j], PubSubType.ShardType);
     }
 
     [Command("psubscribe")]
     static void PSubscribe(Client c)
     {
-        var ps = PubSub.PubSub.Of(c.Server);
+        var ps = c.Server.PubSub;
         for (int j = 1; j < c.Args.Count; j++) ps.SubscribePattern(c, c.Args[j]);
     }
 
@@ -44,7 +44,7 @@ public static class PubSubCommands
 
     static void GenericUnsubscribe(Client c, PubSubType type)
     {
-        var ps = PubSub.PubSub.Of(c.Server);
+        var ps = c.Server.PubSub;
         if (c.Args.Count == 1) ps.UnsubscribeAllChannels(c, notify: true, type);
         else
             for (int j = 1; j < c.Args.Count; j++) ps.UnsubscribeChannel(c, c.Args[j], notify: true, type);
@@ -54,7 +54,7 @@ public static class PubSubCommands
     [Command("punsubscribe")]
     static void PUnsubscribe(Client c)
     {
-        var ps = PubSub.PubSub.Of(c.Server);
+        var ps = c.Server.PubSub;
         if (c.Args.Count == 1) ps.UnsubscribeAllPatterns(c, notify: true);
         else
             for (int j = 1; j < c.Args.Count; j++) ps.UnsubscribePattern(c, c.Args[j], notify: true);
@@ -63,17 +63,17 @@ public static class PubSubCommands
 
     [Command("publish")]
     static void Publish(Client c) =>
-        c.Reply.Integer(PubSub.PubSub.Of(c.Server).PublishMessage(c.Args[1], c.Args[2], PubSubType.Global));
+        c.Reply.Integer(c.Server.PubSub.PublishMessage(c.Args[1], c.Args[2], PubSubType.Global));
 
     [Command("spublish")]
     static void SPublish(Client c) =>
-        c.Reply.Integer(PubSub.PubSub.Of(c.Server).PublishMessage(c.Args[1], c.Args[2], PubSubType.ShardType));
+        c.Reply.Integer(c.Server.PubSub.PublishMessage(c.Args[1], c.Args[2], PubSubType.ShardType));
 
     [Command("pubsub|channels")]
-    static void PubSubChannels(Client c) => ChannelList(c, PubSub.PubSub.Of(c.Server).Channels);
+    static void PubSubChannels(Client c) => ChannelList(c, c.Server.PubSub.Channels);
 
     [Command("pubsub|shardchannels")]
-    static void PubSubShardChannels(Client c) => ChannelList(c, PubSub.PubSub.Of(c.Server).ShardChannels);
+    static void PubSubShardChannels(Client c) => ChannelList(c, c.Server.PubSub.ShardChannels);
 
     /// <summary>channelList: the active channels, filtered by an optional glob pattern.</summary>
     static void ChannelList(Client c, Dictionary<byte[], List<Client>> channels)
@@ -91,10 +91,10 @@ public static class PubSubCommands
     }
 
     [Command("pubsub|numsub")]
-    static void PubSubNumSub(Client c) => NumSub(c, PubSub.PubSub.Of(c.Server).Channels);
+    static void PubSubNumSub(Client c) => NumSub(c, c.Server.PubSub.Channels);
 
     [Command("pubsub|shardnumsub")]
-    static void PubSubShardNumSub(Client c) => NumSub(c, PubSub.PubSub.Of(c.Server).ShardChannels);
+    static void PubSubShardNumSub(Client c) => NumSub(c, c.Server.PubSub.ShardChannels);
 
     /// <summary>Pairs of channel and subscriber count, pattern subscribers excluded; an array even in RESP3.</summary>
     static void NumSub(Client c, Dictionary<byte[], List<Client>> channels)
@@ -109,7 +109,7 @@ public static class PubSubCommands
     }
 
     [Command("pubsub|numpat")]
-    static void PubSubNumPat(Client c) => c.Reply.Integer(PubSub.PubSub.Of(c.Server).Patterns.Count);
+    static void PubSubNumPat(Client c) => c.Reply.Integer(c.Server.PubSub.Patterns.Count);
 
     static readonly string[] Help =
     [

@@ -17,7 +17,7 @@ public static class SlowlogCommands
         long count = 10;
         if (c.Args.Count == 3 && !Arguments.TryGetLongInRange(c, 2, -1, long.MaxValue, out count, "count should be greater than or equal to -1"))
             return;
-        var log = SlowLog.Of(c.Server);
+        var log = c.Server.SlowLog;
         var entries = log.Newest(count == -1 ? long.MaxValue : count).ToList();
         c.Reply.ArrayLen(entries.Count);
         foreach (var e in entries)
@@ -34,12 +34,12 @@ public static class SlowlogCommands
     }
 
     [Command("slowlog|len")]
-    static void SlowlogLen(Client c) => c.Reply.Integer(SlowLog.Of(c.Server).Count);
+    static void SlowlogLen(Client c) => c.Reply.Integer(c.Server.SlowLog.Count);
 
     [Command("slowlog|reset")]
     static void SlowlogReset(Client c)
     {
-        SlowLog.Of(c.Server).Reset();
+        c.Server.SlowLog.Reset();
         c.Reply.Ok();
     }
 

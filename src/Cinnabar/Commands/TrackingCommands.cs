@@ -47,7 +47,7 @@ public static class TrackingCommands
             }
         }
 
-        var tracking = Tracking.Tracking.Of(c.Server);
+        var tracking = c.Server.Tracking;
         if (args.Is(2, "on"))
         {
             if (!CheckTrackingOptions(c, options, prefixes)) return;

@@ -3,11 +3,9 @@
 // queued FIFO per (db, key); it never holds the loop. Writes that create or feed a key call
 // SignalKeyAsReady; after each command and in beforeSleep the ready keys are walked and each
 // waiter's Serve callback (the command's own semantics, captured when it blocked) is offered
-// the key in order until one declines. Timeouts are absolute; a one-shot timer is armed at the
+// the key in order, through call() (Dispatcher.CallBlocked), until one declines. Timeouts are absolute; a one-shot timer is armed at the
 // nearest deadline (cron double-checks), and the timeout reply is the null array, as in 7.0.
-using System.Runtime.CompilerServices;
 using Cinnabar.Networking;
-using Cinnabar.Server;
 
 namespace Cinnabar.Keyspace;
 
@@ -25,13 +23,18 @@ public sealed class BlockState
 
     /// <summary>Tries to serve the client from the ready key: replies and returns true, or returns false to keep waiting.</summary>
     public Func<Client, Database, byte[], bool>? Serve;
+
+    /// <summary>The blocked command and a copy of its argv (the query buffer moves on): call() serves it with them.</summary>
+    public Commands.CommandDef? Cmd;
+    public Protocol.CommandArgs? Argv;
+
+    /// <summary>The time the command took when it blocked; counted with the serve, as updateStatsOnUnblock does.</summary>
+    public long DurationUs;
 }
 
-public sealed class BlockingKeys : IServerMechanism
+public sealed class BlockingKeys
 {
-    static readonly ConditionalWeakTable<CinnabarServer, BlockingKeys> s_byServer = new();
-
-    CinnabarServer _server = null!;
+    readonly CinnabarServer _server;
     readonly Dictionary<Database, Dictionary<byte[], LinkedList<Client>>> _blocking = new();
     readonly HashSet<Client> _blocked = new();
     readonly List<(Database Db, byte[] Key)> _readyKeys = new();
@@ -39,28 +42,17 @@ public sealed class BlockingKeys : IServerMechanism
     readonly List<Client> _unblocked = new();
     long _timerId = -1, _timerWhenMs;
 
-    public void Install(CinnabarServer server)
+    public BlockingKeys(CinnabarServer server) => _server = server;
+
+    /// <summary>freeClient: a blocked client leaves its key queues and the unblocked list.</summary>
+    public void FreeClient(Client c)
     {
-        _server = server;
-        s_byServer.AddOrUpdate(server, this);
-        ClientHooks.UnblockHandler = Unblock;
-        server.Dispatcher.AfterCall += (c, _, _) =>
-        {
-            // Inside EXEC or a script the ready keys wait for the end of the whole unit, as in Redis.
-            if (!c.HasFlag(ClientFlags.Multi | ClientFlags.Script)) HandleClientsBlockedOnKeys();
-        };
-        server.BeforeSleepHooks += BeforeSleep;
-        server.KeyAdded += OnKeyAdded;
-        server.Cron += () => HandleBlockedClientsTimeout();
-        server.ClientFreed += c =>
-        {
-            if (c.HasFlag(ClientFlags.Blocked)) UnblockClient(c, requeue: false);
-            _unblocked.Remove(c);
-        };
+        if (c.HasFlag(ClientFlags.Blocked)) UnblockClient(c, requeue: false);
+        _unblocked.Remove(c);
     }
 
-    public static BlockingKeys Of(CinnabarServer server) =>
-        s_byServer.TryGetValue(server, out var b) ? b : throw new InvalidOperationException("blocking mechanism not installed");
+    /// <summary>Whether any key became ready during the command (processCommand serves them after call()).</summary>
+    public bool HasReadyKeys => _readyKeys.Count > 0;
 
     /// <summary>Clients currently blocked (INFO blocked_clients).</summary>
     public int BlockedClients => _blocked.Count;
@@ -70,11 +62,11 @@ public sealed class BlockingKeys : IServerMechanism
 
     /// <summary>blockForKeys: parks the client on the keys until served, timed out or unblocked.</summary>
     public static void BlockForKeys(Client c, BlockType type, IEnumerable<byte[]> keys, long timeoutMs, Func<Client, Database, byte[], bool> serve) =>
-        Of(c.Server).Block(c, type, keys, timeoutMs, serve);
+        c.Server.Blocking.Block(c, type, keys, timeoutMs, serve);
 
     void Block(Client c, BlockType type, IEnumerable<byte[]> keys, long timeoutMs, Func<Client, Database, byte[], bool> serve)
     {
-        var st = c.GetExtension<BlockState>();
+        var st = c.BlockState ??= new();
         st.Type = type;
         st.Db = c.Db;
         st.TimeoutMs = timeoutMs;
@@ -94,10 +86,10 @@ public sealed class BlockingKeys : IServerMechanism
     }
 
     /// <summary>signalKeyAsReady: a key in the client's db that others may wait on received data; served after the command.</summary>
-    public static void SignalKeyAsReady(Client c, ReadOnlySpan<byte> key) => Of(c.Server).Signal(c.Db, key);
+    public static void SignalKeyAsReady(Client c, ReadOnlySpan<byte> key) => c.Server.Blocking.Signal(c.Db, key);
 
     /// <summary>dbAdd's signal: only a value that can serve a waiter (list, sorted set) makes the key ready.</summary>
-    void OnKeyAdded(Database db, ReadOnlySpan<byte> key)
+    public void OnKeyAdded(Database db, ReadOnlySpan<byte> key)
     {
         if (!_blocking.TryGetValue(db, out var byKey) || byKey.Count == 0) return;
         if (db.Main.Find(key)?.Type is ObjType.List or ObjType.ZSet) Signal(db, key);
@@ -136,23 +128,12 @@ public sealed class BlockingKeys : IServerMechanism
                 // is skipped, as Redis serves a ready key only to clients blocked for its type.
                 foreach (var c in q.ToArray())
                 {
-                    var st = c.GetExtension<BlockState>();
+                    var st = c.BlockState!;
                     if (st.Serve == null) continue; // unblocked meanwhile (served through another key)
                     var value = db.Main.Find(key);
                     if (value == null) break; // the key ran dry
                     if (!Serves(st.Type, value.Type)) continue;
-                    var saved = c.Db;
-                    c.Db = db;
-                    bool served;
-                    try
-                    {
-                        served = st.Serve!(c, db, key);
-                    }
-                    finally
-                    {
-                        c.Db = saved;
-                    }
-                    if (!served) break;
+                    if (!_server.Dispatcher.CallBlocked(c, st, db, key)) break;
                     UnblockClient(c, requeue: true);
                     _server.Clients.QueueReplyWrite(c);
                 }
@@ -171,7 +152,7 @@ public sealed class BlockingKeys : IServerMechanism
     /// <summary>unblockClient: leaves every key queue; with requeue the client's pending input is processed in beforeSleep.</summary>
     void UnblockClient(Client c, bool requeue)
     {
-        var st = c.GetExtension<BlockState>();
+        var st = c.BlockState!;
         if (st.Db != null && _blocking.TryGetValue(st.Db, out var byKey))
         {
             foreach (var k in st.Keys)
@@ -185,6 +166,8 @@ public sealed class BlockingKeys : IServerMechanism
         st.Serve = null;
         st.Type = BlockType.None;
         st.Db = null;
+        st.Cmd = null;
+        st.Argv = null;
         c.Flags &= ~ClientFlags.Blocked;
         _blocked.Remove(c);
         if (requeue)
@@ -195,17 +178,19 @@ public sealed class BlockingKeys : IServerMechanism
     }
 
     /// <summary>CLIENT UNBLOCK: answers as a timeout (null array) or with -UNBLOCKED. False if the client is not blocked on keys.</summary>
-    public static bool Unblock(Client c, bool error)
+    public bool Unblock(Client c, bool error)
     {
-        if (!c.HasFlag(ClientFlags.Blocked) || !s_byServer.TryGetValue(c.Server, out var b) || !b._blocked.Contains(c)) return false;
+        if (!c.HasFlag(ClientFlags.Blocked) || !_blocked.Contains(c)) return false;
         if (error) c.Reply.Error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
         else c.Reply.NullArray();
-        b.UnblockClient(c, requeue: true);
-        b._server.Clients.QueueReplyWrite(c);
+        _server.Dispatcher.CountUnblocked(c, c.BlockState!);
+        UnblockClient(c, requeue: true);
+        _server.Clients.QueueReplyWrite(c);
         return true;
     }
 
-    void BeforeSleep()
+    /// <summary>beforeSleep's part: ready keys, timeouts, then the input of clients unblocked meanwhile.</summary>
+    public void BeforeSleep()
     {
         HandleClientsBlockedOnKeys();
         HandleBlockedClientsTimeout();
@@ -226,7 +211,7 @@ public sealed class BlockingKeys : IServerMechanism
     }
 
     /// <summary>Answers every client whose deadline passed with the timeout reply; returns ms to the next deadline or -1.</summary>
-    long HandleBlockedClientsTimeout()
+    public long HandleBlockedClientsTimeout()
     {
         if (_blocked.Count == 0) return -1;
         _server.Clock.UpdateCachedTime();
@@ -234,7 +219,7 @@ public sealed class BlockingKeys : IServerMechanism
         List<Client>? expired = null;
         foreach (var c in _blocked)
         {
-            long t = c.GetExtension<BlockState>().TimeoutMs;
+            long t = c.BlockState!.TimeoutMs;
             if (t == 0) continue;
             if (t <= now) (expired ??= new()).Add(c);
             else nearest = Math.Min(nearest, t);
@@ -244,6 +229,7 @@ public sealed class BlockingKeys : IServerMechanism
             foreach (var c in expired)
             {
                 c.Reply.NullArray();
+                _server.Dispatcher.CountUnblocked(c, c.BlockState!);
                 UnblockClient(c, requeue: true);
                 _server.Clients.QueueReplyWrite(c);
             }

@@ -10,6 +10,9 @@ using System.Net;
 using System.Net.Sockets;
 using Cinnabar.Keyspace;
 using Cinnabar.Protocol;
+using Cinnabar.PubSub;
+using Cinnabar.Tracking;
+using Cinnabar.Transactions;
 
 namespace Cinnabar.Networking;
 
@@ -84,16 +87,14 @@ public sealed class Client : IFileEventHandler
     public string RemoteAddress { get; }
     public string LocalAddress { get; }
 
-    /// <summary>State owned by other mechanisms (MULTI, blocking, Pub/Sub, tracking) hangs here.</summary>
-    public readonly Dictionary<Type, object> Extensions = new();
-
-    public T GetExtension<T>() where T : class, new()
-    {
-        if (Extensions.TryGetValue(typeof(T), out var o)) return (T)o;
-        var t = new T();
-        Extensions[typeof(T)] = t;
-        return t;
-    }
+    // The state other mechanisms keep per client (Redis's c->mstate and c->watched_keys,
+    // c->bpop, c->pubsub_*, the client_tracking_* fields): created on first use by the
+    // mechanism that owns it, null for a client that never used it.
+    public MultiState? MultiState;
+    public BlockState? BlockState;
+    public ClientPubSub? PubSubState;
+    public ClientTracking? TrackingState;
+    public Replication.ReplicaState? ReplicaState;
 
     public Client(long id, CinnabarServer server, Socket? socket)
     {

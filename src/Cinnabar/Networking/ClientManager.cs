@@ -94,13 +94,13 @@ public sealed class ClientManager
     /// <summary>Test seam: a client with no socket whose commands run through the real input path (Client.FeedQueryBuffer).</summary>
     internal Client CreateDetachedClient() => new(++_nextClientId, _server, null) { Authenticated = _server.Config.RequirePass == null };
 
-    /// <summary>freeClient: unlinks the client, lets mechanisms drop its state (ClientFreed), closes the socket. A second call is a no-op.</summary>
+    /// <summary>freeClient: unlinks the client, lets mechanisms drop its state (CinnabarServer.FreeClientState), closes the socket. A second call is a no-op.</summary>
     public void FreeClient(Client c)
     {
         if (c.Socket == null || !_byId.Remove(c.Id)) return;
         c.Freed = true;
         _server.Pause.RemoveClient(c);
-        _server.RaiseClientFreed(c);
+        _server.FreeClientState(c);
         try
         {
             _server.Loop.Unregister(c.Socket, c.Token);
@@ -150,7 +150,7 @@ public sealed class ClientManager
     internal void FreeClientsInAsyncFreeQueue()
     {
         if (_closeAsap.Count == 0) return;
-        // Index loop: a ClientFreed handler may queue more clients to close.
+        // Index loop: freeing one client may queue more clients to close.
         for (int i = 0; i < _closeAsap.Count; i++) FreeClient(_closeAsap[i]);
         _closeAsap.Clear();
     }

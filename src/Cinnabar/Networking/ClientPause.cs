@@ -19,9 +19,6 @@ public sealed class ClientPause
     /// <summary>client_pause_type WRITE (true) or ALL (false).</summary>
     public bool WritesOnly;
 
-    /// <summary>EXEC's queued commands decide whether it is a write under CLIENT PAUSE WRITE (installed by MULTI).</summary>
-    public Func<Client, bool>? TransactionMayReplicate;
-
     public ClientPause(CinnabarServer server) => _server = server;
 
     /// <summary>pauseClients: the later end and the stronger mode win when pauses overlap.</summary>
@@ -79,7 +76,7 @@ public sealed class ClientPause
         if (cmd == null || unknownSub) return false; // rejected anyway, no need to wait
         if (!WritesOnly) return true;
         bool exec = cmd.Parent == null && cmd.Name == "exec";
-        return cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate) || (exec && (TransactionMayReplicate?.Invoke(c) ?? false));
+        return cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate) || (exec && Transactions.Multi.TransactionMayReplicate(c));
     }
 
     /// <summary>blockPostponeClient: the client keeps its unexecuted command and is resumed by UnpauseClients.</summary>
@@ -87,7 +84,7 @@ public sealed class ClientPause
 
     public bool IsPostponed(Client c) => _postponed.Contains(c);
 
-    /// <summary>A freed client is forgotten (called by FreeClient before the ClientFreed event).</summary>
+    /// <summary>A freed client is forgotten (called by FreeClient before the mechanisms drop its state).</summary>
     internal void RemoveClient(Client c) => _postponed.Remove(c);
 
     /// <summary>Run in beforeSleep: once the pause is over, each postponed client processes its buffered input.</summary>

@@ -1,34 +1,39 @@
 // MONITOR (Redis's monitorCommand and replicationFeedMonitors): every command a client runs is
 // sent to monitoring clients as a status line "+<unix>.<usec> [<db> <addr>] "arg" ...", with
-// arguments escaped as sdscatrepr does. Feeding hooks Dispatcher.AfterCall, so like Redis 7.0
+// arguments escaped as sdscatrepr does. call() feeds it after each command, so like Redis 7.0
 // only commands that reached call() are shown, never admin or skip_monitor ones.
-using System.Runtime.CompilerServices;
 using System.Text;
 using Cinnabar.Commands;
-using Cinnabar.Server;
 
 namespace Cinnabar.Networking;
 
-public sealed class Monitor : IServerMechanism
+public sealed class Monitor
 {
-    static readonly ConditionalWeakTable<CinnabarServer, List<Client>> MonitorsByServer = new();
+    readonly CinnabarServer _server;
+    readonly List<Client> _monitors = new();
 
-    public void Install(CinnabarServer server)
+    public Monitor(CinnabarServer server) => _server = server;
+
+    /// <summary>replicationFeedMonitors: after call(), unless no one monitors or the command is admin/skip_monitor.</summary>
+    public void AfterCall(Client c, CommandDef cmd)
     {
-        var monitors = MonitorsByServer.GetOrCreateValue(server);
-        server.Dispatcher.AfterCall += (c, cmd, _) =>
+        if (_monitors.Count == 0) return;
+        if (cmd.Has(CommandFlags.SkipMonitor | CommandFlags.Admin) || (cmd.Parent?.Has(CommandFlags.SkipMonitor | CommandFlags.Admin) ?? false)) return;
+        var line = FormatLine(DateTimeOffset.UtcNow, c.Db.Id, c.HasFlag(ClientFlags.Script) ? null : c.RemoteAddress, c.Args);
+        foreach (var m in _monitors)
         {
-            if (monitors.Count == 0) return;
-            if (cmd.Has(CommandFlags.SkipMonitor | CommandFlags.Admin) || (cmd.Parent?.Has(CommandFlags.SkipMonitor | CommandFlags.Admin) ?? false)) return;
-            Feed(server, monitors, c);
-        };
-        server.ClientFreed += c => monitors.Remove(c);
-        server.ClientReset += c =>
-        {
-            if (!c.HasFlag(ClientFlags.Monitor)) return;
-            monitors.Remove(c);
-            c.Flags &= ~ClientFlags.Monitor;
-        };
+            m.Reply.Protocol_(line);
+            _server.Clients.QueueReplyWrite(m);
+            _server.Clients.CheckOutputBufferLimitsAsync(m);
+        }
+    }
+
+    /// <summary>freeClient and RESET: a monitor stops monitoring.</summary>
+    public void Remove(Client c)
+    {
+        if (!c.HasFlag(ClientFlags.Monitor)) return;
+        _monitors.Remove(c);
+        c.Flags &= ~ClientFlags.Monitor;
     }
 
     [Command("monitor")]
@@ -42,19 +47,8 @@ public sealed class Monitor : IServerMechanism
         }
         if (c.HasFlag(ClientFlags.Monitor | ClientFlags.Replica)) return; // already a monitor or replica: ignored
         c.Flags |= ClientFlags.Monitor;
-        MonitorsByServer.GetOrCreateValue(c.Server).Add(c);
+        c.Server.Monitors._monitors.Add(c);
         c.Reply.Ok();
-    }
-
-    static void Feed(CinnabarServer server, List<Client> monitors, Client c)
-    {
-        var line = FormatLine(DateTimeOffset.UtcNow, c.Db.Id, c.HasFlag(ClientFlags.Script) ? null : c.RemoteAddress, c.Args);
-        foreach (var m in monitors)
-        {
-            m.Reply.Protocol_(line);
-            server.Clients.QueueReplyWrite(m);
-            server.Clients.CheckOutputBufferLimitsAsync(m);
-        }
     }
 
     /// <summary>The status line a monitor receives; a null address is a script ("lua").</summary>

@@ -63,8 +63,11 @@ public static class RdbFile
         catch (IOException) { }
     }
 
+    /// <summary>rdbSaveInfo: the replication state a primary's RDB for a replica carries (repl-stream-db, repl-id, repl-offset).</summary>
+    public readonly record struct ReplicationInfo(int StreamDb, string ReplId, long Offset);
+
     /// <summary>rdbSaveRio: the whole file, CRC-64 accumulated as bytes go out (8 zero bytes with rdbchecksum no).</summary>
-    public static void WriteRdb(CinnabarServer server, Stream output)
+    public static void WriteRdb(CinnabarServer server, Stream output, ReplicationInfo? repl = null)
     {
         var w = new RdbWriter(server.Config.GetBool("rdbcompression"), 1 << 16);
         ulong crc = 0;
@@ -76,7 +79,7 @@ public static class RdbFile
         }
 
         w.WriteRaw("REDIS0010"u8);
-        SaveInfoAuxFields(server, w);
+        SaveInfoAuxFields(server, w, repl);
         foreach (var db in server.Databases)
         {
             if (db.Count == 0) continue;
@@ -98,13 +101,19 @@ public static class RdbFile
         output.Write(footer);
     }
 
-    /// <summary>rdbSaveInfoAuxFields without the replication fields (written only by a replica or with a backlog).</summary>
-    static void SaveInfoAuxFields(CinnabarServer server, RdbWriter w)
+    /// <summary>rdbSaveInfoAuxFields: the replication fields only in a snapshot for replicas (or with a backlog).</summary>
+    static void SaveInfoAuxFields(CinnabarServer server, RdbWriter w, ReplicationInfo? repl)
     {
         SaveAuxField(w, "redis-ver", CinnabarServer.RedisVersion);
         SaveAuxField(w, "redis-bits", (IntPtr.Size * 8).ToString());
         SaveAuxField(w, "ctime", DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString());
         SaveAuxField(w, "used-mem", server.UsedMemory.ToString());
+        if (repl is { } r)
+        {
+            SaveAuxField(w, "repl-stream-db", r.StreamDb.ToString());
+            SaveAuxField(w, "repl-id", r.ReplId);
+            SaveAuxField(w, "repl-offset", r.Offset.ToString());
+        }
         SaveAuxField(w, "aof-base", "0");
     }
 

@@ -5,10 +5,8 @@
 // into each subscriber's reply buffer (an array in RESP2, a push frame in RESP3) and the
 // pubsub output-buffer limit is checked right after, so a slow subscriber is dropped instead
 // of slowing the publisher. Keyspace notifications are published through the same path.
-using System.Runtime.CompilerServices;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
-using Cinnabar.Server;
 
 namespace Cinnabar.PubSub;
 
@@ -50,37 +48,28 @@ public sealed class PubSubType
     public int SubscriptionCount(ClientPubSub s) => Shard ? s.ShardChannels.Count : s.Channels.Count + s.Patterns.Count;
 }
 
-public sealed class PubSub : IServerMechanism
+public sealed class PubSub
 {
-    static readonly ConditionalWeakTable<CinnabarServer, PubSub> Instances = new();
     static readonly byte[] PSubscribeMsg = "psubscribe"u8.ToArray(), PUnsubscribeMsg = "punsubscribe"u8.ToArray(), PMessageBulk = "pmessage"u8.ToArray();
 
-    CinnabarServer _server = null!;
+    readonly CinnabarServer _server;
 
     public readonly Dictionary<byte[], List<Client>> Channels = new(ByteKeyComparer.Instance);
     public readonly Dictionary<byte[], List<Client>> ShardChannels = new(ByteKeyComparer.Instance);
     public readonly Dictionary<byte[], List<Client>> Patterns = new(ByteKeyComparer.Instance);
 
-    public static PubSub Of(CinnabarServer server) => Instances.TryGetValue(server, out var p) ? p : throw new InvalidOperationException("pubsub not installed");
+    public PubSub(CinnabarServer server) => _server = server;
 
-    public void Install(CinnabarServer server)
-    {
-        _server = server;
-        Instances.AddOrUpdate(server, this);
-        server.Events.Publish = (channel, message) => PublishMessage(channel, message, PubSubType.Global);
-        server.ClientFreed += c => UnsubscribeAll(c, notify: false);
-        server.ClientReset += c => UnsubscribeAll(c, notify: false);
-        ClientHooks.SubscriptionCounts = c => c.Extensions.TryGetValue(typeof(ClientPubSub), out var o)
-            ? (((ClientPubSub)o).Channels.Count, ((ClientPubSub)o).Patterns.Count, ((ClientPubSub)o).ShardChannels.Count)
-            : (0, 0, 0);
-    }
+    /// <summary>CLIENT LIST sub=, psub=, ssub=.</summary>
+    public static (int Channels, int Patterns, int ShardChannels) SubscriptionCounts(Client c) =>
+        c.PubSubState is { } s ? (s.Channels.Count, s.Patterns.Count, s.ShardChannels.Count) : (0, 0, 0);
 
     Dictionary<byte[], List<Client>> ServerChannels(PubSubType type) => type.Shard ? ShardChannels : Channels;
 
     /// <summary>Drops every subscription of the client (freeClient, RESET), optionally replying per channel.</summary>
     public void UnsubscribeAll(Client c, bool notify)
     {
-        if (!c.Extensions.ContainsKey(typeof(ClientPubSub))) return;
+        if (c.PubSubState == null) return;
         UnsubscribeAllChannels(c, notify, PubSubType.Global);
         UnsubscribeAllChannels(c, notify, PubSubType.ShardType);
         UnsubscribeAllPatterns(c, notify);
@@ -90,7 +79,7 @@ public sealed class PubSub : IServerMechanism
     /// <summary>Clears CLIENT_PUBSUB once no subscription of any kind is left.</summary>
     public static void UpdatePubSubFlag(Client c)
     {
-        if (c.GetExtension<ClientPubSub>().Total == 0) c.Flags &= ~ClientFlags.PubSub;
+        if (c.PubSubState == null || c.PubSubState.Total == 0) c.Flags &= ~ClientFlags.PubSub;
     }
 
     // ------------------------------------------------------------ replies
@@ -117,7 +106,7 @@ public sealed class PubSub : IServerMechanism
     /// <summary>pubsubSubscribeChannel: subscribe once, reply every time.</summary>
     public void SubscribeChannel(Client c, ReadOnlySpan<byte> channel, PubSubType type)
     {
-        var state = c.GetExtension<ClientPubSub>();
+        var state = (c.PubSubState ??= new());
         var mine = type.ClientChannels(state);
         var lookup = mine.GetAlternateLookup<ReadOnlySpan<byte>>();
         if (!lookup.TryGetValue(channel, out var ch))
@@ -135,7 +124,7 @@ public sealed class PubSub : IServerMechanism
     /// <summary>pubsubUnsubscribeChannel: returns whether the client was subscribed.</summary>
     public bool UnsubscribeChannel(Client c, ReadOnlySpan<byte> channel, bool notify, PubSubType type)
     {
-        var state = c.GetExtension<ClientPubSub>();
+        var state = (c.PubSubState ??= new());
         var mine = type.ClientChannels(state);
         bool removed = mine.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var ch);
         if (removed)
@@ -153,7 +142,7 @@ public sealed class PubSub : IServerMechanism
     /// <summary>pubsubUnsubscribeAllChannels: one reply per channel, or one with a null channel when there were none.</summary>
     public int UnsubscribeAllChannels(Client c, bool notify, PubSubType type)
     {
-        var state = c.GetExtension<ClientPubSub>();
+        var state = (c.PubSubState ??= new());
         var all = type.ClientChannels(state).ToArray();
         foreach (var ch in all) UnsubscribeChannel(c, ch, notify, type);
         if (notify && all.Length == 0) AddReplyPubsubUnsubscribed(c, null, type.UnsubscribeMsg, type.SubscriptionCount(state));
@@ -164,7 +153,7 @@ public sealed class PubSub : IServerMechanism
 
     public void SubscribePattern(Client c, ReadOnlySpan<byte> pattern)
     {
-        var state = c.GetExtension<ClientPubSub>();
+        var state = (c.PubSubState ??= new());
         byte[]? pat = null;
         foreach (var p in state.Patterns)
             if (pattern.SequenceEqual(p)) { pat = p; break; }
@@ -181,7 +170,7 @@ public sealed class PubSub : IServerMechanism
 
     public bool UnsubscribePattern(Client c, ReadOnlySpan<byte> pattern, bool notify)
     {
-        var state = c.GetExtension<ClientPubSub>();
+        var state = (c.PubSubState ??= new());
         int i = state.Patterns.Count - 1;
         while (i >= 0 && !pattern.SequenceEqual(state.Patterns[i])) i--;
         byte[] pat = i >= 0 ? state.Patterns[i] : pattern.ToArray();
@@ -198,7 +187,7 @@ public sealed class PubSub : IServerMechanism
 
     public int UnsubscribeAllPatterns(Client c, bool notify)
     {
-        var state = c.GetExtension<ClientPubSub>();
+        var state = (c.PubSubState ??= new());
         var all = state.Patterns.ToArray();
         foreach (var p in all) UnsubscribePattern(c, p, notify);
         if (notify && all.Length == 0) AddReplyPubsubUnsubscribed(c, null, PUnsubscribeMsg, PubSubType.Global.SubscriptionCount(state));

@@ -293,7 +293,7 @@ public static class Info
         Field(sb, "active_defrag_key_misses", 0);
         Field(sb, "total_active_defrag_time", 0);
         Field(sb, "current_active_defrag_time", 0);
-        var tracking = Tracking.Tracking.Of(s);
+        var tracking = s.Tracking;
         Field(sb, "tracking_total_keys", tracking.TotalKeys);
         Field(sb, "tracking_total_items", tracking.TotalItems);
         Field(sb, "tracking_total_prefixes", tracking.TotalPrefixes);
@@ -311,17 +311,20 @@ public static class Info
     static void ReplicationSection(CinnabarServer s, StringBuilder sb)
     {
         sb.Append("# Replication\r\n");
+        var repl = s.Replication;
+        var backlog = repl.Backlog;
         Field(sb, "role", s.IsReplica ? "slave" : "master");
-        Field(sb, "connected_slaves", 0);
+        Field(sb, "connected_slaves", repl.Replicas.Count);
+        repl.AppendReplicaInfo(sb);
         Field(sb, "master_failover_state", "no-failover");
-        Field(sb, "master_replid", s.RunId);
+        Field(sb, "master_replid", repl.ReplId);
         Field(sb, "master_replid2", new string('0', 40));
-        Field(sb, "master_repl_offset", 0);
+        Field(sb, "master_repl_offset", repl.MasterReplOffset);
         Field(sb, "second_repl_offset", -1);
-        Field(sb, "repl_backlog_active", 0);
+        Field(sb, "repl_backlog_active", backlog != null ? 1 : 0);
         Field(sb, "repl_backlog_size", s.Config.GetLong("repl-backlog-size"));
-        Field(sb, "repl_backlog_first_byte_offset", 0);
-        Field(sb, "repl_backlog_histlen", 0);
+        Field(sb, "repl_backlog_first_byte_offset", backlog?.FirstByteOffset ?? 0);
+        Field(sb, "repl_backlog_histlen", backlog?.HistLen ?? 0);
     }
 
     static void CpuSection(StringBuilder sb)

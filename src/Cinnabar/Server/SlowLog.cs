@@ -1,8 +1,7 @@
 // The slow log (Redis's slowlog.c): commands whose execution took at least
 // slowlog-log-slower-than microseconds are remembered, newest first, up to slowlog-max-len
-// entries. It hooks Dispatcher.AfterCall; entries keep a bounded copy of the arguments (at
+// entries. call() offers it every command; entries keep a bounded copy of the arguments (at
 // most 32, each at most 128 bytes) so a huge command never pins a huge buffer.
-using System.Runtime.CompilerServices;
 using System.Text;
 using Cinnabar.Commands;
 using Cinnabar.Networking;
@@ -19,25 +18,16 @@ public sealed class SlowLogEntry
     public required string ClientName;
 }
 
-public sealed class SlowLog : IServerMechanism
+public sealed class SlowLog
 {
     public const int MaxArgc = 32;
     public const int MaxString = 128;
 
-    static readonly ConditionalWeakTable<CinnabarServer, SlowLog> Instances = new();
-
     readonly LinkedList<SlowLogEntry> _entries = new();
     long _nextId;
-    CinnabarServer _server = null!;
+    readonly CinnabarServer _server;
 
-    public static SlowLog Of(CinnabarServer server) => Instances.TryGetValue(server, out var s) ? s : throw new InvalidOperationException("slowlog not installed");
-
-    public void Install(CinnabarServer server)
-    {
-        _server = server;
-        Instances.AddOrUpdate(server, this);
-        server.Dispatcher.AfterCall += OnCall;
-    }
+    public SlowLog(CinnabarServer server) => _server = server;
 
     public int Count => _entries.Count;
 
@@ -45,7 +35,8 @@ public sealed class SlowLog : IServerMechanism
 
     public void Reset() => _entries.Clear();
 
-    void OnCall(Client c, CommandDef cmd, long durationUs)
+    /// <summary>call()'s slowlog step: commands at least slowlog-log-slower-than µs long, unless skip_slowlog.</summary>
+    public void AfterCall(Client c, CommandDef cmd, long durationUs)
     {
         long threshold = _server.Config.SlowlogLogSlowerThan;
         if (threshold < 0 || durationUs < threshold) return;

@@ -5,12 +5,10 @@
 // matches modified keys against a prefix table and sends each prefix's batch in beforeSleep.
 // Messages are RESP3 pushes, or __redis__:invalidate Pub/Sub messages to a RESP2 redirect target.
 using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Cinnabar.Commands;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
-using Cinnabar.Server;
 
 namespace Cinnabar.Tracking;
 
@@ -51,15 +49,14 @@ sealed class BcastState
     public readonly List<Client> Clients = new();
 }
 
-public sealed class Tracking : IServerMechanism
+public sealed class Tracking
 {
-    static readonly ConditionalWeakTable<CinnabarServer, Tracking> Instances = new();
     static readonly byte[] InvalidateBulk = "invalidate"u8.ToArray(), RedirBrokenBulk = "tracking-redir-broken"u8.ToArray();
     static readonly byte[] MessageBulk = "message"u8.ToArray(), ChannelName = "__redis__:invalidate"u8.ToArray();
 
     const TrackingFlags ModeFlags = TrackingFlags.OptIn | TrackingFlags.OptOut | TrackingFlags.NoLoop;
 
-    CinnabarServer _server = null!;
+    readonly CinnabarServer _server;
     readonly TrackingTable _table = new();
     readonly SortedDictionary<byte[], BcastState> _prefixTable = new(ByteOrder.Instance);
 
@@ -75,33 +72,30 @@ public sealed class Tracking : IServerMechanism
     public long TotalItems => _table.TotalItems;
     public long TotalPrefixes => _prefixTable.Count;
 
-    public static Tracking Of(CinnabarServer server) => Instances.TryGetValue(server, out var t) ? t : throw new InvalidOperationException("tracking not installed");
+    public Tracking(CinnabarServer server) => _server = server;
 
-    public void Install(CinnabarServer server)
+    /// <summary>CLIENT LIST redir=: the redirection target; -1 when tracking is off or not redirected.</summary>
+    public static long RedirectOf(Client c) => c.HasFlag(ClientFlags.Tracking) ? c.TrackingState!.Redirect : -1;
+
+    /// <summary>CLIENT LIST flags= letters after 't' ("R" broken redirect, "B" broadcast), in Redis's order.</summary>
+    public static string FlagLetters(Client c)
     {
-        _server = server;
-        Instances.AddOrUpdate(server, this);
-        server.KeyModified += (_, key) =>
-            InvalidateKey(server.ModifiedByServer ? null : server.Dispatcher.CurrentClient, key, bcast: true);
-        server.Dispatcher.AfterCall += AfterCall;
-        server.Dispatcher.Rejected += ResetCaching;
-        server.BeforeSleepHooks += BroadcastInvalidationMessages;
-        server.ClientFreed += c =>
-        {
-            DisableTracking(c);
-            _pendingKeys.RemoveAll(p => p.Target == c);
-        };
-        server.ClientReset += DisableTracking;
-        ClientHooks.TrackingRedirect = c => c.HasFlag(ClientFlags.Tracking) ? StateOf(c).Redirect : -1;
-        ClientHooks.TrackingFlags = c =>
-        {
-            if (!c.Extensions.TryGetValue(typeof(ClientTracking), out var o)) return "";
-            var st = (ClientTracking)o;
-            return (st.Has(TrackingFlags.BrokenRedir) ? "R" : "") + (st.Has(TrackingFlags.Bcast) ? "B" : "");
-        };
+        var st = c.TrackingState;
+        if (st == null) return "";
+        return (st.Has(TrackingFlags.BrokenRedir) ? "R" : "") + (st.Has(TrackingFlags.Bcast) ? "B" : "");
     }
 
-    public static ClientTracking StateOf(Client c) => c.GetExtension<ClientTracking>();
+    /// <summary>freeClient: tracking is disabled and invalidations still pending for the client dropped.</summary>
+    public void FreeClient(Client c)
+    {
+        DisableTracking(c);
+        if (_pendingKeys.Count > 0) _pendingKeys.RemoveAll(p => p.Target == c);
+    }
+
+    /// <summary>signalModifiedKey's half: the key's readers are told; expiry and eviction modify as the server (no client).</summary>
+    public void OnKeyModified(Client? modifier, ReadOnlySpan<byte> key) => InvalidateKey(modifier, key, bcast: true);
+
+    public static ClientTracking StateOf(Client c) => c.TrackingState ??= new ClientTracking();
 
     // ------------------------------------------------------------ enable / disable
 
@@ -133,8 +127,8 @@ public sealed class Tracking : IServerMechanism
     /// <summary>disableTracking: the tracking table keeps the client's id and drops it lazily, as Redis does.</summary>
     public void DisableTracking(Client c)
     {
-        if (!c.Extensions.TryGetValue(typeof(ClientTracking), out var o)) return;
-        var st = (ClientTracking)o;
+        var st = c.TrackingState;
+        if (st == null) return;
         if (st.Has(TrackingFlags.Bcast) && st.Prefixes != null)
         {
             foreach (var prefix in st.Prefixes)
@@ -160,7 +154,7 @@ public sealed class Tracking : IServerMechanism
     /// </summary>
     public static int CheckPrefixCollisionsOrReply(Client c, List<byte[]> prefixes)
     {
-        var existing = c.Extensions.TryGetValue(typeof(ClientTracking), out var o) ? ((ClientTracking)o).Prefixes : null;
+        var existing = c.TrackingState?.Prefixes;
         for (int i = 0; i < prefixes.Count; i++)
         {
             if (existing != null)
@@ -194,7 +188,8 @@ public sealed class Tracking : IServerMechanism
 
     // ------------------------------------------------------------ remembering keys
 
-    void AfterCall(Client c, CommandDef cmd, long durationUs)
+    /// <summary>call()'s trackingRememberKeys: a read command's keys are remembered for the client that issued it.</summary>
+    public void AfterCall(Client c, CommandDef cmd)
     {
         var current = _server.Dispatcher.CurrentClient;
         // Keys come from the executing command, the tracking mode from the client that issued it
@@ -202,7 +197,11 @@ public sealed class Tracking : IServerMechanism
         if (cmd.Has(CommandFlags.ReadOnly) && !IsReadOnlyScript(cmd)
             && current != null && current.HasFlag(ClientFlags.Tracking) && !StateOf(current).Has(TrackingFlags.Bcast))
             RememberKeys(current, c, cmd);
-        if (_server.Dispatcher.ExecutionNesting > 0) return;
+    }
+
+    /// <summary>afterCommand's part, at the end of the outermost call(): pending invalidations go out after the reply.</summary>
+    public void AfterCommand(Client c, CommandDef cmd)
+    {
         HandlePendingKeyInvalidations();
         ResetCaching(c, cmd);
         if (TrackingClients > 0) LimitUsedSlots();
@@ -212,10 +211,10 @@ public sealed class Tracking : IServerMechanism
     /// resetClient: CLIENT CACHING lasts for the next command only (rejected ones included), or
     /// for the whole transaction; any CLIENT subcommand (they share clientCommand in Redis) keeps it.
     /// </summary>
-    static void ResetCaching(Client c, CommandDef? cmd)
+    public static void ResetCaching(Client c, CommandDef? cmd)
     {
         if (c.HasFlag(ClientFlags.Multi) || (cmd != null && (cmd.Parent ?? cmd).Name == "client")) return;
-        if (c.Extensions.TryGetValue(typeof(ClientTracking), out var o)) ((ClientTracking)o).Flags &= ~TrackingFlags.Caching;
+        if (c.TrackingState != null) c.TrackingState.Flags &= ~TrackingFlags.Caching;
     }
 
     static bool IsReadOnlyScript(CommandDef cmd) => cmd.Parent == null && cmd.Name is "eval_ro" or "evalsha_ro" or "fcall_ro";
@@ -386,7 +385,7 @@ public sealed class Tracking : IServerMechanism
     }
 
     /// <summary>trackingBroadcastInvalidationMessages (beforeSleep): one array of keys per prefix to its clients.</summary>
-    void BroadcastInvalidationMessages()
+    public void BroadcastInvalidationMessages()
     {
         if (TrackingClients == 0) return;
         foreach (var bs in _prefixTable.Values)

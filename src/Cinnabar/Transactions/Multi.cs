@@ -4,12 +4,10 @@
 // only those clients (touchWatchedKey); each watched key carries Redis 7.0's "already expired
 // at WATCH time" bit, so deleting such a key by expiry is not a change, while a key that expires
 // after WATCH fails the EXEC even before it is deleted (isWatchedKeyExpired).
-using System.Runtime.CompilerServices;
 using Cinnabar.Commands;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
 using Cinnabar.Protocol;
-using Cinnabar.Server;
 
 namespace Cinnabar.Transactions;
 
@@ -35,68 +33,63 @@ public sealed class MultiState
     }
 }
 
-public sealed class Multi : IServerMechanism
+public sealed class Multi
 {
-    static readonly ConditionalWeakTable<CinnabarServer, Multi> Instances = new();
-
-    CinnabarServer _server = null!;
+    readonly CinnabarServer _server;
 
     // db->watched_keys: per database, key -> clients watching it, in WATCH order.
     readonly Dictionary<Database, Dictionary<byte[], List<Client>>> _watchedKeys = new();
 
-    public static Multi Of(CinnabarServer server) => Instances.TryGetValue(server, out var t) ? t : throw new InvalidOperationException("transactions not installed");
+    public Multi(CinnabarServer server) => _server = server;
 
-    public void Install(CinnabarServer server)
+    /// <summary>CLIENT LIST multi=: the commands queued by MULTI.</summary>
+    public static int QueuedCount(Client c) => c.MultiState?.Commands.Count ?? 0;
+
+    /// <summary>CLIENT LIST multi-mem=: an estimate of the queue's memory (argument bytes plus per-argument overhead).</summary>
+    public static long QueuedMemory(Client c)
     {
-        _server = server;
-        Instances.AddOrUpdate(server, this);
-        server.Dispatcher.QueueInMulti = QueueMultiCommand;
-        server.Dispatcher.ExecAbort = ExecCommandAbort;
-        server.KeyModified += TouchWatchedKey;
-        server.ClientFreed += FreeClientMultiState;
-        server.ClientReset += FreeClientMultiState;
-        // CLIENT LIST multi= and multi-mem= (an estimate: argument bytes plus per-argument overhead).
-        ClientHooks.MultiCount = c => c.Extensions.TryGetValue(typeof(MultiState), out var s) ? ((MultiState)s).Commands.Count : 0;
-        ClientHooks.MultiMemory = c =>
-        {
-            if (!c.Extensions.TryGetValue(typeof(MultiState), out var s)) return 0;
-            long bytes = 0;
-            foreach (var (_, args) in ((MultiState)s).Commands)
-                for (int i = 0; i < args.Count; i++) bytes += args.Length(i) + 16;
-            return bytes;
-        };
-        // CLIENT PAUSE WRITE holds an EXEC whose queue may write (Redis checks the queued commands' flags).
-        server.Pause.TransactionMayReplicate = c => c.Extensions.TryGetValue(typeof(MultiState), out var s)
-            && ((MultiState)s).Commands.Exists(q => q.Cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate));
+        if (c.MultiState == null) return 0;
+        long bytes = 0;
+        foreach (var (_, args) in c.MultiState.Commands)
+            for (int i = 0; i < args.Count; i++) bytes += args.Length(i) + 16;
+        return bytes;
     }
 
+    /// <summary>Whether EXEC may write (CLIENT PAUSE WRITE holds it): any queued command is a write or may replicate.</summary>
+    public static bool TransactionMayReplicate(Client c) =>
+        c.MultiState != null && c.MultiState.Commands.Exists(q => q.Cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate));
+
+    /// <summary>EXEC is denyoom when any queued command is (Redis's c->mstate.cmd_flags).</summary>
+    public static bool TransactionDenyOom(Client c) =>
+        c.MultiState != null && c.MultiState.Commands.Exists(q => q.Cmd.Has(CommandFlags.DenyOom));
+
     /// <summary>queueMultiCommand: remember a deep copy of the command; reply +QUEUED.</summary>
-    bool QueueMultiCommand(Client c)
+    public void QueueMultiCommand(Client c)
     {
         // An aborted transaction will not run: don't spend memory on it (Redis does the same).
         if (!c.HasFlag(ClientFlags.DirtyCas | ClientFlags.DirtyExec))
-            c.GetExtension<MultiState>().Commands.Add((c.Cmd!, c.Args.Clone()));
+            (c.MultiState ??= new()).Commands.Add((c.Cmd!, c.Args.Clone()));
         c.Reply.Queued();
-        return true;
     }
 
     /// <summary>execCommandAbort: EXEC itself was rejected (arity, auth, ...): discard and say why, with the error's code kept.</summary>
-    void ExecCommandAbort(Client c, string error)
+    public void ExecCommandAbort(Client c, string error)
     {
         DiscardTransaction(c);
         c.Reply.Error("-EXECABORT Transaction discarded because of: " + (error.StartsWith('-') ? error[1..] : error));
     }
 
-    void FreeClientMultiState(Client c)
+    /// <summary>freeClientMultiState (freeClient, RESET): the queue and every WATCH go.</summary>
+    public void FreeClientMultiState(Client c)
     {
-        if (!c.Extensions.ContainsKey(typeof(MultiState))) return;
+        if (c.MultiState == null) return;
         DiscardTransaction(c);
     }
 
     /// <summary>discardTransaction: drop the queue, leave MULTI, forget every WATCH.</summary>
     public void DiscardTransaction(Client c)
     {
-        c.GetExtension<MultiState>().Commands.Clear();
+        c.MultiState?.Commands.Clear();
         c.Flags &= ~(ClientFlags.Multi | ClientFlags.DirtyCas | ClientFlags.DirtyExec);
         UnwatchAllKeys(c);
     }
@@ -104,7 +97,7 @@ public sealed class Multi : IServerMechanism
     /// <summary>execCommand after the MULTI check: abort on a dirty state, else run the queue replying an array.</summary>
     public void Exec(Client c)
     {
-        var state = c.GetExtension<MultiState>();
+        var state = c.MultiState ??= new();
         if (IsWatchedKeyExpired(c)) c.Flags |= ClientFlags.DirtyCas;
         if (c.HasFlag(ClientFlags.DirtyCas | ClientFlags.DirtyExec))
         {
@@ -135,7 +128,7 @@ public sealed class Multi : IServerMechanism
     /// <summary>watchForKey: register once per (db, key), recording whether it is already logically expired.</summary>
     public void WatchForKey(Client c, ReadOnlySpan<byte> key)
     {
-        var state = c.GetExtension<MultiState>();
+        var state = c.MultiState ??= new();
         if (state.Find(c.Db, key) != null) return;
         if (!_watchedKeys.TryGetValue(c.Db, out var keys))
             _watchedKeys[c.Db] = keys = new Dictionary<byte[], List<Client>>(ByteKeyComparer.Instance);
@@ -148,7 +141,8 @@ public sealed class Multi : IServerMechanism
     /// <summary>unwatchAllKeys: remove the client from every registry entry it is in.</summary>
     public void UnwatchAllKeys(Client c)
     {
-        var state = c.GetExtension<MultiState>();
+        var state = c.MultiState;
+        if (state == null) return;
         foreach (var wk in state.Watched)
         {
             var keys = _watchedKeys[wk.Db];
@@ -168,20 +162,21 @@ public sealed class Multi : IServerMechanism
     /// <summary>isWatchedKeyExpired: a key that expired since WATCH (deleted or not) fails EXEC.</summary>
     bool IsWatchedKeyExpired(Client c)
     {
-        foreach (var wk in c.GetExtension<MultiState>().Watched)
+        if (c.MultiState == null) return false;
+        foreach (var wk in c.MultiState.Watched)
             if (!wk.Expired && KeyIsExpired(wk.Db, wk.Key)) return true;
         return false;
     }
 
     /// <summary>touchWatchedKey: every client watching the key gets DIRTY_CAS, except for the deletion of a key already expired at WATCH time.</summary>
-    void TouchWatchedKey(Database db, ReadOnlySpan<byte> key)
+    public void TouchWatchedKey(Database db, ReadOnlySpan<byte> key)
     {
         if (!_watchedKeys.TryGetValue(db, out var keys) || keys.Count == 0) return;
         if (!keys.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var clients)) return;
         // UnwatchAllKeys below edits this list: iterate a copy.
         foreach (var c in clients.ToArray())
         {
-            var wk = c.GetExtension<MultiState>().Find(db, key);
+            var wk = c.MultiState!.Find(db, key);
             if (wk != null && wk.Expired && db.Main.Find(key) == null)
             {
                 wk.Expired = false; // the expired key is gone: logically nothing changed
@@ -196,10 +191,7 @@ public sealed class Multi : IServerMechanism
     /// touchAllWatchedKeysInDb: FLUSHDB/FLUSHALL (replacedWith null) and SWAPDB (both directions) call
     /// this BEFORE the contents change. A watched key that exists now, or will exist after the swap, is touched.
     /// </summary>
-    public static void TouchAllWatchedKeysInDb(CinnabarServer server, Database emptied, Database? replacedWith) =>
-        Of(server).TouchAllWatchedKeysInDbImpl(emptied, replacedWith);
-
-    void TouchAllWatchedKeysInDbImpl(Database emptied, Database? replacedWith)
+    public void TouchAllWatchedKeysInDb(Database emptied, Database? replacedWith)
     {
         if (!_watchedKeys.TryGetValue(emptied, out var keys) || keys.Count == 0) return;
         foreach (var (key, clients) in keys)
@@ -209,7 +201,7 @@ public sealed class Multi : IServerMechanism
             if (!existsInEmptied && !existsInReplaced) continue;
             foreach (var c in clients)
             {
-                var wk = c.GetExtension<MultiState>().Find(emptied, key)!;
+                var wk = c.MultiState!.Find(emptied, key)!;
                 if (wk.Expired)
                 {
                     if (!existsInReplaced)

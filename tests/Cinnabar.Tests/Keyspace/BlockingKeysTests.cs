@@ -89,7 +89,7 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         fx.Server.Loop.Post(() =>
         {
             foreach (var c in fx.Server.Clients.All.Where(c => c.HasFlag(global::Cinnabar.Networking.ClientFlags.Blocked)).OrderBy(c => c.Id).ToList())
-                results.Add(BlockingKeys.Unblock(c, error: results.Count == 1));
+                results.Add(c.Server.Blocking.Unblock(c, error: results.Count == 1));
             done.Set();
         });
         Assert.True(done.Wait(5000));
@@ -107,7 +107,7 @@ public class BlockingKeysTests(ServerFixture fx) : IClassFixture<ServerFixture>
         fx.WaitBlocked(1);
         a.Dispose();
         var sw = Stopwatch.StartNew();
-        while (BlockingKeys.Of(fx.Server).BlockedClients > 0 && sw.ElapsedMilliseconds < 5000) Thread.Sleep(5);
+        while (fx.Server.Blocking.BlockedClients > 0 && sw.ElapsedMilliseconds < 5000) Thread.Sleep(5);
         p.Call("RPUSH", "dc:k", "kept");
         Assert.Equal(":1", p.CallS("LLEN", "dc:k"));
     }

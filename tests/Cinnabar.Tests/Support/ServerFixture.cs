@@ -30,7 +30,7 @@ public sealed class ServerFixture : IDisposable
     public void WaitBlocked(int n)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var blocking = Cinnabar.Keyspace.BlockingKeys.Of(Server);
+        var blocking = Server.Blocking;
         while (blocking.BlockedClients < n && sw.ElapsedMilliseconds < 5000) Thread.Sleep(5);
         Assert.True(blocking.BlockedClients >= n, "client did not block");
     }

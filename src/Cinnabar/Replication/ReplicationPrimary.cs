@@ -1,0 +1,271 @@
+// The primary side of replication (Redis's replication.c: syncCommand, replconfCommand,
+// replicationFeedSlaves, replicationCron). A replica sends SYNC or PSYNC; it gets
+// +FULLRESYNC <replid> <offset> (PSYNC only), an RDB of the dataset as a "$<len>\r\n" bulk
+// without trailing CRLF, and from then on every propagated command, with SELECT whenever the
+// db differs from the last one sent. The snapshot is taken synchronously on the loop, so the
+// stream that follows continues exactly where the snapshot ends; the persistence issue makes
+// it forkless and incremental. The stream also feeds the backlog, for partial resyncs later.
+using System.Globalization;
+using System.Text;
+using Cinnabar.Networking;
+using Cinnabar.Persistence;
+
+namespace Cinnabar.Replication;
+
+/// <summary>What a primary knows of one attached replica (the slave fields of Redis's client struct).</summary>
+public sealed class ReplicaState
+{
+    public int ListeningPort;
+    public string? AnnouncedIp;
+    public bool CapaEof, CapaPsync2;
+
+    /// <summary>SYNC instead of PSYNC (CLIENT_PRE_PSYNC): an old replica that never sends REPLCONF ACK.</summary>
+    public bool PrePsync;
+
+    /// <summary>Attached and streaming (SLAVE_STATE_ONLINE); false until the RDB was queued.</summary>
+    public bool Online;
+
+    public long AckOffset;
+    public long AckTimeMs;
+}
+
+public sealed class ReplicationPrimary
+{
+    readonly CinnabarServer _server;
+    readonly List<Client> _replicas = new();
+    ReplicationBacklog? _backlog;
+    long _noReplicasSinceMs;
+    long _cronLoops;
+
+    /// <summary>server.slaveseldb: the db of the last command sent to replicas; -1 forces a SELECT.</summary>
+    int _replicaSelectedDb = -1;
+
+    /// <summary>master_replid: the history this primary's stream belongs to.</summary>
+    public string ReplId { get; } = Server.RandomBytes.Hex(20);
+
+    /// <summary>master_repl_offset: bytes of stream produced since the history began.</summary>
+    public long MasterReplOffset { get; private set; }
+
+    public ReplicationPrimary(CinnabarServer server) => _server = server;
+
+    /// <summary>Whether propagated commands go anywhere: a replica is attached or the backlog keeps history.</summary>
+    public bool FeedsReplicas => _backlog != null;
+
+    public IReadOnlyList<Client> Replicas => _replicas;
+    public ReplicationBacklog? Backlog => _backlog;
+
+    /// <summary>
+    /// replicationFeedSlaves: SELECT first when the db changed, then the command, into the
+    /// backlog and every online replica's output buffer.
+    /// </summary>
+    public void Feed(int db, ReadOnlySpan<byte> command)
+    {
+        if (_backlog == null) return;
+        if (db != _replicaSelectedDb)
+        {
+            Span<byte> select = stackalloc byte[40];
+            Write(select[..FormatSelect(select, db)]);
+            _replicaSelectedDb = db;
+        }
+        Write(command);
+    }
+
+    /// <summary>A command sent in whatever db the stream is in (the periodic PING): no SELECT.</summary>
+    void FeedInCurrentDb(ReadOnlySpan<byte> command) => Write(command);
+
+    void Write(ReadOnlySpan<byte> bytes)
+    {
+        _backlog!.Feed(bytes);
+        MasterReplOffset += bytes.Length;
+        foreach (var r in _replicas)
+        {
+            if (!r.ReplicaState!.Online) continue;
+            r.Output.Write(bytes);
+            _server.Clients.QueueReplyWrite(r);
+        }
+    }
+
+    static int FormatSelect(Span<byte> into, int db)
+    {
+        string dbText = db.ToString(CultureInfo.InvariantCulture);
+        return Encoding.ASCII.GetBytes($"*2\r\n$6\r\nSELECT\r\n${dbText.Length}\r\n{dbText}\r\n", into);
+    }
+
+    // ------------------------------------------------------------ SYNC / PSYNC
+
+    /// <summary>
+    /// syncCommand: SYNC, or PSYNC &lt;replid&gt; &lt;offset&gt;. A partial resync is not served
+    /// yet, so every request gets a full one: FULLRESYNC (PSYNC), the RDB, then the stream.
+    /// </summary>
+    public void Sync(Client c, bool psync)
+    {
+        if (c.HasFlag(ClientFlags.Replica)) return; // already a replica: ignored, as Redis does
+        if (c.Output.HasPending)
+        {
+            c.Reply.Error("SYNC and PSYNC are invalid with pending output");
+            return;
+        }
+        string name = ReplicaName(c);
+        _server.Log.Notice($"Replica {name} asks for synchronization");
+        if (psync)
+        {
+            string requested = c.Args.ToStringAt(1);
+            if (requested != "?")
+                _server.Log.Notice($"Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{requested}', my replication IDs are '{ReplId}' and '{new string('0', 40)}')");
+            else _server.Log.Notice($"Full resync requested by replica {name}");
+        }
+        var state = c.ReplicaState ??= new ReplicaState();
+        state.PrePsync = !psync;
+        state.AckTimeMs = _server.NowMs;
+        c.Flags |= ClientFlags.Replica;
+        _replicas.Add(c);
+        CreateBacklogIfNeeded();
+        // replicationSetupSlaveForFullResync: the stream after the snapshot starts with a SELECT.
+        _replicaSelectedDb = -1;
+        if (psync) c.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {MasterReplOffset}\r\n"));
+        _server.Log.Notice("Starting BGSAVE for SYNC with target: replicas sockets");
+        var rdb = new MemoryStream();
+        RdbFile.WriteRdb(_server, rdb, new RdbFile.ReplicationInfo(0, ReplId, MasterReplOffset));
+        c.Reply.Protocol_(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
+        c.Output.Write(rdb.GetBuffer().AsSpan(0, (int)rdb.Length));
+        state.Online = true;
+        _server.Log.Notice($"Synchronization with replica {name} succeeded");
+        _server.Clients.QueueReplyWrite(c);
+    }
+
+    void CreateBacklogIfNeeded()
+    {
+        if (_backlog != null) return;
+        _backlog = new ReplicationBacklog(_server.Config.GetLong("repl-backlog-size"), MasterReplOffset);
+        _server.Log.Notice($"Replication backlog created, my new replication IDs are '{ReplId}' and '{new string('0', 40)}'");
+    }
+
+    /// <summary>CONFIG SET repl-backlog-size takes effect at once.</summary>
+    public void ResizeBacklog() => _backlog?.Resize(_server.Config.GetLong("repl-backlog-size"), MasterReplOffset);
+
+    /// <summary>replicationGetSlaveName: the announced ip (or the peer address) and the listening port.</summary>
+    static string ReplicaName(Client c)
+    {
+        string ip = c.ReplicaState?.AnnouncedIp ?? HostOf(c.RemoteAddress);
+        int port = c.ReplicaState?.ListeningPort ?? 0;
+        return port != 0 ? $"{ip}:{port}" : $"{ip}:<unknown-replica-port>";
+    }
+
+    static string HostOf(string address)
+    {
+        int colon = address.LastIndexOf(':');
+        return colon < 0 ? address : address[..colon].Trim('[', ']');
+    }
+
+    // ------------------------------------------------------------ REPLCONF
+
+    /// <summary>replconfCommand: option/value pairs a replica sends before and after SYNC.</summary>
+    public void Replconf(Client c)
+    {
+        var args = c.Args;
+        if (args.Count % 2 == 0)
+        {
+            c.Reply.Error(Commands.Errors.Syntax);
+            return;
+        }
+        var state = c.ReplicaState ??= new ReplicaState();
+        for (int j = 1; j < args.Count; j += 2)
+        {
+            if (args.Is(j, "listening-port"))
+            {
+                if (!Commands.Arguments.TryGetLong(c, j + 1, out long port)) return;
+                state.ListeningPort = (int)port;
+            }
+            else if (args.Is(j, "ip-address"))
+            {
+                string ip = args.ToStringAt(j + 1);
+                if (ip.Length >= 46)
+                {
+                    c.Reply.Error($"REPLCONF ip-address provided by replica instance is too long: {ip.Length} bytes");
+                    return;
+                }
+                state.AnnouncedIp = ip;
+            }
+            else if (args.Is(j, "capa"))
+            {
+                if (args.Is(j + 1, "eof")) state.CapaEof = true;
+                else if (args.Is(j + 1, "psync2")) state.CapaPsync2 = true;
+            }
+            else if (args.Is(j, "ack"))
+            {
+                // An ACK never gets a reply: the replica does not read one.
+                if (!c.HasFlag(ClientFlags.Replica)) return;
+                if (!long.TryParse(args.ToStringAt(j + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long offset)) return;
+                if (offset > state.AckOffset) state.AckOffset = offset;
+                state.AckTimeMs = _server.NowMs;
+                return;
+            }
+            else if (args.Is(j, "getack"))
+            {
+                return; // sent by a primary to its replica; a primary has nothing to answer
+            }
+            else if (args.Is(j, "rdb-only") || args.Is(j, "rdb-filter-only"))
+            {
+                // Accepted so tools that ask for the RDB alone (redis-cli --rdb) can sync.
+            }
+            else
+            {
+                c.Reply.Error($"Unrecognized REPLCONF option: {args.ToStringAt(j)}");
+                return;
+            }
+        }
+        c.Reply.Ok();
+    }
+
+    // ------------------------------------------------------------ cron and lifecycle
+
+    /// <summary>
+    /// replicationCron (once a second): PING replicas every repl-ping-replica-period seconds,
+    /// drop replicas silent for repl-timeout, free the backlog repl-backlog-ttl seconds after
+    /// the last replica left.
+    /// </summary>
+    public void Cron()
+    {
+        _cronLoops++;
+        if (_replicas.Count > 0 && _cronLoops % Math.Max(1, _server.Config.GetLong("repl-ping-replica-period")) == 0)
+            FeedInCurrentDb("*1\r\n$4\r\nping\r\n"u8);
+        long timeoutMs = _server.Config.GetLong("repl-timeout") * 1000;
+        foreach (var r in _replicas.ToArray())
+        {
+            var st = r.ReplicaState!;
+            if (!st.Online || st.PrePsync) continue;
+            if (_server.NowMs - st.AckTimeMs > timeoutMs)
+            {
+                _server.Log.Warning($"Disconnecting timedout replica (streaming sync): {ReplicaName(r)}");
+                _server.Clients.FreeClient(r);
+            }
+        }
+        long ttl = _server.Config.GetLong("repl-backlog-ttl");
+        if (_replicas.Count == 0 && _backlog != null && ttl > 0 && _server.NowMs - _noReplicasSinceMs > ttl * 1000)
+        {
+            _backlog = null;
+            _server.Log.Notice($"Replication backlog freed after {ttl} seconds without connected replicas.");
+        }
+    }
+
+    /// <summary>freeClient of a replica: it leaves the list; the backlog's TTL starts with the last one.</summary>
+    public void FreeClient(Client c)
+    {
+        if (!c.HasFlag(ClientFlags.Replica) || !_replicas.Remove(c)) return;
+        _server.Log.Notice($"Connection with replica {ReplicaName(c)} lost.");
+        if (_replicas.Count == 0) _noReplicasSinceMs = _server.NowMs;
+    }
+
+    /// <summary>The INFO replication lines of the replicas: slaveN:ip=...,port=...,state=online,offset=...,lag=...</summary>
+    public void AppendReplicaInfo(StringBuilder sb)
+    {
+        int i = 0;
+        foreach (var r in _replicas)
+        {
+            var st = r.ReplicaState!;
+            string ip = st.AnnouncedIp ?? HostOf(r.RemoteAddress);
+            long lag = (_server.NowMs - st.AckTimeMs) / 1000;
+            sb.Append(CultureInfo.InvariantCulture, $"slave{i++}:ip={ip},port={st.ListeningPort},state={(st.Online ? "online" : "wait_bgsave")},offset={st.AckOffset},lag={lag}\r\n");
+        }
+    }
+}
