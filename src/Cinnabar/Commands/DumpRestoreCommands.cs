@@ -99,6 +99,7 @@ static class DumpRestoreCommands
         {
             if (deleted)
             {
+                c.Server.Propagation.ReplaceArgv(2).Add("DEL"u8).Add(key);
                 c.Server.SignalModifiedKey(c.Db, key);
                 c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
                 c.Server.Stats.Dirty++;
@@ -109,6 +110,13 @@ static class DumpRestoreCommands
 
         c.Db.Add(key, obj);
         if (ttl != 0) c.Db.SetExpire(key, ttl);
+        if (ttl != 0 && !absTtl)
+        {
+            // Propagated with the absolute deadline: argv[2] becomes it and ABSTTL is appended.
+            var argv = c.Server.Propagation.ReplaceArgv(c.Args.Count + 1).Add(c.Args[0]).Add(key).Add(ttl);
+            for (int j = 3; j < c.Args.Count; j++) argv.Add(c.Args[j]);
+            argv.Add("ABSTTL"u8);
+        }
         SetLruOrLfu(c.Server, obj, lfuFreq, lruIdle);
         c.Server.SignalModifiedKey(c.Db, key);
         c.Server.Events.Notify(NotifyClass.Generic, "restore", key, c.Db.Id);

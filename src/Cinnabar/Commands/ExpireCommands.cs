@@ -94,6 +94,7 @@ public static class ExpireCommands
         // checkAlreadyExpired: a replica or a loading server keeps the key and waits for the DEL.
         if (when <= c.Server.NowMs && !c.Server.Loading && !c.Server.IsReplica)
         {
+            StringCommands.PropagateAsDeletion(c, key);
             c.Db.Delete(key);
             c.Server.Stats.Dirty++;
             c.Server.SignalModifiedKey(c.Db, key);
@@ -102,6 +103,12 @@ public static class ExpireCommands
             return;
         }
         c.Db.SetExpire(key, when);
+        if (basetimeMs != 0 || seconds)
+        {
+            // Propagated as PEXPIREAT with the absolute time (NX/XX/GT/LT kept), so every copy expires together.
+            var argv = c.Server.Propagation.ReplaceArgv(c.Args.Count).Add("PEXPIREAT"u8).Add(key).Add(when);
+            for (int j = 3; j < c.Args.Count; j++) argv.Add(c.Args[j]);
+        }
         c.Reply.Integer(1);
         c.Server.SignalModifiedKey(c.Db, key);
         c.Server.Events.Notify(NotifyClass.Generic, "expire", key, c.Db.Id);

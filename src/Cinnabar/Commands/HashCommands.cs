@@ -173,6 +173,8 @@ public static class HashCommands
         var formatted = Encoding.ASCII.GetBytes(sum.ToHumanString());
         SetField(c, o, c.Args[2], formatted);
         c.Reply.Bulk(formatted);
+        // Replicas get the result, not the increment (float formatting may differ between platforms).
+        c.Server.Propagation.ReplaceArgv(4).Add("HSET"u8).Add(key).Add(c.Args[2]).Add(formatted);
         Modified(c, key, "hincrbyfloat", 1);
     }
 

@@ -512,6 +512,8 @@ public static class ListCommands
         c.Reply.ArrayLen(2);
         c.Reply.Bulk(key);
         long n = PopRangeAndReply(c, db, o, head, count);
+        // [B]LMPOP propagates as the pop it amounted to, with the count actually popped.
+        c.Server.Propagation.ReplaceArgv(3).Add(head ? "LPOP"u8 : "RPOP"u8).Add(key).Add(n);
         c.Server.Events.Notify(NotifyClass.List, PopEvent(head), key, db.Id);
         DeleteIfEmpty(c, db, key, o);
         c.Server.SignalModifiedKey(db, key);
@@ -578,6 +580,7 @@ public static class ListCommands
 
     static void ServeBlockingPop(Client c, Database db, byte[] key, RedisObject o, bool head)
     {
+        c.Server.Propagation.ReplaceArgv(2).Add(head ? "LPOP"u8 : "RPOP"u8).Add(key);
         var value = PopFrom(db, o, head);
         c.Reply.ArrayLen(2);
         c.Reply.Bulk(key);
@@ -611,7 +614,7 @@ public static class ListCommands
         if (KeyLookup.CheckType(c, so, ObjType.List)) return;
         if (so != null)
         {
-            MoveOne(c, c.Db, src, so, dst, fromHead, toHead);
+            if (MoveOne(c, c.Db, src, so, dst, fromHead, toHead)) PropagateAsMove(c, src, dst, c.Args.Count > 4 ? c.Args[3] : "right"u8, c.Args.Count > 4 ? c.Args[4] : "left"u8);
             return;
         }
         if (BlockingKeys.DenyBlocking(c))
@@ -624,9 +627,16 @@ public static class ListCommands
             var o = db.LookupWrite(key);
             if (o == null || o.Type != ObjType.List || Ql(o).Count == 0) return false;
             // A destination of the wrong type answers WRONGTYPE and unblocks, leaving the source intact.
-            MoveOne(rc, db, key, o, dst, fromHead, toHead);
+            if (MoveOne(rc, db, key, o, dst, fromHead, toHead)) PropagateAsMove(rc, key, dst, fromHead ? "left"u8 : "right"u8, toHead ? "left"u8 : "right"u8);
             return true;
         });
+    }
+
+    /// <summary>A blocking move propagates as its non-blocking form: BLMOVE as LMOVE, BRPOPLPUSH as RPOPLPUSH.</summary>
+    static void PropagateAsMove(Client c, ReadOnlySpan<byte> src, ReadOnlySpan<byte> dst, ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
+    {
+        if (c.Cmd!.Name == "brpoplpush") c.Server.Propagation.ReplaceArgv(3).Add("RPOPLPUSH"u8).Add(src).Add(dst);
+        else c.Server.Propagation.ReplaceArgv(5).Add("LMOVE"u8).Add(src).Add(dst).Add(from).Add(to);
     }
 
     [Command("blmpop")]

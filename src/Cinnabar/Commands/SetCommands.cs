@@ -210,6 +210,8 @@ public static class SetCommands
         var ele = SetType.Random(o);
         SetType.Remove(o, ele);
         c.Db.AdjustMemory(SetType.Bytes(o) - before);
+        // The random choice is made once, here: replicas remove the same member.
+        c.Server.Propagation.ReplaceArgv(3).Add("SREM"u8).Add(key).Add(ele);
         c.Server.Events.Notify(NotifyClass.Set, "spop", key, c.Db.Id);
         c.Reply.Bulk(ele);
         DeleteIfEmpty(c, key, o);
@@ -241,6 +243,7 @@ public static class SetCommands
         {
             // The whole set goes: reply as SUNION of the key, then delete it.
             ReplyMembers(c, UnionOf([o], MaxIntset(c)), asSet: true);
+            c.Server.Propagation.ReplaceArgv(2).Add("DEL"u8).Add(key);
             c.Db.Delete(key);
             c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
             c.Server.SignalModifiedKey(c.Db, key);
@@ -251,6 +254,9 @@ public static class SetCommands
         long before = SetType.Bytes(o);
         long remaining = size - count;
         c.Reply.SetLen(count);
+        // Each popped member propagates as its own SREM, as Redis 7.0 does; SPOP itself does not.
+        var propagation = c.Server.Propagation;
+        propagation.PreventCommandPropagation();
         if (remaining * SpopMoveStrategyMul > count)
         {
             // Few elements leave: sample and remove them one by one.
@@ -258,6 +264,7 @@ public static class SetCommands
             {
                 var ele = SetType.Random(o);
                 c.Reply.Bulk(ele);
+                propagation.AlsoPropagate(c.Db.Id, 3).Add("SREM"u8).Add(key).Add(ele);
                 SetType.Remove(o, ele);
             }
             c.Db.AdjustMemory(SetType.Bytes(o) - before);
@@ -273,7 +280,11 @@ public static class SetCommands
                 SetType.Add(newSet, ele, MaxIntset(c));
                 SetType.Remove(o, ele);
             }
-            foreach (var ele in SetType.Members(o)) c.Reply.Bulk(ele);
+            foreach (var ele in SetType.Members(o))
+            {
+                c.Reply.Bulk(ele);
+                propagation.AlsoPropagate(c.Db.Id, 3).Add("SREM"u8).Add(key).Add(ele);
+            }
             c.Db.SetKey(key, newSet!, keepTtl: true, signal: false);
         }
         c.Server.SignalModifiedKey(c.Db, key);

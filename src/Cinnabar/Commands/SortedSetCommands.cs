@@ -540,10 +540,20 @@ public static class SortedSetCommands
             return;
         }
         if (count == -1) count = 1;
-        PopAndReply(c, c.Db, key!, o, max, emitKey, count, nested);
+        long n = PopAndReply(c, c.Db, key!, o, max, emitKey, count, nested);
+        if (emitKey) PropagateAsZpop(c, key!, max, n); // ZMPOP
     }
 
-    static void PopAndReply(Client c, Database db, byte[] key, RedisObject o, bool max, bool emitKey, long count, bool nested)
+    /// <summary>ZMPOP and the blocking pops propagate as ZPOPMIN/ZPOPMAX (with the count actually popped when they take one).</summary>
+    static void PropagateAsZpop(Client c, ReadOnlySpan<byte> key, bool max, long count)
+    {
+        var cmd = max ? "ZPOPMAX"u8 : "ZPOPMIN"u8;
+        if (count < 0) c.Server.Propagation.ReplaceArgv(2).Add(cmd).Add(key);
+        else c.Server.Propagation.ReplaceArgv(3).Add(cmd).Add(key).Add(count);
+    }
+
+    /// <summary>Pops up to count elements into the reply; returns how many were popped.</summary>
+    static long PopAndReply(Client c, Database db, byte[] key, RedisObject o, bool max, bool emitKey, long count, bool nested)
     {
         var z = Zs(o);
         long n = Math.Min(count, z.Length);
@@ -578,6 +588,7 @@ public static class SortedSetCommands
         }
         c.Server.Stats.Dirty += n;
         c.Server.SignalModifiedKey(db, key);
+        return n;
     }
 
     static bool TryGetMinMax(Client c, int i, out bool max)
@@ -645,7 +656,8 @@ public static class SortedSetCommands
             if (o == null) continue;
             if (KeyLookup.CheckType(c, o, ObjType.ZSet)) return;
             if (Zs(o).Length == 0) continue;
-            PopAndReply(c, c.Db, key, o, max, emitKey: true, count == -1 ? 1 : count, nested);
+            long n = PopAndReply(c, c.Db, key, o, max, emitKey: true, count == -1 ? 1 : count, nested);
+            PropagateAsZpop(c, key, max, count == -1 ? -1 : n);
             return;
         }
         if (BlockingKeys.DenyBlocking(c))
@@ -657,7 +669,8 @@ public static class SortedSetCommands
         {
             var o = db.LookupWrite(key);
             if (o == null || o.Type != ObjType.ZSet || Zs(o).Length == 0) return false;
-            PopAndReply(rc, db, key, o, max, emitKey: true, count == -1 ? 1 : count, nested);
+            long n = PopAndReply(rc, db, key, o, max, emitKey: true, count == -1 ? 1 : count, nested);
+            PropagateAsZpop(rc, key, max, count == -1 ? -1 : n);
             return true;
         });
     }

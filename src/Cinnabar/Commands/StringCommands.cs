@@ -175,6 +175,8 @@ public static class StringCommands
         {
             c.Db.SetExpire(key, ms);
             c.Server.Events.Notify(NotifyClass.Generic, "expire", key, c.Db.Id);
+            // Propagated as SET key value PXAT <absolute ms>: a replica or the AOF applies the same deadline.
+            c.Server.Propagation.ReplaceArgv(5).Add("SET"u8).Add(key).Add(c.Args[valueIdx]).Add("PXAT"u8).Add(ms);
         }
         if ((flags & SetFlags.Get) == 0)
         {
@@ -229,6 +231,7 @@ public static class StringCommands
         ReplyString(c, o);
         if ((flags & (SetFlags.EXAT | SetFlags.PXAT)) != 0 && ms <= c.Server.NowMs && !c.Server.IsReplica && !c.Server.Loading)
         {
+            PropagateAsDeletion(c, key);
             c.Db.Delete(key);
             c.Server.SignalModifiedKey(c.Db, key);
             c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
@@ -236,6 +239,7 @@ public static class StringCommands
         }
         else if (expireIdx != 0)
         {
+            c.Server.Propagation.ReplaceArgv(3).Add("PEXPIREAT"u8).Add(key).Add(ms);
             c.Db.SetExpire(key, ms);
             c.Server.SignalModifiedKey(c.Db, key);
             c.Server.Events.Notify(NotifyClass.Generic, "expire", key, c.Db.Id);
@@ -243,11 +247,16 @@ public static class StringCommands
         }
         else if ((flags & SetFlags.Persist) != 0 && c.Db.RemoveExpire(key))
         {
+            c.Server.Propagation.ReplaceArgv(2).Add("PERSIST"u8).Add(key);
             c.Server.SignalModifiedKey(c.Db, key);
             c.Server.Events.Notify(NotifyClass.Generic, "persist", key, c.Db.Id);
             c.Server.Stats.Dirty++;
         }
     }
+
+    /// <summary>A key deleted because its new deadline has passed propagates as DEL (UNLINK under lazyfree-lazy-expire).</summary>
+    internal static void PropagateAsDeletion(Client c, ReadOnlySpan<byte> key) =>
+        c.Server.Propagation.ReplaceArgv(2).Add(c.Server.Config.GetBool("lazyfree-lazy-expire") ? "UNLINK"u8 : "DEL"u8).Add(key);
 
     [Command("getdel")]
     static void GetDel(Client c)
@@ -256,6 +265,7 @@ public static class StringCommands
         var key = c.Args[1];
         if (c.Db.Delete(key))
         {
+            c.Server.Propagation.ReplaceArgv(2).Add("DEL"u8).Add(key);
             c.Server.SignalModifiedKey(c.Db, key);
             c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
             c.Server.Stats.Dirty++;
@@ -429,6 +439,8 @@ public static class StringCommands
         var formatted = Encoding.ASCII.GetBytes(sum.ToHumanString());
         c.Db.SetKey(key, RedisObject.CreateString(key, formatted), keepTtl: true);
         c.Server.Events.Notify(NotifyClass.String, "incrbyfloat", key, c.Db.Id);
+        // Float formatting may differ between platforms: replicas get the result, not the increment.
+        c.Server.Propagation.ReplaceArgv(4).Add("SET"u8).Add(key).Add(formatted).Add("KEEPTTL"u8);
         c.Server.Stats.Dirty++;
         c.Reply.Bulk(formatted);
     }
