@@ -252,7 +252,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public readonly Evictor Evictor;
 
-    /// <summary>A key was evicted: its DEL propagates at once, then WATCH/tracking and the "evicted" notification.</summary>
+    /// <summary>A key was evicted: its DEL propagates, then WATCH/tracking and the "evicted" notification.</summary>
     internal void OnKeyEvicted(Database db, byte[] key)
     {
         PropagateDeletion(db, key, Config.GetBool("lazyfree-lazy-eviction"));
@@ -261,9 +261,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Events.Notify(NotifyClass.Evicted, "evicted", key, db.Id);
     }
 
-    /// <summary>propagateDeletion: a key the server itself removed leaves as DEL (UNLINK when lazily freed), outside any unit.</summary>
+    /// <summary>propagateDeletion: a key the server itself removed leaves as DEL (UNLINK when lazily freed).</summary>
     void PropagateDeletion(Database db, byte[] key, bool lazy) =>
-        Propagation.PropagateNow(db.Id, lazy ? "UNLINK"u8 : "DEL"u8, key);
+        Propagation.PropagateDeletion(db.Id, lazy ? "UNLINK"u8 : "DEL"u8, key);
 
     /// <summary>freeMemoryGetNotCountedMemory: replica output buffers (and the AOF buffer once it exists) do not trigger eviction.</summary>
     public long MemNotCountedForEvict
@@ -384,7 +384,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Events.Notify(NotifyClass.New, "new", key, db.Id);
     }
 
-    /// <summary>deleteExpiredKeyAndPropagate's side effects: the "expired" event, WATCH/tracking, the DEL at once.</summary>
+    /// <summary>deleteExpiredKeyAndPropagate's side effects: the "expired" event, WATCH/tracking, the DEL.</summary>
     public void OnKeyExpired(Database db, byte[] key)
     {
         Events.Notify(NotifyClass.Expired, "expired", key, db.Id);

@@ -422,6 +422,8 @@ public static class KeyspaceCommands
         c.Server.Transactions.TouchAllWatchedKeysInDb(c.Db, null); // signalFlushedDb
         c.Server.Stats.Dirty += c.Db.Flush();
         c.Server.Tracking.InvalidateKeysOnFlush();
+        // Replicas and the AOF see a FLUSHDB of an empty db too.
+        c.Server.Propagation.ForceCommandPropagation(PropagationTargets.All);
         c.Reply.Ok();
     }
 
@@ -431,6 +433,7 @@ public static class KeyspaceCommands
         if (!ParseFlushFlags(c)) return;
         long removed = EmptyData(c.Server);
         c.Server.Stats.Dirty += removed + 1;
+        c.Server.Propagation.ForceCommandPropagation(PropagationTargets.All);
         c.Reply.Ok();
     }
 

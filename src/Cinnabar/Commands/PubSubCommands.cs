@@ -4,6 +4,7 @@
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
 using Cinnabar.PubSub;
+using Cinnabar.Server;
 
 namespace Cinnabar.Commands;
 
@@ -61,13 +62,20 @@ public static class PubSubCommands
         PubSub.PubSub.UpdatePubSubFlag(c);
     }
 
+    // Messages reach replicas' subscribers too: PUBLISH and SPUBLISH propagate to replicas (not to the AOF).
     [Command("publish")]
-    static void Publish(Client c) =>
+    static void Publish(Client c)
+    {
         c.Reply.Integer(c.Server.PubSub.PublishMessage(c.Args[1], c.Args[2], PubSubType.Global));
+        c.Server.Propagation.ForceCommandPropagation(PropagationTargets.Repl);
+    }
 
     [Command("spublish")]
-    static void SPublish(Client c) =>
+    static void SPublish(Client c)
+    {
         c.Reply.Integer(c.Server.PubSub.PublishMessage(c.Args[1], c.Args[2], PubSubType.ShardType));
+        c.Server.Propagation.ForceCommandPropagation(PropagationTargets.Repl);
+    }
 
     [Command("pubsub|channels")]
     static void PubSubChannels(Client c) => ChannelList(c, c.Server.PubSub.Channels);

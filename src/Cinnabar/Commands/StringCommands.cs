@@ -178,11 +178,24 @@ public static class StringCommands
             // Propagated as SET key value PXAT <absolute ms>: a replica or the AOF applies the same deadline.
             c.Server.Propagation.ReplaceArgv(5).Add("SET"u8).Add(key).Add(c.Args[valueIdx]).Add("PXAT"u8).Add(ms);
         }
+        else if ((flags & SetFlags.Get) != 0) PropagateWithoutGet(c);
         if ((flags & SetFlags.Get) == 0)
         {
             if (style == SetReplyStyle.OneOrZero) c.Reply.Integer(1);
             else c.Reply.Ok();
         }
+    }
+
+    /// <summary>SET ... GET propagates without its GET arguments (replicas have no one to reply to).</summary>
+    static void PropagateWithoutGet(Client c)
+    {
+        var args = c.Args;
+        int argc = 0;
+        for (int j = 0; j < args.Count; j++)
+            if (j < 3 || !args.Is(j, "get")) argc++;
+        var argv = c.Server.Propagation.ReplaceArgv(argc);
+        for (int j = 0; j < args.Count; j++)
+            if (j < 3 || !args.Is(j, "get")) argv.Add(args[j]);
     }
 
     /// <summary>
@@ -279,6 +292,7 @@ public static class StringCommands
         var key = c.Args[1];
         StoreString(c, key, c.Db.LookupWrite(key), c.Args[2], keepTtl: false);
         c.Server.Events.Notify(NotifyClass.String, "set", key, c.Db.Id);
+        c.Server.Propagation.ReplaceArgv(3).Add("SET"u8).Add(key).Add(c.Args[2]);
         c.Server.Stats.Dirty++;
     }
 

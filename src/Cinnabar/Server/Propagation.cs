@@ -4,8 +4,9 @@
 // (ReplaceArgv: EXPIRE → PEXPIREAT, SPOP → SREM, ...), plus any extra commands it asked for
 // (AlsoPropagate). The commands of one execution unit (a command, EXEC, a served blocked
 // client) accumulate and leave together when the outermost call() ends, wrapped in MULTI/EXEC
-// when there are several. Deletions by expiry and eviction leave at once (PropagateNow), as in
-// 7.0. Replicas (and the AOF, later) are the targets; each emits SELECT when the db changes.
+// when there are several. A key the server deletes (expiry, eviction) joins the running unit,
+// ahead of the command that found it, or leaves at once outside one, as in 7.0. Replicas (and
+// the AOF, later) are the targets; each emits SELECT when the db changes.
 // With no target nothing is serialized: the hot path pays one flag check.
 using System.Buffers.Text;
 using Cinnabar.Networking;
@@ -13,6 +14,16 @@ using Cinnabar.Protocol;
 using Cinnabar.Replication;
 
 namespace Cinnabar.Server;
+
+/// <summary>Where a propagated command goes (PROPAGATE_AOF, PROPAGATE_REPL): PUBLISH reaches replicas only.</summary>
+[Flags]
+public enum PropagationTargets
+{
+    None = 0,
+    Aof = 1,
+    Repl = 2,
+    All = Aof | Repl,
+}
 
 public sealed class Propagation
 {
@@ -22,13 +33,14 @@ public sealed class Propagation
 
     // server.also_propagate: the serialized commands of the running unit and, per command, its db.
     readonly RespCommandBuffer _pending = new();
-    (int Db, int Start, int Length)[] _ops = new (int, int, int)[8];
+    (int Db, int Start, int Length, PropagationTargets Targets)[] _ops = new (int, int, int, PropagationTargets)[8];
     int _opCount;
 
     // The current call()'s replacement argv (rewriteClientCommandVector) and preventCommandPropagation.
     readonly RespCommandBuffer _rewrites = new();
     readonly ArgvWriter _writer;
     CallState _call;
+    int _callDepth; // call()s on the stack: a deletion inside one joins its unit
 
     public Propagation(ReplicationPrimary replication)
     {
@@ -39,14 +51,18 @@ public sealed class Propagation
     /// <summary>Whether anything consumes the stream (replicas now, the AOF later): when not, nothing is serialized.</summary>
     public bool Active => _replication.FeedsReplicas;
 
-    /// <summary>What one call() has asked for: where its replacement argv starts, whether it has one, whether it is suppressed.</summary>
-    public readonly record struct CallState(int RewriteStart, int RewriteLength, bool Prevented);
+    /// <summary>
+    /// What one call() has asked for: where its replacement argv starts and its length (-1: none),
+    /// whether its own propagation is suppressed, and where it must go even if nothing changed.
+    /// </summary>
+    public readonly record struct CallState(int RewriteStart, int RewriteLength, bool Prevented, PropagationTargets Forced);
 
     /// <summary>call() starts: the caller's own replacement (an outer call) is set aside until this call ends.</summary>
     public CallState BeginCall()
     {
         var outer = _call;
-        _call = new CallState(_rewrites.Length, -1, false);
+        _call = new CallState(_rewrites.Length, -1, false, PropagationTargets.None);
+        _callDepth++;
         return outer;
     }
 
@@ -57,13 +73,15 @@ public sealed class Propagation
     public void EndCall(CallState outer, Client c, long dirty, bool isExec)
     {
         var call = _call;
-        if (dirty > 0 && !call.Prevented && !isExec && Active)
+        var targets = dirty > 0 ? PropagationTargets.All : call.Forced;
+        if (targets != PropagationTargets.None && !call.Prevented && !isExec && Active)
         {
-            if (call.RewriteLength >= 0) AddOp(c.Db.Id, _rewrites.Span.Slice(call.RewriteStart, call.RewriteLength));
-            else AddArgv(c.Db.Id, c.Args);
+            if (call.RewriteLength >= 0) AddOp(c.Db.Id, _rewrites.Span.Slice(call.RewriteStart, call.RewriteLength), targets);
+            else AddArgv(c.Db.Id, c.Args, targets);
         }
         _rewrites.Truncate(call.RewriteStart);
         _call = outer;
+        _callDepth--;
     }
 
     /// <summary>
@@ -88,15 +106,27 @@ public sealed class Propagation
     /// <summary>preventCommandPropagation: the command itself is not propagated (its AlsoPropagate commands are).</summary>
     public void PreventCommandPropagation() => _call = _call with { Prevented = true };
 
-    /// <summary>propagateNow: a command that leaves at once, outside any unit (expired and evicted keys' DEL).</summary>
-    public void PropagateNow(int db, ReadOnlySpan<byte> cmd, ReadOnlySpan<byte> key)
+    /// <summary>forceCommandPropagation: the command propagates even when it changed nothing (FLUSHALL on empty dbs, PUBLISH).</summary>
+    public void ForceCommandPropagation(PropagationTargets targets) => _call = _call with { Forced = _call.Forced | targets };
+
+    /// <summary>
+    /// propagateDeletion: a key the server removed (expired, evicted) leaves as DEL or UNLINK.
+    /// Inside a call() it joins the unit before the command's own propagation (so a SET that
+    /// found its key expired goes out as MULTI, DEL, SET, EXEC); outside one it leaves at once.
+    /// </summary>
+    public void PropagateDeletion(int db, ReadOnlySpan<byte> cmd, ReadOnlySpan<byte> key)
     {
         if (!Active) return;
         int start = _pending.Length;
         _pending.BeginArray(2);
         _pending.Bulk(cmd);
         _pending.Bulk(key);
-        Feed(db, _pending.Span[start..]);
+        if (_callDepth > 0)
+        {
+            AddOpAt(db, start, PropagationTargets.All);
+            return;
+        }
+        Feed(db, _pending.Span[start..], PropagationTargets.All);
         _pending.Truncate(start);
     }
 
@@ -109,42 +139,46 @@ public sealed class Propagation
     {
         if (_opCount == 0) return;
         bool wrap = _opCount > 1;
-        if (wrap) Feed(_ops[0].Db, Multi);
+        if (wrap) Feed(_ops[0].Db, Multi, PropagationTargets.All);
         for (int i = 0; i < _opCount; i++)
         {
-            var (db, start, length) = _ops[i];
-            Feed(db, _pending.Span.Slice(start, length));
+            var (db, start, length, targets) = _ops[i];
+            Feed(db, _pending.Span.Slice(start, length), targets);
         }
-        if (wrap) Feed(_ops[_opCount - 1].Db, Exec);
+        if (wrap) Feed(_ops[_opCount - 1].Db, Exec, PropagationTargets.All);
         _opCount = 0;
         _pending.Truncate(0);
     }
 
-    void Feed(int db, ReadOnlySpan<byte> command) => _replication.Feed(db, command);
+    /// <summary>propagateNow: to the replicas (replicationFeedSlaves) and, once it exists, the AOF (feedAppendOnlyFile).</summary>
+    void Feed(int db, ReadOnlySpan<byte> command, PropagationTargets targets)
+    {
+        if ((targets & PropagationTargets.Repl) != 0) _replication.Feed(db, command);
+    }
 
-    void AddArgv(int db, CommandArgs args)
+    void AddArgv(int db, CommandArgs args, PropagationTargets targets)
     {
         int start = _pending.Length;
         _pending.BeginArray(args.Count);
         for (int i = 0; i < args.Count; i++) _pending.Bulk(args[i]);
-        AddOpAt(db, start);
+        AddOpAt(db, start, targets);
     }
 
-    void AddOp(int db, ReadOnlySpan<byte> command)
+    void AddOp(int db, ReadOnlySpan<byte> command, PropagationTargets targets)
     {
         int start = _pending.Length;
         _pending.Raw(command);
-        AddOpAt(db, start);
+        AddOpAt(db, start, targets);
     }
 
-    void AddOpAt(int db, int start)
+    void AddOpAt(int db, int start, PropagationTargets targets)
     {
         if (_opCount == _ops.Length) Array.Resize(ref _ops, _ops.Length * 2);
-        _ops[_opCount++] = (db, start, _pending.Length - start);
+        _ops[_opCount++] = (db, start, _pending.Length - start, targets);
     }
 
     /// <summary>Called by the writer when the last argument of an AlsoPropagate command is written.</summary>
-    void CommitAlso(int db, int start) => AddOpAt(db, start);
+    void CommitAlso(int db, int start) => AddOpAt(db, start, PropagationTargets.All);
 
     /// <summary>Called by the writer when the last argument of a replacement argv is written.</summary>
     void CommitReplacement(int start) => _call = _call with { RewriteLength = _rewrites.Length - start };

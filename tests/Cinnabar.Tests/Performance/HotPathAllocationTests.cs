@@ -14,7 +14,7 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
 {
     const int Commands = 10_000;
 
-    static byte[] Resp(params string[] parts)
+    internal static byte[] Resp(params string[] parts)
     {
         var sb = new StringBuilder();
         sb.Append('*').Append(parts.Length).Append("\r\n");
@@ -22,13 +22,15 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
-    static byte[] Concat(params byte[][] frames) => frames.SelectMany(f => f).ToArray();
+    internal static byte[] Concat(params byte[][] frames) => frames.SelectMany(f => f).ToArray();
+
+    T OnLoop<T>(Func<T> f) => OnLoop(fx.Server, f);
 
     /// <summary>Runs f on the server's loop thread, where all keyspace access happens, and waits for it.</summary>
-    T OnLoop<T>(Func<T> f)
+    internal static T OnLoop<T>(CinnabarServer server, Func<T> f)
     {
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        fx.Server.Loop.Post(() =>
+        server.Loop.Post(() =>
         {
             try { tcs.SetResult(f()); }
             catch (Exception e) { tcs.SetException(e); }
@@ -37,7 +39,7 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
     }
 
     /// <summary>Drains the reply buffer into dest (when given) without allocating.</summary>
-    static int Drain(Client c, byte[]? dest)
+    internal static int Drain(Client c, byte[]? dest)
     {
         int total = 0;
         while (c.Output.HasPending)
@@ -72,11 +74,15 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
     /// Feeds request (commandsPerRequest commands) until 10,000 commands have run and returns
     /// the bytes allocated meanwhile, plus the replies of the first request for checking.
     /// </summary>
-    (long Allocated, string FirstReply) Measure(byte[] setup, byte[] request, int commandsPerRequest)
+    (long Allocated, string FirstReply) Measure(byte[] setup, byte[] request, int commandsPerRequest) =>
+        Measure(fx.Server, setup, request, commandsPerRequest, afterEach: null);
+
+    /// <summary>The measurement on any server; afterEach runs after every request (draining a replica's stream, say).</summary>
+    internal static (long Allocated, string FirstReply) Measure(CinnabarServer server, byte[] setup, byte[] request, int commandsPerRequest, Action? afterEach)
     {
-        return OnLoop(() =>
+        return OnLoop(server, () =>
         {
-            var c = fx.Server.Clients.CreateDetachedClient();
+            var c = server.Clients.CreateDetachedClient();
             c.FeedQueryBuffer(setup);
             Drain(c, null);
             var first = new byte[4096];
@@ -89,6 +95,7 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
                 {
                     c.FeedQueryBuffer(request);
                     Drain(c, null);
+                    afterEach?.Invoke();
                 }
             }
             Run(2000); // warm-up: JIT, pooled reply chunks, grown argument vectors

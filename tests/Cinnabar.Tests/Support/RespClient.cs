@@ -176,6 +176,19 @@ public sealed class RespClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the RDB a primary sends after SYNC/PSYNC: "$&lt;len&gt;\r\n" then exactly len bytes,
+    /// with no CRLF after them (the stream of commands follows at once).
+    /// </summary>
+    public byte[] ReadRdbTransfer()
+    {
+        string line = ReadLine();
+        if (!line.StartsWith('$')) throw new InvalidDataException("expected the RDB transfer, got: " + line);
+        var payload = new byte[int.Parse(line[1..], System.Globalization.CultureInfo.InvariantCulture)];
+        ReadExact(payload);
+        return payload;
+    }
+
     bool Fill()
     {
         _pos = 0;
