@@ -255,15 +255,12 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// <summary>A key was evicted: its DEL propagates, then WATCH/tracking and the "evicted" notification.</summary>
     internal void OnKeyEvicted(Database db, byte[] key)
     {
-        PropagateDeletion(db, key, Config.GetBool("lazyfree-lazy-eviction"));
+        Propagation.PropagateDeletion(db.Id, Config.GetBool("lazyfree-lazy-eviction") ? "UNLINK"u8 : "DEL"u8, key, joinUnit: false);
         Stats.EvictedKeys++;
         SignalModifiedKeyByServer(db, key);
         Events.Notify(NotifyClass.Evicted, "evicted", key, db.Id);
     }
 
-    /// <summary>propagateDeletion: a key the server itself removed leaves as DEL (UNLINK when lazily freed).</summary>
-    void PropagateDeletion(Database db, byte[] key, bool lazy) =>
-        Propagation.PropagateDeletion(db.Id, lazy ? "UNLINK"u8 : "DEL"u8, key);
 
     /// <summary>freeMemoryGetNotCountedMemory: replica output buffers (and the AOF buffer once it exists) do not trigger eviction.</summary>
     public long MemNotCountedForEvict
@@ -389,7 +386,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     {
         Events.Notify(NotifyClass.Expired, "expired", key, db.Id);
         SignalModifiedKeyByServer(db, key);
-        PropagateDeletion(db, key, Config.GetBool("lazyfree-lazy-expire"));
+        Propagation.PropagateDeletion(db.Id, Config.GetBool("lazyfree-lazy-expire") ? "UNLINK"u8 : "DEL"u8, key, joinUnit: true);
         Stats.ExpiredKeys++;
     }
 

@@ -4,9 +4,9 @@
 // (ReplaceArgv: EXPIRE → PEXPIREAT, SPOP → SREM, ...), plus any extra commands it asked for
 // (AlsoPropagate). The commands of one execution unit (a command, EXEC, a served blocked
 // client) accumulate and leave together when the outermost call() ends, wrapped in MULTI/EXEC
-// when there are several. A key the server deletes (expiry, eviction) joins the running unit,
-// ahead of the command that found it, or leaves at once outside one, as in 7.0. Replicas (and
-// the AOF, later) are the targets; each emits SELECT when the db changes.
+// when there are several. An expired key's DEL joins the running unit, ahead of the command
+// that found it (outside one it leaves at once); an evicted key's DEL always leaves at once,
+// as in 7.0. Replicas (and the AOF, later) are the targets; each emits SELECT when the db changes.
 // With no target nothing is serialized: the hot path pays one flag check.
 using System.Buffers.Text;
 using Cinnabar.Networking;
@@ -110,18 +110,19 @@ public sealed class Propagation
     public void ForceCommandPropagation(PropagationTargets targets) => _call = _call with { Forced = _call.Forced | targets };
 
     /// <summary>
-    /// propagateDeletion: a key the server removed (expired, evicted) leaves as DEL or UNLINK.
-    /// Inside a call() it joins the unit before the command's own propagation (so a SET that
-    /// found its key expired goes out as MULTI, DEL, SET, EXEC); outside one it leaves at once.
+    /// propagateDeletion: a key the server removed leaves as DEL or UNLINK. An expired key's
+    /// deletion inside a call() joins the unit before the command's own propagation (a SET that
+    /// found its key expired goes out as MULTI, DEL, SET, EXEC); an evicted key's, and any
+    /// outside a call, leaves at once.
     /// </summary>
-    public void PropagateDeletion(int db, ReadOnlySpan<byte> cmd, ReadOnlySpan<byte> key)
+    public void PropagateDeletion(int db, ReadOnlySpan<byte> cmd, ReadOnlySpan<byte> key, bool joinUnit)
     {
         if (!Active) return;
         int start = _pending.Length;
         _pending.BeginArray(2);
         _pending.Bulk(cmd);
         _pending.Bulk(key);
-        if (_callDepth > 0)
+        if (joinUnit && _callDepth > 0)
         {
             AddOpAt(db, start, PropagationTargets.All);
             return;
