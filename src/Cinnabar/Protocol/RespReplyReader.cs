@@ -115,101 +115,101 @@ public sealed class RespReplyReader
             switch (_state)
             {
                 case State.Type:
-                {
-                    if (pos == input.Length) return Done(ReplyStatus.NeedMore, pos, out consumed);
-                    byte b = input[pos];
-                    if (b == (byte)'\n' && _depth == 0 && _attributes[0] == null && (SkipKeepaliveNewlines || _expectPayload))
-                    {
-                        pos++;
-                        continue;
-                    }
-                    if (!IsTypeByte(b)) return Fail($"invalid reply type byte '{Printable(b)}'", pos, out consumed);
-                    _type = b;
-                    _lineLen = 0;
-                    _state = State.Line;
-                    pos++;
-                    break;
-                }
-                case State.Line:
-                {
-                    var rest = input[pos..];
-                    int nl = rest.IndexOf((byte)'\n');
-                    if (nl < 0)
-                    {
-                        if (_lineLen + rest.Length > MaxLineLength + 1) return Fail("too big reply line", input.Length, out consumed);
-                        AppendLine(rest);
-                        return Done(ReplyStatus.NeedMore, input.Length, out consumed);
-                    }
-                    ReadOnlySpan<byte> line;
-                    if (_lineLen == 0) line = rest[..nl];
-                    else
-                    {
-                        AppendLine(rest[..nl]);
-                        line = _line.AsSpan(0, _lineLen);
-                    }
-                    pos += nl + 1;
-                    if (line.Length > MaxLineLength + 1) return Fail("too big reply line", pos, out consumed);
-                    if (line.Length == 0 || line[^1] != (byte)'\r') return Fail("reply line not terminated by CRLF", pos, out consumed);
-                    _lineLen = 0;
-                    var status = OnLine(line[..^1]);
-                    if (status == ReplyStatus.Error) return Done(status, pos, out consumed);
-                    if (status == ReplyStatus.Reply) return Done(status, pos, out consumed);
-                    if (status == ReplyStatus.PayloadEnd) // an empty counted transfer
-                    {
-                        _state = State.Type;
-                        return Done(status, pos, out consumed);
-                    }
-                    break;
-                }
-                case State.BulkBody:
-                {
-                    int n = Math.Min(_bulk.Length - _bulkFilled, input.Length - pos);
-                    input.Slice(pos, n).CopyTo(_bulk.AsSpan(_bulkFilled));
-                    _bulkFilled += n;
-                    pos += n;
-                    if (_bulkFilled < _bulk.Length) return Done(ReplyStatus.NeedMore, pos, out consumed);
-                    _crlfSeen = 0;
-                    _state = State.BulkCrlf;
-                    break;
-                }
-                case State.BulkCrlf:
-                {
-                    while (_crlfSeen < 2)
                     {
                         if (pos == input.Length) return Done(ReplyStatus.NeedMore, pos, out consumed);
-                        if (input[pos] != (_crlfSeen == 0 ? (byte)'\r' : (byte)'\n'))
-                            return Fail("bulk payload not terminated by CRLF", pos, out consumed);
-                        _crlfSeen++;
+                        byte b = input[pos];
+                        if (b == (byte)'\n' && _depth == 0 && _attributes[0] == null && (SkipKeepaliveNewlines || _expectPayload))
+                        {
+                            pos++;
+                            continue;
+                        }
+                        if (!IsTypeByte(b)) return Fail($"invalid reply type byte '{Printable(b)}'", pos, out consumed);
+                        _type = b;
+                        _lineLen = 0;
+                        _state = State.Line;
                         pos++;
+                        break;
                     }
-                    var bytes = _bulk;
-                    _bulk = [];
-                    _state = State.Type;
-                    if (_type == (byte)'=')
+                case State.Line:
                     {
-                        if (bytes.Length < 4 || bytes[3] != (byte)':') return Fail("verbatim string without a format", pos, out consumed);
-                        if (Emit(new RespReply(ReplyType.Verbatim, bytes.AsSpan(4).ToArray(), format: FormatName(bytes.AsSpan(0, 3)))))
-                            return Done(ReplyStatus.Reply, pos, out consumed);
+                        var rest = input[pos..];
+                        int nl = rest.IndexOf((byte)'\n');
+                        if (nl < 0)
+                        {
+                            if (_lineLen + rest.Length > MaxLineLength + 1) return Fail("too big reply line", input.Length, out consumed);
+                            AppendLine(rest);
+                            return Done(ReplyStatus.NeedMore, input.Length, out consumed);
+                        }
+                        ReadOnlySpan<byte> line;
+                        if (_lineLen == 0) line = rest[..nl];
+                        else
+                        {
+                            AppendLine(rest[..nl]);
+                            line = _line.AsSpan(0, _lineLen);
+                        }
+                        pos += nl + 1;
+                        if (line.Length > MaxLineLength + 1) return Fail("too big reply line", pos, out consumed);
+                        if (line.Length == 0 || line[^1] != (byte)'\r') return Fail("reply line not terminated by CRLF", pos, out consumed);
+                        _lineLen = 0;
+                        var status = OnLine(line[..^1]);
+                        if (status == ReplyStatus.Error) return Done(status, pos, out consumed);
+                        if (status == ReplyStatus.Reply) return Done(status, pos, out consumed);
+                        if (status == ReplyStatus.PayloadEnd) // an empty counted transfer
+                        {
+                            _state = State.Type;
+                            return Done(status, pos, out consumed);
+                        }
+                        break;
                     }
-                    else if (Emit(new RespReply(_type == (byte)'!' ? ReplyType.BlobError : ReplyType.Bulk, bytes)))
-                        return Done(ReplyStatus.Reply, pos, out consumed);
-                    break;
-                }
+                case State.BulkBody:
+                    {
+                        int n = Math.Min(_bulk.Length - _bulkFilled, input.Length - pos);
+                        input.Slice(pos, n).CopyTo(_bulk.AsSpan(_bulkFilled));
+                        _bulkFilled += n;
+                        pos += n;
+                        if (_bulkFilled < _bulk.Length) return Done(ReplyStatus.NeedMore, pos, out consumed);
+                        _crlfSeen = 0;
+                        _state = State.BulkCrlf;
+                        break;
+                    }
+                case State.BulkCrlf:
+                    {
+                        while (_crlfSeen < 2)
+                        {
+                            if (pos == input.Length) return Done(ReplyStatus.NeedMore, pos, out consumed);
+                            if (input[pos] != (_crlfSeen == 0 ? (byte)'\r' : (byte)'\n'))
+                                return Fail("bulk payload not terminated by CRLF", pos, out consumed);
+                            _crlfSeen++;
+                            pos++;
+                        }
+                        var bytes = _bulk;
+                        _bulk = [];
+                        _state = State.Type;
+                        if (_type == (byte)'=')
+                        {
+                            if (bytes.Length < 4 || bytes[3] != (byte)':') return Fail("verbatim string without a format", pos, out consumed);
+                            if (Emit(new RespReply(ReplyType.Verbatim, bytes.AsSpan(4).ToArray(), format: FormatName(bytes.AsSpan(0, 3)))))
+                                return Done(ReplyStatus.Reply, pos, out consumed);
+                        }
+                        else if (Emit(new RespReply(_type == (byte)'!' ? ReplyType.BlobError : ReplyType.Bulk, bytes)))
+                            return Done(ReplyStatus.Reply, pos, out consumed);
+                        break;
+                    }
                 case State.PayloadCounted:
-                {
-                    int n = (int)Math.Min(_payloadLeft, input.Length - pos);
-                    payload = input.Slice(pos, n);
-                    pos += n;
-                    _payloadLeft -= n;
-                    if (_payloadLeft > 0) return Done(n > 0 ? ReplyStatus.Payload : ReplyStatus.NeedMore, pos, out consumed);
-                    _state = State.Type;
-                    return Done(ReplyStatus.PayloadEnd, pos, out consumed);
-                }
+                    {
+                        int n = (int)Math.Min(_payloadLeft, input.Length - pos);
+                        payload = input.Slice(pos, n);
+                        pos += n;
+                        _payloadLeft -= n;
+                        if (_payloadLeft > 0) return Done(n > 0 ? ReplyStatus.Payload : ReplyStatus.NeedMore, pos, out consumed);
+                        _state = State.Type;
+                        return Done(ReplyStatus.PayloadEnd, pos, out consumed);
+                    }
                 case State.PayloadEof:
-                {
-                    var status = ReadEofPayload(input[pos..], out int used, out payload);
-                    return Done(status, pos + used, out consumed);
-                }
+                    {
+                        var status = ReadEofPayload(input[pos..], out int used, out payload);
+                        return Done(status, pos + used, out consumed);
+                    }
             }
         }
     }
