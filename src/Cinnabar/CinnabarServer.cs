@@ -123,7 +123,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public void Start()
     {
         Databases = new Database[Config.Databases];
-        for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this);
+        for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this, KeyspaceMemory);
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
         Clock.UpdateCachedTime();
         Persistence.RdbLoader.LoadAtStartup(this); // before any client can connect, as loadDataFromDisk
@@ -262,28 +262,38 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     }
 
 
+    /// <summary>
+    /// The running totals behind used_memory, each kept up to date where its memory changes: the
+    /// databases' data, dict tables and expires entries; the linked clients' query buffers and reply
+    /// lists; replicas' reply lists, which eviction does not count.
+    /// </summary>
+    public readonly MemoryCounter KeyspaceMemory = new(), ClientsMemory = new(), ReplicaOutputMemory = new();
+
     /// <summary>freeMemoryGetNotCountedMemory: replica output buffers (and the AOF buffer once it exists) do not trigger eviction.</summary>
-    public long MemNotCountedForEvict
+    public long MemNotCountedForEvict => ReplicaOutputMemory.Bytes;
+
+    /// <summary>The running estimate of data memory plus a fixed baseline, as INFO used_memory: O(1), read before every command under maxmemory.</summary>
+    public long UsedMemory => BaselineMemory + KeyspaceMemory.Bytes + ClientsMemory.Bytes + ReplicaOutputMemory.Bytes;
+
+    /// <summary>
+    /// UsedMemory recounted by walking every database and every client: O(dbs + clients),
+    /// for tests and debugging the running totals (a difference means a change went uncounted).
+    /// </summary>
+    public long ComputeUsedMemory()
     {
-        get
-        {
-            long overhead = 0;
-            foreach (var c in Clients.All)
-                if (c.HasFlag(ClientFlags.Replica)) overhead += c.Output.ListBytes;
-            return overhead;
-        }
+        long sum = BaselineMemory;
+        foreach (var db in Databases) sum += db.UsedMemory + ObjectSize.KeyspaceOverhead(db);
+        foreach (var c in Clients.All) sum += c.Output.ListBytes + c.QueryBufferCapacity;
+        return sum;
     }
 
-    /// <summary>The running estimate of data memory plus a fixed baseline, as INFO used_memory.</summary>
-    public long UsedMemory
+    /// <summary>MemNotCountedForEvict recounted over the clients (tests and debugging).</summary>
+    public long ComputeMemNotCountedForEvict()
     {
-        get
-        {
-            long sum = BaselineMemory;
-            foreach (var db in Databases) sum += db.UsedMemory + ObjectSize.KeyspaceOverhead(db);
-            foreach (var c in Clients.All) sum += c.Output.ListBytes + c.QueryBufferCapacity;
-            return sum;
-        }
+        long overhead = 0;
+        foreach (var c in Clients.All)
+            if (c.HasFlag(ClientFlags.Replica)) overhead += c.Output.ListBytes;
+        return overhead;
     }
 
     /// <summary>Memory of an empty server (the startup used_memory Redis reports is about this).</summary>

@@ -2,9 +2,9 @@
 // getKeysFromCommandWithSpecs): begin_search (index / keyword) then find_keys (range / keynum)
 // over the argument vector. The specs are parsed once from the COMMAND INFO metadata; the few
 // commands whose specs are incomplete or carry variable flags (SORT, MIGRATE, SET, BITFIELD)
-// use their own extraction, as Redis falls back to their getkeys_proc. COMMAND GETKEYS and
-// cluster routing both go through GetKeys.
-using System.Text;
+// use their own extraction, as Redis falls back to their getkeys_proc. The walk reads the
+// dispatcher's argument vector (slices of the query buffer) and fills a reusable GetKeysResult,
+// so client tracking, ACL checks, cluster routing and COMMAND GETKEYS allocate nothing.
 using Cinnabar.Protocol;
 
 namespace Cinnabar.Commands;
@@ -44,6 +44,29 @@ public sealed class KeySpec
 
 /// <summary>A key found in an argument vector: its position and the flags of the spec that found it.</summary>
 public readonly record struct KeyReference(int Pos, KeySpecFlags Flags);
+
+/// <summary>
+/// getKeysResult: where key extraction puts its positions. A caller keeps one and reuses it, so
+/// the array only grows (past its initial 256 keys, Redis's MAX_KEYS_BUFFER) and never per call.
+/// </summary>
+public sealed class GetKeysResult
+{
+    KeyReference[] _keys = new KeyReference[256];
+
+    public int Count { get; private set; }
+
+    public KeyReference this[int i] => _keys[i];
+
+    public ReadOnlySpan<KeyReference> Keys => new(_keys, 0, Count);
+
+    internal void Clear() => Count = 0;
+
+    internal void Add(int pos, KeySpecFlags flags)
+    {
+        if (Count == _keys.Length) Array.Resize(ref _keys, _keys.Length * 2);
+        _keys[Count++] = new KeyReference(pos, flags);
+    }
+}
 
 public static class KeySpecs
 {
@@ -116,39 +139,79 @@ public static class KeySpecs
     }
 
     /// <summary>
-    /// getKeysFromCommandWithSpecs: the keys of argv (argv[0] is the command name; for a
-    /// subcommand argv[1] is its name). Returns null when the arguments are invalid for the specs.
+    /// getKeysFromCommandWithSpecs: the keys of the command whose name is argv[start] (for a
+    /// subcommand argv[start + 1] is its name), as positions relative to start, into result.
+    /// Returns their count, or -1 when the arguments are invalid for the specs (result is then empty).
     /// </summary>
-    public static List<KeyReference>? GetKeys(CommandDef cmd, IReadOnlyList<byte[]> argv)
+    public static int GetKeys(CommandDef cmd, CommandArgs argv, GetKeysResult result, int start = 0)
     {
+        result.Clear();
+        var args = new Args(argv, start);
         var specs = Of(cmd);
-        bool hasVarFlags = specs.Any(s => (s.Flags & KeySpecFlags.VariableFlags) != 0);
-        bool hasRealKey = specs.Any(s => (s.Flags & KeySpecFlags.NotKey) == 0);
+        bool hasVarFlags = false, hasRealKey = false;
+        foreach (var s in specs)
+        {
+            hasVarFlags |= (s.Flags & KeySpecFlags.VariableFlags) != 0;
+            hasRealKey |= (s.Flags & KeySpecFlags.NotKey) == 0;
+        }
         if (hasRealKey && !hasVarFlags)
         {
-            var keys = FromSpecs(specs, cmd.Arity, argv);
-            if (keys != null) return keys;
+            if (FromSpecs(specs, cmd.Arity, args, result)) return result.Count;
+            result.Clear();
         }
         // The spec walk failed (an incomplete or unknown spec, or bad arguments): Redis falls
         // back to the command's getkeys_proc, which the commands below have.
-        return (cmd.Parent == null ? cmd.Name : "") switch
+        switch (cmd.Parent == null ? cmd.Name : "")
         {
-            "sort" or "sort_ro" => SortKeys(argv),
-            "migrate" => MigrateKeys(argv),
-            "set" => SetKeys(argv),
-            "bitfield" => BitfieldKeys(argv),
-            _ => null,
-        };
+            case "sort" or "sort_ro": SortKeys(args, result); break;
+            case "migrate": MigrateKeys(args, result); break;
+            case "set": SetKeys(args, result); break;
+            case "bitfield": BitfieldKeys(args, result); break;
+            default: return -1;
+        }
+        return result.Count;
+    }
+
+    /// <summary>The list form, for callers holding owned arguments: null when the arguments are invalid for the specs.</summary>
+    public static List<KeyReference>? GetKeys(CommandDef cmd, IReadOnlyList<byte[]> argv)
+    {
+        var args = new CommandArgs();
+        args.SetFrom(argv);
+        var result = new GetKeysResult();
+        if (GetKeys(cmd, args, result) < 0) return null;
+        return result.Keys.ToArray().ToList();
+    }
+
+    /// <summary>The argument vector from the command's name on: argv[start + i] is argument i.</summary>
+    readonly struct Args(CommandArgs argv, int start)
+    {
+        public int Count => argv.Count - start;
+
+        public ReadOnlySpan<byte> this[int i] => argv[start + i];
+
+        /// <summary>strcasecmp of argument i with an ASCII keyword.</summary>
+        public bool Is(int i, string word)
+        {
+            var a = argv[start + i];
+            if (a.Length != word.Length) return false;
+            for (int k = 0; k < a.Length; k++)
+            {
+                int x = a[k], y = word[k];
+                if ((uint)(x - 'A') <= 'Z' - 'A') x |= 0x20;
+                if ((uint)(y - 'A') <= 'Z' - 'A') y |= 0x20;
+                if (x != y) return false;
+            }
+            return true;
+        }
     }
 
     static bool HasGetKeysProc(CommandDef cmd) =>
         cmd.Parent == null && cmd.Name is "sort" or "sort_ro" or "migrate" or "set" or "bitfield";
 
     /// <summary>getKeysUsingKeySpecs with GET_KEYSPEC_DEFAULT: any invalid spec invalidates the whole result.</summary>
-    static List<KeyReference>? FromSpecs(KeySpec[] specs, int arity, IReadOnlyList<byte[]> argv)
+    static bool FromSpecs(KeySpec[] specs, int arity, Args argv, GetKeysResult result)
     {
         int argc = argv.Count;
-        var result = new List<KeyReference>();
         foreach (var spec in specs)
         {
             if ((spec.Flags & KeySpecFlags.NotKey) != 0) continue;
@@ -164,7 +227,7 @@ public static class KeySpecs
                 for (int i = start; i != end; i = start <= end ? i + 1 : i - 1)
                 {
                     if (i >= argc || i < 1) break;
-                    if (Encoding.UTF8.GetString(argv[i]).Equals(spec.Keyword, StringComparison.OrdinalIgnoreCase))
+                    if (argv.Is(i, spec.Keyword))
                     {
                         first = i + 1;
                         break;
@@ -172,7 +235,7 @@ public static class KeySpecs
                 }
                 if (first == 0) continue; // keyword not found: this spec has no keys
             }
-            else return null;
+            else return false;
 
             int last, step;
             if (spec.FindKeys == FindKeysType.Range)
@@ -185,41 +248,39 @@ public static class KeySpecs
             else if (spec.FindKeys == FindKeysType.KeyNum)
             {
                 step = spec.KeyStep;
-                if (spec.KeyNumIdx >= argc || first + spec.KeyNumIdx >= argc) return null;
-                if (!RespParser.TryParseLong(argv[first + spec.KeyNumIdx], out long numkeys) || numkeys < 0) return null;
+                if (spec.KeyNumIdx >= argc || first + spec.KeyNumIdx >= argc) return false;
+                if (!RespParser.TryParseLong(argv[first + spec.KeyNumIdx], out long numkeys) || numkeys < 0) return false;
                 first += spec.FirstKey;
                 long l = first + numkeys - 1;
-                if (l > int.MaxValue) return null;
+                if (l > int.MaxValue) return false;
                 last = (int)l;
             }
-            else return null;
+            else return false;
 
-            if (last >= argc || last < first || first >= argc) return null;
+            if (last >= argc || last < first || first >= argc) return false;
             for (int i = first; i <= last; i += step)
             {
                 if (i >= argc || i < first)
                 {
                     if (arity < 0) continue;
-                    return null;
+                    return false;
                 }
-                result.Add(new KeyReference(i, spec.Flags));
+                result.Add(i, spec.Flags);
             }
-            if ((spec.Flags & KeySpecFlags.Incomplete) != 0) return null;
+            if ((spec.Flags & KeySpecFlags.Incomplete) != 0) return false;
         }
-        return result;
+        return true;
     }
 
-    static bool Is(byte[] arg, string word) => Encoding.UTF8.GetString(arg).Equals(word, StringComparison.OrdinalIgnoreCase);
-
     /// <summary>sortROGetKeys / sortGetKeys: the sorted key, plus the last STORE destination (skipping LIMIT/GET/BY operands).</summary>
-    static List<KeyReference> SortKeys(IReadOnlyList<byte[]> argv)
+    static void SortKeys(Args argv, GetKeysResult keys)
     {
-        var keys = new List<KeyReference> { new(1, KeySpecFlags.RO | KeySpecFlags.Access) };
+        keys.Add(1, KeySpecFlags.RO | KeySpecFlags.Access);
         int storePos = -1;
         for (int i = 2; i < argv.Count; i++)
         {
-            int skip = Is(argv[i], "limit") ? 2 : Is(argv[i], "get") || Is(argv[i], "by") ? 1 : 0;
-            if (Is(argv[i], "store") && i + 1 < argv.Count)
+            int skip = argv.Is(i, "limit") ? 2 : argv.Is(i, "get") || argv.Is(i, "by") ? 1 : 0;
+            if (argv.Is(i, "store") && i + 1 < argv.Count)
             {
                 // The last STORE wins, as sortCommand parses it.
                 storePos = i + 1;
@@ -227,12 +288,11 @@ public static class KeySpecs
             }
             i += skip;
         }
-        if (storePos > 0 && Is(argv[0], "sort")) keys.Add(new KeyReference(storePos, KeySpecFlags.OW | KeySpecFlags.Update));
-        return keys;
+        if (storePos > 0 && argv.Is(0, "sort")) keys.Add(storePos, KeySpecFlags.OW | KeySpecFlags.Update);
     }
 
     /// <summary>migrateGetKeys: the key argument, or with an empty key the names after KEYS.</summary>
-    static List<KeyReference> MigrateKeys(IReadOnlyList<byte[]> argv)
+    static void MigrateKeys(Args argv, GetKeysResult keys)
     {
         const KeySpecFlags flags = KeySpecFlags.RW | KeySpecFlags.Access | KeySpecFlags.Delete;
         int first = 3, num = 1;
@@ -240,9 +300,9 @@ public static class KeySpecs
         {
             for (int i = 6; i < argv.Count; i++)
             {
-                if (Is(argv[i], "auth")) i += 1;
-                else if (Is(argv[i], "auth2")) i += 2;
-                else if (Is(argv[i], "keys"))
+                if (argv.Is(i, "auth")) i += 1;
+                else if (argv.Is(i, "auth2")) i += 2;
+                else if (argv.Is(i, "keys"))
                 {
                     first = i + 1;
                     num = argv.Count - first;
@@ -250,40 +310,43 @@ public static class KeySpecs
                 }
             }
         }
-        var keys = new List<KeyReference>();
-        for (int i = 0; i < num; i++) keys.Add(new KeyReference(first + i, flags));
-        return keys;
+        for (int i = 0; i < num; i++) keys.Add(first + i, flags);
     }
 
     /// <summary>setGetKeys: with GET the key is read too (RW), otherwise overwritten (OW).</summary>
-    static List<KeyReference> SetKeys(IReadOnlyList<byte[]> argv)
+    static void SetKeys(Args argv, GetKeysResult keys)
     {
         for (int i = 3; i < argv.Count; i++)
-            if (Is(argv[i], "get"))
-                return [new KeyReference(1, KeySpecFlags.RW | KeySpecFlags.Access | KeySpecFlags.Update)];
-        return [new KeyReference(1, KeySpecFlags.OW | KeySpecFlags.Update)];
+        {
+            if (argv.Is(i, "get"))
+            {
+                keys.Add(1, KeySpecFlags.RW | KeySpecFlags.Access | KeySpecFlags.Update);
+                return;
+            }
+        }
+        keys.Add(1, KeySpecFlags.OW | KeySpecFlags.Update);
     }
 
     /// <summary>bitfieldGetKeys: read-only when only GET (and OVERFLOW) operations are present.</summary>
-    static List<KeyReference> BitfieldKeys(IReadOnlyList<byte[]> argv)
+    static void BitfieldKeys(Args argv, GetKeysResult keys)
     {
         bool readOnly = true;
         for (int i = 2; i < argv.Count; i++)
         {
             int remaining = argv.Count - i - 1;
-            if (Is(argv[i], "get") && remaining >= 2) i += 2;
-            else if ((Is(argv[i], "set") || Is(argv[i], "incrby")) && remaining >= 3)
+            if (argv.Is(i, "get") && remaining >= 2) i += 2;
+            else if ((argv.Is(i, "set") || argv.Is(i, "incrby")) && remaining >= 3)
             {
                 readOnly = false;
                 break;
             }
-            else if (Is(argv[i], "overflow") && remaining >= 1) i += 1;
+            else if (argv.Is(i, "overflow") && remaining >= 1) i += 1;
             else
             {
                 readOnly = false;
                 break;
             }
         }
-        return [new KeyReference(1, readOnly ? KeySpecFlags.RO | KeySpecFlags.Access : KeySpecFlags.RW | KeySpecFlags.Access | KeySpecFlags.Update)];
+        keys.Add(1, readOnly ? KeySpecFlags.RO | KeySpecFlags.Access : KeySpecFlags.RW | KeySpecFlags.Access | KeySpecFlags.Update);
     }
 }

@@ -123,15 +123,15 @@ public static class ServerCommands
             c.Reply.Error("Invalid number of arguments specified for command");
             return;
         }
-        var keys = KeySpecs.GetKeys(cmd, argv);
-        if (keys == null || keys.Count == 0)
+        var keys = new GetKeysResult();
+        if (KeySpecs.GetKeys(cmd, c.Args, keys, start: 2) <= 0)
         {
             if (cmd.Has(CommandFlags.NoMandatoryKeys)) c.Reply.ArrayLen(0);
             else c.Reply.Error("Invalid arguments specified for command");
             return;
         }
         c.Reply.ArrayLen(keys.Count);
-        foreach (var k in keys)
+        foreach (var k in keys.Keys)
         {
             if (!withFlags)
             {

@@ -14,8 +14,20 @@ public sealed class Database
     public EntryDict<ExpireEntry> Expires { get; private set; } = new();
     readonly IKeyspaceOwner _owner;
 
-    /// <summary>Running estimate of the bytes held by this database's keys and values.</summary>
-    public long UsedMemory;
+    /// <summary>Running estimate of the bytes held by this database's keys and values; every change also goes to the server's total.</summary>
+    public long UsedMemory
+    {
+        get => _usedMemory;
+        set
+        {
+            _memory.Bytes += value - _usedMemory;
+            _usedMemory = value;
+        }
+    }
+    long _usedMemory;
+
+    /// <summary>The server's keyspace total: this database's data plus its dicts' tables and expires entries.</summary>
+    readonly MemoryCounter _memory;
 
     /// <summary>Average TTL of sampled keys (ms), reported in INFO keyspace.</summary>
     public long AvgTtl;
@@ -23,10 +35,19 @@ public sealed class Database
     /// <summary>Where the active expire cycle resumes scanning this db (expires_cursor).</summary>
     public ulong ExpiresCursor;
 
-    public Database(int id, IKeyspaceOwner owner)
+    public Database(int id, IKeyspaceOwner owner, MemoryCounter? memory = null)
     {
         Id = id;
         _owner = owner;
+        _memory = memory ?? new MemoryCounter();
+        AttachDictMemory();
+    }
+
+    /// <summary>The dicts' buckets and expires entries count toward used memory (ObjectSize.KeyspaceOverhead).</summary>
+    void AttachDictMemory()
+    {
+        Main.AttachMemory(_memory, 0);
+        Expires.AttachMemory(_memory, ObjectSize.DictEntryOverhead);
     }
 
     public long Count => Main.Count;
@@ -273,8 +294,11 @@ public sealed class Database
     public long Flush()
     {
         long n = Main.Count;
+        Main.DetachMemory();
+        Expires.DetachMemory();
         Main = new EntryDict<RedisObject>();
         Expires = new EntryDict<ExpireEntry>();
+        AttachDictMemory();
         UsedMemory = 0;
         AvgTtl = 0;
         ExpiresCursor = 0;
@@ -286,6 +310,8 @@ public sealed class Database
     {
         (Main, other.Main) = (other.Main, Main);
         (Expires, other.Expires) = (other.Expires, Expires);
+        AttachDictMemory(); // each database's counter takes its new dicts (the same one between a server's databases)
+        other.AttachDictMemory();
         (UsedMemory, other.UsedMemory) = (other.UsedMemory, UsedMemory);
         (AvgTtl, other.AvgTtl) = (other.AvgTtl, AvgTtl);
         (ExpiresCursor, other.ExpiresCursor) = (other.ExpiresCursor, ExpiresCursor);

@@ -114,6 +114,12 @@ public class EntryDict<TEntry> where TEntry : DictEntry
     long _rehashIdx = -1;
     int _pauseRehash;
 
+    // Memory accounting (the keyspace's dicts only): what this dict has added to _memory, kept
+    // equal to its buckets' 8 bytes each plus _entryCost per entry as tables and entries change.
+    MemoryCounter? _memory;
+    int _entryCost;
+    long _accounted;
+
     /// <summary>Resizing is allowed (Redis disables it while a fork child runs; kept for parity).</summary>
     public static bool ResizeEnabled = true;
 
@@ -221,6 +227,7 @@ public class EntryDict<TEntry> where TEntry : DictEntry
         entry.Next = table[idx];
         table[idx] = entry;
         _used[t]++;
+        if (_entryCost != 0) AccountEntries(1);
     }
 
     public bool Remove(ReadOnlySpan<byte> key) => Unlink(key) != null;
@@ -246,6 +253,7 @@ public class EntryDict<TEntry> where TEntry : DictEntry
                     else prev.Next = e.Next;
                     e.Next = null;
                     _used[t]--;
+                    if (_entryCost != 0) AccountEntries(-1);
                     return AsEntry(e);
                 }
                 prev = e;
@@ -261,6 +269,44 @@ public class EntryDict<TEntry> where TEntry : DictEntry
         _tables[0] = _tables[1] = null;
         _used[0] = _used[1] = 0;
         _rehashIdx = -1;
+        Reaccount();
+    }
+
+    /// <summary>Counts this dict's tables (8 bytes a bucket) and entryCost bytes per entry in memory, from now on.</summary>
+    internal void AttachMemory(MemoryCounter memory, int entryCost)
+    {
+        DetachMemory();
+        _memory = memory;
+        _entryCost = entryCost;
+        Reaccount();
+    }
+
+    /// <summary>Takes back what this dict added to its counter (a flushed or swapped-out dict).</summary>
+    internal void DetachMemory()
+    {
+        if (_memory == null) return;
+        _memory.Bytes -= _accounted;
+        _memory = null;
+        _entryCost = 0;
+        _accounted = 0;
+    }
+
+    /// <summary>The bytes this dict is counted for: ObjectSize.KeyspaceOverhead's share.</summary>
+    public long AccountedMemory => _accounted;
+
+    /// <summary>After a table is allocated, replaced or freed: rare, so it recomputes.</summary>
+    void Reaccount()
+    {
+        if (_memory == null) return;
+        long now = BucketCount * 8 + Count * _entryCost;
+        _memory.Bytes += now - _accounted;
+        _accounted = now;
+    }
+
+    void AccountEntries(int n)
+    {
+        _memory!.Bytes += n * _entryCost;
+        _accounted += n * _entryCost;
     }
 
     void ExpandIfNeeded()
@@ -270,6 +316,7 @@ public class EntryDict<TEntry> where TEntry : DictEntry
         if (t0 == null)
         {
             _tables[0] = new DictEntry?[InitialSize];
+            Reaccount();
             return;
         }
         if (_used[0] >= t0.Length && (ResizeEnabled || _used[0] / t0.Length > ForceResizeRatio))
@@ -290,13 +337,13 @@ public class EntryDict<TEntry> where TEntry : DictEntry
         int real = NextPower(size);
         if (_tables[0] != null && real == _tables[0]!.Length) return false;
         var n = new DictEntry?[real];
-        if (_tables[0] == null)
+        if (_tables[0] == null) _tables[0] = n;
+        else
         {
-            _tables[0] = n;
-            return true;
+            _tables[1] = n;
+            _rehashIdx = 0;
         }
-        _tables[1] = n;
-        _rehashIdx = 0;
+        Reaccount();
         return true;
     }
 
@@ -352,6 +399,7 @@ public class EntryDict<TEntry> where TEntry : DictEntry
             _tables[1] = null;
             _used[1] = 0;
             _rehashIdx = -1;
+            Reaccount();
             return false;
         }
         return true;

@@ -6,6 +6,8 @@
 // into the loop's shared one (as Redis 7.4's reusable query buffer) and only bytes left over
 // after processing (a partial command, a blocked or paused client's next commands) move into
 // a private buffer, which clientsCron takes back once the client has been idle for a while.
+// The buffer's capacity is kept in a memory counter (the server's while the client is linked)
+// wherever the buffer changes, so used_memory never walks the clients.
 using System.Net;
 using System.Net.Sockets;
 using Cinnabar.Keyspace;
@@ -78,6 +80,8 @@ public sealed class Client : IFileEventHandler
     byte[]? _ownQuery; // where bytes left between reads wait; kept while the client is busy
     int _qpos, _qend;
     public long QueryBufferPeak;
+    MemoryCounter _queryMemory = new(); // where QueryBufferCapacity is counted: a private total until the client is linked
+    int _queryAccounted;
     int _recentQueryPeak; // the largest pending request since the last clientsCron (querybuf_peak)
 
     public readonly long CreatedMs;
@@ -124,6 +128,29 @@ public sealed class Client : IFileEventHandler
     public int QueryBufferLength => _qend - _qpos;
     public int QueryBufferCapacity => (_query ?? _ownQuery)?.Length ?? 0;
 
+    /// <summary>After the query buffer changed (adopted, grown, moved, released): the counter follows its capacity.</summary>
+    void AccountQueryBuffer()
+    {
+        int capacity = QueryBufferCapacity;
+        _queryMemory.Bytes += capacity - _queryAccounted;
+        _queryAccounted = capacity;
+    }
+
+    /// <summary>
+    /// The client's buffers count in the server's totals from now on (it is linked): the query
+    /// buffer in clients, the reply list in output (the replica total for a replica).
+    /// </summary>
+    internal void CountMemoryIn(MemoryCounter clients, MemoryCounter output)
+    {
+        _queryMemory.Bytes -= _queryAccounted;
+        clients.Bytes += _queryAccounted;
+        _queryMemory = clients;
+        Output.CountMemoryIn(output);
+    }
+
+    /// <summary>An unlinked client's buffers no longer count toward used memory.</summary>
+    internal void StopCountingMemory() => CountMemoryIn(new MemoryCounter(), new MemoryCounter());
+
     bool UsesSharedQueryBuffer => ReferenceEquals(_query, Server.Clients.SharedQueryBuffer);
 
     public void OnReadable()
@@ -148,6 +175,7 @@ public sealed class Client : IFileEventHandler
             // in one read, as Redis reads into its query buffer's whole allocation.
             MoveQuery(shared, PendingStart);
         }
+        AccountQueryBuffer();
         try
         {
             ReadQueryFromSocket(Socket);
@@ -200,6 +228,7 @@ public sealed class Client : IFileEventHandler
     internal void FeedQueryBuffer(ReadOnlySpan<byte> bytes)
     {
         _query ??= _ownQuery ??= new byte[InitialQueryBuffer];
+        AccountQueryBuffer();
         if (!MakeRoomFor(bytes.Length)) throw new InvalidOperationException("request larger than the largest array");
         bytes.CopyTo(_query!.AsSpan(_qend));
         _qend += bytes.Length;
@@ -222,6 +251,7 @@ public sealed class Client : IFileEventHandler
             Array.Resize(ref _query, (int)Math.Min((long)_query.Length * 2, Array.MaxLength));
             if (Parser.InProgress) Parser.Relocate(old, _query, 0);
             _ownQuery = _query;
+            AccountQueryBuffer();
         }
         return true;
     }
@@ -239,6 +269,7 @@ public sealed class Client : IFileEventHandler
         _query = to;
         _qend = remaining;
         _qpos -= keep;
+        AccountQueryBuffer();
     }
 
     /// <summary>
@@ -253,6 +284,7 @@ public sealed class Client : IFileEventHandler
         {
             _query = null;
             _qpos = _qend = 0;
+            AccountQueryBuffer();
             return;
         }
         if (_ownQuery == null || _ownQuery.Length < remaining) _ownQuery = new byte[Math.Max(InitialQueryBuffer, remaining)];
@@ -270,7 +302,11 @@ public sealed class Client : IFileEventHandler
         int peak = _recentQueryPeak;
         _recentQueryPeak = 0;
         if (_query != null || _ownQuery == null) return;
-        if (idle || (_ownQuery.Length > InitialQueryBuffer && peak < _ownQuery.Length / 2)) _ownQuery = null;
+        if (idle || (_ownQuery.Length > InitialQueryBuffer && peak < _ownQuery.Length / 2))
+        {
+            _ownQuery = null;
+            AccountQueryBuffer();
+        }
     }
 
     /// <summary>Moves unconsumed bytes (and the partial command's parsed arguments) to the front.</summary>
@@ -328,7 +364,11 @@ public sealed class Client : IFileEventHandler
         if (_qpos == _qend && !Parser.InProgress)
         {
             _qpos = _qend = 0;
-            if (!UsesSharedQueryBuffer) _query = null; // the client's own buffer waits for the next leftovers (or clientsCron)
+            if (!UsesSharedQueryBuffer)
+            {
+                _query = null; // the client's own buffer waits for the next leftovers (or clientsCron)
+                AccountQueryBuffer();
+            }
         }
         Server.Dispatcher.BreakTimestampChain();
         Server.Clients.QueueReplyWrite(this);

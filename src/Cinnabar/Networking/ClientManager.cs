@@ -72,6 +72,7 @@ public sealed class ClientManager
         c.Reply.OnError = stats.RecordError;
         c.Token = _server.Loop.Register(s, c, EventMask.Readable);
         _byId[c.Id] = c;
+        c.CountMemoryIn(_server.ClientsMemory, _server.ClientsMemory);
         stats.NumConnections++;
     }
 
@@ -99,6 +100,7 @@ public sealed class ClientManager
     {
         if (c.Socket == null || !_byId.Remove(c.Id)) return;
         c.Freed = true;
+        c.StopCountingMemory();
         _server.Pause.RemoveClient(c);
         _server.FreeClientState(c);
         try
@@ -108,6 +110,16 @@ public sealed class ClientManager
         catch (InvalidOperationException) { }
         c.Socket.Dispose();
         c.Output.Clear();
+    }
+
+    /// <summary>
+    /// Makes a linked client a replica: the flag, and its reply list counted in the replica total,
+    /// which used_memory includes and eviction leaves out (MemNotCountedForEvict). Set the flag only here.
+    /// </summary>
+    public void MarkReplica(Client c)
+    {
+        c.Flags |= ClientFlags.Replica;
+        if (_byId.ContainsKey(c.Id)) c.Output.CountMemoryIn(_server.ReplicaOutputMemory);
     }
 
     /// <summary>Frees a client at the next safe point (freeClientAsync): used from inside a handler of another client.</summary>

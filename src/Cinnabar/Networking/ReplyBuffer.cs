@@ -4,6 +4,9 @@
 // leaves the rest in place for the writable handler. Chunks are recycled through a per-thread
 // pool of our own: ArrayPool.Shared keeps a few dozen arrays per size, fewer than 50 clients
 // each holding several 16 KiB blocks of an LRANGE reply need, and it allocated the rest.
+// The list's bytes are also added to a memory counter as they change (the server's once the
+// client is linked), so used_memory never walks the clients.
+using Cinnabar.Keyspace;
 
 namespace Cinnabar.Networking;
 
@@ -46,6 +49,15 @@ public sealed class ReplyBuffer
     Chunk? _tail;
     int _sentInHead;
     long _chunkBytes;
+    MemoryCounter _memory = new(); // where _chunkBytes is counted: a private total until the client is linked
+
+    /// <summary>From now on the reply list counts in memory (the server's client or replica total); what it holds moves there.</summary>
+    internal void CountMemoryIn(MemoryCounter memory)
+    {
+        _memory.Bytes -= _chunkBytes;
+        memory.Bytes += _chunkBytes;
+        _memory = memory;
+    }
 
     /// <summary>Bytes waiting to be written (Redis's reply bytes plus the unsent fixed buffer).</summary>
     public long Pending => _bufUsed - _sentInBuf + _chunkBytes - _sentInHead;
@@ -79,6 +91,7 @@ public sealed class ReplyBuffer
         {
             _tail.Used += count;
             _chunkBytes += count;
+            _memory.Bytes += count;
         }
     }
 
@@ -155,6 +168,7 @@ public sealed class ReplyBuffer
         {
             _chunks.Dequeue();
             _chunkBytes -= head.Used;
+            _memory.Bytes -= head.Used;
             _sentInHead = 0;
             ChunkPool.Return(head);
             if (_chunks.Count == 0)
@@ -170,6 +184,7 @@ public sealed class ReplyBuffer
     {
         while (_chunks.TryDequeue(out var c)) ChunkPool.Return(c);
         _tail = null;
+        _memory.Bytes -= _chunkBytes;
         _chunkBytes = 0;
         _sentInHead = 0;
         _sentInBuf = _bufUsed = 0;

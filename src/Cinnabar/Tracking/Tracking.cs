@@ -58,6 +58,7 @@ public sealed class Tracking
 
     readonly CinnabarServer _server;
     readonly TrackingTable _table = new();
+    readonly GetKeysResult _keys = new(); // RememberKeys' reusable key positions
     readonly SortedDictionary<byte[], BcastState> _prefixTable = new(ByteOrder.Instance);
 
     // tracking_pending_keys: invalidations for the client whose command is running wait until its
@@ -228,11 +229,8 @@ public sealed class Tracking
         bool optin = st.Has(TrackingFlags.OptIn), optout = st.Has(TrackingFlags.OptOut), caching = st.Has(TrackingFlags.Caching);
         if ((optin && !caching) || (optout && caching)) return;
         var args = executing.Args;
-        var argv = new byte[args.Count][];
-        for (int i = 0; i < argv.Length; i++) argv[i] = args.ToArray(i);
-        var keys = KeySpecs.GetKeys(cmd, argv);
-        if (keys == null) return;
-        foreach (var k in keys) _table.Add(argv[k.Pos], tracking.Id);
+        if (KeySpecs.GetKeys(cmd, args, _keys) <= 0) return;
+        foreach (var k in _keys.Keys) _table.Add(args[k.Pos], tracking.Id);
     }
 
     // ------------------------------------------------------------ invalidation
@@ -474,12 +472,15 @@ sealed class TrackingTable
     public int Count => _map.Count;
     public long TotalItems { get; private set; }
 
-    public void Add(byte[] key, long id)
+    /// <summary>Remembers that client id may cache key; the key is copied only when it is new to the table.</summary>
+    public void Add(ReadOnlySpan<byte> key, long id)
     {
-        if (!_map.TryGetValue(key, out var e))
+        var lookup = _map.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (!lookup.TryGetValue(key, out var e))
         {
-            _map[key] = e = new Entry(_keys.Count);
-            _keys.Add(key);
+            var owned = key.ToArray();
+            _map[owned] = e = new Entry(_keys.Count);
+            _keys.Add(owned);
         }
         if (e.Ids.Add(id)) TotalItems++;
     }

@@ -1,7 +1,9 @@
 // Key extraction from Redis 7.0's key specs over the whole command table (implemented or not),
-// as COMMAND GETKEYS and cluster routing use it.
+// as COMMAND GETKEYS, client tracking and cluster routing use it; the allocation-free form over
+// the dispatcher's argument vector agrees with the list form it replaced (ListKeySpecs).
 using System.Text;
 using Cinnabar.Commands;
+using Cinnabar.Protocol;
 
 namespace Cinnabar.Tests.Commands;
 
@@ -68,5 +70,91 @@ public class KeySpecsTests
         Assert.False(KeySpecs.HasKeys(Table.LookupAny("spublish")!));
         Assert.True(KeySpecs.HasKeys(Table.LookupAny("get")!));
         Assert.False(KeySpecs.HasKeys(Table.LookupAny("ping")!));
+    }
+
+    static readonly string[] Pool =
+    [
+        "k1", "k2", "k3", "0", "1", "2", "3", "-1", "10", "", "STORE", "store", "dst", "KEYS", "keys", "GET", "get", "BY", "LIMIT",
+        "STREAMS", "streams", "COUNT", "AUTH", "AUTH2", "u8", "SET", "INCRBY", "OVERFLOW", "WRAP", "STOREDIST", "FROM", "TO",
+        "WEIGHTS", "AGGREGATE", "LEFT", "RIGHT", "numkeys", "99999999999", "abc", "*", "#",
+    ];
+
+    /// <summary>Every command and subcommand of the table, with its name (and subcommand name) in front.</summary>
+    static IEnumerable<(CommandDef Cmd, string[] Prefix)> EveryCommand()
+    {
+        foreach (var cmd in Table.All.Values)
+        {
+            yield return (cmd, [cmd.Name]);
+            foreach (var sub in cmd.Subcommands?.Values ?? Enumerable.Empty<CommandDef>())
+                yield return (sub, [cmd.Name, sub.Name]);
+        }
+    }
+
+    static CommandArgs ArgsOf(IEnumerable<string> argv)
+    {
+        // One buffer with the arguments as slices, as the query buffer holds them.
+        var parts = argv.Select(Encoding.UTF8.GetBytes).ToList();
+        var buf = parts.SelectMany(p => p).ToArray();
+        var args = new CommandArgs();
+        int off = 0;
+        foreach (var p in parts)
+        {
+            args.Add(buf, off, p.Length);
+            off += p.Length;
+        }
+        return args;
+    }
+
+    [Fact]
+    public void TheSpanFormEqualsTheListFormForEveryCommandInTheTable()
+    {
+        var rng = new Random(1234);
+        var result = new GetKeysResult();
+        int commands = 0, vectors = 0, withKeys = 0;
+        foreach (var (cmd, prefix) in EveryCommand())
+        {
+            commands++;
+            for (int n = 0; n < 300; n++)
+            {
+                var argv = prefix.Concat(Enumerable.Range(0, rng.Next(0, 10)).Select(_ => Pool[rng.Next(Pool.Length)])).ToArray();
+                var expected = ListKeySpecs.GetKeys(cmd, argv.Select(Encoding.UTF8.GetBytes).ToList());
+                int count = KeySpecs.GetKeys(cmd, ArgsOf(argv), result);
+                // The same vector behind a prefix (COMMAND GETKEYS reads from argv[2]): positions stay relative.
+                int shifted = KeySpecs.GetKeys(cmd, ArgsOf(new[] { "command", "getkeys" }.Concat(argv)), new GetKeysResult(), start: 2);
+                var context = $"{cmd.FullName}: {string.Join(' ', argv)}";
+                if (expected == null)
+                {
+                    Assert.True(count == -1, context);
+                    Assert.True(shifted == -1, context);
+                    continue;
+                }
+                Assert.True(expected.Count == count, context);
+                Assert.True(expected.SequenceEqual(result.Keys.ToArray()), context);
+                Assert.Equal(count, shifted);
+                vectors++;
+                if (count > 0) withKeys++;
+            }
+        }
+        Assert.True(commands > 350, $"only {commands} commands in the table");
+        Assert.True(withKeys > 10_000, $"only {withKeys} of {vectors} vectors had keys: the comparison is too weak");
+    }
+
+    [Fact]
+    public void KeywordsMatchCaseInsensitivelyInAsciiOnly()
+    {
+        Assert.Equal("a,b", Keys("sort", "a", "sToRe", "b"));
+        // strcasecmp folds ASCII letters only: the long s (U+017F) is not an 's'.
+        Assert.Equal("a", Keys("sort", "a", "\u017Ftore", "b"));
+    }
+
+    [Fact]
+    public void AResultGrowsPastItsInitialBufferAndIsReused()
+    {
+        var cmd = Table.LookupAny("del")!;
+        var result = new GetKeysResult();
+        Assert.Equal(1000, KeySpecs.GetKeys(cmd, ArgsOf(new[] { "del" }.Concat(Enumerable.Range(0, 1000).Select(i => "k" + i))), result));
+        Assert.Equal(1000, result[999].Pos);
+        Assert.Equal(2, KeySpecs.GetKeys(cmd, ArgsOf(["del", "a", "b"]), result));
+        Assert.Equal([new KeyReference(1, KeySpecFlags.RM | KeySpecFlags.Delete), new KeyReference(2, KeySpecFlags.RM | KeySpecFlags.Delete)], result.Keys.ToArray());
     }
 }
