@@ -117,7 +117,7 @@ public sealed class ReplicationPrimary
         var state = c.ReplicaState ??= new ReplicaState();
         state.PrePsync = !psync;
         state.AckTimeMs = _server.NowMs;
-        c.Flags |= ClientFlags.Replica;
+        _server.Clients.MarkReplica(c); // its output buffer stops counting toward maxmemory
         _replicas.Add(c);
         CreateBacklogIfNeeded();
         // replicationSetupSlaveForFullResync: the stream after the snapshot starts with a SELECT.
