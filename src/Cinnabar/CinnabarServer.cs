@@ -117,6 +117,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         // Keyspace notifications are Pub/Sub messages on __keyspace@N__ / __keyevent@N__ channels.
         Events.Publish = (channel, message) => PubSub.PublishMessage(channel, message, global::Cinnabar.PubSub.PubSubType.Global);
         Config.MaxMemoryChanged += UpdateMaxmemory;
+        Config.ReplBacklogSizeChanged += Replication.ResizeBacklog;
     }
 
     /// <summary>Binds, starts the loop thread and returns once the server accepts connections.</summary>
@@ -208,7 +209,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     /// <summary>
     /// prepareForShutdown: the final RDB save when save points are configured (unless NOSAVE) or
-    /// SAVE was asked, then the ShuttingDown hooks. False when the save failed without FORCE: the
+    /// SAVE was asked. False when the save failed without FORCE: the
     /// server keeps running, as Redis does.
     /// </summary>
     public bool PrepareForShutdown(bool? save, bool force)
@@ -269,11 +270,14 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// </summary>
     public readonly MemoryCounter KeyspaceMemory = new(), ClientsMemory = new(), ReplicaOutputMemory = new();
 
-    /// <summary>freeMemoryGetNotCountedMemory: replica output buffers (and the AOF buffer once it exists) do not trigger eviction.</summary>
-    public long MemNotCountedForEvict => ReplicaOutputMemory.Bytes;
+    /// <summary>freeMemoryGetNotCountedMemory: replica output buffers and the replication backlog (and the AOF buffer once it exists) do not trigger eviction.</summary>
+    public long MemNotCountedForEvict => ReplicaOutputMemory.Bytes + ReplicationBacklogMemory;
 
     /// <summary>The running estimate of data memory plus a fixed baseline, as INFO used_memory: O(1), read before every command under maxmemory.</summary>
-    public long UsedMemory => BaselineMemory + KeyspaceMemory.Bytes + ClientsMemory.Bytes + ReplicaOutputMemory.Bytes;
+    public long UsedMemory => BaselineMemory + KeyspaceMemory.Bytes + ClientsMemory.Bytes + ReplicaOutputMemory.Bytes + ReplicationBacklogMemory;
+
+    /// <summary>mem_replication_backlog: the backlog's buffer, allocated whole when it is created.</summary>
+    public long ReplicationBacklogMemory => Replication.Backlog?.Size ?? 0;
 
     /// <summary>
     /// UsedMemory recounted by walking every database and every client: O(dbs + clients),
@@ -284,7 +288,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         long sum = BaselineMemory;
         foreach (var db in Databases) sum += db.UsedMemory + ObjectSize.KeyspaceOverhead(db);
         foreach (var c in Clients.All) sum += c.Output.ListBytes + c.QueryBufferCapacity;
-        return sum;
+        return sum + ReplicationBacklogMemory;
     }
 
     /// <summary>MemNotCountedForEvict recounted over the clients (tests and debugging).</summary>
@@ -293,7 +297,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         long overhead = 0;
         foreach (var c in Clients.All)
             if (c.HasFlag(ClientFlags.Replica)) overhead += c.Output.ListBytes;
-        return overhead;
+        return overhead + ReplicationBacklogMemory;
     }
 
     /// <summary>Memory of an empty server (the startup used_memory Redis reports is about this).</summary>

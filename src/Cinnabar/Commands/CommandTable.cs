@@ -40,6 +40,10 @@ public sealed class CommandTable
         // COMMAND INFO hides the "protected" flag; Redis sets it on DEBUG and MODULE (enable-*-command).
         foreach (var name in new[] { "debug", "module" })
             if (t._all.TryGetValue(name, out var p)) p.Flags |= CommandFlags.Protected;
+        // Neither does it show CMD_TOUCHES_ARBITRARY_KEYS: the keys SCAN and RANDOMKEY expire on
+        // their way propagate as separate DELs, never inside MULTI/EXEC.
+        foreach (var name in new[] { "scan", "randomkey" })
+            if (t._all.TryGetValue(name, out var p)) p.Flags |= CommandFlags.TouchesArbitraryKeys;
         t.BindHandlers(typeof(CommandTable).Assembly);
         return t;
     }

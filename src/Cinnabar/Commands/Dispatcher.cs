@@ -26,7 +26,7 @@ public sealed class Dispatcher
     /// <summary>server.current_client: the client whose command runs in the outermost call() (EXEC and scripts keep it).</summary>
     public Client? CurrentClient { get; private set; }
 
-    /// <summary>server.execution_nesting: call()s on the stack; AfterCall sees 0 at the end of a top-level command.</summary>
+    /// <summary>server.execution_nesting: call()s on the stack; the post-call steps see 0 at the end of a top-level command.</summary>
     public int ExecutionNesting { get; private set; }
 
     public Dispatcher(CinnabarServer server) => _server = server;
@@ -237,7 +237,7 @@ public sealed class Dispatcher
         if (ExecutionNesting == 0)
         {
             // afterCommand: the unit's commands leave, then the invalidations that waited for the reply.
-            _server.Propagation.PropagatePendingCommands();
+            _server.Propagation.PropagatePendingCommands(transaction: !cmd.Has(CommandFlags.TouchesArbitraryKeys));
             _server.Tracking.AfterCommand(c, cmd);
         }
         CurrentClient = previousClient;

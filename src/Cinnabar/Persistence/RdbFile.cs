@@ -36,7 +36,7 @@ public static class RdbFile
         {
             using (fs)
             {
-                WriteRdb(server, fs);
+                WriteRdb(server, fs, server.Replication.SaveInfo());
                 fs.Flush(flushToDisk: true); // fflush + fsync before the rename, as rdbSave does
             }
             File.Move(tmp, PathOf(server), overwrite: true);

@@ -5,6 +5,7 @@
 // db differs from the last one sent. The snapshot is taken synchronously on the loop, so the
 // stream that follows continues exactly where the snapshot ends; the persistence issue makes
 // it forkless and incremental. The stream also feeds the backlog, for partial resyncs later.
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using Cinnabar.Networking;
@@ -79,16 +80,30 @@ public sealed class ReplicationPrimary
         MasterReplOffset += bytes.Length;
         foreach (var r in _replicas)
         {
-            if (!r.ReplicaState!.Online) continue;
+            if (!r.ReplicaState!.Online || r.HasFlag(ClientFlags.CloseAsap)) continue;
             r.Output.Write(bytes);
             _server.Clients.QueueReplyWrite(r);
+            // A replica that can't keep up is dropped at client-output-buffer-limit replica.
+            if (r.Output.ListBytes > 0) _server.Clients.CheckOutputBufferLimitsAsync(r);
         }
     }
 
+    /// <summary>*2 $6 SELECT $n db, formatted without allocating (a pipeline that alternates dbs sends one per command).</summary>
     static int FormatSelect(Span<byte> into, int db)
     {
-        string dbText = db.ToString(CultureInfo.InvariantCulture);
-        return Encoding.ASCII.GetBytes($"*2\r\n$6\r\nSELECT\r\n${dbText.Length}\r\n{dbText}\r\n", into);
+        Span<byte> digits = stackalloc byte[11];
+        Utf8Formatter.TryFormat(db, digits, out int n);
+        int pos = 0;
+        "*2\r\n$6\r\nSELECT\r\n$"u8.CopyTo(into);
+        pos += 17;
+        Utf8Formatter.TryFormat(n, into[pos..], out int w);
+        pos += w;
+        "\r\n"u8.CopyTo(into[pos..]);
+        pos += 2;
+        digits[..n].CopyTo(into[pos..]);
+        pos += n;
+        "\r\n"u8.CopyTo(into[pos..]);
+        return pos + 2;
     }
 
     // ------------------------------------------------------------ SYNC / PSYNC
@@ -125,7 +140,7 @@ public sealed class ReplicationPrimary
         if (psync) c.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {MasterReplOffset}\r\n"));
         _server.Log.Notice("Starting BGSAVE for SYNC with target: replicas sockets");
         var rdb = new MemoryStream();
-        RdbFile.WriteRdb(_server, rdb, new RdbFile.ReplicationInfo(0, ReplId, MasterReplOffset));
+        RdbFile.WriteRdb(_server, rdb, SaveInfo());
         c.Reply.Protocol_(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
         c.Output.Write(rdb.GetBuffer().AsSpan(0, (int)rdb.Length));
         state.Online = true;
@@ -133,15 +148,22 @@ public sealed class ReplicationPrimary
         _server.Clients.QueueReplyWrite(c);
     }
 
+    /// <summary>
+    /// rdbPopulateSaveInfo: a primary with a backlog records its replication id and offset (and
+    /// the stream's db) in every RDB it saves, so a restarted server could continue the history.
+    /// </summary>
+    public RdbFile.ReplicationInfo? SaveInfo() =>
+        _backlog == null ? null : new RdbFile.ReplicationInfo(_replicaSelectedDb == -1 ? 0 : _replicaSelectedDb, ReplId, MasterReplOffset);
+
     void CreateBacklogIfNeeded()
     {
         if (_backlog != null) return;
-        _backlog = new ReplicationBacklog(_server.Config.GetLong("repl-backlog-size"), MasterReplOffset);
+        _backlog = new ReplicationBacklog(_server.Config.ReplBacklogSize, MasterReplOffset);
         _server.Log.Notice($"Replication backlog created, my new replication IDs are '{ReplId}' and '{new string('0', 40)}'");
     }
 
     /// <summary>CONFIG SET repl-backlog-size takes effect at once.</summary>
-    public void ResizeBacklog() => _backlog?.Resize(_server.Config.GetLong("repl-backlog-size"), MasterReplOffset);
+    public void ResizeBacklog() => _backlog?.Resize(_server.Config.ReplBacklogSize, MasterReplOffset);
 
     /// <summary>replicationGetSlaveName: the announced ip (or the peer address) and the listening port.</summary>
     static string ReplicaName(Client c)

@@ -203,7 +203,7 @@ public static class Info
         Field(sb, "mem_fragmentation_ratio", Ratio(rss, used));
         Field(sb, "mem_fragmentation_bytes", rss - used);
         Field(sb, "mem_not_counted_for_evict", s.MemNotCountedForEvict);
-        Field(sb, "mem_replication_backlog", 0);
+        Field(sb, "mem_replication_backlog", s.ReplicationBacklogMemory);
         Field(sb, "mem_total_replication_buffers", 0);
         Field(sb, "mem_clients_slaves", 0);
         Field(sb, "mem_clients_normal", s.Clients.All.Sum(c => c.Output.ListBytes + c.QueryBufferCapacity));

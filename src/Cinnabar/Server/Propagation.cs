@@ -91,8 +91,10 @@ public sealed class Propagation
     public ArgvWriter ReplaceArgv(int argc)
     {
         if (!Active) return _writer.Discard();
+        // A replacement counts once its last argument is written (CommitReplacement); until then
+        // the command propagates as executed, so a half-written one can never reach the stream.
         _rewrites.Truncate(_call.RewriteStart);
-        _call = _call with { RewriteLength = 0 };
+        _call = _call with { RewriteLength = -1 };
         return _writer.Start(_rewrites, argc, replacement: true);
     }
 
@@ -134,12 +136,13 @@ public sealed class Propagation
     /// <summary>
     /// propagatePendingCommands: the outermost call() ended. One command goes out as it is;
     /// several go inside MULTI/EXEC, MULTI in the first command's db and EXEC in the last's so
-    /// no extra SELECT is emitted.
+    /// no extra SELECT is emitted, unless the command run directly touches arbitrary keys
+    /// (SCAN, RANDOMKEY: their DELs go out bare, like active expiry's).
     /// </summary>
-    public void PropagatePendingCommands()
+    public void PropagatePendingCommands(bool transaction)
     {
         if (_opCount == 0) return;
-        bool wrap = _opCount > 1;
+        bool wrap = _opCount > 1 && transaction;
         if (wrap) Feed(_ops[0].Db, Multi, PropagationTargets.All);
         for (int i = 0; i < _opCount; i++)
         {

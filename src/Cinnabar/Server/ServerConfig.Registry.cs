@@ -208,7 +208,6 @@ public sealed partial class ServerConfig
         StoredInt("cluster-node-timeout", 15000, 0, LongMax);
         StoredInt("latency-monitor-threshold", 0, 0, LongMax);
         StoredInt("stream-node-max-entries", 100, 0, LongMax);
-        StoredInt("repl-backlog-size", 1024 * 1024, 1, LongMax, memory: true);
         StoredInt("cluster-link-sendbuf-limit", 0, 0, LongMax, memory: true);
         StoredInt("hash-max-listpack-entries", 512, 0, LongMax, alias: "hash-max-ziplist-entries");
         StoredInt("set-max-intset-entries", 512, 0, LongMax);

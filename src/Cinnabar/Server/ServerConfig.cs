@@ -30,6 +30,10 @@ public sealed partial class ServerConfig
     /// <summary>Raised when maxmemory is set (the server evicts at once if the new limit is lower).</summary>
     public event Action? MaxMemoryChanged;
 
+    /// <summary>repl-backlog-size: an existing backlog is resized at once (resizeReplicationBacklog).</summary>
+    public long ReplBacklogSize = 1024 * 1024;
+    public event Action? ReplBacklogSizeChanged;
+
     /// <summary>maxmemory-policy is an LFU one: the object's LRU field holds the LFU counter.</summary>
     public bool LfuPolicy;
     public int MaxMemorySamples = 5;
@@ -217,6 +221,11 @@ public sealed partial class ServerConfig
             LogFile = v;
             return null;
         }, () => LogFile, immutable: true);
+        Int("repl-backlog-size", 1024 * 1024, 1, long.MaxValue, v =>
+        {
+            ReplBacklogSize = v;
+            ReplBacklogSizeChanged?.Invoke();
+        }, () => ReplBacklogSize, memory: true);
         Int("maxmemory", 0, 0, long.MaxValue, v =>
         {
             MaxMemory = v;

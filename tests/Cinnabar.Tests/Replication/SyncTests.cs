@@ -131,6 +131,29 @@ public class SyncTests
     }
 
     [Fact]
+    public void TheBacklogIsCountedResizedAtRuntimeAndRecordedInSavedRdbs()
+    {
+        using var fx = new ServerFixture();
+        using var c = fx.Connect();
+        Assert.Contains("mem_replication_backlog:0", c.Call("INFO", "memory").Text);
+        using var replica = fx.Connect();
+        replica.Send("SYNC");
+        replica.ReadRdbTransfer();
+        c.Call("SET", "k", "v");
+        Assert.Contains("mem_replication_backlog:1048576", c.Call("INFO", "memory").Text);
+        long histlen = long.Parse(InfoField(c, "repl_backlog_histlen"));
+        Assert.True(histlen > 0);
+        Assert.Equal("+OK", c.CallS("CONFIG", "SET", "repl-backlog-size", "2mb"));
+        Assert.Equal("2097152", InfoField(c, "repl_backlog_size"));
+        Assert.Equal(histlen, long.Parse(InfoField(c, "repl_backlog_histlen"))); // the history survives
+        Assert.Contains("mem_replication_backlog:2097152", c.Call("INFO", "memory").Text);
+        Assert.Equal("+OK", c.CallS("SAVE"));
+        var saved = File.ReadAllBytes(Path.Combine(fx.Dir, "dump.rdb"));
+        Assert.Contains("repl-id", Encoding.Latin1.GetString(saved));
+        Assert.Contains(InfoField(c, "master_replid"), Encoding.Latin1.GetString(saved));
+    }
+
+    [Fact]
     public void ASecondSyncFromAReplicaIsIgnored()
     {
         using var fx = new ServerFixture();

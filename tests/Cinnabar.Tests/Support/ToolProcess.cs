@@ -14,7 +14,8 @@ public sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
 
 public static class ToolProcess
 {
-    public static ToolResult Run(string tool, IEnumerable<string> args, string? stdinFile = null, byte[]? stdin = null, TimeSpan? timeout = null)
+    /// <summary>The tool with its arguments, all three streams redirected, output read as Latin-1 (bytes unchanged).</summary>
+    internal static ProcessStartInfo StartInfo(string tool, IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo(ExternalTools.Require(tool))
         {
@@ -26,6 +27,12 @@ public static class ToolProcess
             StandardErrorEncoding = Encoding.Latin1,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    public static ToolResult Run(string tool, IEnumerable<string> args, string? stdinFile = null, byte[]? stdin = null, TimeSpan? timeout = null)
+    {
+        var psi = ToolProcess.StartInfo(tool, args);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -68,19 +75,10 @@ public sealed class BackgroundTool : IDisposable
 
     public BackgroundTool(string tool, IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo(ExternalTools.Require(tool))
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.Latin1,
-            StandardErrorEncoding = Encoding.Latin1,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        var psi = ToolProcess.StartInfo(tool, args);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (_stdout) _stdout.Add(e.Data); };
-        _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_stdout) _stderr.Add(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_stderr) _stderr.Add(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
@@ -96,7 +94,7 @@ public sealed class BackgroundTool : IDisposable
 
     public string[] Stderr
     {
-        get { lock (_stdout) return [.. _stderr]; }
+        get { lock (_stderr) return [.. _stderr]; }
     }
 
     /// <summary>Waits until done(stdout, stderr) holds; false when the time runs out or the tool exits first.</summary>
