@@ -12,6 +12,13 @@ using Cinnabar.Networking;
 
 namespace Cinnabar.Commands;
 
+/// <summary>Who is about to run a command: a client's request (processCommand) or a script's redis.call (scriptCall).</summary>
+public enum CommandCaller
+{
+    Client,
+    Script,
+}
+
 public sealed class Dispatcher
 {
     readonly CinnabarServer _server;
@@ -47,52 +54,10 @@ public sealed class Dispatcher
             Reject(c, cmd, $"wrong number of arguments for '{cmd.FullName}' command");
             return;
         }
-        if (cmd.Has(CommandFlags.Protected) || (cmd.Parent?.Has(CommandFlags.Protected) ?? false))
+        var rejection = CheckCommand(c, cmd, CommandCaller.Client);
+        if (rejection != null)
         {
-            if (!_server.Config.ProtectedCommandAllowed(cmd.Parent?.Name ?? cmd.Name, c))
-            {
-                Reject(c, cmd, $"{(cmd.Parent ?? cmd).Name.ToUpperInvariant()} command not allowed. If the {ProtectedConfigName(cmd)} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
-                return;
-            }
-        }
-        if (!c.Authenticated && _server.AuthRequired(c) && !cmd.Has(CommandFlags.NoAuth))
-        {
-            Reject(c, cmd, "-NOAUTH Authentication required.");
-            return;
-        }
-        if (c.HasFlag(ClientFlags.Multi) && cmd.Has(CommandFlags.NoMulti))
-        {
-            Reject(c, cmd, "Command not allowed inside a transaction");
-            return;
-        }
-        if (_server.Config.MaxMemory > 0)
-        {
-            // As Redis: evict before every command, not only denyoom ones, so memory returns under
-            // the limit even under a read-only load; only a command that may grow memory is refused.
-            bool outOfMemory = _server.PerformEvictions() == Keyspace.EvictResult.Fail;
-            bool rejectOnOom = cmd.Has(CommandFlags.DenyOom) || (IsExec(cmd) && TransactionDenyOom(c));
-            // Queueing inside MULTI may itself take unbounded memory: refuse all but the commands that end it.
-            if (c.HasFlag(ClientFlags.Multi) && !(cmd.Parent == null && cmd.Name is "exec" or "discard" or "quit" or "reset"))
-                rejectOnOom = true;
-            if (outOfMemory && rejectOnOom)
-            {
-                Reject(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");
-                return;
-            }
-        }
-        if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && cmd.Has(CommandFlags.Write))
-        {
-            Reject(c, cmd, "-READONLY You can't write against a read only replica.");
-            return;
-        }
-        if (c.HasFlag(ClientFlags.PubSub) && c.Reply.Protocol == 2 && !IsAllowedInPubSubContext(cmd))
-        {
-            Reject(c, cmd, $"Can't execute '{cmd.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
-            return;
-        }
-        if (_server.Loading && !cmd.Has(CommandFlags.Loading))
-        {
-            Reject(c, cmd, "-LOADING Redis is loading the dataset in memory");
+            Reject(c, cmd, rejection);
             return;
         }
         if (c.HasFlag(ClientFlags.Multi) && !IsTransactionControl(cmd))
@@ -103,6 +68,46 @@ public sealed class Dispatcher
         Call(c, cmd);
         // Clients blocked on keys this command fed are served now (inside EXEC, after the whole unit).
         if (_server.Blocking.HasReadyKeys && !c.HasFlag(ClientFlags.Multi)) _server.Blocking.HandleClientsBlockedOnKeys();
+    }
+
+    /// <summary>
+    /// processCommand's checks after lookup and arity, in Redis's order, as one function:
+    /// protected commands, authentication, MULTI's no_multi, OOM (evicting first), the read-only
+    /// replica, RESP2's Pub/Sub context, loading; and for a script's redis.call (scriptCall)
+    /// the noscript flag. Returns the error to reply (a leading '-' carries its own code), or
+    /// null when the command may run. ACL and cluster redirection join here when they exist.
+    /// </summary>
+    public string? CheckCommand(Client c, CommandDef cmd, CommandCaller caller)
+    {
+        bool fromClient = caller == CommandCaller.Client;
+        if (!fromClient && (cmd.Has(CommandFlags.NoScript) || (cmd.Parent?.Has(CommandFlags.NoScript) ?? false)))
+            return "This Redis command is not allowed from script";
+        if (fromClient && (cmd.Has(CommandFlags.Protected) || (cmd.Parent?.Has(CommandFlags.Protected) ?? false))
+            && !_server.Config.ProtectedCommandAllowed(cmd.Parent?.Name ?? cmd.Name, c))
+            return $"{(cmd.Parent ?? cmd).Name.ToUpperInvariant()} command not allowed. If the {ProtectedConfigName(cmd)} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+        if (fromClient && !c.Authenticated && _server.AuthRequired(c) && !cmd.Has(CommandFlags.NoAuth))
+            return "-NOAUTH Authentication required.";
+        if (fromClient && c.HasFlag(ClientFlags.Multi) && cmd.Has(CommandFlags.NoMulti))
+            return "Command not allowed inside a transaction";
+        if (_server.Config.MaxMemory > 0)
+        {
+            // As Redis: evict before every client command, not only denyoom ones, so memory returns
+            // under the limit even under a read-only load; only a command that may grow memory is
+            // refused. A script's commands don't evict: the script is one atomic unit.
+            bool outOfMemory = fromClient ? _server.PerformEvictions() == Keyspace.EvictResult.Fail : !_server.Evictor.MemoryWithinLimit(out _);
+            bool rejectOnOom = cmd.Has(CommandFlags.DenyOom) || (IsExec(cmd) && TransactionDenyOom(c));
+            // Queueing inside MULTI may itself take unbounded memory: refuse all but the commands that end it.
+            if (fromClient && c.HasFlag(ClientFlags.Multi) && !(cmd.Parent == null && cmd.Name is "exec" or "discard" or "quit" or "reset"))
+                rejectOnOom = true;
+            if (outOfMemory && rejectOnOom) return "-OOM command not allowed when used memory > 'maxmemory'.";
+        }
+        if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && cmd.Has(CommandFlags.Write))
+            return "-READONLY You can't write against a read only replica.";
+        if (fromClient && c.HasFlag(ClientFlags.PubSub) && c.Reply.Protocol == 2 && !IsAllowedInPubSubContext(cmd))
+            return $"Can't execute '{cmd.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
+        if (fromClient && _server.Loading && !cmd.Has(CommandFlags.Loading))
+            return "-LOADING Redis is loading the dataset in memory";
+        return null;
     }
 
     static string ProtectedConfigName(CommandDef cmd) => (cmd.Parent ?? cmd).Name switch
