@@ -6,6 +6,7 @@ using System.Globalization;
 using Cinnabar.DataTypes;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
+using Cinnabar.Protocol;
 using Cinnabar.Server;
 
 namespace Cinnabar.Commands;
@@ -120,9 +121,22 @@ public static class GeoCommands
             argv.Add(System.Text.Encoding.ASCII.GetBytes(Geohash.EncodeScore(lon, lat).ToString(CultureInfo.InvariantCulture)));
             argv.Add(c.Args.ToArray(longIdx + i * 3 + 2));
         }
-        // replaceClientCommandVector + zaddCommand: GEOADD is a ZADD of encoded scores.
-        c.Args.SetFrom(argv);
-        SortedSetCommands.ZAddFromGeo(c);
+        // replaceClientCommandVector + zaddCommand: GEOADD is a ZADD of encoded scores, and
+        // propagates as that ZADD; the slowlog and MONITOR still see the GEOADD the client sent.
+        var zadd = new CommandArgs();
+        zadd.SetFrom(argv);
+        var original = c.Args;
+        c.Args = zadd;
+        try
+        {
+            SortedSetCommands.ZAddFromGeo(c);
+        }
+        finally
+        {
+            c.Args = original;
+        }
+        var propagated = c.Server.Propagation.ReplaceArgv(zadd.Count);
+        for (int i = 0; i < zadd.Count; i++) propagated.Add(zadd[i]);
     }
 
     // ------------------------------------------------------------------ GEODIST / GEOHASH / GEOPOS

@@ -198,6 +198,24 @@ public sealed class PropagationStreamTests : IDisposable
     }
 
     [Fact]
+    public void GeoaddPropagatesAsTheZaddItRanWhileTheSlowlogKeepsTheGeoadd()
+    {
+        _c.Call("CONFIG", "SET", "slowlog-log-slower-than", "0");
+        try
+        {
+            _c.Call("SLOWLOG", "RESET");
+            _c.Call("GEOADD", "cities", "-122.33207", "47.60621", "Seattle");
+            Assert.Equal("zadd cities 1558507292839943 Seattle", Next());
+            var entry = _c.Call("SLOWLOG", "GET", "1").Items![0];
+            Assert.Equal("GEOADD cities -122.33207 47.60621 Seattle", string.Join(" ", entry.Items![3].Items!.Select(i => i.Text)));
+        }
+        finally
+        {
+            _c.Call("CONFIG", "SET", "slowlog-log-slower-than", "10000");
+        }
+    }
+
+    [Fact]
     public void SpopPropagatesTheMembersItRemoved()
     {
         _c.Call("SADD", "s", "a", "b", "c", "d", "e", "f");
