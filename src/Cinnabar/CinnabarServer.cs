@@ -395,4 +395,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     {
         KeyModified?.Invoke(db, key);
     }
+
+    public void NotifyKeyspaceEvent(NotifyClass type, string eventName, ReadOnlySpan<byte> key, int dbId) =>
+        Events.Notify(type, eventName, key, dbId);
+
+    public void AddDirty(long changes) => Stats.Dirty += changes;
 }

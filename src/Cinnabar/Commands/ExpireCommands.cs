@@ -71,7 +71,8 @@ public static class ExpireCommands
         }
         when += basetimeMs;
 
-        if (c.Db.LookupWrite(key) == null)
+        var o = c.Db.LookupWrite(key);
+        if (o == null)
         {
             c.Reply.Integer(0);
             return;
@@ -92,20 +93,17 @@ public static class ExpireCommands
         }
 
         // checkAlreadyExpired: a replica or a loading server keeps the key and waits for the DEL.
+        var w = c.Db.BeginWrite(key, o);
         if (when <= c.Server.NowMs && !c.Server.Loading && !c.Server.IsReplica)
         {
-            c.Db.Delete(key);
-            c.Server.Stats.Dirty++;
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
+            w.Delete();
+            w.End(NotifyClass.Generic, "del");
             c.Reply.Integer(1);
             return;
         }
-        c.Db.SetExpire(key, when);
+        w.SetExpire(when);
         c.Reply.Integer(1);
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.Generic, "expire", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.Generic, "expire");
     }
 
     [Command("expire")]
@@ -156,14 +154,15 @@ public static class ExpireCommands
     static void Persist(Client c)
     {
         var key = c.Args[1];
-        if (c.Db.LookupWrite(key) == null || !c.Db.RemoveExpire(key))
+        var o = c.Db.LookupWrite(key);
+        if (o == null || c.Db.GetExpire(key) == -1)
         {
             c.Reply.Integer(0);
             return;
         }
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.Generic, "persist", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        var w = c.Db.BeginWrite(key, o);
+        w.RemoveExpire();
+        w.End(NotifyClass.Generic, "persist");
         c.Reply.Integer(1);
     }
 }
