@@ -417,8 +417,9 @@ public static class KeyspaceCommands
     static void FlushAll(Client c)
     {
         if (!ParseFlushFlags(c)) return;
-        long removed = EmptyData(c.Server);
-        c.Server.Stats.Dirty += removed + 1;
+        // Redis 7.0 adds the keys removed and nothing more (an empty FLUSHALL is propagated by
+        // forceCommandPropagation, not by dirty).
+        c.Server.Stats.Dirty += EmptyData(c.Server);
         c.Reply.Ok();
     }
 
