@@ -155,8 +155,8 @@ public sealed class Database
     /// Signals the modification (WATCH, tracking) but leaves notifications to the caller.
     /// An overwrite links the new object in the old one's place in its chain (dbSetValue).
     /// </summary>
-    public void SetKey(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false, bool signal = true) =>
-        SetKeyGeneric(key, value, keepTtl, signal, preWrite: true);
+    public void SetKey(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false) =>
+        SetKeyGeneric(key, value, keepTtl, signal: true, preWrite: true);
 
     internal void SetKeyGeneric(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl, bool signal, bool preWrite)
     {
