@@ -431,4 +431,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Transactions.TouchWatchedKey(db, key);
         Tracking.OnKeyModified(ModifiedByServer ? null : Dispatcher.CurrentClient, key);
     }
+
+    public void NotifyKeyspaceEvent(NotifyClass type, string eventName, ReadOnlySpan<byte> key, int dbId) =>
+        Events.Notify(type, eventName, key, dbId);
+
+    public void AddDirty(long changes) => Stats.Dirty += changes;
 }

@@ -39,23 +39,25 @@ public static class BitmapCommands
 
     /// <summary>
     /// lookupStringForBitCommand: the key's value as a raw string covering bit maxbit, created
-    /// when missing. Returns null after replying WRONGTYPE; the bits are the object's ValueArea.
-    /// dirty says whether it was created or grown.
+    /// when missing, in the write scope w it opens on the key. Returns null after replying
+    /// WRONGTYPE; the bits are the object's ValueArea. dirty says whether it was created or grown.
     /// </summary>
-    static RedisObject? LookupStringForBitCommand(Client c, ulong maxbit, out bool dirty)
+    static RedisObject? LookupStringForBitCommand(Client c, ulong maxbit, out bool dirty, out WriteScope w)
     {
         long bytes = (long)(maxbit >> 3) + 1;
         var key = c.Args[1];
         var o = c.Db.LookupWrite(key);
         dirty = false;
+        w = default;
+        if (KeyLookup.CheckType(c, o, ObjType.String)) return null;
+        w = c.Db.BeginWrite(key, o);
         if (o == null)
         {
             o = RedisObject.CreateRawString(key, bytes);
-            c.Db.Add(key, o);
+            w.Add(o);
             dirty = true;
             return o;
         }
-        if (KeyLookup.CheckType(c, o, ObjType.String)) return null;
         long oldLen = o.StringLength();
         var raw = StringCommands.ResizeRaw(c.Db, o, bytes);
         dirty = raw.Length != oldLen;
@@ -73,7 +75,7 @@ public static class BitmapCommands
             c.Reply.Error(bitError);
             return;
         }
-        var so = LookupStringForBitCommand(c, offset, out bool dirty);
+        var so = LookupStringForBitCommand(c, offset, out bool dirty, out var w);
         if (so == null) return;
         var s = so.ValueArea;
         int b = (int)(offset >> 3);
@@ -82,10 +84,9 @@ public static class BitmapCommands
         if (dirty || bitval != on)
         {
             s[b] = (byte)((s[b] & ~(1 << shift)) | ((int)on << shift));
-            c.Server.SignalModifiedKey(c.Db, c.Args[1]);
-            c.Server.Events.Notify(NotifyClass.String, "setbit", c.Args[1], c.Db.Id);
-            c.Server.Stats.Dirty++;
+            w.End(NotifyClass.String, "setbit");
         }
+        else w.EndUnchanged();
         c.Reply.Integer(bitval);
     }
 
@@ -277,15 +278,14 @@ public static class BitmapCommands
                 }
                 res[i] = (byte)output;
             }
-            c.Db.SetKey(target, RedisObject.CreateRawString(res));
-            c.Server.Events.Notify(NotifyClass.String, "set", target, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            var w = c.Db.BeginWrite(target);
+            w.Set(RedisObject.CreateRawString(res));
+            w.End(NotifyClass.String, "set");
         }
-        else if (c.Db.Delete(target))
+        else
         {
-            c.Server.SignalModifiedKey(c.Db, target);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", target, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            var w = c.Db.BeginWrite(target);
+            if (w.Delete()) w.End(NotifyClass.Generic, "del");
         }
         c.Reply.Integer(maxlen);
     }
@@ -357,6 +357,7 @@ public static class BitmapCommands
 
         RedisObject? target = null;
         RedisObject? readValue = null;
+        WriteScope w = default;
         if (onlyGets)
         {
             readValue = c.Db.LookupRead(args[1]);
@@ -369,7 +370,7 @@ public static class BitmapCommands
                 c.Reply.Error("BITFIELD_RO only supports the GET subcommand");
                 return;
             }
-            target = LookupStringForBitCommand(c, highestWrite, out _);
+            target = LookupStringForBitCommand(c, highestWrite, out _, out w);
             if (target == null) return;
         }
 
@@ -388,12 +389,8 @@ public static class BitmapCommands
             // bitfieldGeneric counts a change only for a write that happened (not an OVERFLOW FAIL).
             if (ExecuteWrite(c, target!.ValueArea, op)) changes++;
         }
-        if (changes > 0)
-        {
-            c.Server.SignalModifiedKey(c.Db, args[1]);
-            c.Server.Events.Notify(NotifyClass.String, "setbit", args[1], c.Db.Id);
-            c.Server.Stats.Dirty += changes;
-        }
+        if (changes > 0) w.End(NotifyClass.String, "setbit", changes);
+        else if (target != null) w.EndUnchanged();
     }
 
     /// <summary>SET replies the old value, INCRBY the new one; an overflow under FAIL writes nothing, replies nil and returns false.</summary>

@@ -92,7 +92,8 @@ static class DumpRestoreCommands
             return;
         }
 
-        bool deleted = replace && c.Db.Delete(key);
+        var w = c.Db.BeginWrite(key);
+        bool deleted = replace && w.Delete();
         if (ttl != 0 && !absTtl) ttl = unchecked(ttl + c.Server.NowMs);
         // checkAlreadyExpired: the key would be gone at once, so only the deletion happens.
         if (ttl != 0 && ttl <= c.Server.NowMs && !c.Server.Loading && !c.Server.IsReplica)
@@ -100,16 +101,14 @@ static class DumpRestoreCommands
             if (deleted)
             {
                 c.Server.Propagation.ReplaceArgv(2).Add("DEL"u8).Add(key);
-                c.Server.SignalModifiedKey(c.Db, key);
-                c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
-                c.Server.Stats.Dirty++;
+                w.End(NotifyClass.Generic, "del");
             }
             c.Reply.Ok();
             return;
         }
 
-        c.Db.Add(key, obj);
-        if (ttl != 0) c.Db.SetExpire(key, ttl);
+        w.Add(obj);
+        if (ttl != 0) w.SetExpire(ttl);
         if (ttl != 0 && !absTtl)
         {
             // Propagated with the absolute deadline: argv[2] becomes it and ABSTTL is appended.
@@ -118,10 +117,8 @@ static class DumpRestoreCommands
             argv.Add("ABSTTL"u8);
         }
         SetLruOrLfu(c.Server, obj, lfuFreq, lruIdle);
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.Generic, "restore", key, c.Db.Id);
+        w.End(NotifyClass.Generic, "restore");
         c.Reply.Ok();
-        c.Server.Stats.Dirty++;
     }
 
     /// <summary>objectSetLRUOrLFU: FREQ sets the LFU counter under an LFU policy, IDLETIME backdates the LRU clock otherwise.</summary>

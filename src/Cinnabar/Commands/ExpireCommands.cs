@@ -71,7 +71,8 @@ public static class ExpireCommands
         }
         when += basetimeMs;
 
-        if (c.Db.LookupWrite(key) == null)
+        var o = c.Db.LookupWrite(key);
+        if (o == null)
         {
             c.Reply.Integer(0);
             return;
@@ -92,17 +93,16 @@ public static class ExpireCommands
         }
 
         // checkAlreadyExpired: a replica or a loading server keeps the key and waits for the DEL.
+        var w = c.Db.BeginWrite(key, o);
         if (when <= c.Server.NowMs && !c.Server.Loading && !c.Server.IsReplica)
         {
             StringCommands.PropagateAsDeletion(c, key);
-            c.Db.Delete(key);
-            c.Server.Stats.Dirty++;
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
+            w.Delete();
+            w.End(NotifyClass.Generic, "del");
             c.Reply.Integer(1);
             return;
         }
-        c.Db.SetExpire(key, when);
+        w.SetExpire(when);
         if (basetimeMs != 0 || seconds)
         {
             // Propagated as PEXPIREAT with the absolute time (NX/XX/GT/LT kept), so every copy expires together.
@@ -110,9 +110,7 @@ public static class ExpireCommands
             for (int j = 3; j < c.Args.Count; j++) argv.Add(c.Args[j]);
         }
         c.Reply.Integer(1);
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.Generic, "expire", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.Generic, "expire");
     }
 
     [Command("expire")]
@@ -163,14 +161,15 @@ public static class ExpireCommands
     static void Persist(Client c)
     {
         var key = c.Args[1];
-        if (c.Db.LookupWrite(key) == null || !c.Db.RemoveExpire(key))
+        var o = c.Db.LookupWrite(key);
+        if (o == null || c.Db.GetExpire(key) == -1)
         {
             c.Reply.Integer(0);
             return;
         }
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.Generic, "persist", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        var w = c.Db.BeginWrite(key, o);
+        w.RemoveExpire();
+        w.End(NotifyClass.Generic, "persist");
         c.Reply.Integer(1);
     }
 }

@@ -355,12 +355,8 @@ public static class GeoCommands
         {
             if (storeKey != null)
             {
-                if (c.Db.Delete(storeKey))
-                {
-                    c.Server.SignalModifiedKey(c.Db, storeKey);
-                    c.Server.Events.Notify(NotifyClass.Generic, "del", storeKey, c.Db.Id);
-                    c.Server.Stats.Dirty++;
-                }
+                var w = c.Db.BeginWrite(storeKey);
+                if (w.Delete()) w.End(NotifyClass.Generic, "del");
                 c.Reply.Integer(0);
             }
             else c.Reply.EmptyArray();
@@ -416,16 +412,15 @@ public static class GeoCommands
                 dst.Dict!.Add(gp.Member, score);
             }
             dst.ConvertToListpackIfNeeded(maxEleLen, c.Server.Config.ZsetMaxListpackEntries, c.Server.Config.ZsetMaxListpackValue);
-            c.Db.SetKey(storeKey, SortedSetCommands.Wrap(dst));
-            c.Server.Events.Notify(NotifyClass.ZSet, geoSearch ? "geosearchstore" : "georadiusstore", storeKey, c.Db.Id);
-            c.Server.Stats.Dirty += returned;
+            var w = c.Db.BeginWrite(storeKey);
+            w.Set(SortedSetCommands.Wrap(dst));
+            w.End(NotifyClass.ZSet, geoSearch ? "geosearchstore" : "georadiusstore", returned);
             BlockingKeys.SignalKeyAsReady(c, storeKey);
         }
-        else if (c.Db.Delete(storeKey))
+        else
         {
-            c.Server.SignalModifiedKey(c.Db, storeKey);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", storeKey, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            var w = c.Db.BeginWrite(storeKey);
+            if (w.Delete()) w.End(NotifyClass.Generic, "del");
         }
         c.Reply.Integer(returned);
     }

@@ -1,6 +1,7 @@
 // Hash commands (Redis 7.0's t_hash.c): HSET family, reads, HINCRBY/HINCRBYFLOAT, HRANDFIELD
 // and HSCAN over HashType's encodings (listpack, hashtable). HINCRBYFLOAT adds in an emulated
 // x87 long double (LongDouble) because Redis's replies show that type's rounding digits.
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using Cinnabar.DataTypes;
@@ -15,33 +16,28 @@ public static class HashCommands
 {
     // ------------------------------------------------------------------ shared helpers
 
-    /// <summary>hashTypeLookupWriteOrCreate: the hash at key, created empty when missing; null after WRONGTYPE.</summary>
-    static RedisObject? LookupWriteOrCreate(Client c, ReadOnlySpan<byte> key)
+    /// <summary>
+    /// hashTypeLookupWriteOrCreate: opens a write on the hash at key, created empty when missing;
+    /// false after WRONGTYPE.
+    /// </summary>
+    static bool LookupWriteOrCreate(Client c, ReadOnlySpan<byte> key, out WriteScope w, [NotNullWhen(true)] out RedisObject? o)
     {
-        var o = c.Db.LookupWrite(key);
-        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return null;
+        o = c.Db.LookupWrite(key);
+        w = default;
+        if (KeyLookup.CheckType(c, o, ObjType.Hash)) return false;
+        w = c.Db.BeginWrite(key, o);
         if (o == null)
         {
             o = HashType.Create();
-            c.Db.Add(key, o);
+            w.Add(o);
         }
-        return o;
+        return true;
     }
 
     static bool SetField(Client c, RedisObject o, ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)
     {
         var cfg = c.Server.Config;
-        long before = HashType.Bytes(o);
-        bool created = HashType.Set(o, field, value, cfg.HashMaxListpackEntries, cfg.HashMaxListpackValue);
-        c.Db.AdjustMemory(HashType.Bytes(o) - before);
-        return created;
-    }
-
-    static void Modified(Client c, ReadOnlySpan<byte> key, string eventName, long dirty)
-    {
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.Hash, eventName, key, c.Db.Id);
-        c.Server.Stats.Dirty += dirty;
+        return HashType.Set(o, field, value, cfg.HashMaxListpackEntries, cfg.HashMaxListpackValue);
     }
 
     // ------------------------------------------------------------------ writes
@@ -57,34 +53,31 @@ public static class HashCommands
             return;
         }
         var key = c.Args[1];
-        var o = LookupWriteOrCreate(c, key);
-        if (o == null) return;
+        if (!LookupWriteOrCreate(c, key, out var w, out var o)) return;
         long maxValue = c.Server.Config.HashMaxListpackValue;
-        long before = HashType.Bytes(o);
         for (int j = 2; j < c.Args.Count; j++) HashType.TryConversion(o, maxValue, c.Args[j], default);
-        c.Db.AdjustMemory(HashType.Bytes(o) - before);
         long created = 0;
         for (int j = 2; j < c.Args.Count; j += 2)
             if (SetField(c, o, c.Args[j], c.Args[j + 1])) created++;
         if (replyOk) c.Reply.Ok();
         else c.Reply.Integer(created);
-        Modified(c, key, "hset", (c.Args.Count - 2) / 2);
+        w.End(NotifyClass.Hash, "hset", (c.Args.Count - 2) / 2);
     }
 
     [Command("hsetnx")]
     static void HSetNx(Client c)
     {
         var key = c.Args[1];
-        var o = LookupWriteOrCreate(c, key);
-        if (o == null) return;
+        if (!LookupWriteOrCreate(c, key, out var w, out var o)) return;
         if (HashType.Exists(o, c.Args[2]))
         {
+            w.EndUnchanged();
             c.Reply.Integer(0);
             return;
         }
         SetField(c, o, c.Args[2], c.Args[3]);
         c.Reply.Integer(1);
-        Modified(c, key, "hset", 1);
+        w.End(NotifyClass.Hash, "hset");
     }
 
     [Command("hdel")]
@@ -92,26 +85,16 @@ public static class HashCommands
     {
         var key = c.Args[1];
         if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.Hash, MissingKeyReply.Zero, out var o)) return;
-        long before = HashType.Bytes(o), deleted = 0;
-        bool keyRemoved = false;
+        var w = c.Db.BeginWrite(key, o);
+        long deleted = 0;
         for (int j = 2; j < c.Args.Count; j++)
         {
             if (!HashType.Delete(o, c.Args[j])) continue;
             deleted++;
-            if (HashType.Length(o) == 0)
-            {
-                c.Db.AdjustMemory(HashType.Bytes(o) - before);
-                c.Db.Delete(key);
-                keyRemoved = true;
-                break;
-            }
+            if (HashType.Length(o) == 0) break;
         }
-        if (!keyRemoved) c.Db.AdjustMemory(HashType.Bytes(o) - before);
-        if (deleted > 0)
-        {
-            Modified(c, key, "hdel", deleted);
-            if (keyRemoved) c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
-        }
+        if (deleted > 0) w.End(NotifyClass.Hash, "hdel", deleted, emptied: HashType.Length(o) == 0);
+        else w.EndUnchanged();
         c.Reply.Integer(deleted);
     }
 
@@ -120,24 +103,25 @@ public static class HashCommands
     {
         if (!Arguments.TryGetLong(c, 3, out long incr)) return;
         var key = c.Args[1];
-        var o = LookupWriteOrCreate(c, key);
-        if (o == null) return;
+        if (!LookupWriteOrCreate(c, key, out var w, out var o)) return;
         long value = 0;
         var current = HashType.Get(o, c.Args[2]);
         if (current != null && !RespParser.TryParseLong(current, out value))
         {
+            w.EndUnchanged();
             c.Reply.Error("hash value is not an integer");
             return;
         }
         if ((incr < 0 && value < 0 && incr < long.MinValue - value) || (incr > 0 && value > 0 && incr > long.MaxValue - value))
         {
+            w.EndUnchanged();
             c.Reply.Error("increment or decrement would overflow");
             return;
         }
         value += incr;
         SetField(c, o, c.Args[2], Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture)));
         c.Reply.Integer(value);
-        Modified(c, key, "hincrby", 1);
+        w.End(NotifyClass.Hash, "hincrby");
     }
 
     [Command("hincrbyfloat")]
@@ -155,18 +139,19 @@ public static class HashCommands
             return;
         }
         var key = c.Args[1];
-        var o = LookupWriteOrCreate(c, key);
-        if (o == null) return;
+        if (!LookupWriteOrCreate(c, key, out var w, out var o)) return;
         var current = HashType.Get(o, c.Args[2]);
         var value = default(LongDouble);
         if (current != null && !LongDouble.TryParse(current, out value))
         {
+            w.EndUnchanged();
             c.Reply.Error("hash value is not a float");
             return;
         }
         var sum = value + incr;
         if (sum.IsInfinity)
         {
+            w.EndUnchanged();
             c.Reply.Error("increment would produce NaN or Infinity");
             return;
         }
@@ -175,7 +160,7 @@ public static class HashCommands
         c.Reply.Bulk(formatted);
         // Replicas get the result, not the increment (float formatting may differ between platforms).
         c.Server.Propagation.ReplaceArgv(4).Add("HSET"u8).Add(key).Add(c.Args[2]).Add(formatted);
-        Modified(c, key, "hincrbyfloat", 1);
+        w.End(NotifyClass.Hash, "hincrbyfloat");
     }
 
     // ------------------------------------------------------------------ reads

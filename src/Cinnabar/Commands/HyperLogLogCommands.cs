@@ -2,8 +2,9 @@
 // several keys as a union), PFMERGE, PFDEBUG and PFSELFTEST. The HLL is an ordinary raw string
 // value holding HyperLogLog's bytes after the key in the object's [key][value] array, and the
 // handlers change it there, as Redis changes the sds: register updates and PFCOUNT's cached
-// cardinality are written in place, sources are read as spans, and only a sparse HLL that changes
-// size or turns dense gets a new array, which the object adopts (Database.AdoptStringBuffer).
+// cardinality are written in place (inside a WriteScope), sources are read as spans, and only a
+// sparse HLL that changes size or turns dense gets a new array, which the object adopts
+// (Database.AdoptStringBuffer).
 using Cinnabar.DataTypes;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
@@ -49,17 +50,15 @@ public static class HyperLogLogCommands
         var key = c.Args[1];
         var o = c.Db.LookupWrite(key);
         long updated = 0;
+        if (o != null && !IsHllOrReply(c, o)) return;
+        var w = c.Db.BeginWrite(key, o);
         if (o == null)
         {
             o = CreateHll(key);
-            c.Db.Add(key, o);
+            w.Add(o);
             updated++;
         }
-        else
-        {
-            if (!IsHllOrReply(c, o)) return;
-            Unshare(o);
-        }
+        else Unshare(o);
         var buf = o.KeyBuf;
         long maxBytes = c.Server.Config.HllSparseMaxBytes;
         for (int j = 2; j < c.Args.Count; j++)
@@ -68,6 +67,7 @@ public static class HyperLogLogCommands
             if (r < 0)
             {
                 Store(c, o, buf);
+                w.EndUnchanged();
                 c.Reply.Error(HyperLogLog.InvalidHllError);
                 return;
             }
@@ -75,12 +75,8 @@ public static class HyperLogLogCommands
         }
         if (updated > 0) HyperLogLog.InvalidateCache(buf.AsSpan(o.KeyLen));
         Store(c, o, buf);
-        if (updated > 0)
-        {
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.String, "pfadd", key, c.Db.Id);
-            c.Server.Stats.Dirty += updated;
-        }
+        if (updated > 0) w.End(NotifyClass.String, "pfadd", updated);
+        else w.EndUnchanged();
         c.Reply.Integer(updated > 0 ? 1 : 0);
     }
 
@@ -125,10 +121,11 @@ public static class HyperLogLogCommands
                 c.Reply.Error(HyperLogLog.InvalidHllError);
                 return;
             }
-            // Caching modifies the stored value, so it counts as a write for WATCH and propagation.
+            // Caching modifies the stored value, so it counts as a write for WATCH and propagation
+            // (with no keyspace event, as in Redis).
+            var w = c.Db.BeginWrite(key, o);
             HyperLogLog.SetCachedCardinality(hll, card);
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Stats.Dirty++;
+            w.End(NotifyClass.None, null);
         }
         c.Reply.Integer((long)card);
     }
@@ -153,25 +150,25 @@ public static class HyperLogLogCommands
         }
         var key = c.Args[1];
         var o = c.Db.LookupWrite(key);
+        var w = c.Db.BeginWrite(key, o);
         if (o == null)
         {
             o = CreateHll(key);
-            c.Db.Add(key, o);
+            w.Add(o);
         }
         else Unshare(o);
         var buf = o.KeyBuf;
         if (useDense && !HyperLogLog.ToDense(ref buf, o.KeyLen))
         {
+            w.EndUnchanged();
             c.Reply.Error(HyperLogLog.InvalidHllError);
             return;
         }
         HyperLogLog.SetRegisters(ref buf, o.KeyLen, max, c.Server.Config.HllSparseMaxBytes);
         HyperLogLog.InvalidateCache(buf.AsSpan(o.KeyLen));
         Store(c, o, buf);
-        c.Server.SignalModifiedKey(c.Db, key);
         // PFMERGE announces itself as "pfadd": in effect a mass add of elements.
-        c.Server.Events.Notify(NotifyClass.String, "pfadd", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.String, "pfadd");
         c.Reply.Ok();
     }
 
@@ -191,7 +188,7 @@ public static class HyperLogLogCommands
         switch (cmd.ToLowerInvariant())
         {
             case "getreg":
-                if (!ToDense(c, o)) return;
+                if (!ToDense(c, key, o)) return;
                 var dense = o.ValueArea;
                 c.Reply.ArrayLen(HyperLogLog.Registers);
                 for (int j = 0; j < HyperLogLog.Registers; j++) c.Reply.Integer(HyperLogLog.DenseGet(dense, j));
@@ -209,7 +206,7 @@ public static class HyperLogLogCommands
                 break;
             case "todense":
                 bool converted = HyperLogLog.Encoding(o.ValueArea) == HyperLogLog.Sparse;
-                if (!ToDense(c, o)) return;
+                if (!ToDense(c, key, o)) return;
                 c.Reply.Integer(converted ? 1 : 0);
                 break;
             default:
@@ -218,8 +215,11 @@ public static class HyperLogLogCommands
         }
     }
 
-    /// <summary>PFDEBUG's sparse-to-dense conversion: the object adopts the dense array; the change is propagated.</summary>
-    static bool ToDense(Client c, RedisObject o)
+    /// <summary>
+    /// PFDEBUG's sparse-to-dense conversion: the object adopts the dense array. An encoding
+    /// change, so Redis counts it dirty (to propagate it) but neither signals nor notifies.
+    /// </summary>
+    static bool ToDense(Client c, ReadOnlySpan<byte> key, RedisObject o)
     {
         if (HyperLogLog.Encoding(o.ValueArea) != HyperLogLog.Sparse) return true;
         var buf = o.KeyBuf;
@@ -228,7 +228,9 @@ public static class HyperLogLogCommands
             c.Reply.Error(HyperLogLog.InvalidHllError);
             return false;
         }
+        var w = c.Db.BeginWrite(key, o);
         c.Db.AdoptStringBuffer(o, buf);
+        w.EndUnchanged();
         c.Server.Stats.Dirty++;
         return true;
     }

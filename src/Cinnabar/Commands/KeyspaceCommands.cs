@@ -21,12 +21,9 @@ public static class KeyspaceCommands
         long deleted = 0;
         for (int j = 1; j < c.Args.Count; j++)
         {
-            var key = c.Args[j];
-            c.Db.ExpireIfNeeded(key);
-            if (!c.Db.Delete(key)) continue;
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            var w = c.Db.BeginWrite(c.Args[j]); // an expired key is reclaimed first, as expireIfNeeded
+            if (!w.Delete()) continue;
+            w.End(NotifyClass.Generic, "del");
             deleted++;
         }
         c.Reply.Integer(deleted);
@@ -216,24 +213,21 @@ public static class KeyspaceCommands
             return;
         }
         long expire = c.Db.GetExpire(src);
-        if (c.Db.LookupWrite(dst) != null)
+        var old = c.Db.LookupWrite(dst);
+        if (old != null && nx)
         {
-            if (nx)
-            {
-                c.Reply.Integer(0);
-                return;
-            }
-            c.Db.Delete(dst);
+            c.Reply.Integer(0);
+            return;
         }
+        var ws = c.Db.BeginWrite(src, o);
+        var wd = c.Db.BeginWrite(dst, old);
+        wd.Delete();
         // The object is its own dict entry: it leaves src's chain before it is linked under dst.
-        c.Db.Detach(src);
-        c.Db.Add(dst, o);
-        if (expire != -1) c.Db.SetExpire(dst, expire);
-        c.Server.SignalModifiedKey(c.Db, src);
-        c.Server.SignalModifiedKey(c.Db, dst);
-        c.Server.Events.Notify(NotifyClass.Generic, "rename_from", src, c.Db.Id);
-        c.Server.Events.Notify(NotifyClass.Generic, "rename_to", dst, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        ws.Detach();
+        wd.Add(o);
+        if (expire != -1) wd.SetExpire(expire);
+        ws.End(NotifyClass.Generic, "rename_from", dirty: 0);
+        wd.End(NotifyClass.Generic, "rename_to");
         if (nx) c.Reply.Integer(1);
         else c.Reply.Ok();
     }
@@ -296,14 +290,13 @@ public static class KeyspaceCommands
         }
         // The object itself changes database, as in Redis: no copy is needed. It is its own dict
         // entry, so it leaves src's chain before it is linked in dst.
-        src.Detach(key);
-        dst.Add(key, o);
-        if (expire != -1) dst.SetExpire(key, expire);
-        c.Server.SignalModifiedKey(src, key);
-        c.Server.SignalModifiedKey(dst, key);
-        c.Server.Events.Notify(NotifyClass.Generic, "move_from", key, src.Id);
-        c.Server.Events.Notify(NotifyClass.Generic, "move_to", key, dst.Id);
-        c.Server.Stats.Dirty++;
+        var ws = src.BeginWrite(key, o);
+        var wd = dst.BeginWrite(key, null);
+        ws.Detach();
+        wd.Add(o);
+        if (expire != -1) wd.SetExpire(expire);
+        ws.End(NotifyClass.Generic, "move_from", dirty: 0);
+        wd.End(NotifyClass.Generic, "move_to");
         c.Reply.Integer(1);
     }
 
@@ -352,23 +345,18 @@ public static class KeyspaceCommands
             return;
         }
         long expire = src.GetExpire(key);
-        bool delete = false;
-        if (dst.LookupWrite(newKey) != null)
+        var old = dst.LookupWrite(newKey);
+        if (old != null && !replace)
         {
-            if (!replace)
-            {
-                c.Reply.Integer(0);
-                return;
-            }
-            delete = true;
+            c.Reply.Integer(0);
+            return;
         }
         var copy = ObjectDuplication.Duplicate(o);
-        if (delete) dst.Delete(newKey);
-        dst.Add(newKey, copy);
-        if (expire != -1) dst.SetExpire(newKey, expire);
-        c.Server.SignalModifiedKey(dst, newKey);
-        c.Server.Events.Notify(NotifyClass.Generic, "copy_to", newKey, dst.Id);
-        c.Server.Stats.Dirty++;
+        var w = dst.BeginWrite(newKey, old);
+        w.Delete();
+        w.Add(copy);
+        if (expire != -1) w.SetExpire(expire);
+        w.End(NotifyClass.Generic, "copy_to");
         c.Reply.Integer(1);
     }
 
@@ -431,8 +419,9 @@ public static class KeyspaceCommands
     static void FlushAll(Client c)
     {
         if (!ParseFlushFlags(c)) return;
-        long removed = EmptyData(c.Server);
-        c.Server.Stats.Dirty += removed + 1;
+        // Redis 7.0 adds the keys removed and nothing more: an empty FLUSHALL propagates because
+        // it forces its propagation, not through dirty.
+        c.Server.Stats.Dirty += EmptyData(c.Server);
         c.Server.Propagation.ForceCommandPropagation(PropagationTargets.All);
         c.Reply.Ok();
     }

@@ -30,50 +30,32 @@ public static class ListCommands
     static string PushEvent(bool head) => head ? "lpush" : "rpush";
     static string PopEvent(bool head) => head ? "lpop" : "rpop";
 
-    /// <summary>Pushes onto dst (created when missing, which wakes its waiters), with memory accounting.</summary>
-    static void PushTo(Client c, Database db, ReadOnlySpan<byte> key, RedisObject? o, ReadOnlySpan<byte> value, bool head)
+    /// <summary>Pushes onto the list of the write scope w on key (created when missing, which wakes its waiters).</summary>
+    static void PushTo(Client c, Database db, ref WriteScope w, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool head)
     {
+        var o = w.Value;
         if (o == null)
         {
             o = CreateList(c);
-            db.Add(key, o);
+            w.Add(o);
             c.Server.Blocking.Signal(db, key);
         }
-        var ql = Ql(o);
-        long before = ql.SizeInBytes;
-        ql.Push(value, head);
-        db.AdjustMemory(ql.SizeInBytes - before);
+        Ql(o).Push(value, head);
     }
 
-    static byte[] PopFrom(Database db, RedisObject o, bool head)
-    {
-        var ql = Ql(o);
-        long before = ql.SizeInBytes;
-        var v = ql.Pop(head)!;
-        db.AdjustMemory(ql.SizeInBytes - before);
-        return v;
-    }
+    static byte[] PopFrom(RedisObject o, bool head) => Ql(o).Pop(head)!;
 
     /// <summary>Pops one element straight into the reply (no copy of the element, unlike PopFrom).</summary>
-    static void PopAndReplyOne(Client c, Database db, RedisObject o, bool head)
+    static void PopAndReplyOne(Client c, RedisObject o, bool head)
     {
         var ql = Ql(o);
-        long before = ql.SizeInBytes;
         var e = ql.EndEntry(head)!.Value;
         ReplyEntry(c, e);
         ql.PopEntry(e);
-        db.AdjustMemory(ql.SizeInBytes - before);
     }
 
-    /// <summary>After elements left the list: the key goes away when empty ("del"), and the change is signaled.</summary>
-    static void DeleteIfEmpty(Client c, Database db, ReadOnlySpan<byte> key, RedisObject o)
-    {
-        if (Ql(o).Count == 0)
-        {
-            db.Delete(key);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", key, db.Id);
-        }
-    }
+    /// <summary>A list that elements left: its key goes away (with "del") when the write ends.</summary>
+    static bool Emptied(RedisObject o) => Ql(o).Count == 0;
 
     static void ReplyEntry(Client c, Quicklist.Entry e)
     {
@@ -98,15 +80,10 @@ public static class ListCommands
             c.Reply.Integer(0);
             return;
         }
-        for (int j = 2; j < c.Args.Count; j++)
-        {
-            PushTo(c, c.Db, key, o, c.Args[j], head);
-            o ??= c.Db.Lookup(key, touch: false);
-        }
-        c.Reply.Integer(Ql(o!).Count);
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.List, PushEvent(head), key, c.Db.Id);
-        c.Server.Stats.Dirty += c.Args.Count - 2;
+        var w = c.Db.BeginWrite(key, o);
+        for (int j = 2; j < c.Args.Count; j++) PushTo(c, c.Db, ref w, key, c.Args[j], head);
+        c.Reply.Integer(Ql(w.Value!).Count);
+        w.End(NotifyClass.List, PushEvent(head), c.Args.Count - 2);
     }
 
     // ------------------------------------------------------------------ pop
@@ -138,25 +115,23 @@ public static class ListCommands
             c.Reply.EmptyArray();
             return;
         }
+        var w = c.Db.BeginWrite(key, o);
         long popped;
         if (!hasCount)
         {
-            PopAndReplyOne(c, c.Db, o, head);
+            PopAndReplyOne(c, o, head);
             popped = 1;
         }
-        else popped = PopRangeAndReply(c, c.Db, o, head, count);
-        c.Server.Events.Notify(NotifyClass.List, PopEvent(head), key, c.Db.Id);
-        DeleteIfEmpty(c, c.Db, key, o);
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Stats.Dirty += popped;
+        else popped = PopRangeAndReply(c, o, head, count);
+        w.End(NotifyClass.List, PopEvent(head), popped, Emptied(o));
     }
 
     /// <summary>listPopRangeAndReplyWithKey's inner part: an array of up to count popped elements.</summary>
-    static long PopRangeAndReply(Client c, Database db, RedisObject o, bool head, long count)
+    static long PopRangeAndReply(Client c, RedisObject o, bool head, long count)
     {
         long n = Math.Min(count, Ql(o).Count);
         c.Reply.ArrayLen(n);
-        for (long i = 0; i < n; i++) PopAndReplyOne(c, db, o, head);
+        for (long i = 0; i < n; i++) PopAndReplyOne(c, o, head);
         return n;
     }
 
@@ -295,13 +270,10 @@ public static class ListCommands
             c.Reply.Error(Errors.OutOfRange);
             return;
         }
-        long before = ql.SizeInBytes;
+        var w = c.Db.BeginWrite(key, o);
         ql.Replace(e.Value, c.Args[3]);
-        c.Db.AdjustMemory(ql.SizeInBytes - before);
         c.Reply.Ok();
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.List, "lset", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.List, "lset");
     }
 
     [Command("linsert")]
@@ -318,26 +290,24 @@ public static class ListCommands
         var key = c.Args[1];
         if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.List, MissingKeyReply.Zero, out var o)) return;
         var ql = Ql(o);
+        var w = c.Db.BeginWrite(key, o);
         var it = ql.GetIterator(fromHead: true);
         bool inserted = false;
         while (it.Next(out var e))
         {
             if (!Quicklist.EntryEquals(e, c.Args[3])) continue;
-            long before = ql.SizeInBytes;
             ql.Insert(e, c.Args[4], after);
-            c.Db.AdjustMemory(ql.SizeInBytes - before);
             inserted = true;
             break;
         }
         if (!inserted)
         {
             it.Release();
+            w.EndUnchanged();
             c.Reply.Integer(-1);
             return;
         }
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.List, "linsert", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.List, "linsert");
         c.Reply.Integer(ql.Count);
     }
 
@@ -348,7 +318,8 @@ public static class ListCommands
         var key = c.Args[1];
         if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.List, MissingKeyReply.Zero, out var o)) return;
         var ql = Ql(o);
-        long before = ql.SizeInBytes, removed = 0;
+        long removed = 0;
+        var w = c.Db.BeginWrite(key, o);
         var it = ql.GetIterator(fromHead: toRemove >= 0);
         if (toRemove < 0) toRemove = -toRemove;
         while (it.Next(out var e))
@@ -359,14 +330,8 @@ public static class ListCommands
             if (toRemove != 0 && removed == toRemove) break;
         }
         it.Release();
-        c.Db.AdjustMemory(ql.SizeInBytes - before);
-        if (removed > 0)
-        {
-            c.Server.Events.Notify(NotifyClass.List, "lrem", key, c.Db.Id);
-            DeleteIfEmpty(c, c.Db, key, o);
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Stats.Dirty += removed;
-        }
+        if (removed > 0) w.End(NotifyClass.List, "lrem", removed, Emptied(o));
+        else w.EndUnchanged();
         c.Reply.Integer(removed);
     }
 
@@ -398,14 +363,10 @@ public static class ListCommands
             ltrim = start;
             rtrim = llen - end - 1;
         }
-        long before = ql.SizeInBytes;
+        var w = c.Db.BeginWrite(key, o);
         ql.DelRange(0, ltrim);
         ql.DelRange(-rtrim, rtrim);
-        c.Db.AdjustMemory(ql.SizeInBytes - before);
-        c.Server.Events.Notify(NotifyClass.List, "ltrim", key, c.Db.Id);
-        DeleteIfEmpty(c, c.Db, key, o);
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Stats.Dirty += ltrim + rtrim;
+        w.End(NotifyClass.List, "ltrim", ltrim + rtrim, Emptied(o));
         c.Reply.Ok();
     }
 
@@ -432,16 +393,23 @@ public static class ListCommands
     {
         var dobj = db.LookupWrite(dst);
         if (KeyLookup.CheckType(c, dobj, ObjType.List)) return false;
-        var value = PopFrom(db, so, fromHead);
-        // Rotating a one-element list onto itself: the emptied object is the destination.
-        PushTo(c, db, dst, dobj, value, toHead);
-        c.Server.SignalModifiedKey(db, dst);
-        c.Server.Events.Notify(NotifyClass.List, PushEvent(toHead), dst, db.Id);
+        var ws = db.BeginWrite(src, so);
+        var value = PopFrom(so, fromHead);
+        if (ReferenceEquals(dobj, so))
+        {
+            // Rotating a list onto itself (a one-element list is emptied and refilled): one object
+            // in one scope, so its size change is measured once; the push event still comes first.
+            Ql(so).Push(value, toHead);
+            ws.Notify(NotifyClass.List, PushEvent(toHead));
+        }
+        else
+        {
+            var wd = db.BeginWrite(dst, dobj);
+            PushTo(c, db, ref wd, dst, value, toHead);
+            wd.End(NotifyClass.List, PushEvent(toHead), dirty: 0);
+        }
         c.Reply.Bulk(value);
-        c.Server.Events.Notify(NotifyClass.List, PopEvent(fromHead), src, db.Id);
-        DeleteIfEmpty(c, db, src, so);
-        c.Server.SignalModifiedKey(db, src);
-        c.Server.Stats.Dirty++;
+        ws.End(NotifyClass.List, PopEvent(fromHead), 1, Emptied(so));
         return true;
     }
 
@@ -509,15 +477,13 @@ public static class ListCommands
 
     static void ServeMPop(Client c, Database db, byte[] key, RedisObject o, bool head, long count)
     {
+        var w = db.BeginWrite(key, o);
         c.Reply.ArrayLen(2);
         c.Reply.Bulk(key);
-        long n = PopRangeAndReply(c, db, o, head, count);
+        long n = PopRangeAndReply(c, o, head, count);
         // [B]LMPOP propagates as the pop it amounted to, with the count actually popped.
         c.Server.Propagation.ReplaceArgv(3).Add(head ? "LPOP"u8 : "RPOP"u8).Add(key).Add(n);
-        c.Server.Events.Notify(NotifyClass.List, PopEvent(head), key, db.Id);
-        DeleteIfEmpty(c, db, key, o);
-        c.Server.SignalModifiedKey(db, key);
-        c.Server.Stats.Dirty += n;
+        w.End(NotifyClass.List, PopEvent(head), n, Emptied(o));
     }
 
     // ------------------------------------------------------------------ blocking forms
@@ -581,14 +547,12 @@ public static class ListCommands
     static void ServeBlockingPop(Client c, Database db, byte[] key, RedisObject o, bool head)
     {
         c.Server.Propagation.ReplaceArgv(2).Add(head ? "LPOP"u8 : "RPOP"u8).Add(key);
-        var value = PopFrom(db, o, head);
+        var w = db.BeginWrite(key, o);
+        var value = PopFrom(o, head);
         c.Reply.ArrayLen(2);
         c.Reply.Bulk(key);
         c.Reply.Bulk(value);
-        c.Server.Events.Notify(NotifyClass.List, PopEvent(head), key, db.Id);
-        DeleteIfEmpty(c, db, key, o);
-        c.Server.SignalModifiedKey(db, key);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.List, PopEvent(head), 1, Emptied(o));
     }
 
     [Command("blmove")]

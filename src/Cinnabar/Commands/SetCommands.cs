@@ -15,14 +15,8 @@ public static class SetCommands
 
     static long MaxIntset(Client c) => c.Server.Config.SetMaxIntsetEntries;
 
-    /// <summary>Removes the key when its set became empty, with the "del" event.</summary>
-    static bool DeleteIfEmpty(Client c, ReadOnlySpan<byte> key, RedisObject o)
-    {
-        if (SetType.Size(o) != 0) return false;
-        c.Db.Delete(key);
-        c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
-        return true;
-    }
+    /// <summary>A set that members left: its key goes away (with "del") when the write ends.</summary>
+    static bool Emptied(RedisObject o) => SetType.Size(o) == 0;
 
     static void ReplyMembers(Client c, RedisObject o, bool asSet)
     {
@@ -54,21 +48,17 @@ public static class SetCommands
         var key = c.Args[1];
         var o = c.Db.LookupWrite(key);
         if (KeyLookup.CheckType(c, o, ObjType.Set)) return;
+        var w = c.Db.BeginWrite(key, o);
         if (o == null)
         {
             o = SetType.Create(c.Args[2]);
-            c.Db.Add(key, o);
+            w.Add(o);
         }
-        long before = SetType.Bytes(o), added = 0;
+        long added = 0;
         for (int j = 2; j < c.Args.Count; j++)
             if (SetType.Add(o, c.Args[j], MaxIntset(c))) added++;
-        c.Db.AdjustMemory(SetType.Bytes(o) - before);
-        if (added > 0)
-        {
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.Set, "sadd", key, c.Db.Id);
-        }
-        c.Server.Stats.Dirty += added;
+        if (added > 0) w.End(NotifyClass.Set, "sadd", added);
+        else w.EndUnchanged();
         c.Reply.Integer(added);
     }
 
@@ -77,28 +67,16 @@ public static class SetCommands
     {
         var key = c.Args[1];
         if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.Set, MissingKeyReply.Zero, out var o)) return;
-        long before = SetType.Bytes(o), deleted = 0;
-        bool keyRemoved = false;
+        var w = c.Db.BeginWrite(key, o);
+        long deleted = 0;
         for (int j = 2; j < c.Args.Count; j++)
         {
             if (!SetType.Remove(o, c.Args[j])) continue;
             deleted++;
-            if (SetType.Size(o) == 0)
-            {
-                c.Db.AdjustMemory(SetType.Bytes(o) - before);
-                c.Db.Delete(key);
-                keyRemoved = true;
-                break;
-            }
+            if (Emptied(o)) break;
         }
-        if (!keyRemoved) c.Db.AdjustMemory(SetType.Bytes(o) - before);
-        if (deleted > 0)
-        {
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.Set, "srem", key, c.Db.Id);
-            if (keyRemoved) c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
-            c.Server.Stats.Dirty += deleted;
-        }
+        if (deleted > 0) w.End(NotifyClass.Set, "srem", deleted, Emptied(o));
+        else w.EndUnchanged();
         c.Reply.Integer(deleted);
     }
 
@@ -121,30 +99,23 @@ public static class SetCommands
             c.Reply.Integer(SetType.IsMember(srcSet, ele) ? 1 : 0);
             return;
         }
-        long before = SetType.Bytes(srcSet);
+        var ws = c.Db.BeginWrite(src, srcSet);
         if (!SetType.Remove(srcSet, ele))
         {
+            ws.EndUnchanged();
             c.Reply.Integer(0);
             return;
         }
-        c.Db.AdjustMemory(SetType.Bytes(srcSet) - before);
-        c.Server.Events.Notify(NotifyClass.Set, "srem", src, c.Db.Id);
-        DeleteIfEmpty(c, src, srcSet);
+        ws.End(NotifyClass.Set, "srem", 1, Emptied(srcSet));
+        var wd = c.Db.BeginWrite(dst, dstSet);
         if (dstSet == null)
         {
             dstSet = SetType.Create(ele);
-            c.Db.Add(dst, dstSet);
+            wd.Add(dstSet);
         }
-        c.Server.SignalModifiedKey(c.Db, src);
-        c.Server.SignalModifiedKey(c.Db, dst);
-        c.Server.Stats.Dirty++;
-        before = SetType.Bytes(dstSet);
-        if (SetType.Add(dstSet, ele, MaxIntset(c)))
-        {
-            c.Db.AdjustMemory(SetType.Bytes(dstSet) - before);
-            c.Server.Stats.Dirty++;
-            c.Server.Events.Notify(NotifyClass.Set, "sadd", dst, c.Db.Id);
-        }
+        // The destination changed (signal, event, an extra dirty) only when it did not hold ele.
+        if (SetType.Add(dstSet, ele, MaxIntset(c))) wd.End(NotifyClass.Set, "sadd");
+        else wd.EndUnchanged();
         c.Reply.Integer(1);
     }
 
@@ -206,17 +177,13 @@ public static class SetCommands
         }
         var key = c.Args[1];
         if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.Set, MissingKeyReply.Null, out var o)) return;
-        long before = SetType.Bytes(o);
+        var w = c.Db.BeginWrite(key, o);
         var ele = SetType.Random(o);
         SetType.Remove(o, ele);
-        c.Db.AdjustMemory(SetType.Bytes(o) - before);
         // The random choice is made once, here: replicas remove the same member.
         c.Server.Propagation.ReplaceArgv(3).Add("SREM"u8).Add(key).Add(ele);
-        c.Server.Events.Notify(NotifyClass.Set, "spop", key, c.Db.Id);
         c.Reply.Bulk(ele);
-        DeleteIfEmpty(c, key, o);
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.Set, "spop", 1, Emptied(o));
     }
 
     static void SPopWithCount(Client c)
@@ -236,22 +203,17 @@ public static class SetCommands
             return;
         }
         long size = SetType.Size(o), count = l;
-        c.Server.Events.Notify(NotifyClass.Set, "spop", key, c.Db.Id);
-        c.Server.Stats.Dirty += count;
+        var w = c.Db.BeginWrite(key, o);
 
         if (count >= size)
         {
             // The whole set goes: reply as SUNION of the key, then delete it.
             ReplyMembers(c, UnionOf([o], MaxIntset(c)), asSet: true);
             c.Server.Propagation.ReplaceArgv(2).Add("DEL"u8).Add(key);
-            c.Db.Delete(key);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Stats.Dirty++;
+            w.End(NotifyClass.Set, "spop", size, emptied: true);
             return;
         }
 
-        long before = SetType.Bytes(o);
         long remaining = size - count;
         c.Reply.SetLen(count);
         // Each popped member propagates as its own SREM, as Redis 7.0 does; SPOP itself does not.
@@ -267,7 +229,6 @@ public static class SetCommands
                 propagation.AlsoPropagate(c.Db.Id, 3).Add("SREM"u8).Add(key).Add(ele);
                 SetType.Remove(o, ele);
             }
-            c.Db.AdjustMemory(SetType.Bytes(o) - before);
         }
         else
         {
@@ -285,10 +246,9 @@ public static class SetCommands
                 c.Reply.Bulk(ele);
                 propagation.AlsoPropagate(c.Db.Id, 3).Add("SREM"u8).Add(key).Add(ele);
             }
-            c.Db.SetKey(key, newSet!, keepTtl: true, signal: false);
+            w.Set(newSet!, keepTtl: true);
         }
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.Set, "spop", l);
     }
 
     [Command("srandmember")]
@@ -409,21 +369,16 @@ public static class SetCommands
     /// <summary>Stores a result set (or deletes dst when it is empty) and replies its size.</summary>
     static void StoreResult(Client c, byte[] dstKey, RedisObject? dst, string eventName)
     {
+        var w = c.Db.BeginWrite(dstKey);
         if (dst != null && SetType.Size(dst) > 0)
         {
-            c.Db.SetKey(dstKey, dst);
+            w.Set(dst);
             c.Reply.Integer(SetType.Size(dst));
-            c.Server.Events.Notify(NotifyClass.Set, eventName, dstKey, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            w.End(NotifyClass.Set, eventName);
             return;
         }
         c.Reply.Integer(0);
-        if (c.Db.Delete(dstKey))
-        {
-            c.Server.Stats.Dirty++;
-            c.Server.SignalModifiedKey(c.Db, dstKey);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", dstKey, c.Db.Id);
-        }
+        if (w.Delete()) w.End(NotifyClass.Generic, "del");
     }
 
     /// <summary>sunionDiffGenericCommand, including its choice between the two SDIFF algorithms.</summary>

@@ -81,11 +81,11 @@ public static class SortCommand
         }
         if (sortVal?.Type == ObjType.ZSet)
         {
-            // sort.c converts an encoded sorted set to the skiplist before reading it.
-            var zconv = new ZSet(sortVal);
-            long before = zconv.SizeInBytes;
-            zconv.ConvertToSkipList();
-            c.Db.AdjustMemory(zconv.SizeInBytes - before);
+            // sort.c converts an encoded sorted set to the skiplist before reading it: the
+            // encoding changes, the value does not (no signal, event or dirty).
+            var w = c.Db.BeginWrite(c.Args[1], sortVal);
+            new ZSet(sortVal).ConvertToSkipList();
+            w.EndUnchanged();
         }
         long vectorLen = sortVal == null ? 0 : sortVal.Type switch
         {
@@ -176,16 +176,15 @@ public static class SortCommand
         }
         if (outputLen > 0)
         {
-            c.Db.SetKey(storeKey, new RedisObject(ObjType.List, ObjEncoding.QuickList, list));
-            c.Server.Events.Notify(NotifyClass.List, "sortstore", storeKey, c.Db.Id);
-            c.Server.Stats.Dirty += outputLen;
+            var w = c.Db.BeginWrite(storeKey);
+            w.Set(new RedisObject(ObjType.List, ObjEncoding.QuickList, list));
+            w.End(NotifyClass.List, "sortstore", outputLen);
             BlockingKeys.SignalKeyAsReady(c, storeKey);
         }
-        else if (c.Db.Delete(storeKey))
+        else
         {
-            c.Server.SignalModifiedKey(c.Db, storeKey);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", storeKey, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            var w = c.Db.BeginWrite(storeKey);
+            if (w.Delete()) w.End(NotifyClass.Generic, "del");
         }
         c.Reply.Integer(outputLen);
     }

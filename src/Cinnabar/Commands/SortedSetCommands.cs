@@ -22,33 +22,12 @@ public static class SortedSetCommands
 
     internal static RedisObject Wrap(ZSet z) => z.Object;
 
-    /// <summary>zsetAdd with the server's limits; keeps the object's encoding and memory accounting in step.</summary>
-    internal static bool ZsetAdd(Client c, Database db, RedisObject o, double score, ReadOnlySpan<byte> ele, ref ZAddFlags flags, out double newScore)
-    {
-        var z = Zs(o);
-        long before = z.SizeInBytes;
-        bool ok = z.Add(score, ele, ref flags, out newScore, c.Server.Config.ZsetMaxListpackEntries, c.Server.Config.ZsetMaxListpackValue);
-        db.AdjustMemory(z.SizeInBytes - before);
-        return ok;
-    }
+    /// <summary>zsetAdd with the server's limits, which keep the object's encoding in step.</summary>
+    internal static bool ZsetAdd(Client c, RedisObject o, double score, ReadOnlySpan<byte> ele, ref ZAddFlags flags, out double newScore) =>
+        Zs(o).Add(score, ele, ref flags, out newScore, c.Server.Config.ZsetMaxListpackEntries, c.Server.Config.ZsetMaxListpackValue);
 
-    /// <summary>Runs a mutation of o's zset and accounts the size change.</summary>
-    static T Mutate<T>(Database db, RedisObject o, Func<ZSet, T> f)
-    {
-        var z = Zs(o);
-        long before = z.SizeInBytes;
-        T r = f(z);
-        db.AdjustMemory(z.SizeInBytes - before);
-        return r;
-    }
-
-    /// <summary>Deletes the key once its zset is empty; returns whether it did.</summary>
-    static bool DeleteIfEmpty(Client c, Database db, ReadOnlySpan<byte> key, RedisObject o)
-    {
-        if (Zs(o).Length != 0) return false;
-        db.Delete(key);
-        return true;
-    }
+    /// <summary>A sorted set that elements left: its key goes away (with "del") when the write ends.</summary>
+    static bool Emptied(RedisObject o) => Zs(o).Length == 0;
 
     /// <summary>zslParseRange: "(" marks an exclusive bound; NaN is rejected.</summary>
     internal static bool TryParseRange(ReadOnlySpan<byte> min, ReadOnlySpan<byte> max, out ScoreRange range)
@@ -133,20 +112,21 @@ public static class SortedSetCommands
         if (KeyLookup.CheckType(c, o, ObjType.ZSet)) return;
         long added = 0, updated = 0, processed = 0;
         double score = 0;
+        if (o == null && xx)
+        {
+            ReplyZAdd(c, incr, ch, 0, 0, 0, 0);
+            return;
+        }
+        var w = c.Db.BeginWrite(key, o);
         if (o == null)
         {
-            if (xx)
-            {
-                ReplyZAdd(c, incr, ch, 0, 0, 0, 0);
-                return;
-            }
             o = CreateZSetObject(c, c.Args.Length(scoreIdx + 1));
-            c.Db.Add(key, o);
+            w.Add(o);
         }
         for (int j = 0; j < elements; j++)
         {
             var f = flags;
-            if (!ZsetAdd(c, c.Db, o, scores[j], c.Args[scoreIdx + j * 2 + 1], ref f, out score))
+            if (!ZsetAdd(c, o, scores[j], c.Args[scoreIdx + j * 2 + 1], ref f, out score))
             {
                 c.Reply.Error("resulting score is not a number (NaN)");
                 break;
@@ -158,11 +138,10 @@ public static class SortedSetCommands
         }
         if (added + updated > 0)
         {
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.ZSet, incr ? "zincr" : "zadd", key, c.Db.Id);
+            w.End(NotifyClass.ZSet, incr ? "zincr" : "zadd", added + updated);
             if (added > 0) BlockingKeys.SignalKeyAsReady(c, key);
         }
-        c.Server.Stats.Dirty += added + updated;
+        else w.EndUnchanged();
     }
 
     static void ReplyZAdd(Client c, bool incr, bool ch, long added, long updated, long processed, double score)
@@ -183,24 +162,14 @@ public static class SortedSetCommands
         var key = c.Args[1];
         if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.ZSet, MissingKeyReply.Zero, out var o)) return;
         long deleted = 0;
-        bool keyRemoved = false;
+        var w = c.Db.BeginWrite(key, o);
         for (int j = 2; j < c.Args.Count; j++)
         {
-            int jj = j;
-            if (Mutate(c.Db, o, z => z.Delete(c.Args[jj]))) deleted++;
-            if (DeleteIfEmpty(c, c.Db, key, o))
-            {
-                keyRemoved = true;
-                break;
-            }
+            if (Zs(o).Delete(c.Args[j])) deleted++;
+            if (Emptied(o)) break;
         }
-        if (deleted > 0)
-        {
-            c.Server.Events.Notify(NotifyClass.ZSet, "zrem", key, c.Db.Id);
-            if (keyRemoved) c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Stats.Dirty += deleted;
-        }
+        if (deleted > 0) w.End(NotifyClass.ZSet, "zrem", deleted, Emptied(o));
+        else w.EndUnchanged();
         c.Reply.Integer(deleted);
     }
 
@@ -238,6 +207,7 @@ public static class SortedSetCommands
         }
         if (!KeyLookup.LookupWriteOrReply(c, key, ObjType.ZSet, MissingKeyReply.Zero, out var o)) return;
         long deleted;
+        var w = c.Db.BeginWrite(key, o);
         if (type == RangeType.Rank)
         {
             long llen = Zs(o).Length;
@@ -246,23 +216,21 @@ public static class SortedSetCommands
             if (start < 0) start = 0;
             if (start > end || start >= llen)
             {
+                w.EndUnchanged();
                 c.Reply.Integer(0);
                 return;
             }
             if (end >= llen) end = llen - 1;
-            deleted = Mutate(c.Db, o, z => z.DeleteRangeByRank(start, end));
+            deleted = Zs(o).DeleteRangeByRank(start, end);
         }
-        else if (type == RangeType.Score) deleted = Mutate(c.Db, o, z => z.DeleteRangeByScore(range));
-        else deleted = Mutate(c.Db, o, z => z.DeleteRangeByLex(lex!));
-        bool keyRemoved = DeleteIfEmpty(c, c.Db, key, o);
+        else if (type == RangeType.Score) deleted = Zs(o).DeleteRangeByScore(range);
+        else deleted = Zs(o).DeleteRangeByLex(lex!);
         if (deleted > 0)
         {
-            c.Server.SignalModifiedKey(c.Db, key);
             string ev = type switch { RangeType.Rank => "zremrangebyrank", RangeType.Score => "zremrangebyscore", _ => "zremrangebylex" };
-            c.Server.Events.Notify(NotifyClass.ZSet, ev, key, c.Db.Id);
-            if (keyRemoved) c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
+            w.End(NotifyClass.ZSet, ev, deleted, Emptied(o));
         }
-        c.Server.Stats.Dirty += deleted;
+        else w.EndUnchanged();
         c.Reply.Integer(deleted);
     }
 
@@ -482,20 +450,16 @@ public static class SortedSetCommands
                 var f = ZAddFlags.None;
                 Zs(o).Add(s, e, ref f, out _, c.Server.Config.ZsetMaxListpackEntries, c.Server.Config.ZsetMaxListpackValue);
             }
-            c.Db.SetKey(dst, o);
+            var w = c.Db.BeginWrite(dst);
+            w.Set(o);
             c.Reply.Integer(items.Count);
-            c.Server.Events.Notify(NotifyClass.ZSet, "zrangestore", dst, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            w.End(NotifyClass.ZSet, "zrangestore");
             BlockingKeys.SignalKeyAsReady(c, dst);
             return;
         }
         c.Reply.Integer(0);
-        if (c.Db.Delete(dst))
-        {
-            c.Server.SignalModifiedKey(c.Db, dst);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", dst, c.Db.Id);
-            c.Server.Stats.Dirty++;
-        }
+        var wd = c.Db.BeginWrite(dst);
+        if (wd.Delete()) wd.End(NotifyClass.Generic, "del");
     }
 
     // ------------------------------------------------------------------ pops
@@ -570,7 +534,7 @@ public static class SortedSetCommands
             c.Reply.Bulk(key);
             c.Reply.ArrayLen(n);
         }
-        long before = z.SizeInBytes;
+        var w = db.BeginWrite(key, o);
         for (long i = 0; i < n; i++)
         {
             var (e, s) = z.ElementAt(max ? z.Length - 1 : 0);
@@ -579,15 +543,7 @@ public static class SortedSetCommands
             c.Reply.Bulk(e);
             c.Reply.Double(s);
         }
-        db.AdjustMemory(z.SizeInBytes - before);
-        c.Server.Events.Notify(NotifyClass.ZSet, max ? "zpopmax" : "zpopmin", key, db.Id);
-        if (z.Length == 0)
-        {
-            db.Delete(key);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", key, db.Id);
-        }
-        c.Server.Stats.Dirty += n;
-        c.Server.SignalModifiedKey(db, key);
+        w.End(NotifyClass.ZSet, max ? "zpopmax" : "zpopmin", n, Emptied(o));
         return n;
     }
 
@@ -885,20 +841,16 @@ public static class SortedSetCommands
             long maxEleLen = 0;
             for (var n = result.Zsl!.First; n != null; n = n.Forward[0]) maxEleLen = Math.Max(maxEleLen, n.Ele.Length);
             result.ConvertToListpackIfNeeded(maxEleLen, c.Server.Config.ZsetMaxListpackEntries, c.Server.Config.ZsetMaxListpackValue);
-            c.Db.SetKey(dst, Wrap(result));
+            var w = c.Db.BeginWrite(dst);
+            w.Set(Wrap(result));
             c.Reply.Integer(result.Length);
-            c.Server.Events.Notify(NotifyClass.ZSet, op switch { SetOp.Union => "zunionstore", SetOp.Inter => "zinterstore", _ => "zdiffstore" }, dst, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            w.End(NotifyClass.ZSet, op switch { SetOp.Union => "zunionstore", SetOp.Inter => "zinterstore", _ => "zdiffstore" });
             BlockingKeys.SignalKeyAsReady(c, dst);
             return;
         }
         c.Reply.Integer(0);
-        if (c.Db.Delete(dst))
-        {
-            c.Server.SignalModifiedKey(c.Db, dst);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", dst, c.Db.Id);
-            c.Server.Stats.Dirty++;
-        }
+        var wd = c.Db.BeginWrite(dst);
+        if (wd.Delete()) wd.End(NotifyClass.Generic, "del");
     }
 
     /// <summary>zunionInterAggregate: +inf + -inf is taken as 0, as Redis does.</summary>

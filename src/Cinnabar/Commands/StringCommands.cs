@@ -168,13 +168,13 @@ public static class StringCommands
             return;
         }
 
-        StoreString(c, key, existing, c.Args[valueIdx], (flags & SetFlags.KeepTtl) != 0);
-        c.Server.Stats.Dirty++;
-        c.Server.Events.Notify(NotifyClass.String, "set", key, c.Db.Id);
+        var w = c.Db.BeginWrite(key, existing);
+        StoreString(ref w, key, existing, c.Args[valueIdx], (flags & SetFlags.KeepTtl) != 0);
+        if (expireIdx != 0) w.SetExpire(ms);
+        w.End(NotifyClass.String, "set");
         if (expireIdx != 0)
         {
-            c.Db.SetExpire(key, ms);
-            c.Server.Events.Notify(NotifyClass.Generic, "expire", key, c.Db.Id);
+            w.Notify(NotifyClass.Generic, "expire");
             // Propagated as SET key value PXAT <absolute ms>: a replica or the AOF applies the same deadline.
             c.Server.Propagation.ReplaceArgv(5).Add("SET"u8).Add(key).Add(c.Args[valueIdx]).Add("PXAT"u8).Add(ms);
         }
@@ -199,24 +199,23 @@ public static class StringCommands
     }
 
     /// <summary>
-    /// setKey with tryObjectEncoding: stores value under key (existing is the current value,
-    /// already looked up). An existing string is reused when the new value fits it exactly,
-    /// so steady-state overwrites allocate nothing.
+    /// setKey with tryObjectEncoding, inside the caller's write scope on key (existing is the
+    /// current value, already looked up). An existing string is reused when the new value fits
+    /// it exactly, so steady-state overwrites allocate nothing.
     /// </summary>
-    static void StoreString(Client c, ReadOnlySpan<byte> key, RedisObject? existing, ReadOnlySpan<byte> value, bool keepTtl)
+    static void StoreString(ref WriteScope w, ReadOnlySpan<byte> key, RedisObject? existing, ReadOnlySpan<byte> value, bool keepTtl)
     {
-        if (existing != null && existing.Type == ObjType.String && TryOverwriteInPlace(c.Db, existing, value))
+        if (existing != null && existing.Type == ObjType.String && TryOverwriteInPlace(existing, value))
         {
-            if (!keepTtl && c.Db.Expires.Count > 0) c.Db.RemoveExpire(key);
-            c.Server.SignalModifiedKey(c.Db, key);
+            if (!keepTtl) w.RemoveExpire();
             return;
         }
         // The new object carries the key: its array is [key][value], so the value is copied once.
-        c.Db.SetKey(key, RedisObject.CreateStringEncoded(key, value), keepTtl);
+        w.Set(RedisObject.CreateStringEncoded(key, value), keepTtl);
     }
 
     /// <summary>Writes the new value into the existing [key][value] array when it has exactly the room needed.</summary>
-    static bool TryOverwriteInPlace(Database db, RedisObject o, ReadOnlySpan<byte> value)
+    static bool TryOverwriteInPlace(RedisObject o, ReadOnlySpan<byte> value)
     {
         if (value.Length <= 20 && RespParser.TryParseLong(value, out long v))
         {
@@ -245,25 +244,23 @@ public static class StringCommands
         if ((flags & (SetFlags.EXAT | SetFlags.PXAT)) != 0 && ms <= c.Server.NowMs && !c.Server.IsReplica && !c.Server.Loading)
         {
             PropagateAsDeletion(c, key);
-            c.Db.Delete(key);
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            var w = c.Db.BeginWrite(key, o);
+            w.Delete();
+            w.End(NotifyClass.Generic, "del");
         }
         else if (expireIdx != 0)
         {
             c.Server.Propagation.ReplaceArgv(3).Add("PEXPIREAT"u8).Add(key).Add(ms);
-            c.Db.SetExpire(key, ms);
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.Generic, "expire", key, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            var w = c.Db.BeginWrite(key, o);
+            w.SetExpire(ms);
+            w.End(NotifyClass.Generic, "expire");
         }
-        else if ((flags & SetFlags.Persist) != 0 && c.Db.RemoveExpire(key))
+        else if ((flags & SetFlags.Persist) != 0 && c.Db.GetExpire(key) != -1)
         {
             c.Server.Propagation.ReplaceArgv(2).Add("PERSIST"u8).Add(key);
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.Generic, "persist", key, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            var w = c.Db.BeginWrite(key, o);
+            w.RemoveExpire();
+            w.End(NotifyClass.Generic, "persist");
         }
     }
 
@@ -275,13 +272,11 @@ public static class StringCommands
     static void GetDel(Client c)
     {
         if (!GetGeneric(c)) return;
-        var key = c.Args[1];
-        if (c.Db.Delete(key))
+        var w = c.Db.BeginWrite(c.Args[1]);
+        if (w.Delete())
         {
-            c.Server.Propagation.ReplaceArgv(2).Add("DEL"u8).Add(key);
-            c.Server.SignalModifiedKey(c.Db, key);
-            c.Server.Events.Notify(NotifyClass.Generic, "del", key, c.Db.Id);
-            c.Server.Stats.Dirty++;
+            c.Server.Propagation.ReplaceArgv(2).Add("DEL"u8).Add(c.Args[1]);
+            w.End(NotifyClass.Generic, "del");
         }
     }
 
@@ -290,10 +285,11 @@ public static class StringCommands
     {
         if (!GetGeneric(c)) return;
         var key = c.Args[1];
-        StoreString(c, key, c.Db.LookupWrite(key), c.Args[2], keepTtl: false);
-        c.Server.Events.Notify(NotifyClass.String, "set", key, c.Db.Id);
+        var o = c.Db.LookupWrite(key);
+        var w = c.Db.BeginWrite(key, o);
+        StoreString(ref w, key, o, c.Args[2], keepTtl: false);
+        w.End(NotifyClass.String, "set");
         c.Server.Propagation.ReplaceArgv(3).Add("SET"u8).Add(key).Add(c.Args[2]);
-        c.Server.Stats.Dirty++;
     }
 
     [Command("mget")]
@@ -337,10 +333,11 @@ public static class StringCommands
         }
         for (int j = 1; j < args.Count; j += 2)
         {
-            StoreString(c, args[j], c.Db.LookupWrite(args[j]), args[j + 1], keepTtl: false);
-            c.Server.Events.Notify(NotifyClass.String, "set", args[j], c.Db.Id);
+            var o = c.Db.LookupWrite(args[j]);
+            var w = c.Db.BeginWrite(args[j], o);
+            StoreString(ref w, args[j], o, args[j + 1], keepTtl: false);
+            w.End(NotifyClass.String, "set");
         }
-        c.Server.Stats.Dirty += (args.Count - 1) / 2;
         if (nx) c.Reply.Integer(1);
         else c.Reply.Ok();
     }
@@ -391,9 +388,10 @@ public static class StringCommands
             return;
         }
         value += incr;
+        var w = c.Db.BeginWrite(key, o);
         if (o == null)
         {
-            c.Db.Add(key, RedisObject.CreateInt(key, value));
+            w.Add(RedisObject.CreateInt(key, value));
         }
         else
         {
@@ -405,9 +403,7 @@ public static class StringCommands
             }
             o.IntValue = value;
         }
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.String, "incrby", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.String, "incrby");
         c.Reply.Integer(value);
     }
 
@@ -451,11 +447,11 @@ public static class StringCommands
             return;
         }
         var formatted = Encoding.ASCII.GetBytes(sum.ToHumanString());
-        c.Db.SetKey(key, RedisObject.CreateString(key, formatted), keepTtl: true);
-        c.Server.Events.Notify(NotifyClass.String, "incrbyfloat", key, c.Db.Id);
+        var w = c.Db.BeginWrite(key, o);
+        w.Set(RedisObject.CreateString(key, formatted), keepTtl: true);
+        w.End(NotifyClass.String, "incrbyfloat");
         // Float formatting may differ between platforms: replicas get the result, not the increment.
         c.Server.Propagation.ReplaceArgv(4).Add("SET"u8).Add(key).Add(formatted).Add("KEEPTTL"u8);
-        c.Server.Stats.Dirty++;
         c.Reply.Bulk(formatted);
     }
 
@@ -475,10 +471,12 @@ public static class StringCommands
         var append = c.Args[2];
         var o = c.Db.LookupWrite(key);
         long totlen;
+        WriteScope w;
         if (o == null)
         {
             var created = RedisObject.CreateStringEncoded(key, append);
-            c.Db.Add(key, created);
+            w = c.Db.BeginWrite(key, null);
+            w.Add(created);
             totlen = created.StringLength();
         }
         else
@@ -486,13 +484,12 @@ public static class StringCommands
             if (KeyLookup.CheckType(c, o, ObjType.String)) return;
             long oldLen = o.StringLength();
             if (!CheckStringLength(c, oldLen, append.Length)) return;
+            w = c.Db.BeginWrite(key, o);
             var grown = ResizeRaw(c.Db, o, oldLen + append.Length);
             append.CopyTo(grown[(int)oldLen..]);
             totlen = grown.Length;
         }
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.String, "append", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.String, "append");
         c.Reply.Integer(totlen);
     }
 
@@ -509,6 +506,7 @@ public static class StringCommands
         }
         var o = c.Db.LookupWrite(key);
         Span<byte> bytes;
+        WriteScope w;
         if (o == null)
         {
             if (value.Length == 0)
@@ -518,7 +516,8 @@ public static class StringCommands
             }
             if (!CheckStringLength(c, offset, value.Length)) return;
             var created = RedisObject.CreateRawString(key, offset + value.Length);
-            c.Db.Add(key, created);
+            w = c.Db.BeginWrite(key, null);
+            w.Add(created);
             bytes = created.ValueArea;
         }
         else
@@ -531,12 +530,11 @@ public static class StringCommands
                 return;
             }
             if (!CheckStringLength(c, offset, value.Length)) return;
+            w = c.Db.BeginWrite(key, o);
             bytes = ResizeRaw(c.Db, o, Math.Max(olen, offset + value.Length));
         }
         value.CopyTo(bytes[(int)offset..]);
-        c.Server.SignalModifiedKey(c.Db, key);
-        c.Server.Events.Notify(NotifyClass.String, "setrange", key, c.Db.Id);
-        c.Server.Stats.Dirty++;
+        w.End(NotifyClass.String, "setrange");
         c.Reply.Integer(bytes.Length);
     }
 
@@ -670,8 +668,8 @@ public static class StringCommands
 
     /// <summary>
     /// dbUnshareStringValue + sdsgrowzero: turns o into a raw string of at least newLength
-    /// bytes (zero padded), keeping its contents, and accounts for the size change. Returns the
-    /// value bytes, writable in place (they live after the key in the object's array).
+    /// bytes (zero padded), keeping its contents, inside the caller's write scope on o's key.
+    /// Returns the value bytes, writable in place (they live after the key in the object's array).
     /// </summary>
     internal static Span<byte> ResizeRaw(Database db, RedisObject o, long newLength)
     {

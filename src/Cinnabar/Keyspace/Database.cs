@@ -1,7 +1,8 @@
 // One of the numbered databases (Redis's redisDb): the main dict of keys to objects, the
 // expires dict of keys to absolute unix-ms deadlines, and the lookup functions that apply
 // passive expiry and touch the LRU/LFU field on every access, so an expired key is never
-// observable. All calls happen on the event-loop thread.
+// observable. Writes go through a WriteScope (BeginWrite); every primitive that changes or
+// removes a linked value calls the pre-write hook first. All calls happen on the loop thread.
 namespace Cinnabar.Keyspace;
 
 public sealed class Database
@@ -13,6 +14,12 @@ public sealed class Database
     /// <summary>Keys to deadlines; an entry shares its key array with the key's object, as Redis shares the sds.</summary>
     public EntryDict<ExpireEntry> Expires { get; private set; } = new();
     readonly IKeyspaceOwner _owner;
+
+    /// <summary>
+    /// Set while a snapshot is in progress: called before any linked value changes or leaves.
+    /// Null otherwise, so the write path pays one null check for it.
+    /// </summary>
+    public IPreWriteHook? PreWriteHook;
 
     /// <summary>Running estimate of the bytes held by this database's keys and values; every change also goes to the server's total.</summary>
     public long UsedMemory
@@ -51,6 +58,21 @@ public sealed class Database
     }
 
     public long Count => Main.Count;
+
+    internal IKeyspaceOwner Owner => _owner;
+
+    /// <summary>
+    /// Opens a write on key, whose current value o the caller looked up (null when missing):
+    /// the pre-write hook sees o before the caller changes it.
+    /// </summary>
+    public WriteScope BeginWrite(ReadOnlySpan<byte> key, RedisObject? o)
+    {
+        if (o != null) PreWriteHook?.BeforeWrite(this, o);
+        return new WriteScope(this, key, o);
+    }
+
+    /// <summary>Opens a write on a key the caller replaces or deletes without reading it (a *STORE destination).</summary>
+    public WriteScope BeginWrite(ReadOnlySpan<byte> key) => BeginWrite(key, Lookup(key, touch: false));
 
     /// <summary>Removes the key if its TTL has passed (expireIfNeeded). Returns true if the key is (now) logically expired.</summary>
     public bool ExpireIfNeeded(ReadOnlySpan<byte> key)
@@ -154,7 +176,10 @@ public sealed class Database
     /// Signals the modification (WATCH, tracking) but leaves notifications to the caller.
     /// An overwrite links the new object in the old one's place in its chain (dbSetValue).
     /// </summary>
-    public void SetKey(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false, bool signal = true)
+    public void SetKey(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false) =>
+        SetKeyGeneric(key, value, keepTtl, signal: true, preWrite: true);
+
+    internal void SetKeyGeneric(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl, bool signal, bool preWrite)
     {
         ExpireIfNeeded(key); // a stale key is reclaimed (and counted, notified) before being replaced
         ulong hash = EntryDict<RedisObject>.HashKey(key); // hashed once for the lookup and, for a new key, the insert
@@ -165,6 +190,7 @@ public sealed class Database
         }
         else
         {
+            if (preWrite) PreWriteHook?.BeforeWrite(this, old);
             // An overwrite keeps the LFU counter (dbSetValue): a hot key stays hot after SET.
             if (!ReferenceEquals(old, value))
             {
@@ -199,7 +225,8 @@ public sealed class Database
 
     /// <summary>
     /// Resizes a string's value area to length bytes (zero-padded growth, truncation on
-    /// shrink), keeping the bytes that fit; nothing happens when the size is unchanged.
+    /// shrink), keeping the bytes that fit; nothing happens when the size is unchanged. Called
+    /// inside a WriteScope on the key, which accounts for the new size.
     /// </summary>
     public void ResizeStringValue(RedisObject o, long length)
     {
@@ -211,16 +238,14 @@ public sealed class Database
     }
 
     /// <summary>
-    /// Swaps a linked string's array (sdsMakeRoomFor's realloc) and accounts for the size change:
-    /// a string's cost is its array, so this is the one place it changes. The key's TTL entry
-    /// shares the array (as Redis's expires dict shares the key sds), so it follows; otherwise it
-    /// would keep the old value alive.
+    /// Swaps a linked string's array (sdsMakeRoomFor's realloc), inside the caller's WriteScope,
+    /// which accounts for the size change. The key's TTL entry shares the array (as Redis's
+    /// expires dict shares the key sds), so it follows; otherwise it would keep the old value alive.
     /// </summary>
     void ReplaceStringBuffer(RedisObject o, byte[] buf)
     {
         var old = o.KeyBuf;
         o.KeyBuf = buf;
-        UsedMemory += ObjectSize.ByteArray(buf.Length) - ObjectSize.ByteArray(old.Length);
         if (Expires.Count > 0) RetargetExpire(old, o);
     }
 
@@ -234,8 +259,11 @@ public sealed class Database
     }
 
     /// <summary>Deletes a key and its TTL (dbDelete). Does not signal: callers do, as in Redis.</summary>
-    public bool Delete(ReadOnlySpan<byte> key)
+    public bool Delete(ReadOnlySpan<byte> key) => DeleteGeneric(key, preWrite: true);
+
+    internal bool DeleteGeneric(ReadOnlySpan<byte> key, bool preWrite)
     {
+        if (preWrite) CallPreWriteHook(key);
         var o = Main.Unlink(key);
         if (o == null) return false;
         if (Expires.Count > 0) Expires.Remove(key);
@@ -248,8 +276,11 @@ public sealed class Database
     /// Removes a key and its TTL without freeing the value, which lives on under another name or
     /// in another db (RENAME, MOVE): the freed-value hook must not see it.
     /// </summary>
-    public RedisObject? Detach(ReadOnlySpan<byte> key)
+    public RedisObject? Detach(ReadOnlySpan<byte> key) => DetachGeneric(key, preWrite: true);
+
+    internal RedisObject? DetachGeneric(ReadOnlySpan<byte> key, bool preWrite)
     {
+        if (preWrite) CallPreWriteHook(key);
         var o = Main.Unlink(key);
         if (o == null) return null;
         if (Expires.Count > 0) Expires.Remove(key);
@@ -257,9 +288,15 @@ public sealed class Database
         return o;
     }
 
+    /// <summary>The pre-write hook for the value at key, if the hook is set and the key exists.</summary>
+    void CallPreWriteHook(ReadOnlySpan<byte> key)
+    {
+        if (PreWriteHook != null && Main.Find(key) is { } o) PreWriteHook.BeforeWrite(this, o);
+    }
+
     /// <summary>
     /// Recomputes what UsedMemory should be by walking the keyspace: O(keys), for tests and
-    /// debugging the running total (a difference means a write path forgot AdjustMemory).
+    /// debugging the running total (a difference means a write bypassed its WriteScope).
     /// </summary>
     public long ComputeUsedMemory()
     {
@@ -268,13 +305,13 @@ public sealed class Database
         return sum;
     }
 
-    /// <summary>Adjusts the accounting after a value changed size in place (APPEND, LPUSH, ...).</summary>
-    public void AdjustMemory(long delta) => UsedMemory += delta;
+    public void SetExpire(ReadOnlySpan<byte> key, long whenMs) => SetExpireGeneric(key, whenMs, preWrite: true);
 
-    public void SetExpire(ReadOnlySpan<byte> key, long whenMs)
+    internal void SetExpireGeneric(ReadOnlySpan<byte> key, long whenMs, bool preWrite)
     {
         var o = Main.Find(key);
         if (o == null) return;
+        if (preWrite) PreWriteHook?.BeforeWrite(this, o);
         var x = Expires.Find(key);
         if (x != null) x.When = whenMs;
         else Expires.TryLink(new ExpireEntry(o.KeyBuf, o.KeyLen, whenMs)); // shares the key bytes with the object, as Redis does
@@ -288,11 +325,19 @@ public sealed class Database
         return e == null ? -1 : e.When;
     }
 
-    public bool RemoveExpire(ReadOnlySpan<byte> key) => Expires.Remove(key);
+    public bool RemoveExpire(ReadOnlySpan<byte> key) => RemoveExpireGeneric(key, preWrite: true);
+
+    internal bool RemoveExpireGeneric(ReadOnlySpan<byte> key, bool preWrite)
+    {
+        if (Expires.Count == 0) return false;
+        if (preWrite && PreWriteHook != null && Expires.Find(key) != null) CallPreWriteHook(key);
+        return Expires.Remove(key);
+    }
 
     /// <summary>Empties the database; returns the number of keys removed.</summary>
     public long Flush()
     {
+        PreWriteHook?.BeforeFlush(this);
         long n = Main.Count;
         Main.DetachMemory();
         Expires.DetachMemory();
@@ -308,6 +353,8 @@ public sealed class Database
     /// <summary>Exchanges contents with another database (SWAPDB).</summary>
     public void SwapWith(Database other)
     {
+        PreWriteHook?.BeforeFlush(this);
+        other.PreWriteHook?.BeforeFlush(other);
         (Main, other.Main) = (other.Main, Main);
         (Expires, other.Expires) = (other.Expires, Expires);
         AttachDictMemory(); // each database's counter takes its new dicts (the same one between a server's databases)
@@ -366,4 +413,10 @@ public interface IKeyspaceOwner
     void OnKeyExpired(Database db, byte[] key);
     void OnValueFreed(RedisObject o);
     void SignalModifiedKey(Database db, ReadOnlySpan<byte> key);
+
+    /// <summary>notifyKeyspaceEvent, for a WriteScope's end.</summary>
+    void NotifyKeyspaceEvent(Cinnabar.Server.NotifyClass type, string eventName, ReadOnlySpan<byte> key, int dbId);
+
+    /// <summary>server.dirty += changes: the count INFO's rdb_changes_since_last_save and propagation read.</summary>
+    void AddDirty(long changes);
 }

@@ -23,6 +23,8 @@ public class ActiveExpireTests
         public void OnKeyExpired(Database db, byte[] key) => Expired.Add(Encoding.ASCII.GetString(key));
         public void OnValueFreed(RedisObject o) { }
         public void SignalModifiedKey(Database db, ReadOnlySpan<byte> key) { }
+        public void NotifyKeyspaceEvent(Cinnabar.Server.NotifyClass type, string eventName, ReadOnlySpan<byte> key, int dbId) { }
+        public void AddDirty(long changes) { }
     }
 
     static (Database Db, TestOwner Owner, ActiveExpire Cycle) Create(int effort = 1)

@@ -20,6 +20,8 @@ public sealed class EvictionTests
         public void OnKeyExpired(Database db, byte[] key) { }
         public void OnValueFreed(RedisObject o) { }
         public void SignalModifiedKey(Database db, ReadOnlySpan<byte> key) { }
+        public void NotifyKeyspaceEvent(Cinnabar.Server.NotifyClass type, string eventName, ReadOnlySpan<byte> key, int dbId) { }
+        public void AddDirty(long changes) { }
     }
 
     static byte[] K(string s) => Encoding.ASCII.GetBytes(s);

@@ -32,6 +32,8 @@ public sealed class ObjectSizeHonestyTests
         public void OnKeyExpired(Database db, byte[] key) { }
         public void OnValueFreed(RedisObject o) { }
         public void SignalModifiedKey(Database db, ReadOnlySpan<byte> key) { }
+        public void NotifyKeyspaceEvent(Cinnabar.Server.NotifyClass type, string eventName, ReadOnlySpan<byte> key, int dbId) { }
+        public void AddDirty(long changes) { }
     }
 
     static byte[] B(string s) => Encoding.ASCII.GetBytes(s);
