@@ -328,6 +328,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Metrics.Track(Stats, NowMs);
         DatabasesCron();
         Blocking.HandleBlockedClientsTimeout();
+        Tracking.LimitUsedSlotsIfTracking();
         if (CronLoops % Math.Max(1, Config.Hz) == 0) Replication.Cron(); // run_with_period(1000)
         return 1000 / Math.Max(1, Config.Hz);
     }

@@ -54,6 +54,7 @@ public sealed class Dispatcher
             Reject(c, cmd, $"wrong number of arguments for '{cmd.FullName}' command");
             return;
         }
+        _server.Tracking.LimitUsedSlotsIfTracking();
         var rejection = CheckCommand(c, cmd, CommandCaller.Client);
         if (rejection != null)
         {

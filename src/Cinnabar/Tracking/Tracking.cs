@@ -205,7 +205,6 @@ public sealed class Tracking
     {
         HandlePendingKeyInvalidations();
         ResetCaching(c, cmd);
-        if (TrackingClients > 0) LimitUsedSlots();
     }
 
     /// <summary>
@@ -431,6 +430,16 @@ public sealed class Tracking
     /// trackingLimitUsedSlots: over tracking-table-max-keys, evict random keys (their clients are
     /// told, as if the keys changed), with an effort that grows while the table stays over.
     /// </summary>
+    /// <summary>
+    /// Before each command and from serverCron (so an idle server trims too, right after CONFIG
+    /// SET tracking-table-max-keys), as Redis calls trackingLimitUsedSlots; no client is the
+    /// modifier, so even a NOLOOP client hears of its own keys going.
+    /// </summary>
+    public void LimitUsedSlotsIfTracking()
+    {
+        if (TrackingClients > 0) LimitUsedSlots();
+    }
+
     void LimitUsedSlots()
     {
         long maxKeys = _server.Config.GetLong("tracking-table-max-keys");

@@ -101,6 +101,27 @@ public class TrackingTests
     }
 
     [Fact]
+    public void LoweringTheLimitTrimsTheTableOnAnIdleServerEvenForANoloopClient()
+    {
+        // As Redis's serverCron: no command follows the CONFIG SET, and the client that set it
+        // (NOLOOP, redirected) still hears of the evicted key, since no client modified it.
+        using var fx = new ServerFixture();
+        using var t = fx.Connect();
+        using var redirect = fx.Connect();
+        string rid = redirect.Call("CLIENT", "ID").Text!;
+        redirect.Call("SUBSCRIBE", "__redis__:invalidate");
+        t.Call("CLIENT", "TRACKING", "ON", "REDIRECT", rid, "NOLOOP");
+        t.Call("MSET", "k1", "1", "k2", "2");
+        t.Call("MGET", "k1", "k2");
+        t.Call("CONFIG", "SET", "tracking-table-max-keys", "1");
+        var message = redirect.TryRead(TimeSpan.FromSeconds(2));
+        Assert.NotNull(message);
+        Assert.Equal("message", message!.Items![0].Text);
+        Assert.Contains(message.Items[2].Items![0].Text, new[] { "k1", "k2" });
+        Assert.Equal("1", InfoField(t, "stats", "tracking_total_keys"));
+    }
+
+    [Fact]
     public void InvalidationsReachAClientWithRepliesOff()
     {
         using var fx = new ServerFixture();
