@@ -132,7 +132,7 @@ public sealed class Dispatcher
     // Clock reads cost as much as parsing a small command (about 50 ns in a VM), so commands of
     // one pipeline share them: the end timestamp of a top-level command is the start of the
     // next one of the same client in the same read (its duration then also covers the previous
-    // command's AfterCall hooks and its own parsing: well under a microsecond when idle). Any
+    // command's post-call steps and its own parsing: well under a microsecond when idle). Any
     // other top-level call in between (a served blocked client), or a new read, breaks the chain.
     Client? _chainClient;
     long _chainTimestamp;
