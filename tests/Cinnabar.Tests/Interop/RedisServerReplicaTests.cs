@@ -1,0 +1,69 @@
+// A real redis-server 7.0.15 replica follows a Cinnabar primary: REPLICAOF makes it PING,
+// REPLCONF and PSYNC; it loads Cinnabar's RDB, then applies the stream (absolute TTLs, MULTI,
+// SELECT) and acknowledges offsets, which Cinnabar reports in INFO replication. Both servers
+// run on loopback ports; the fixture ends redis-server by its pid.
+using System.Diagnostics;
+using Cinnabar.Tests.Support;
+
+namespace Cinnabar.Tests.Interop;
+
+public class RedisServerReplicaTests
+{
+    static string Info(RespClient c, string field) =>
+        c.Call("INFO", "replication").Text!.Split("\r\n").FirstOrDefault(l => l.StartsWith(field + ":"))?[(field.Length + 1)..] ?? "";
+
+    static void WaitFor(Func<bool> condition, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (sw.Elapsed > TimeSpan.FromSeconds(15)) throw new Xunit.Sdk.XunitException("timed out waiting for " + what);
+            Thread.Sleep(20);
+        }
+    }
+
+    [RequiresToolsFact("redis-server")]
+    public void ARedisServerReplicaLoadsTheSnapshotAppliesTheStreamAndAcknowledges()
+    {
+        using var primary = new ServerFixture();
+        using var replicaServer = new RedisServerFixture();
+        using var p = primary.Connect();
+        using var r = replicaServer.Connect();
+        p.Call("SET", "before", "1");
+        p.Call("RPUSH", "list", "a", "b", "c");
+        r.Call("REPLICAOF", "127.0.0.1", primary.Port.ToString());
+        try
+        {
+            WaitFor(() => Info(r, "master_link_status") == "up", "the replica's link to come up");
+            Assert.Equal("\"1\"", r.CallS("GET", "before")); // from the RDB
+
+            p.Call("SET", "after", "2");
+            p.Call("SET", "ttl", "v", "EX", "100");
+            p.Call("MULTI");
+            p.Call("INCR", "n");
+            p.Call("INCR", "n");
+            p.Call("EXEC");
+            p.Call("SELECT", "3");
+            p.Call("SET", "other-db", "x");
+            p.Call("SET", "marker", "done");
+            r.Call("SELECT", "3");
+            WaitFor(() => r.CallS("GET", "marker") == "\"done\"", "the stream to reach the replica");
+            Assert.Equal("\"x\"", r.CallS("GET", "other-db"));
+            r.Call("SELECT", "0");
+            Assert.Equal("*[\"1\", \"2\", \"2\"]", r.CallS("MGET", "before", "after", "n"));
+            Assert.Equal("*[\"a\", \"b\", \"c\"]", r.CallS("LRANGE", "list", "0", "-1"));
+            Assert.InRange(r.Call("TTL", "ttl").Integer, 90, 100);
+
+            Assert.Equal("1", Info(p, "connected_slaves"));
+            Assert.StartsWith($"ip=127.0.0.1,port={replicaServer.Port},state=online,", Info(p, "slave0"));
+            // The replica acknowledges every second: its offset catches up with the primary's.
+            string offset = Info(p, "master_repl_offset");
+            WaitFor(() => Info(p, "slave0").Contains($"offset={offset},"), "REPLCONF ACK of offset " + offset);
+            Assert.Equal(offset, Info(r, "slave_repl_offset"));
+        }
+        finally
+        {
+            r.Call("REPLICAOF", "NO", "ONE");
+        }
+    }
+}
