@@ -20,6 +20,20 @@ public sealed class ReplyWriter
     /// <summary>When false (CLIENT REPLY OFF/SKIP, or a fake client) replies are dropped.</summary>
     public bool Enabled = true;
 
+    /// <summary>
+    /// CLIENT_PUSHING: a push the client did not ask for with a command (a Pub/Sub message or
+    /// subscription confirmation, an invalidation) goes out even under CLIENT REPLY OFF/SKIP.
+    /// Returns the state EndPush restores.
+    /// </summary>
+    public bool BeginPush()
+    {
+        bool was = Enabled;
+        Enabled = true;
+        return was;
+    }
+
+    public void EndPush(bool was) => Enabled = was;
+
     /// <summary>Called with the error code (first word) of every error reply: errorstats.</summary>
     public Action<string>? OnError;
 

@@ -84,21 +84,27 @@ public sealed class PubSub
 
     // ------------------------------------------------------------ replies
 
+    // Confirmations and messages are pushes (CLIENT_PUSHING): they reach a client under CLIENT REPLY OFF too.
+
     void AddReplyPubsubSubscribed(Client c, byte[] channel, byte[] word, int count)
     {
+        bool enabled = c.Reply.BeginPush();
         c.Reply.PushLen(3);
         c.Reply.Bulk(word);
         c.Reply.Bulk(channel);
         c.Reply.Integer(count);
+        c.Reply.EndPush(enabled);
     }
 
     void AddReplyPubsubUnsubscribed(Client c, byte[]? channel, byte[] word, int count)
     {
+        bool enabled = c.Reply.BeginPush();
         c.Reply.PushLen(3);
         c.Reply.Bulk(word);
         if (channel == null) c.Reply.Null();
         else c.Reply.Bulk(channel);
         c.Reply.Integer(count);
+        c.Reply.EndPush(enabled);
     }
 
     // ------------------------------------------------------------ channels
@@ -209,10 +215,12 @@ public sealed class PubSub
             {
                 var c = clients[i];
                 if (!CanWrite(c)) { receivers++; continue; }
+                bool enabled = c.Reply.BeginPush();
                 c.Reply.PushLen(3);
                 c.Reply.Bulk(type.MessageBulk);
                 c.Reply.Bulk(channel);
                 c.Reply.Bulk(message);
+                c.Reply.EndPush(enabled);
                 AfterWrite(c);
                 receivers++;
             }
@@ -226,11 +234,13 @@ public sealed class PubSub
                 var c = pclients[i];
                 receivers++;
                 if (!CanWrite(c)) continue;
+                bool enabled = c.Reply.BeginPush();
                 c.Reply.PushLen(4);
                 c.Reply.Bulk(PMessageBulk);
                 c.Reply.Bulk(pattern);
                 c.Reply.Bulk(channel);
                 c.Reply.Bulk(message);
+                c.Reply.EndPush(enabled);
                 AfterWrite(c);
             }
         }

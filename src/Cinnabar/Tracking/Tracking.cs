@@ -327,8 +327,7 @@ public sealed class Tracking
         // RESP2 has no push type: only a redirect target in Pub/Sub mode can receive the message.
         if (!c.Reply.Resp3 && !(usingRedirection && c.HasFlag(ClientFlags.PubSub))) return;
         var r = c.Reply;
-        bool enabled = r.Enabled;
-        r.Enabled = true; // CLIENT_PUSHING: pushes go out even under CLIENT REPLY OFF
+        bool enabled = r.BeginPush();
         if (r.Resp3)
         {
             r.PushLen(2);
@@ -346,16 +345,15 @@ public sealed class Tracking
             r.ArrayLen(1);
             r.Bulk(payload);
         }
-        r.Enabled = enabled;
+        r.EndPush(enabled);
         AfterWrite(c);
     }
 
     void Push(Client c, Action<Protocol.ReplyWriter, long> write, long arg)
     {
-        bool enabled = c.Reply.Enabled;
-        c.Reply.Enabled = true;
+        bool enabled = c.Reply.BeginPush();
         write(c.Reply, arg);
-        c.Reply.Enabled = enabled;
+        c.Reply.EndPush(enabled);
         AfterWrite(c);
     }
 
