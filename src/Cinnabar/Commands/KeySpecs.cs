@@ -172,16 +172,6 @@ public static class KeySpecs
         return result.Count;
     }
 
-    /// <summary>The list form, for callers holding owned arguments: null when the arguments are invalid for the specs.</summary>
-    public static List<KeyReference>? GetKeys(CommandDef cmd, IReadOnlyList<byte[]> argv)
-    {
-        var args = new CommandArgs();
-        args.SetFrom(argv);
-        var result = new GetKeysResult();
-        if (GetKeys(cmd, args, result) < 0) return null;
-        return result.Keys.ToArray().ToList();
-    }
-
     /// <summary>The argument vector from the command's name on: argv[start + i] is argument i.</summary>
     readonly struct Args(CommandArgs argv, int start)
     {

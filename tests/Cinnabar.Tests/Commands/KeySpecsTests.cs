@@ -11,11 +11,16 @@ public class KeySpecsTests
 {
     static readonly CommandTable Table = CommandTable.LoadDefault();
 
+    /// <summary>The keys found in argv (null when the arguments are invalid for the specs).</summary>
+    static List<KeyReference>? KeyRefs(string[] argv)
+    {
+        var result = new GetKeysResult();
+        return KeySpecs.GetKeys(Table.LookupAny(argv[0])!, ArgsOf(argv), result) < 0 ? null : result.Keys.ToArray().ToList();
+    }
+
     static string? Keys(params string[] argv)
     {
-        var cmd = Table.LookupAny(argv[0])!;
-        var args = argv.Select(a => Encoding.UTF8.GetBytes(a)).ToList();
-        var keys = KeySpecs.GetKeys(cmd, args);
+        var keys = KeyRefs(argv);
         return keys == null ? null : string.Join(",", keys.Select(k => argv[k.Pos]));
     }
 
@@ -57,10 +62,9 @@ public class KeySpecsTests
     [Fact]
     public void VariableFlagsFollowTheArguments()
     {
-        var bitfield = Table.LookupAny("bitfield")!;
-        var ro = KeySpecs.GetKeys(bitfield, new[] { "bitfield", "k", "GET", "u8", "0" }.Select(Encoding.UTF8.GetBytes).ToList())!;
+        var ro = KeyRefs(["bitfield", "k", "GET", "u8", "0"])!;
         Assert.Equal(KeySpecFlags.RO | KeySpecFlags.Access, ro[0].Flags);
-        var rw = KeySpecs.GetKeys(bitfield, new[] { "bitfield", "k", "SET", "u8", "0", "1" }.Select(Encoding.UTF8.GetBytes).ToList())!;
+        var rw = KeyRefs(["bitfield", "k", "SET", "u8", "0", "1"])!;
         Assert.Equal(KeySpecFlags.RW | KeySpecFlags.Access | KeySpecFlags.Update, rw[0].Flags);
     }
 
