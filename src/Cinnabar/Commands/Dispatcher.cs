@@ -169,13 +169,20 @@ public sealed class Dispatcher
     public void CountUnblocked(Client c, Keyspace.BlockState st)
     {
         if (st.Cmd == null) return;
-        st.Cmd.Calls++;
-        st.Cmd.MicrosecondsTotal += st.DurationUs;
-        _server.Stats.NumCommands++;
         var args = c.Args;
         c.Args = st.Argv!;
-        _server.SlowLog.AfterCall(c, st.Cmd, st.DurationUs);
+        RecordCall(c, st.Cmd, st.DurationUs, failed: false);
         c.Args = args;
+    }
+
+    /// <summary>commandstats, the server's command count and the slowlog, for a command that ran (or was answered after blocking).</summary>
+    void RecordCall(Client c, CommandDef cmd, long durationUs, bool failed)
+    {
+        cmd.Calls++;
+        cmd.MicrosecondsTotal += durationUs;
+        if (failed) cmd.FailedCalls++;
+        _server.Stats.NumCommands++;
+        _server.SlowLog.AfterCall(c, cmd, durationUs);
     }
 
     bool Call(Client c, CommandDef cmd, Func<Client, Keyspace.Database, byte[], bool>? serve, Keyspace.Database? db, byte[]? key)
@@ -225,11 +232,7 @@ public sealed class Dispatcher
         else if (served)
         {
             if (serve != null) durationUs += c.BlockState!.DurationUs;
-            cmd.Calls++;
-            cmd.MicrosecondsTotal += durationUs;
-            if (c.Reply.ErrorsWritten != errorsBefore) cmd.FailedCalls++;
-            _server.Stats.NumCommands++;
-            _server.SlowLog.AfterCall(c, cmd, durationUs);
+            RecordCall(c, cmd, durationUs, failed: c.Reply.ErrorsWritten != errorsBefore);
         }
         // A served client's command was shown when it first ran.
         if (serve == null) _server.Monitors.AfterCall(c, cmd);
