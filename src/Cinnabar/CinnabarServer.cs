@@ -48,6 +48,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly ReplicationPrimary Replication;
     /// <summary>Where every change to the dataset leaves (Server/Propagation.cs).</summary>
     public readonly Propagation Propagation;
+    /// <summary>BGSAVE: the forkless snapshot and the save points (Persistence/BackgroundSave.cs).</summary>
+    public readonly Persistence.BackgroundSave BackgroundSave;
     readonly List<Listener> _listeners = new();
     ActiveExpire _activeExpire = null!;
     Thread? _thread;
@@ -114,6 +116,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         SlowLog = new SlowLog(this);
         Replication = new ReplicationPrimary(this);
         Propagation = new Propagation(Replication);
+        BackgroundSave = new Persistence.BackgroundSave(this);
         // Keyspace notifications are Pub/Sub messages on __keyspace@N__ / __keyevent@N__ channels.
         Events.Publish = (channel, message) => PubSub.PublishMessage(channel, message, global::Cinnabar.PubSub.PubSubType.Global);
         Config.MaxMemoryChanged += UpdateMaxmemory;
@@ -135,7 +138,11 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             Log.Warning("Unexpected error on the event loop: " + e);
             if (handler is Client c) Clients.FreeClient(c);
         };
-        Loop.AfterSleep = () => Clock.UpdateCachedTime(Stopwatch.GetTimestamp());
+        Loop.AfterSleep = () =>
+        {
+            _awakeSince = Stopwatch.GetTimestamp();
+            Clock.UpdateCachedTime(_awakeSince);
+        };
         Bind();
         foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
         Loop.AddTimeEvent(1, ServerCron);
@@ -215,6 +222,11 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public bool PrepareForShutdown(bool? save, bool force)
     {
         Log.Warning("User requested shutdown...");
+        if (BackgroundSave.InProgress)
+        {
+            Log.Warning("There is a child saving an .rdb. Killing it!");
+            BackgroundSave.Kill();
+        }
         if ((Config.SaveParams.Count > 0 && save != false) || save == true)
         {
             Log.Notice("Saving the final RDB snapshot before exiting.");
@@ -240,6 +252,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     void Cleanup()
     {
+        BackgroundSave.Kill(); // an embedding process that stops the server leaves no writer thread or temp file
         Clients.FreeAll();
         foreach (var l in _listeners) l.Dispose();
         _listeners.Clear();
@@ -305,21 +318,32 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     // ---------------------------------------------------------------- loop hooks
 
+    long _awakeSince;
+
     void BeforeSleep()
     {
-        Clock.UpdateCachedTime(Stopwatch.GetTimestamp());
+        long now = Stopwatch.GetTimestamp();
+        Clock.UpdateCachedTime(now);
         Pause.ResumePostponedClients();
         Blocking.BeforeSleep();
         Tracking.BroadcastInvalidationMessages();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);
         Clients.HandleClientsWithPendingWrites();
         Clients.FreeClientsInAsyncFreeQueue();
+        // A snapshot's walk takes a slice of the loop proportional to the time the iteration spent
+        // serving clients (more when idle), after their replies are written, so a BGSAVE under
+        // load adds little to any command's latency.
+        if (BackgroundSave.HasWork)
+        {
+            BackgroundSave.Step(Persistence.BackgroundSave.StepBudgetTicks(now - _awakeSince, Loop.LastEventCount > 0));
+            Loop.KeepAwake = BackgroundSave.HasWork;
+        }
     }
 
-    /// <summary>serverCron: runs hz times per second.</summary>
     /// <summary>INFO's instantaneous_ops_per_sec and kbps fields.</summary>
     public readonly InstantaneousMetrics Metrics = new();
 
+    /// <summary>serverCron: runs hz times per second.</summary>
     long ServerCron()
     {
         Clock.UpdateCachedTime();
@@ -330,6 +354,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Blocking.HandleBlockedClientsTimeout();
         Tracking.LimitUsedSlotsIfTracking();
         if (CronLoops % Math.Max(1, Config.Hz) == 0) Replication.Cron(); // run_with_period(1000)
+        BackgroundSave.Cron();
         return 1000 / Math.Max(1, Config.Hz);
     }
 
@@ -437,4 +462,6 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Events.Notify(type, eventName, key, dbId);
 
     public void AddDirty(long changes) => Stats.Dirty += changes;
+
+    public bool SnapshotMark => BackgroundSave.Mark;
 }

@@ -36,7 +36,44 @@ public static class DebugCommands
         else if (args.Is(1, "digest-value") && argc >= 2) DigestValue(c);
         else if (args.Is(1, "protocol") && argc == 3) Protocol(c);
         else if (args.Is(1, "reload")) PersistenceCommands.DebugReload(c);
+        else if (args.Is(1, "populate") && argc is >= 3 and <= 5) Populate(c);
         else c.Reply.Error($"unknown subcommand or wrong number of arguments for '{Truncate(args.ToStringAt(1))}'. Try DEBUG HELP.");
+    }
+
+    /// <summary>
+    /// DEBUG POPULATE count [prefix] [size]: prefix:0 .. prefix:count-1 (existing keys skipped) set
+    /// to value:N, or to size bytes starting with value:N and zero-padded. Like Redis: dbAdd and
+    /// the modified-key signal, no dirty count, so nothing propagates.
+    /// </summary>
+    static void Populate(Client c)
+    {
+        if (!Arguments.TryGetLongInRange(c, 2, 0, long.MaxValue, out long keys)) return;
+        long size = 0;
+        if (c.Args.Count == 5 && !Arguments.TryGetLongInRange(c, 4, 0, long.MaxValue, out size)) return;
+        var db = c.Db;
+        var prefixBytes = c.Args.Count >= 4 ? c.Args[3].ToArray() : "key"u8.ToArray();
+        Span<byte> digits = stackalloc byte[20];
+        for (long j = 0; j < keys; j++)
+        {
+            System.Buffers.Text.Utf8Formatter.TryFormat(j, digits, out int n);
+            var key = new byte[prefixBytes.Length + 1 + n];
+            prefixBytes.CopyTo(key, 0);
+            key[prefixBytes.Length] = (byte)':';
+            digits[..n].CopyTo(key.AsSpan(prefixBytes.Length + 1));
+            if (db.LookupWrite(key) != null) continue;
+            var value = Encoding.ASCII.GetBytes("value:" + j);
+            RedisObject o;
+            if (size == 0) o = RedisObject.CreateString(key, value);
+            else
+            {
+                var padded = new byte[size];
+                value.AsSpan(0, (int)Math.Min(size, value.Length)).CopyTo(padded);
+                o = RedisObject.CreateString(key, padded);
+            }
+            db.Add(key, o);
+            c.Server.SignalModifiedKey(db, key);
+        }
+        c.Reply.Ok();
     }
 
     static string Truncate(string s) => s.Length > 128 ? s[..128] : s;
@@ -65,6 +102,11 @@ public static class DebugCommands
         "    Write <message> to the server log.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+        "    it is used instead of the 'key' prefix. These are not propagated to",
+        "    replicas. Cluster slots are not respected so keys not belonging to the",
+        "    current node can be created in cluster mode.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",

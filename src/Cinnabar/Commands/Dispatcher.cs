@@ -73,9 +73,9 @@ public sealed class Dispatcher
 
     /// <summary>
     /// processCommand's checks after lookup and arity, in Redis's order, as one function:
-    /// protected commands, authentication, MULTI's no_multi, OOM (evicting first), the read-only
-    /// replica, RESP2's Pub/Sub context, loading; and for a script's redis.call (scriptCall)
-    /// the noscript flag. Returns the error to reply (a leading '-' carries its own code), or
+    /// protected commands, authentication, MULTI's no_multi, OOM (evicting first), -MISCONF after
+    /// a failed save, the read-only replica, RESP2's Pub/Sub context, loading; and for a script's
+    /// redis.call (scriptCall) the noscript flag. Returns the error to reply (a leading '-' carries its own code), or
     /// null when the command may run. ACL and cluster redirection join here when they exist.
     /// </summary>
     public string? CheckCommand(Client c, CommandDef cmd, CommandCaller caller)
@@ -102,6 +102,10 @@ public sealed class Dispatcher
                 rejectOnOom = true;
             if (outOfMemory && rejectOnOom) return "-OOM command not allowed when used memory > 'maxmemory'.";
         }
+        // writeCommandsDeniedByDiskError: after a failed save, writes (and PING) are refused, except from the primary.
+        if (_server.BackgroundSave.DiskError is { } diskError && !c.HasFlag(ClientFlags.Master)
+            && (cmd.Has(CommandFlags.Write) || (IsExec(cmd) && Transactions.Multi.TransactionHasWrite(c)) || (cmd.Parent == null && cmd.Name == "ping")))
+            return diskError;
         if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && cmd.Has(CommandFlags.Write))
             return "-READONLY You can't write against a read only replica.";
         if (fromClient && c.HasFlag(ClientFlags.PubSub) && c.Reply.Protocol == 2 && !IsAllowedInPubSubContext(cmd))

@@ -419,9 +419,14 @@ public static class KeyspaceCommands
     static void FlushAll(Client c)
     {
         if (!ParseFlushFlags(c)) return;
-        // Redis 7.0 adds the keys removed and nothing more: an empty FLUSHALL propagates because
-        // it forces its propagation, not through dirty.
-        c.Server.Stats.Dirty += EmptyData(c.Server);
+        // flushAllDataAndResetRDB. Redis 7.0 adds the keys removed and nothing more: an empty
+        // FLUSHALL propagates because it forces its propagation, not through dirty. A running
+        // BGSAVE is killed, and with save points the now empty dataset is saved at once (which
+        // resets the dirty count).
+        var server = c.Server;
+        server.Stats.Dirty += EmptyData(server);
+        if (server.BackgroundSave.InProgress) server.BackgroundSave.Kill();
+        if (server.Config.SaveParams.Count > 0) Persistence.RdbFile.Save(server);
         c.Server.Propagation.ForceCommandPropagation(PropagationTargets.All);
         c.Reply.Ok();
     }

@@ -1,7 +1,7 @@
-// SAVE and DEBUG RELOAD (rdb.c's saveCommand, debug.c's "reload"): both write the RDB file
-// synchronously on the loop thread through Persistence/RdbFile; RELOAD then empties the dataset
-// and loads the file back through Persistence/RdbLoader. There is no BGSAVE: nothing forks here,
-// so "Background save already in progress" cannot happen.
+// SAVE, BGSAVE and DEBUG RELOAD (rdb.c's saveCommand and bgsaveCommand, debug.c's "reload"):
+// SAVE and RELOAD write the RDB file synchronously on the loop thread through
+// Persistence/RdbFile (RELOAD then empties the dataset and loads the file back through
+// Persistence/RdbLoader); BGSAVE starts the forkless snapshot of Persistence/BackgroundSave.
 using Cinnabar.Networking;
 using Cinnabar.Persistence;
 
@@ -13,7 +13,46 @@ public static class PersistenceCommands
     [Command("save")]
     static void Save(Client c)
     {
+        if (c.Server.BackgroundSave.InProgress)
+        {
+            c.Reply.Error("Background save already in progress");
+            return;
+        }
+        c.Server.BackgroundSave.Saves++;
         if (RdbFile.Save(c.Server)) c.Reply.Ok();
+        else c.Reply.Error("-ERR");
+    }
+
+    /// <summary>
+    /// BGSAVE [SCHEDULE]: "Background saving started", or scheduled for cron when another snapshot
+    /// runs (with SCHEDULE) or the command runs inside EXEC, as Redis defers it until no child is active.
+    /// </summary>
+    [Command("bgsave")]
+    static void BgSave(Client c)
+    {
+        bool schedule = false;
+        if (c.Args.Count > 1)
+        {
+            if (c.Args.Count == 2 && c.Args.Is(1, "schedule")) schedule = true;
+            else
+            {
+                c.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+        var bg = c.Server.BackgroundSave;
+        bool inExec = c.Server.Dispatcher.ExecutionNesting > 1;
+        if (bg.InProgress) c.Reply.Error("Background save already in progress");
+        else if (bg.ChildActive || inExec)
+        {
+            if (schedule || inExec)
+            {
+                bg.Scheduled = true;
+                c.Reply.Status("Background saving scheduled");
+            }
+            else c.Reply.Error("Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        }
+        else if (bg.Start()) c.Reply.Status("Background saving started");
         else c.Reply.Error("-ERR");
     }
 

@@ -145,6 +145,7 @@ public sealed class Database
     public void AddForLoad(ReadOnlySpan<byte> key, RedisObject value)
     {
         _owner.InitObjectLru(value);
+        value.SnapshotMark = _owner.SnapshotMark;
         AttachKey(value, key);
         Main.Link(value, EntryDict<RedisObject>.HashKey(key));
         UsedMemory += ObjectSize.OfKey(value);
@@ -153,6 +154,7 @@ public sealed class Database
     void AddNew(ReadOnlySpan<byte> key, RedisObject value, ulong hash)
     {
         _owner.InitObjectLru(value);
+        value.SnapshotMark = _owner.SnapshotMark; // linked after a running snapshot began: not in it
         AttachKey(value, key);
         Main.Link(value, hash);
         UsedMemory += ObjectSize.OfKey(value);
@@ -196,6 +198,7 @@ public sealed class Database
             {
                 if (_owner.LfuPolicy) value.Lru = old.Lru;
                 else _owner.InitObjectLru(value);
+                value.SnapshotMark = _owner.SnapshotMark;
                 // Between non-strings the new object takes over the old one's key array, which a
                 // TTL entry may share. A string's array also holds its value, so it is never
                 // shared that way: the new object gets its own and a kept TTL entry follows it.
@@ -419,4 +422,10 @@ public interface IKeyspaceOwner
 
     /// <summary>server.dirty += changes: the count INFO's rdb_changes_since_last_save and propagation read.</summary>
     void AddDirty(long changes);
+
+    /// <summary>
+    /// The mark a key linked now gets (RedisObject.SnapshotMark): the running snapshot's epoch bit,
+    /// so the snapshot skips keys created after it began.
+    /// </summary>
+    bool SnapshotMark => false;
 }

@@ -39,15 +39,26 @@ public sealed class RedisObject : DictEntry
     /// <summary>Strings up to this length are created embstr (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).</summary>
     public const int EmbstrSizeLimit = 44;
 
-    // Bits (in DictEntry, so the object has no padding): LRU 0-23, type 24-27, encoding 28-31,
-    // the 32-bit word of Redis's robj {type:4, encoding:4, lru:24}.
+    // Bits (in DictEntry, so the object has no padding): LRU 0-23, type 24-26, the snapshot
+    // mark 27, encoding 28-31: Redis's robj {type:4, encoding:4, lru:24}, with the type's unused
+    // fourth bit (types go up to 6) holding the mark a forkless snapshot walks by.
     const uint LruMask = 0x00FFFFFF;
-    const int TypeShift = 24, EncodingShift = 28;
+    const int TypeShift = 24, SnapshotMarkShift = 27, EncodingShift = 28;
 
     public ObjType Type
     {
-        get => (ObjType)((Bits >> TypeShift) & 0xF);
-        set => Bits = (Bits & ~(0xFu << TypeShift)) | (((uint)value & 0xF) << TypeShift);
+        get => (ObjType)((Bits >> TypeShift) & 0x7);
+        set => Bits = (Bits & ~(0x7u << TypeShift)) | (((uint)value & 0x7) << TypeShift);
+    }
+
+    /// <summary>
+    /// The snapshot epoch bit (Persistence/Snapshot.cs): equal to the keyspace's current mark once
+    /// the running snapshot has this key (or the key was linked after it started).
+    /// </summary>
+    public bool SnapshotMark
+    {
+        get => (Bits & (1u << SnapshotMarkShift)) != 0;
+        set => Bits = value ? Bits | (1u << SnapshotMarkShift) : Bits & ~(1u << SnapshotMarkShift);
     }
 
     public ObjEncoding Encoding

@@ -55,6 +55,12 @@ public sealed class EventLoop : IDisposable
 
     public Action? BeforeSleep;
     public Action? AfterSleep;
+
+    /// <summary>Set by beforeSleep when work is pending on the loop itself (a snapshot's walk): the poller is polled, not slept in.</summary>
+    public bool KeepAwake;
+
+    /// <summary>File events the last wait returned (0: the iteration was idle).</summary>
+    public int LastEventCount { get; private set; }
     public Thread? Thread { get; private set; }
 
     public EventLoop(IPoller poller) => _poller = poller;
@@ -116,7 +122,7 @@ public sealed class EventLoop : IDisposable
     void ProcessEvents()
     {
         Guarded(BeforeSleep);
-        int timeout = _posted.IsEmpty ? NearestTimerTimeout() : 0;
+        int timeout = _posted.IsEmpty && !KeepAwake ? NearestTimerTimeout() : 0;
         int n = 0;
         if (timeout > 0 && _busyPollTicks > 0 && Stopwatch.GetTimestamp() < _busyPollUntil)
         {
@@ -125,6 +131,7 @@ public sealed class EventLoop : IDisposable
         }
         if (n == 0) n = _poller.Wait(_ready, _posted.IsEmpty ? timeout : 0);
         if (n > 0 && _busyPollTicks > 0) _busyPollUntil = Stopwatch.GetTimestamp() + _busyPollTicks;
+        LastEventCount = n;
         AfterSleep?.Invoke();
         while (_posted.TryDequeue(out var action)) Guarded(action);
         for (int i = 0; i < n; i++)

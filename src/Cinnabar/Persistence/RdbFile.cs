@@ -50,7 +50,7 @@ public static class RdbFile
         server.Log.Notice("DB saved on disk");
         server.Stats.Dirty = 0;
         server.LastSaveTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        server.Stats.LastBgsaveOk = true;
+        server.BackgroundSave.LastStatusOk = true;
         return true;
     }
 
@@ -78,8 +78,7 @@ public static class RdbFile
             w.Clear();
         }
 
-        w.WriteRaw("REDIS0010"u8);
-        SaveInfoAuxFields(server, w, repl);
+        WriteHeader(server, w, repl);
         foreach (var db in server.Databases)
         {
             if (db.Count == 0) continue;
@@ -101,8 +100,15 @@ public static class RdbFile
         output.Write(footer);
     }
 
-    /// <summary>rdbSaveInfoAuxFields: the replication fields only in a snapshot for replicas (or with a backlog).</summary>
-    static void SaveInfoAuxFields(CinnabarServer server, RdbWriter w, ReplicationInfo? repl)
+    /// <summary>The signature and version, then rdbSaveInfoAuxFields: what precedes the first key.</summary>
+    internal static void WriteHeader(CinnabarServer server, RdbWriter w, ReplicationInfo? repl, bool aofBase = false)
+    {
+        w.WriteRaw("REDIS0010"u8);
+        SaveInfoAuxFields(server, w, repl, aofBase);
+    }
+
+    /// <summary>rdbSaveInfoAuxFields: the replication fields only in a snapshot for replicas (or with a backlog); aof-base 1 in an AOF's base.</summary>
+    static void SaveInfoAuxFields(CinnabarServer server, RdbWriter w, ReplicationInfo? repl, bool aofBase)
     {
         SaveAuxField(w, "redis-ver", CinnabarServer.RedisVersion);
         SaveAuxField(w, "redis-bits", (IntPtr.Size * 8).ToString());
@@ -114,7 +120,7 @@ public static class RdbFile
             SaveAuxField(w, "repl-id", r.ReplId);
             SaveAuxField(w, "repl-offset", r.Offset.ToString());
         }
-        SaveAuxField(w, "aof-base", "0");
+        SaveAuxField(w, "aof-base", aofBase ? "1" : "0");
     }
 
     /// <summary>rdbSaveAuxFieldStrStr / StrInt: both go through rdbSaveRawString, so numbers come out int-encoded.</summary>
@@ -126,7 +132,7 @@ public static class RdbFile
     }
 
     /// <summary>rdbSaveKeyValuePair: [EXPIRETIME_MS + 8-byte LE ms], type, key, value (no IDLE/FREQ: only under an LRU/LFU policy in Redis).</summary>
-    static void SaveKeyValuePair(RdbWriter w, RedisObject o, long expireMs)
+    internal static void SaveKeyValuePair(RdbWriter w, RedisObject o, long expireMs)
     {
         if (expireMs != -1)
         {

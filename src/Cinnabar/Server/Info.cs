@@ -220,20 +220,24 @@ public static class Info
         sb.Append("# Persistence\r\n");
         Field(sb, "loading", s.Loading ? 1 : 0);
         Field(sb, "async_loading", 0);
-        Field(sb, "current_cow_peak", 0);
-        Field(sb, "current_cow_size", 0);
+        // current_*: the running snapshot's progress; its cow sizes are the bytes the pre-write
+        // hook serialized ahead of the walk (what fork's copy-on-write would have copied).
+        var bg = s.BackgroundSave;
+        var snap = bg.Current;
+        Field(sb, "current_cow_peak", snap?.CowBytes ?? 0);
+        Field(sb, "current_cow_size", snap?.CowBytes ?? 0);
         Field(sb, "current_cow_size_age", 0);
-        Field(sb, "current_fork_perc", "0.00");
-        Field(sb, "current_save_keys_processed", 0);
-        Field(sb, "current_save_keys_total", 0);
+        Field(sb, "current_fork_perc", snap == null || snap.KeysTotal == 0 ? "0.00" : (100.0 * snap.KeysProcessed / snap.KeysTotal).ToString("0.00", CultureInfo.InvariantCulture));
+        Field(sb, "current_save_keys_processed", snap?.KeysProcessed ?? 0);
+        Field(sb, "current_save_keys_total", snap?.KeysTotal ?? 0);
         Field(sb, "rdb_changes_since_last_save", s.Stats.Dirty);
-        Field(sb, "rdb_bgsave_in_progress", 0);
+        Field(sb, "rdb_bgsave_in_progress", bg.InProgress ? 1 : 0);
         Field(sb, "rdb_last_save_time", s.LastSaveTime);
-        Field(sb, "rdb_last_bgsave_status", s.Stats.LastBgsaveOk ? "ok" : "err");
-        Field(sb, "rdb_last_bgsave_time_sec", -1);
-        Field(sb, "rdb_current_bgsave_time_sec", -1);
-        Field(sb, "rdb_saves", 0); // stat_rdb_saves counts background saves only, which do not exist here
-        Field(sb, "rdb_last_cow_size", 0);
+        Field(sb, "rdb_last_bgsave_status", bg.LastStatusOk ? "ok" : "err");
+        Field(sb, "rdb_last_bgsave_time_sec", bg.LastDurationSeconds);
+        Field(sb, "rdb_current_bgsave_time_sec", bg.CurrentDurationSeconds);
+        Field(sb, "rdb_saves", bg.Saves);
+        Field(sb, "rdb_last_cow_size", bg.LastCowSize);
         Field(sb, "rdb_last_load_keys_expired", s.Stats.RdbLastLoadKeysExpired);
         Field(sb, "rdb_last_load_keys_loaded", s.Stats.RdbLastLoadKeysLoaded);
         Field(sb, "aof_enabled", 0);

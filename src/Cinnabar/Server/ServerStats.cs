@@ -30,8 +30,7 @@ public sealed class ServerStats
     public long ClientQbufLimitDisconnections;
     public long ClientOutbufLimitDisconnections;
     public long UnexpectedErrorReplies;
-    /// <summary>Persistence (INFO persistence): whether the last save succeeded, what the last RDB load found.</summary>
-    public bool LastBgsaveOk = true;
+    /// <summary>Persistence (INFO persistence): what the last RDB load found.</summary>
     public long RdbLastLoadKeysLoaded;
     public long RdbLastLoadKeysExpired;
     public long PeakMemory; // used_memory_peak: the highest used_memory INFO has observed

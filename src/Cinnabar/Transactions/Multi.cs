@@ -59,6 +59,10 @@ public sealed class Multi
     public static bool TransactionMayReplicate(Client c) =>
         c.MultiState != null && c.MultiState.Commands.Exists(q => q.Cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate));
 
+    /// <summary>EXEC counts as a write command when any queued command is one (c->mstate.cmd_flags &amp; CMD_WRITE).</summary>
+    public static bool TransactionHasWrite(Client c) =>
+        c.MultiState != null && c.MultiState.Commands.Exists(q => q.Cmd.Has(CommandFlags.Write));
+
     /// <summary>EXEC is denyoom when any queued command is (Redis's c->mstate.cmd_flags).</summary>
     public static bool TransactionDenyOom(Client c) =>
         c.MultiState != null && c.MultiState.Commands.Exists(q => q.Cmd.Has(CommandFlags.DenyOom));

@@ -1,0 +1,216 @@
+// BGSAVE without fork (rdb.c's rdbSaveBackground and backgroundSaveDoneHandlerDisk, server.c's
+// save points in serverCron): the server's one running snapshot (Redis's one child at a time),
+// stepped from beforeSleep, writing `dir`/temp-bgsave-<pid>.rdb on its writer thread and renamed over
+// `dbfilename` on success. Also the RDB state INFO persistence reports (rdb_* and current_*
+// fields), the save points and BGSAVE SCHEDULE retried from cron, and the -MISCONF refusal of
+// writes after a failed save (stop-writes-on-bgsave-error). SAVE stays synchronous (RdbFile.Save).
+using System.Diagnostics;
+
+namespace Cinnabar.Persistence;
+
+public sealed class BackgroundSave
+{
+    /// <summary>CONFIG_BGSAVE_RETRY_DELAY: seconds between attempts after a failed background save.</summary>
+    const int RetryDelaySeconds = 5;
+
+    public const string MisconfError =
+        "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+    readonly CinnabarServer _server;
+    Snapshot? _snapshot;
+    SnapshotWriter? _writer;
+    string? _tempPath;
+    long _dirtyBeforeBgsave;
+
+    public BackgroundSave(CinnabarServer server) => _server = server;
+
+    /// <summary>The epoch bit keys linked now carry (IKeyspaceOwner.SnapshotMark); flipped when a snapshot starts.</summary>
+    public bool Mark { get; private set; }
+
+    /// <summary>rdb_bgsave_in_progress: a BGSAVE's snapshot is being produced or written.</summary>
+    public bool InProgress => _writer != null;
+
+    /// <summary>rdb_bgsave_scheduled: BGSAVE SCHEDULE (or BGSAVE inside EXEC) waits for cron.</summary>
+    public bool Scheduled { get; set; }
+
+    /// <summary>stat_rdb_saves: SAVE and BGSAVE runs started.</summary>
+    public long Saves { get; set; }
+
+    /// <summary>rdb_last_bgsave_status: false after a failed save, until one succeeds.</summary>
+    public bool LastStatusOk { get; set; } = true;
+
+    /// <summary>rdb_last_bgsave_time_sec: seconds the last BGSAVE took (-1 before the first).</summary>
+    public long LastDurationSeconds { get; private set; } = -1;
+
+    /// <summary>rdb_last_cow_size: bytes the last BGSAVE's pre-write hook serialized ahead of its walk.</summary>
+    public long LastCowSize { get; private set; }
+
+    long _startUnix = -1, _lastTryUnix;
+
+    /// <summary>rdb_current_bgsave_time_sec.</summary>
+    public long CurrentDurationSeconds => InProgress ? Now - _startUnix : -1;
+
+    /// <summary>The running BGSAVE's snapshot, for INFO's current_save_keys_* and current_cow_size (null when none).</summary>
+    public Snapshot? Current => InProgress ? _snapshot : null;
+
+    static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    /// <summary>hasActiveChildProcess: a snapshot is running (an aborted one that still marks keys does not count).</summary>
+    public bool ChildActive => InProgress;
+
+    /// <summary>writeCommandsDeniedByDiskError for the RDB: the -MISCONF error while the last save failed.</summary>
+    public string? DiskError =>
+        !LastStatusOk && _server.Config.GetBool("stop-writes-on-bgsave-error") && _server.Config.SaveParams.Count > 0 ? MisconfError : null;
+
+    /// <summary>
+    /// rdbSaveBackground: starts a snapshot to a temp file; false (logged) when the file cannot be
+    /// created. The caller checks that none is running.
+    /// </summary>
+    public bool Start()
+    {
+        Saves++;
+        _dirtyBeforeBgsave = _server.Stats.Dirty;
+        _lastTryUnix = Now;
+        string dir = _server.Config.Dir;
+        // Redis's child names it temp-<child pid>.rdb; with no child, a name SAVE's temp-<pid>.rdb cannot collide with.
+        string tmp = Path.Combine(dir, $"temp-bgsave-{Environment.ProcessId}.rdb");
+        FileStream fs;
+        try
+        {
+            fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _server.Log.Warning($"Failed opening the temp RDB file {Path.GetFileName(tmp)} (in server root dir {dir}) for saving: {e.Message}");
+            LastStatusOk = false;
+            return false;
+        }
+        SnapshotWriter? writer = null;
+        writer = new SnapshotWriter(fs, _server.Config.GetBool("rdbchecksum"), _server.Config.GetBool("rdb-save-incremental-fsync"),
+            error => _server.Loop.Post(() => WriterDone(writer!, error)));
+        _writer = writer;
+        _tempPath = tmp;
+        _snapshot = BeginSnapshot(writer, _server.Replication.SaveInfo());
+        _startUnix = Now;
+        _server.Log.Notice("Background saving started");
+        return true;
+    }
+
+    /// <summary>
+    /// Starts a snapshot into writer (BGSAVE now; the AOF rewrite's base and replication's full
+    /// sync are its other users): finishes marking after an aborted one, flips the epoch bit.
+    /// </summary>
+    Snapshot BeginSnapshot(SnapshotWriter writer, RdbFile.ReplicationInfo? repl)
+    {
+        if (_snapshot is { WalkDone: false } old) old.DrainNow();
+        Mark = !Mark;
+        return new Snapshot(_server, writer, Mark, repl);
+    }
+
+    /// <summary>beforeSleep: one slice of the walk. busy says whether this loop iteration served events.</summary>
+    public void Step(long budgetTicks)
+    {
+        if (_snapshot is { WalkDone: false } s) s.Step(budgetTicks);
+    }
+
+    /// <summary>The loop must not sleep in the poller while the walk has work left.</summary>
+    public bool HasWork => _snapshot is { WalkDone: false };
+
+    /// <summary>
+    /// killRDBChild and rdbRemoveTempFile: FLUSHALL and SHUTDOWN end a running BGSAVE. The file
+    /// is never renamed and the dirty count stays (the save did not happen).
+    /// </summary>
+    public void Kill()
+    {
+        if (_writer is not { } writer || _snapshot is not { } snapshot) return;
+        _writer = null;
+        snapshot.Abort();
+        writer.Join(TimeSpan.FromSeconds(10)); // a cancelled writer stops after its current chunk
+        TryDelete(_tempPath!);
+        LastDurationSeconds = Now - _startUnix;
+        _startUnix = -1;
+        _server.Log.Warning("Background saving terminated by user request");
+    }
+
+    /// <summary>The writer thread reported (posted to the loop): rename and account, or record the failure.</summary>
+    void WriterDone(SnapshotWriter writer, Exception? error)
+    {
+        if (!ReferenceEquals(writer, _writer)) return; // killed: already accounted
+        if (error is SnapshotWriter.CancelledException) return;
+        var snapshot = _snapshot!;
+        _writer = null;
+        if (error == null)
+        {
+            try
+            {
+                File.Move(_tempPath!, RdbFile.PathOf(_server), overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error = e;
+                _server.Log.Warning($"Error moving temp DB file {Path.GetFileName(_tempPath)} on the final destination {_server.Config.GetString("dbfilename")} (in server root dir {_server.Config.Dir}): {e.Message}");
+            }
+        }
+        else
+        {
+            _server.Log.Warning("Write error saving DB on disk: " + error.Message);
+            snapshot.Abort();
+        }
+        LastDurationSeconds = Now - _startUnix;
+        _startUnix = -1;
+        LastCowSize = snapshot.CowBytes;
+        if (error == null)
+        {
+            _server.Log.Notice("DB saved on disk");
+            _server.Log.Notice($"RDB: {snapshot.CowBytes / (1024 * 1024)} MB of memory used by copy-on-write");
+            _server.Log.Notice("Background saving terminated with success");
+            _server.Stats.Dirty -= _dirtyBeforeBgsave;
+            _server.LastSaveTime = Now;
+            LastStatusOk = true;
+        }
+        else
+        {
+            TryDelete(_tempPath!);
+            _server.Log.Warning("Background saving error");
+            LastStatusOk = false;
+        }
+    }
+
+    /// <summary>
+    /// serverCron's part: a save point reached (dirty &gt;= changes and more than seconds since the
+    /// last save; after a failure only every RetryDelaySeconds), then a scheduled BGSAVE.
+    /// </summary>
+    public void Cron()
+    {
+        if (ChildActive) return;
+        long now = Now;
+        bool retryAllowed = now - _lastTryUnix > RetryDelaySeconds || LastStatusOk;
+        foreach (var (seconds, changes) in _server.Config.SaveParams)
+        {
+            if (_server.Stats.Dirty >= changes && now - _server.LastSaveTime > seconds && retryAllowed)
+            {
+                _server.Log.Notice($"{changes} changes in {seconds} seconds. Saving...");
+                Start();
+                return;
+            }
+        }
+        if (Scheduled && retryAllowed && Start()) Scheduled = false;
+    }
+
+    static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException) { }
+    }
+
+    /// <summary>The slice of loop time the walk may take: a fraction of what the iteration spent serving, more when idle.</summary>
+    public static long StepBudgetTicks(long busyTicks, bool hadEvents)
+    {
+        long us = Stopwatch.Frequency / 1_000_000;
+        if (!hadEvents) return 2_000 * us;
+        return Math.Clamp(busyTicks / 5, 50 * us, 1_000 * us);
+    }
+}
