@@ -333,11 +333,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         // A snapshot's walk takes a slice of the loop proportional to the time the iteration spent
         // serving clients (more when idle), after their replies are written, so a BGSAVE under
         // load adds little to any command's latency.
-        if (BackgroundSave.HasWork)
-        {
-            BackgroundSave.Step(Persistence.BackgroundSave.StepBudgetTicks(now - _awakeSince, Loop.LastEventCount > 0));
-            Loop.KeepAwake = BackgroundSave.HasWork;
-        }
+        if (BackgroundSave.HasWork) BackgroundSave.Step(Persistence.BackgroundSave.StepBudgetTicks(now - _awakeSince, Loop.LastEventCount > 0));
+        Loop.KeepAwake = BackgroundSave.KeepLoopAwake;
     }
 
     /// <summary>INFO's instantaneous_ops_per_sec and kbps fields.</summary>

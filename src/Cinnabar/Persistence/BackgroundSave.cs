@@ -113,8 +113,11 @@ public sealed class BackgroundSave
         if (_snapshot is { WalkDone: false } s) s.Step(budgetTicks);
     }
 
-    /// <summary>The loop must not sleep in the poller while the walk has work left.</summary>
+    /// <summary>The walk has work left: stepped from beforeSleep.</summary>
     public bool HasWork => _snapshot is { WalkDone: false };
+
+    /// <summary>The loop must not sleep in the poller while the walk can go on (not held back by rdb-key-save-delay).</summary>
+    public bool KeepLoopAwake => _snapshot is { WalkDone: false, Throttled: false };
 
     /// <summary>
     /// killRDBChild and rdbRemoveTempFile: FLUSHALL and SHUTDOWN end a running BGSAVE. The file

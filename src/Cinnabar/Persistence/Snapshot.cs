@@ -59,6 +59,9 @@ public sealed class Snapshot : IPreWriteHook
     /// <summary>Bytes the pre-write hook serialized ahead of the walk: what fork's copy-on-write would have copied.</summary>
     public long CowBytes { get; private set; }
 
+    /// <summary>The last step stopped for rdb-key-save-delay: the loop may sleep until its next timer.</summary>
+    public bool Throttled { get; private set; }
+
     /// <summary>The walk has visited every captured key: the image is complete once the writer drains.</summary>
     public bool WalkDone => _walkDone;
 
@@ -93,6 +96,7 @@ public sealed class Snapshot : IPreWriteHook
     public bool Step(long budgetTicks)
     {
         if (_walkDone) return true;
+        Throttled = false;
         if (!_discard && _writer.QueuedBytes > MaxQueuedBytes) return false;
         long now = Stopwatch.GetTimestamp();
         long deadline = budgetTicks >= long.MaxValue - now ? long.MaxValue : now + budgetTicks;
@@ -100,6 +104,11 @@ public sealed class Snapshot : IPreWriteHook
         int buckets = 0;
         while (_walkDb < _dbs.Length)
         {
+            if (KeysProcessed >= allowed)
+            {
+                Throttled = true;
+                return false;
+            }
             var main = _dbs[_walkDb].Main;
             if (main.Count > 0) _cursor = main.Scan(_cursor, _visit);
             if (main.Count == 0 || _cursor == 0)
@@ -107,7 +116,6 @@ public sealed class Snapshot : IPreWriteHook
                 _walkDb++;
                 _cursor = 0;
             }
-            if (KeysProcessed >= allowed) return false;
             if ((++buckets & 15) == 0 && Stopwatch.GetTimestamp() >= deadline) return false;
         }
         FinishWalk();
