@@ -14,6 +14,10 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
 {
     const int Commands = 10_000;
 
+    // Tens of thousands of measured writes would reach the default save points ("60 10000") and
+    // start a BGSAVE, whose snapshot allocates on the loop thread mid-measurement.
+    readonly bool _noSavePoints = fx.Server.Config.Set("save", "", startup: false) == null;
+
     internal static byte[] Resp(params string[] parts)
     {
         var sb = new StringBuilder();

@@ -327,4 +327,61 @@ public sealed class BackgroundSaveTests : IDisposable
         using var loaded = new ServerFixture(cfg => cfg.Dir = _dir);
         Assert.Equal(before, Image(loaded.Server));
     }
+
+    /// <summary>Every key of dbs 0-3 over the wire: "db key DUMP-hex has-ttl", sorted.</summary>
+    static List<string> WireImage(RespClient c)
+    {
+        var lines = new List<string>();
+        for (int db = 0; db < 4; db++)
+        {
+            c.Call("SELECT", db.ToString());
+            foreach (var k in c.Call("KEYS", "*").Items!.Select(i => i.Text!))
+                lines.Add($"{db} {k} {Convert.ToHexString(System.Text.Encoding.Latin1.GetBytes(c.Call("DUMP", k).Text!))} {c.Call("PTTL", k).Integer > 0}");
+        }
+        c.Call("SELECT", "0");
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
+    [RequiresToolsFact("redis-server", "redis-check-rdb")]
+    public void A_file_with_databases_interleaved_by_the_hook_passes_redis_check_rdb_and_loads_in_redis_server()
+    {
+        List<string> expected;
+        using (var f = Cinnabar(cfg => cfg.Set("save", "", startup: true)))
+        {
+            using var c = f.Connect();
+            for (int db = 0; db < 4; db++)
+            {
+                c.Call("SELECT", db.ToString());
+                for (int i = 0; i < 300; i++)
+                {
+                    c.Call(i % 2 == 0 ? "SET" : "RPUSH", $"k{i}", $"db{db}-value-{i}");
+                    if (i % 7 == 0) c.Call("EXPIRE", $"k{i}", "100000");
+                }
+            }
+            c.Call("SELECT", "0");
+            expected = WireImage(c);
+            c.Call("CONFIG", "SET", "rdb-key-save-delay", "1000");
+            Assert.Equal("+Background saving started", c.CallS("BGSAVE"));
+            // While the walk is in db 0, changes in dbs 3, 1 and 2 write their keys ahead of it.
+            foreach (var db in new[] { "3", "1", "2", "3" })
+            {
+                c.Call("SELECT", db);
+                for (int i = 0; i < 300; i += 29) c.Call("APPEND", $"k{i}", "-changed");
+            }
+            c.Call("SELECT", "0");
+            Assert.Equal("1", Info(c, "rdb_bgsave_in_progress"));
+            c.Call("CONFIG", "SET", "rdb-key-save-delay", "0");
+            WaitBgsaveDone(c);
+            Assert.Equal("ok", Info(c, "rdb_last_bgsave_status"));
+        }
+        var path = Path.Combine(_dir, "dump.rdb");
+        var check = ToolProcess.Run("redis-check-rdb", [path]);
+        Assert.True(check.ExitCode == 0, check.ToString());
+        Assert.Contains("Checksum OK", check.Stdout);
+        Assert.Contains("1200 keys read", check.Stdout);
+        using var redis = new RedisServerFixture(_dir);
+        using var r = redis.Connect();
+        Assert.Equal(expected, WireImage(r));
+    }
 }
