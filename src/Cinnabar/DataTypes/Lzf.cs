@@ -1,7 +1,9 @@
 // LZF compression (liblzf 3.6 as vendored by Redis: lzf_c.c / lzf_d.c), used for compressed
 // quicklist nodes and RDB string compression. The compressor follows lzf_c.c's VERY_FAST
-// variant step for step (HLOG 16, same hash, same match rules), with the hash table zeroed
-// (liblzf leaves it uninitialized), so output is liblzf's and decodes with any LZF decoder.
+// variant step for step (HLOG 16, same hash, same match rules), with the hash table empty at
+// the start of each call (liblzf leaves it uninitialized), so output is liblzf's and decodes
+// with any LZF decoder. Emptying 64K slots per call would cost more than compressing a short
+// string, so each slot carries the number of the call that wrote it and older ones read as empty.
 // Format: ctrl < 32 → ctrl+1 literal bytes; otherwise a back reference of (ctrl>>5)+2 bytes
 // (7 → an extra length byte) at offset ((ctrl&31)<<8 | next byte) + 1 behind the output.
 namespace Cinnabar.DataTypes;
@@ -14,7 +16,9 @@ public static class Lzf
     const int MaxOff = 1 << 13;
     const int MaxRef = (1 << 8) + (1 << 3);
 
-    [ThreadStatic] static int[]? t_htab;
+    // A slot is (call number << 32) | (input offset + 1); only the current call's slots count.
+    [ThreadStatic] static long[]? t_htab;
+    [ThreadStatic] static uint t_call;
 
     static int Idx(uint h) => (int)(((h >> (3 * 8 - HLog)) - h * 5) & (HSize - 1));
 
@@ -24,8 +28,15 @@ public static class Lzf
         int inLen = input.Length, outLen = output.Length;
         if (inLen == 0 || outLen == 0) return 0;
         // Slots hold input offset + 1; 0 means empty (liblzf's "ref > in_data" rejects it too).
-        var htab = t_htab ??= new int[HSize];
-        Array.Clear(htab);
+        var htab = t_htab ??= new long[HSize];
+        long call = ++t_call;
+        if (call == uint.MaxValue)
+        {
+            Array.Clear(htab); // every 4 billion calls: no slot may look current by wrapping
+            t_call = 1;
+            call = 1;
+        }
+        long stamp = call << 32;
         int ip = 0, op = 0, lit = 0;
         op++; // start run
         uint hval = (uint)((input[0] << 8) | (inLen > 1 ? input[1] : 0));
@@ -33,8 +44,9 @@ public static class Lzf
         {
             hval = (hval << 8) | input[ip + 2];
             int slot = Idx(hval);
-            int refPos = htab[slot] - 1;
-            htab[slot] = ip + 1;
+            long entry = htab[slot];
+            int refPos = (entry & ~0xFFFFFFFFL) == stamp ? (int)entry - 1 : -1;
+            htab[slot] = stamp | (uint)(ip + 1);
             int off = ip - refPos - 1;
             if (refPos > 0 && off >= 0 && off < MaxOff
                 && input[refPos + 2] == input[ip + 2] && input[refPos] == input[ip] && input[refPos + 1] == input[ip + 1])
@@ -64,10 +76,10 @@ public static class Lzf
                 ip -= 2;
                 hval = (uint)((input[ip] << 8) | input[ip + 1]);
                 hval = (hval << 8) | input[ip + 2];
-                htab[Idx(hval)] = ip + 1;
+                htab[Idx(hval)] = stamp | (uint)(ip + 1);
                 ip++;
                 hval = (hval << 8) | input[ip + 2];
-                htab[Idx(hval)] = ip + 1;
+                htab[Idx(hval)] = stamp | (uint)(ip + 1);
                 ip++;
             }
             else
