@@ -459,6 +459,4 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Events.Notify(type, eventName, key, dbId);
 
     public void AddDirty(long changes) => Stats.Dirty += changes;
-
-    public bool SnapshotMark => BackgroundSave.Mark;
 }

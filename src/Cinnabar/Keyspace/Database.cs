@@ -21,6 +21,12 @@ public sealed class Database
     /// </summary>
     public IPreWriteHook? PreWriteHook;
 
+    /// <summary>
+    /// The mark a key linked now gets (RedisObject.SnapshotMark): the last snapshot's epoch bit,
+    /// the same in every database of a server, so a running snapshot skips keys created after it began.
+    /// </summary>
+    public bool SnapshotMark;
+
     /// <summary>Running estimate of the bytes held by this database's keys and values; every change also goes to the server's total.</summary>
     public long UsedMemory
     {
@@ -145,7 +151,7 @@ public sealed class Database
     public void AddForLoad(ReadOnlySpan<byte> key, RedisObject value)
     {
         _owner.InitObjectLru(value);
-        value.SnapshotMark = _owner.SnapshotMark;
+        value.SnapshotMark = SnapshotMark;
         AttachKey(value, key);
         Main.Link(value, EntryDict<RedisObject>.HashKey(key));
         UsedMemory += ObjectSize.OfKey(value);
@@ -154,7 +160,7 @@ public sealed class Database
     void AddNew(ReadOnlySpan<byte> key, RedisObject value, ulong hash)
     {
         _owner.InitObjectLru(value);
-        value.SnapshotMark = _owner.SnapshotMark; // linked after a running snapshot began: not in it
+        value.SnapshotMark = SnapshotMark; // linked after a running snapshot began: not in it
         AttachKey(value, key);
         Main.Link(value, hash);
         UsedMemory += ObjectSize.OfKey(value);
@@ -198,7 +204,7 @@ public sealed class Database
             {
                 if (_owner.LfuPolicy) value.Lru = old.Lru;
                 else _owner.InitObjectLru(value);
-                value.SnapshotMark = _owner.SnapshotMark;
+                value.SnapshotMark = SnapshotMark;
                 // Between non-strings the new object takes over the old one's key array, which a
                 // TTL entry may share. A string's array also holds its value, so it is never
                 // shared that way: the new object gets its own and a kept TTL entry follows it.
@@ -423,9 +429,4 @@ public interface IKeyspaceOwner
     /// <summary>server.dirty += changes: the count INFO's rdb_changes_since_last_save and propagation read.</summary>
     void AddDirty(long changes);
 
-    /// <summary>
-    /// The mark a key linked now gets (RedisObject.SnapshotMark): the running snapshot's epoch bit,
-    /// so the snapshot skips keys created after it began.
-    /// </summary>
-    bool SnapshotMark => false;
 }

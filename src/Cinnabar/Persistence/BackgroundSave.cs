@@ -24,7 +24,7 @@ public sealed class BackgroundSave
 
     public BackgroundSave(CinnabarServer server) => _server = server;
 
-    /// <summary>The epoch bit keys linked now carry (IKeyspaceOwner.SnapshotMark); flipped when a snapshot starts.</summary>
+    /// <summary>The epoch bit keys linked now carry (Database.SnapshotMark in every db); flipped when a snapshot starts.</summary>
     public bool Mark { get; private set; }
 
     /// <summary>rdb_bgsave_in_progress: a BGSAVE's snapshot is being produced or written.</summary>
@@ -104,6 +104,7 @@ public sealed class BackgroundSave
     {
         if (_snapshot is { WalkDone: false } old) old.DrainNow();
         Mark = !Mark;
+        foreach (var db in _server.Databases) db.SnapshotMark = Mark;
         return new Snapshot(_server, writer, Mark, repl);
     }
 
