@@ -143,8 +143,73 @@ public ref struct RdbReader
             RdbTypes.HashListpack => LoadHashListpack(cfg),
             RdbTypes.ZSet or RdbTypes.ZSet2 => LoadZSet(type, cfg),
             RdbTypes.ZSetListpack => LoadZSetListpack(cfg),
+            RdbTypes.ListZiplist => LoadListFromEntries(Ziplist(LoadString()), cfg),
+            RdbTypes.ListQuicklist => LoadQuicklistOfZiplists(cfg),
+            RdbTypes.HashZiplist => LoadHashFromPairs(Pairs(Ziplist(LoadString())), cfg),
+            RdbTypes.HashZipmap => LoadHashFromPairs(Pairs(LegacyEncodings.ZipmapEntries(LoadString()) ?? throw Corrupt("Zipmap integrity check failed.")), cfg),
+            RdbTypes.ZSetZiplist => LoadZSetFromPairs(Pairs(Ziplist(LoadString())), cfg),
             _ => throw Corrupt("unsupported object type " + type),
         };
+    }
+
+    // ---- the ziplist and zipmap types of files written before 7.0, converted as Redis 7.0 converts them
+
+    List<byte[]> Ziplist(byte[] blob) => LegacyEncodings.ZiplistEntries(blob) ?? throw Corrupt("Ziplist integrity check failed.");
+
+    List<byte[]> Pairs(List<byte[]> entries)
+    {
+        if (entries.Count == 0 || entries.Count % 2 != 0) throw Corrupt("ziplist of pairs with " + entries.Count + " entries");
+        return entries;
+    }
+
+    /// <summary>RDB_TYPE_LIST_ZIPLIST: the elements pushed onto a new quicklist.</summary>
+    RedisObject LoadListFromEntries(List<byte[]> entries, ServerConfig cfg)
+    {
+        if (entries.Count == 0) throw Corrupt("empty list");
+        var ql = new Quicklist(cfg.ListMaxListpackSize, cfg.ListCompressDepth);
+        foreach (var e in entries) ql.PushTail(e);
+        return new RedisObject(ObjType.List, ObjEncoding.QuickList, ql);
+    }
+
+    /// <summary>RDB_TYPE_LIST_QUICKLIST (3.2-6.2): nodes that are ziplists, their elements pushed in order; empty ones skipped.</summary>
+    RedisObject LoadQuicklistOfZiplists(ServerConfig cfg)
+    {
+        ulong nodes = LoadLen();
+        if (nodes == 0) throw Corrupt("empty quicklist");
+        var ql = new Quicklist(cfg.ListMaxListpackSize, cfg.ListCompressDepth);
+        for (ulong i = 0; i < nodes; i++)
+            foreach (var e in Ziplist(LoadString())) ql.PushTail(e);
+        if (ql.Count == 0) throw Corrupt("empty quicklist");
+        return new RedisObject(ObjType.List, ObjEncoding.QuickList, ql);
+    }
+
+    /// <summary>RDB_TYPE_HASH_ZIPLIST / HASH_ZIPMAP: field/value pairs, a listpack while they fit, duplicates refused.</summary>
+    RedisObject LoadHashFromPairs(List<byte[]> pairs, ServerConfig cfg)
+    {
+        var o = HashType.Create();
+        if (pairs.Count / 2 > cfg.HashMaxListpackEntries) HashType.Convert(o);
+        for (int i = 0; i < pairs.Count; i += 2)
+            if (!HashType.Set(o, pairs[i], pairs[i + 1], long.MaxValue, cfg.HashMaxListpackValue)) throw Corrupt("duplicate hash fields detected");
+        return o;
+    }
+
+    /// <summary>RDB_TYPE_ZSET_ZIPLIST: member/score pairs (scores as text), a listpack while they fit.</summary>
+    RedisObject LoadZSetFromPairs(List<byte[]> pairs, ServerConfig cfg)
+    {
+        var zs = ZSet.CreateSkipList();
+        var z = (ZSetSkipList)zs.Object.Ptr!;
+        long maxEleLen = 0;
+        for (int i = 0; i < pairs.Count; i += 2)
+        {
+            var ele = pairs[i];
+            if (!Strtod.TryParseWhole(pairs[i + 1], out double score) || double.IsNaN(score)) throw Corrupt("invalid zset score");
+            if (z.Dict.Find(ele) != null) throw Corrupt("duplicate zset fields detected");
+            maxEleLen = Math.Max(maxEleLen, ele.Length);
+            z.Zsl.Insert(score, ele);
+            z.Dict.Add(ele, score);
+        }
+        zs.ConvertToListpackIfNeeded(maxEleLen, cfg.ZsetMaxListpackEntries, cfg.ZsetMaxListpackValue);
+        return zs.Object;
     }
 
     /// <summary>RDB_TYPE_LIST (pre-3.2 files): a count and the elements, pushed onto a new quicklist.</summary>
