@@ -68,7 +68,16 @@ public static class ConfigLoader
         return sb.Append('"').ToString();
     }
 
-    public static void LoadFromString(ServerConfig config, string text, string baseDir)
+    public static void LoadFromString(ServerConfig config, string text, string baseDir) =>
+        LoadFromString(config, text, baseDir, new LoadState());
+
+    /// <summary>What one load remembers across its lines and included files.</summary>
+    sealed class LoadState
+    {
+        public bool SaveLoaded;
+    }
+
+    static void LoadFromString(ServerConfig config, string text, string baseDir, LoadState state)
     {
         var lines = text.Split('\n');
         for (int ln = 0; ln < lines.Length; ln++)
@@ -84,7 +93,7 @@ public static class ConfigLoader
             if (name == "include" && values.Count == 1)
             {
                 string path = Path.IsPathRooted(values[0]) ? values[0] : Path.Combine(baseDir, values[0]);
-                LoadFromString(config, ReadFile(path), Path.GetDirectoryName(Path.GetFullPath(path))!);
+                LoadFromString(config, ReadFile(path), Path.GetDirectoryName(Path.GetFullPath(path))!, state);
                 continue;
             }
             var entry = config.Find(name);
@@ -93,11 +102,19 @@ public static class ConfigLoader
                 if (IgnoredDirective(name)) continue;
                 throw Fatal(ln, line, "Bad directive or wrong number of arguments");
             }
-            if (values.Count == 0 && entry.Kind != ConfigKind.String)
+            if (values.Count == 0 && entry.Kind != ConfigKind.String && name != "save")
                 throw Fatal(ln, line, "wrong number of arguments");
             string value = entry.Kind is ConfigKind.Special || name is "bind" or "save"
                 ? string.Join(' ', values)
                 : values.Count == 1 ? values[0] : values.Count == 0 ? "" : throw Fatal(ln, line, "wrong number of arguments");
+            // setConfigSaveOption while reading a file: the first save line replaces the defaults,
+            // later ones add their points, a bare "save" adds none and save "" removes them all.
+            if (name == "save")
+            {
+                bool reset = values is [""];
+                if (state.SaveLoaded && !reset) value = (config.GetString("save") + " " + value).Trim();
+                state.SaveLoaded = true;
+            }
             var err = config.Set(name, value, startup: true);
             if (err != null) throw Fatal(ln, line, err);
         }

@@ -17,6 +17,20 @@ public class ConfigLoaderTests
         Assert.Equal(2L * 1024 * 1024 * 1024, c.ClientQueryBufferLimit);
     }
 
+    [Theory]
+    [InlineData("port 7000\n", "3600 1 300 100 60 10000")] // no save line: Redis's defaults
+    [InlineData("save 900 1\n", "900 1")]
+    [InlineData("save 900 1\nsave 300 10\n", "900 1 300 10")] // later lines add points
+    [InlineData("save\n", "")] // bare save (what the Tcl suite writes for save ""): none
+    [InlineData("save 900 1\nsave\n", "900 1")]
+    [InlineData("save 900 1\nsave \"\"\n", "")] // save "" removes them all
+    public void SaveLinesAccumulateAsRedisReadsThem(string text, string expected)
+    {
+        var c = new ServerConfig();
+        ConfigLoader.LoadFromString(c, text, "/");
+        Assert.Equal(expected, c.GetString("save"));
+    }
+
     [Fact]
     public void MemoryUnitsFollowRedis()
     {
