@@ -352,6 +352,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Tracking.LimitUsedSlotsIfTracking();
         if (CronLoops % Math.Max(1, Config.Hz) == 0) Replication.Cron(); // run_with_period(1000)
         BackgroundSave.Cron();
+        Replication.StartPendingFullSync();
         return 1000 / Math.Max(1, Config.Hz);
     }
 

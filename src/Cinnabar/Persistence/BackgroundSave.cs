@@ -22,13 +22,19 @@ public sealed class BackgroundSave
     string? _tempPath;
     long _dirtyBeforeBgsave;
 
+    /// <summary>Where the running snapshot goes (Redis's rdb_child_type): a file for BGSAVE, memory for replicas' full sync.</summary>
+    Action<Exception?>? _toReplicasDone;
+
     public BackgroundSave(CinnabarServer server) => _server = server;
 
     /// <summary>The epoch bit keys linked now carry (Database.SnapshotMark in every db); flipped when a snapshot starts.</summary>
     public bool Mark { get; private set; }
 
-    /// <summary>rdb_bgsave_in_progress: a BGSAVE's snapshot is being produced or written.</summary>
+    /// <summary>rdb_bgsave_in_progress: a snapshot (BGSAVE's, or a full sync's) is being produced or written.</summary>
     public bool InProgress => _writer != null;
+
+    /// <summary>The running snapshot is for replicas (a full sync), not for the RDB file.</summary>
+    public bool ToReplicas => _writer != null && _toReplicasDone != null;
 
     /// <summary>rdb_bgsave_scheduled: BGSAVE SCHEDULE (or BGSAVE inside EXEC) waits for cron.</summary>
     public bool Scheduled { get; set; }
@@ -90,10 +96,27 @@ public sealed class BackgroundSave
             error => _server.Loop.Post(() => WriterDone(writer!, error)));
         _writer = writer;
         _tempPath = tmp;
+        _toReplicasDone = null;
         _snapshot = BeginSnapshot(writer, _server.Replication.SaveInfo());
         _startUnix = Now;
         _server.Log.Notice("Background saving started");
         return true;
+    }
+
+    /// <summary>
+    /// rdbSaveToSlavesSockets' counterpart: a snapshot into output (memory) for replicas waiting
+    /// for a full sync; done runs on the loop with null on success. The caller checks that none runs.
+    /// </summary>
+    public void StartToReplicas(Stream output, RdbFile.ReplicationInfo? repl, Action<Exception?> done)
+    {
+        SnapshotWriter? writer = null;
+        writer = new SnapshotWriter(output, _server.Config.GetBool("rdbchecksum"), incrementalFsync: false,
+            error => _server.Loop.Post(() => WriterDone(writer!, error)));
+        _writer = writer;
+        _tempPath = null;
+        _toReplicasDone = done;
+        _snapshot = BeginSnapshot(writer, repl);
+        _startUnix = Now;
     }
 
     /// <summary>
@@ -130,6 +153,14 @@ public sealed class BackgroundSave
         _writer = null;
         snapshot.Abort();
         writer.Join(TimeSpan.FromSeconds(10)); // a cancelled writer stops after its current chunk
+        if (_toReplicasDone is { } toReplicas)
+        {
+            _startUnix = -1;
+            _toReplicasDone = null;
+            _server.Log.Warning("Background transfer terminated by user request");
+            toReplicas(new SnapshotWriter.CancelledException());
+            return;
+        }
         TryDelete(_tempPath!);
         LastDurationSeconds = Now - _startUnix;
         _startUnix = -1;
@@ -143,6 +174,16 @@ public sealed class BackgroundSave
         if (error is SnapshotWriter.CancelledException) return;
         var snapshot = _snapshot!;
         _writer = null;
+        if (_toReplicasDone is { } toReplicas)
+        {
+            // backgroundSaveDoneHandlerSocket: the file's bookkeeping (dirty, lastsave, status) is untouched.
+            _toReplicasDone = null;
+            _startUnix = -1;
+            if (error != null) snapshot.Abort();
+            _server.Log.Notice(error == null ? "Background RDB transfer terminated with success" : "Background transfer error");
+            toReplicas(error);
+            return;
+        }
         if (error == null)
         {
             try

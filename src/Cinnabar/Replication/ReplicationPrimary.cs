@@ -2,9 +2,11 @@
 // replicationFeedSlaves, replicationCron). A replica sends SYNC or PSYNC; it gets
 // +FULLRESYNC <replid> <offset> (PSYNC only), an RDB of the dataset as a "$<len>\r\n" bulk
 // without trailing CRLF, and from then on every propagated command, with SELECT whenever the
-// db differs from the last one sent. The snapshot is taken synchronously on the loop, so the
-// stream that follows continues exactly where the snapshot ends; the persistence issue makes
-// it forkless and incremental. The stream also feeds the backlog, for partial resyncs later.
+// db differs from the last one sent. The RDB is the forkless snapshot (Persistence/Snapshot)
+// taken into memory while clients keep writing; what they write meanwhile goes to the backlog,
+// and a replica gets the backlog from the snapshot's start offset right after the RDB, so its
+// stream continues exactly where the snapshot's point in time is. Replicas that ask while that
+// snapshot runs share it; those that ask during a BGSAVE wait for the next one.
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -25,6 +27,12 @@ public sealed class ReplicaState
 
     /// <summary>Attached and streaming (SLAVE_STATE_ONLINE); false until the RDB was queued.</summary>
     public bool Online;
+
+    /// <summary>SLAVE_STATE_WAIT_BGSAVE_START: waiting for a snapshot to start (one for a BGSAVE was running).</summary>
+    public bool WaitBgsaveStart;
+
+    /// <summary>Asked with PSYNC while waiting to start: +FULLRESYNC goes out when the snapshot starts, with its offset.</summary>
+    public bool PendingFullResync;
 
     public long AckOffset;
     public long AckTimeMs;
@@ -110,7 +118,8 @@ public sealed class ReplicationPrimary
 
     /// <summary>
     /// syncCommand: SYNC, or PSYNC &lt;replid&gt; &lt;offset&gt;. A partial resync is not served
-    /// yet, so every request gets a full one: FULLRESYNC (PSYNC), the RDB, then the stream.
+    /// yet, so every request gets a full one: FULLRESYNC (PSYNC), then, once the snapshot is
+    /// complete, the RDB and the stream (FullSyncSnapshotDone).
     /// </summary>
     public void Sync(Client c, bool psync)
     {
@@ -135,17 +144,120 @@ public sealed class ReplicationPrimary
         _server.Clients.MarkReplica(c); // its output buffer stops counting toward maxmemory
         _replicas.Add(c);
         CreateBacklogIfNeeded();
-        // replicationSetupSlaveForFullResync: the stream after the snapshot starts with a SELECT.
-        _replicaSelectedDb = -1;
-        if (psync) c.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {MasterReplOffset}\r\n"));
+        var bg = _server.BackgroundSave;
+        if (bg.ToReplicas)
+        {
+            // A full sync's snapshot is running: this replica shares it (same RDB, same start offset).
+            if (psync) c.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {_syncStartOffset}\r\n"));
+            _server.Log.Notice("Waiting for end of BGSAVE for SYNC");
+            return;
+        }
+        if (bg.InProgress)
+        {
+            state.WaitBgsaveStart = true;
+            state.PendingFullResync = psync;
+            _server.Log.Notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+            return;
+        }
+        StartFullSyncSnapshot(psync ? c : null);
+    }
+
+    long _syncStartOffset;
+    RdbBuffer? _syncRdb;
+
+    /// <summary>
+    /// startBgsaveForReplication: one snapshot into memory for every replica waiting to start; the
+    /// stream after it starts with a SELECT and is read back from the backlog from this offset.
+    /// </summary>
+    void StartFullSyncSnapshot(Client? psyncNow)
+    {
+        _replicaSelectedDb = -1; // replicationSetupSlaveForFullResync
+        _syncStartOffset = MasterReplOffset;
+        foreach (var r in _replicas)
+        {
+            var st = r.ReplicaState!;
+            if (!st.WaitBgsaveStart) continue;
+            st.WaitBgsaveStart = false;
+            if (st.PendingFullResync) r.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {_syncStartOffset}\r\n"));
+            _server.Clients.QueueReplyWrite(r);
+        }
+        if (psyncNow != null) psyncNow.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {_syncStartOffset}\r\n"));
         _server.Log.Notice("Starting BGSAVE for SYNC with target: replicas sockets");
-        var rdb = new MemoryStream();
-        RdbFile.WriteRdb(_server, rdb, SaveInfo());
-        c.Reply.Protocol_(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
-        c.Output.Write(rdb.GetBuffer().AsSpan(0, (int)rdb.Length));
-        state.Online = true;
-        _server.Log.Notice($"Synchronization with replica {name} succeeded");
-        _server.Clients.QueueReplyWrite(c);
+        _syncRdb = new RdbBuffer();
+        _server.BackgroundSave.StartToReplicas(_syncRdb, SaveInfo(), FullSyncSnapshotDone);
+    }
+
+    /// <summary>replicationStartPendingFork (serverCron): replicas that waited for a BGSAVE to end get their snapshot.</summary>
+    public void StartPendingFullSync()
+    {
+        if (_server.BackgroundSave.InProgress) return;
+        foreach (var r in _replicas)
+            if (r.ReplicaState!.WaitBgsaveStart)
+            {
+                StartFullSyncSnapshot(null);
+                return;
+            }
+    }
+
+    /// <summary>
+    /// updateSlavesWaitingBgsave: the snapshot is complete (error null) or failed. Each waiting
+    /// replica gets $len, the RDB, then the stream produced since the snapshot began (from the
+    /// backlog), and is online; a failure, or a backlog that no longer holds that stream, drops it.
+    /// </summary>
+    void FullSyncSnapshotDone(Exception? error)
+    {
+        var rdb = _syncRdb!;
+        _syncRdb = null;
+        foreach (var r in _replicas.ToArray())
+        {
+            var st = r.ReplicaState!;
+            if (st.Online || st.WaitBgsaveStart) continue;
+            string name = ReplicaName(r);
+            if (error != null)
+            {
+                _server.Log.Warning("SYNC failed. BGSAVE child returned an error");
+                _server.Clients.FreeClient(r);
+                continue;
+            }
+            if (_backlog == null || !_backlog.Contains(_syncStartOffset + 1, MasterReplOffset))
+            {
+                _server.Log.Warning($"Client {name} scheduled to be closed ASAP: the writes made during its full sync no longer fit in the replication backlog (repl-backlog-size)");
+                _server.Clients.FreeClient(r);
+                continue;
+            }
+            r.Reply.Protocol_(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
+            foreach (var (chunk, len) in rdb.Chunks) r.Output.Write(chunk.AsSpan(0, len));
+            _backlog.CopyFrom(_syncStartOffset + 1, r.Output.Write);
+            st.Online = true;
+            st.AckTimeMs = _server.NowMs;
+            _server.Log.Notice($"Synchronization with replica {name} succeeded");
+            _server.Clients.QueueReplyWrite(r);
+        }
+    }
+
+    /// <summary>The RDB of a full sync, in the chunks the snapshot's writer thread wrote (never disposed away).</summary>
+    sealed class RdbBuffer : Stream
+    {
+        public readonly List<(byte[] Chunk, int Length)> Chunks = new();
+        long _length;
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            Chunks.Add((buffer.ToArray(), buffer.Length));
+            _length += buffer.Length;
+        }
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _length;
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>

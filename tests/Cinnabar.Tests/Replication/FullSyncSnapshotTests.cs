@@ -1,0 +1,111 @@
+// A full sync from the forkless snapshot: the RDB a replica receives is the dataset at the
+// moment its snapshot began, and the writes made while the snapshot ran follow the RDB in the
+// stream, so the replica ends up with exactly the primary's data; a second replica that asks
+// meanwhile shares the snapshot; one that asks during a BGSAVE waits for the next snapshot.
+using System.Text;
+using Cinnabar.Tests.Support;
+
+namespace Cinnabar.Tests.Replication;
+
+public class FullSyncSnapshotTests
+{
+    static string Command(RespReply r) => string.Join(" ", r.Items!.Select(i => i.Text));
+
+    static string Info(RespClient c, string section, string field) =>
+        c.Call("INFO", section).Text!.Split("\r\n").First(l => l.StartsWith(field + ":"))[(field.Length + 1)..];
+
+    [Fact]
+    public void Writes_made_during_the_snapshot_follow_the_rdb_in_the_stream()
+    {
+        using var fx = new ServerFixture(cfg => cfg.Set("save", "", startup: true));
+        using var writer = fx.Connect();
+        writer.Call("DEBUG", "POPULATE", "500");
+        writer.Call("CONFIG", "SET", "rdb-key-save-delay", "1000"); // about 0.5 s of walk
+        using var replica = fx.Connect();
+        replica.Send("PSYNC", "?", "-1");
+        var fullResync = replica.Read().Text!.Split(' ');
+        Assert.Equal("FULLRESYNC", fullResync[0]);
+        Assert.Equal(Info(writer, "replication", "master_repl_offset"), fullResync[2]); // the snapshot's point in the stream
+        Assert.Equal("1", Info(writer, "persistence", "rdb_bgsave_in_progress"));
+        Assert.Contains("state=wait_bgsave", writer.CallS("INFO", "replication"));
+        writer.Call("SET", "key:1", "changed-during-sync");
+        writer.Call("DEL", "key:2");
+        writer.Call("SET", "new", "x");
+        Assert.Equal("1", Info(writer, "persistence", "rdb_bgsave_in_progress")); // still running: the writes were mid-snapshot
+
+        var rdb = Encoding.Latin1.GetString(replica.ReadRdbTransfer());
+        Assert.Contains("value:1", rdb); // key:1 as it was when the snapshot began
+        Assert.Contains("key:2", rdb);
+        Assert.DoesNotContain("changed-during-sync", rdb);
+        Assert.DoesNotContain("new", rdb);
+        Assert.Equal("SELECT 0", Command(replica.Read()));
+        Assert.Equal("SET key:1 changed-during-sync", Command(replica.Read()));
+        Assert.Equal("DEL key:2", Command(replica.Read()));
+        Assert.Equal("SET new x", Command(replica.Read()));
+        writer.Call("SET", "after", "1");
+        Assert.Equal("SET after 1", Command(replica.Read()));
+        Assert.Contains("state=online", writer.CallS("INFO", "replication"));
+    }
+
+    [Fact]
+    public void A_replica_asking_while_the_snapshot_runs_shares_it()
+    {
+        using var fx = new ServerFixture(cfg => cfg.Set("save", "", startup: true));
+        using var writer = fx.Connect();
+        writer.Call("DEBUG", "POPULATE", "300");
+        writer.Call("CONFIG", "SET", "rdb-key-save-delay", "1000");
+        using var first = fx.Connect();
+        first.Send("PSYNC", "?", "-1");
+        var a = first.Read().Text!;
+        writer.Call("SET", "between", "1");
+        using var second = fx.Connect();
+        second.Send("PSYNC", "?", "-1");
+        var b = second.Read().Text!;
+        Assert.Equal(a, b); // same snapshot, same replication offset
+        foreach (var r in new[] { first, second })
+        {
+            var rdb = Encoding.Latin1.GetString(r.ReadRdbTransfer());
+            Assert.DoesNotContain("between", rdb);
+            Assert.Equal("SELECT 0", Command(r.Read()));
+            Assert.Equal("SET between 1", Command(r.Read()));
+        }
+    }
+
+    [Fact]
+    public void A_replica_asking_during_a_BGSAVE_waits_for_the_next_snapshot()
+    {
+        using var fx = new ServerFixture(cfg => cfg.Set("save", "", startup: true));
+        using var writer = fx.Connect();
+        writer.Call("DEBUG", "POPULATE", "200");
+        writer.Call("CONFIG", "SET", "rdb-key-save-delay", "1000");
+        Assert.Equal("+Background saving started", writer.CallS("BGSAVE"));
+        using var replica = fx.Connect();
+        replica.Send("PSYNC", "?", "-1");
+        Assert.Null(replica.TryRead(TimeSpan.FromMilliseconds(100))); // +FULLRESYNC waits for the snapshot to start
+        writer.Call("SET", "during-bgsave", "1"); // before the replica's snapshot: in its RDB
+        writer.Call("CONFIG", "SET", "rdb-key-save-delay", "0");
+        var fullResync = replica.Read();
+        Assert.StartsWith("FULLRESYNC", fullResync.Text);
+        var rdb = Encoding.Latin1.GetString(replica.ReadRdbTransfer());
+        Assert.Contains("during-bgsave", rdb);
+        writer.Call("SET", "after", "1");
+        Assert.Equal("SELECT 0", Command(replica.Read()));
+        Assert.Equal("SET after 1", Command(replica.Read()));
+    }
+
+    [Fact]
+    public void FLUSHALL_during_the_snapshot_drops_the_waiting_replica()
+    {
+        using var fx = new ServerFixture(cfg => cfg.Set("save", "", startup: true));
+        using var writer = fx.Connect();
+        writer.Call("DEBUG", "POPULATE", "500");
+        writer.Call("CONFIG", "SET", "rdb-key-save-delay", "1000");
+        using var replica = fx.Connect();
+        replica.Send("SYNC");
+        Thread.Sleep(50);
+        writer.Call("FLUSHALL");
+        Assert.True(replica.IsClosedByServer());
+        Assert.Equal("0", Info(writer, "persistence", "rdb_bgsave_in_progress"));
+        Assert.Equal("0", Info(writer, "replication", "connected_slaves"));
+    }
+}
