@@ -46,6 +46,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly SlowLog SlowLog;
     /// <summary>The primary side of replication: replicas, their stream, the backlog (Replication/ReplicationPrimary.cs).</summary>
     public readonly ReplicationPrimary Replication;
+    /// <summary>The append-only file: its buffer, files, fsync and rewrite (Persistence/AppendOnlyFile.cs).</summary>
+    public readonly Persistence.AppendOnlyFile Aof;
     /// <summary>Where every change to the dataset leaves (Server/Propagation.cs).</summary>
     public readonly Propagation Propagation;
     readonly List<Listener> _listeners = new();
@@ -113,7 +115,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Monitors = new Networking.Monitor(this);
         SlowLog = new SlowLog(this);
         Replication = new ReplicationPrimary(this);
-        Propagation = new Propagation(Replication);
+        Aof = new Persistence.AppendOnlyFile(this);
+        Propagation = new Propagation(Replication, Aof);
+        Config.AppendOnlyChanged = Aof.UpdateAppendOnly;
         // Keyspace notifications are Pub/Sub messages on __keyspace@N__ / __keyevent@N__ channels.
         Events.Publish = (channel, message) => PubSub.PublishMessage(channel, message, global::Cinnabar.PubSub.PubSubType.Global);
         Config.MaxMemoryChanged += UpdateMaxmemory;
@@ -127,7 +131,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this, KeyspaceMemory);
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
         Clock.UpdateCachedTime();
-        Persistence.RdbLoader.LoadAtStartup(this); // before any client can connect, as loadDataFromDisk
+        Persistence.StartupRecovery.LoadDataFromDisk(this); // AOF or RDB, before any client can connect
         Loop = new EventLoop(EventLoop.CreateDefaultPoller());
         Loop.BeforeSleep = BeforeSleep;
         Loop.UnhandledError = (e, handler) =>
@@ -215,6 +219,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public bool PrepareForShutdown(bool? save, bool force)
     {
         Log.Warning("User requested shutdown...");
+        Aof.PrepareForShutdown();
         if ((Config.SaveParams.Count > 0 && save != false) || save == true)
         {
             Log.Notice("Saving the final RDB snapshot before exiting.");
@@ -241,6 +246,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     void Cleanup()
     {
         Clients.FreeAll();
+        Aof.Dispose();
         foreach (var l in _listeners) l.Dispose();
         _listeners.Clear();
         Loop.Dispose();
@@ -312,6 +318,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Blocking.BeforeSleep();
         Tracking.BroadcastInvalidationMessages();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);
+        Aof.BeforeSleep(); // before any reply is written: appendfsync always acknowledges only what is on disk
         Clients.HandleClientsWithPendingWrites();
         Clients.FreeClientsInAsyncFreeQueue();
     }
@@ -330,6 +337,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Blocking.HandleBlockedClientsTimeout();
         Tracking.LimitUsedSlotsIfTracking();
         if (CronLoops % Math.Max(1, Config.Hz) == 0) Replication.Cron(); // run_with_period(1000)
+        Aof.Cron(everySecond: CronLoops % Math.Max(1, Config.Hz) == 0);
         return 1000 / Math.Max(1, Config.Hz);
     }
 

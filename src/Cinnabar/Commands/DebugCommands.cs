@@ -36,6 +36,7 @@ public static class DebugCommands
         else if (args.Is(1, "digest-value") && argc >= 2) DigestValue(c);
         else if (args.Is(1, "protocol") && argc == 3) Protocol(c);
         else if (args.Is(1, "reload")) PersistenceCommands.DebugReload(c);
+        else if (args.Is(1, "loadaof") && argc == 2) AofCommands.DebugLoadAof(c);
         else c.Reply.Error($"unknown subcommand or wrong number of arguments for '{Truncate(args.ToStringAt(1))}'. Try DEBUG HELP.");
     }
 

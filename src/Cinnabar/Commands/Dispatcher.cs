@@ -102,6 +102,10 @@ public sealed class Dispatcher
                 rejectOnOom = true;
             if (outOfMemory && rejectOnOom) return "-OOM command not allowed when used memory > 'maxmemory'.";
         }
+        // writeCommandsDeniedByDiskError: writes (and PING) are refused while the AOF cannot be written.
+        if (_server.Aof.WriteDeniedError is { } diskError && !c.HasFlag(ClientFlags.Master)
+            && (cmd.Has(CommandFlags.Write) || (cmd.Parent == null && cmd.Name == "ping")))
+            return diskError;
         if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && cmd.Has(CommandFlags.Write))
             return "-READONLY You can't write against a read only replica.";
         if (fromClient && c.HasFlag(ClientFlags.PubSub) && c.Reply.Protocol == 2 && !IsAllowedInPubSubContext(cmd))
