@@ -124,6 +124,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Config.ReplBacklogSizeChanged += Replication.ResizeBacklog;
     }
 
+    /// <summary>Runs in Start() before the dataset is loaded (the executable prints its banner there, as redis-server does).</summary>
+    public Action? BeforeLoadingData;
+
     /// <summary>Binds, starts the loop thread and returns once the server accepts connections.</summary>
     public void Start()
     {
@@ -131,6 +134,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this, KeyspaceMemory);
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
         Clock.UpdateCachedTime();
+        BeforeLoadingData?.Invoke();
         Persistence.StartupRecovery.LoadDataFromDisk(this); // AOF or RDB, before any client can connect
         Loop = new EventLoop(EventLoop.CreateDefaultPoller());
         Loop.BeforeSleep = BeforeSleep;

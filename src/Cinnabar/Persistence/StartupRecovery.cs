@@ -22,7 +22,7 @@ public static class StartupRecovery
         catch (AofException e)
         {
             foreach (var line in e.Lines) server.Log.Warning(line);
-            throw new InvalidOperationException("Terminating server after AOF loading failure.", e);
+            throw new InvalidOperationException("", e); // Redis exits after the AOF's own lines, adding none
         }
     }
 
