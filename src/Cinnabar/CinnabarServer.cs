@@ -135,7 +135,19 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
         Clock.UpdateCachedTime();
         BeforeLoadingData?.Invoke();
-        Persistence.StartupRecovery.LoadDataFromDisk(this); // AOF or RDB, before any client can connect
+        // Bound before loading, as Redis's initServer: a client connecting meanwhile waits in the
+        // accept backlog (it is served once the load ends) instead of being refused.
+        Bind();
+        try
+        {
+            Persistence.StartupRecovery.LoadDataFromDisk(this); // AOF or RDB
+        }
+        catch
+        {
+            foreach (var l in _listeners) l.Dispose();
+            _listeners.Clear();
+            throw;
+        }
         Loop = new EventLoop(EventLoop.CreateDefaultPoller());
         Loop.BeforeSleep = BeforeSleep;
         Loop.UnhandledError = (e, handler) =>
@@ -144,7 +156,6 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             if (handler is Client c) Clients.FreeClient(c);
         };
         Loop.AfterSleep = () => Clock.UpdateCachedTime(Stopwatch.GetTimestamp());
-        Bind();
         foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
         Loop.AddTimeEvent(1, ServerCron);
         _thread = new Thread(() =>

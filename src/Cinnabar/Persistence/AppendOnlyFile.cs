@@ -34,7 +34,9 @@ public sealed class AppendOnlyFile : IDisposable
     public AofState State { get; private set; }
     public AofManifest Manifest { get; private set; } = new();
 
-    FileStream? _file; // server.aof_fd: unbuffered, so each Write is one write(2)
+    FileStream? _file; // server.aof_fd, written with pwrite at _fileOffset (RandomAccess: no allocation per write)
+    Microsoft.Win32.SafeHandles.SafeFileHandle? _handle; // _file's, read once (the property is not free)
+    long _fileOffset;
     byte[] _buf = new byte[4096]; // server.aof_buf
     int _bufLen;
     int _selectedDb = -1;
@@ -184,7 +186,8 @@ public sealed class AppendOnlyFile : IDisposable
         _flushPostponedStart = 0;
         try
         {
-            _file.Write(_buf, 0, _bufLen);
+            RandomAccess.Write(_handle!, _buf.AsSpan(0, _bufLen), _fileOffset);
+            _fileOffset += _bufLen;
         }
         catch (IOException e)
         {
@@ -223,7 +226,7 @@ public sealed class AppendOnlyFile : IDisposable
         {
             try
             {
-                FileSync.DataSync(_file!.SafeFileHandle);
+                FileSync.DataSync(_handle!);
             }
             catch (IOException e)
             {
@@ -237,7 +240,7 @@ public sealed class AppendOnlyFile : IDisposable
         {
             if (!syncInProgress)
             {
-                _bio.SubmitFsync(_file!.SafeFileHandle);
+                _bio.SubmitFsync(_handle!);
                 FsyncOffset = CurrentSize;
             }
             _lastFsync = UnixTime;
@@ -300,6 +303,8 @@ public sealed class AppendOnlyFile : IDisposable
         try
         {
             _file = OpenForAppend(PathOf(aofName));
+            _fileOffset = _file.Length;
+            _handle = _file.SafeFileHandle;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -541,6 +546,8 @@ public sealed class AppendOnlyFile : IDisposable
             _lastFsync = UnixTime;
         }
         _file = next;
+        _handle = next.SafeFileHandle;
+        _fileOffset = 0;
         LastIncrSize = 0;
         if (temp != null) Manifest = temp;
         return true;
