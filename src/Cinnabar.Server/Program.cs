@@ -16,16 +16,17 @@ catch (ConfigException e)
 }
 
 var server = new CinnabarServer(config);
+server.BeforeLoadingData = () => Banner.PrintLogo(server);
 try
 {
     server.Start();
 }
 catch (InvalidOperationException e)
 {
-    server.Log.Warning(e.Message);
+    if (e.Message.Length > 0) server.Log.Warning(e.Message); // an AOF failure's last line is Redis's own
     return 1;
 }
-Banner.Print(server);
+Banner.PrintReady(server);
 
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
 {

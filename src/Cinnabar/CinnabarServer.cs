@@ -46,6 +46,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly SlowLog SlowLog;
     /// <summary>The primary side of replication: replicas, their stream, the backlog (Replication/ReplicationPrimary.cs).</summary>
     public readonly ReplicationPrimary Replication;
+    /// <summary>The append-only file: its buffer, files, fsync and rewrite (Persistence/AppendOnlyFile.cs).</summary>
+    public readonly Persistence.AppendOnlyFile Aof;
     /// <summary>Where every change to the dataset leaves (Server/Propagation.cs).</summary>
     public readonly Propagation Propagation;
     /// <summary>BGSAVE: the forkless snapshot and the save points (Persistence/BackgroundSave.cs).</summary>
@@ -115,13 +117,18 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Monitors = new Networking.Monitor(this);
         SlowLog = new SlowLog(this);
         Replication = new ReplicationPrimary(this);
-        Propagation = new Propagation(Replication);
+        Aof = new Persistence.AppendOnlyFile(this);
+        Propagation = new Propagation(Replication, Aof);
+        Config.AppendOnlyChanged = Aof.UpdateAppendOnly;
         BackgroundSave = new Persistence.BackgroundSave(this);
         // Keyspace notifications are Pub/Sub messages on __keyspace@N__ / __keyevent@N__ channels.
         Events.Publish = (channel, message) => PubSub.PublishMessage(channel, message, global::Cinnabar.PubSub.PubSubType.Global);
         Config.MaxMemoryChanged += UpdateMaxmemory;
         Config.ReplBacklogSizeChanged += Replication.ResizeBacklog;
     }
+
+    /// <summary>Runs in Start() before the dataset is loaded (the executable prints its banner there, as redis-server does).</summary>
+    public Action? BeforeLoadingData;
 
     /// <summary>Binds, starts the loop thread and returns once the server accepts connections.</summary>
     public void Start()
@@ -130,7 +137,20 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this, KeyspaceMemory);
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
         Clock.UpdateCachedTime();
-        Persistence.RdbLoader.LoadAtStartup(this); // before any client can connect, as loadDataFromDisk
+        BeforeLoadingData?.Invoke();
+        // Bound before loading, as Redis's initServer: a client connecting meanwhile waits in the
+        // accept backlog (it is served once the load ends) instead of being refused.
+        Bind();
+        try
+        {
+            Persistence.StartupRecovery.LoadDataFromDisk(this); // AOF or RDB
+        }
+        catch
+        {
+            foreach (var l in _listeners) l.Dispose();
+            _listeners.Clear();
+            throw;
+        }
         Loop = new EventLoop(EventLoop.CreateDefaultPoller());
         Loop.BeforeSleep = BeforeSleep;
         Loop.UnhandledError = (e, handler) =>
@@ -143,7 +163,6 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             _awakeSince = Stopwatch.GetTimestamp();
             Clock.UpdateCachedTime(_awakeSince);
         };
-        Bind();
         foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
         Loop.AddTimeEvent(1, ServerCron);
         _thread = new Thread(() =>
@@ -227,6 +246,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             Log.Warning("There is a child saving an .rdb. Killing it!");
             BackgroundSave.Kill();
         }
+        Aof.PrepareForShutdown();
         if ((Config.SaveParams.Count > 0 && save != false) || save == true)
         {
             Log.Notice("Saving the final RDB snapshot before exiting.");
@@ -254,6 +274,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     {
         BackgroundSave.Kill(); // an embedding process that stops the server leaves no writer thread or temp file
         Clients.FreeAll();
+        Aof.Dispose();
         foreach (var l in _listeners) l.Dispose();
         _listeners.Clear();
         Loop.Dispose();
@@ -328,6 +349,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Blocking.BeforeSleep();
         Tracking.BroadcastInvalidationMessages();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);
+        Aof.BeforeSleep(); // before any reply is written: appendfsync always acknowledges only what is on disk
         Clients.HandleClientsWithPendingWrites();
         Clients.FreeClientsInAsyncFreeQueue();
         // A snapshot's walk takes a slice of the loop proportional to the time the iteration spent
@@ -353,6 +375,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         if (CronLoops % Math.Max(1, Config.Hz) == 0) Replication.Cron(); // run_with_period(1000)
         BackgroundSave.Cron();
         Replication.StartPendingFullSync();
+        Aof.Cron(everySecond: CronLoops % Math.Max(1, Config.Hz) == 0);
         return 1000 / Math.Max(1, Config.Hz);
     }
 

@@ -37,6 +37,7 @@ public static class DebugCommands
         else if (args.Is(1, "protocol") && argc == 3) Protocol(c);
         else if (args.Is(1, "reload")) PersistenceCommands.DebugReload(c);
         else if (args.Is(1, "populate") && argc is >= 3 and <= 5) Populate(c);
+        else if (args.Is(1, "loadaof") && argc == 2) AofCommands.DebugLoadAof(c);
         else c.Reply.Error($"unknown subcommand or wrong number of arguments for '{Truncate(args.ToStringAt(1))}'. Try DEBUG HELP.");
     }
 

@@ -102,8 +102,10 @@ public sealed class Dispatcher
                 rejectOnOom = true;
             if (outOfMemory && rejectOnOom) return "-OOM command not allowed when used memory > 'maxmemory'.";
         }
-        // writeCommandsDeniedByDiskError: after a failed save, writes (and PING) are refused, except from the primary.
-        if (_server.BackgroundSave.DiskError is { } diskError && !c.HasFlag(ClientFlags.Master)
+        // writeCommandsDeniedByDiskError: after a failed save (with save points) or while the AOF
+        // cannot be written, writes, EXEC of a transaction with writes, and PING are refused,
+        // except from the primary.
+        if ((_server.BackgroundSave.DiskError ?? _server.Aof.WriteDeniedError) is { } diskError && !c.HasFlag(ClientFlags.Master)
             && (cmd.Has(CommandFlags.Write) || (IsExec(cmd) && Transactions.Multi.TransactionHasWrite(c)) || (cmd.Parent == null && cmd.Name == "ping")))
             return diskError;
         if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && cmd.Has(CommandFlags.Write))

@@ -87,7 +87,7 @@ public sealed class Database
         var e = Expires.Find(key);
         if (e == null) return false;
         // keyIsExpired: a key is expired once now > when (a deadline equal to now still lives).
-        if (!IsExpiredAt(e.When, _owner.NowMs)) return false;
+        if (!IsExpiredAt(e.When, _owner.NowMs) || _owner.Loading) return false;
         if (_owner.IsReplica) return true; // a replica waits for the primary's DEL, but hides the key
         if (_owner.ExpiryPaused) return true;
         DeleteExpired(e.KeySpan.ToArray());
@@ -407,6 +407,9 @@ public interface IKeyspaceOwner
     long NowMs { get; }
     bool IsReplica { get; }
     bool ExpiryPaused { get; }
+
+    /// <summary>Loading the dataset: nothing expires meanwhile (keyIsExpired returns 0 while server.loading).</summary>
+    bool Loading => false;
 
     /// <summary>maxmemory-policy is an LFU one (the LRU field holds the LFU counter).</summary>
     bool LfuPolicy => false;

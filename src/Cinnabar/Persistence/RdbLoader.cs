@@ -59,7 +59,20 @@ public static class RdbLoader
         {
             throw new RdbLoadException($"Fatal error loading the DB: {e.Message}. Exiting.");
         }
-        var result = LoadRio(server, data, allowDuplicates);
+        var result = LoadRio(server, data, allowDuplicates, out _);
+        server.Stats.RdbLastLoadKeysLoaded = result.KeysLoaded;
+        server.Stats.RdbLastLoadKeysExpired = result.KeysExpired;
+        server.Log.Notice($"Done loading RDB, keys loaded: {result.KeysLoaded}, keys expired: {result.KeysExpired}.");
+        return result;
+    }
+
+    /// <summary>
+    /// rdbLoadRio with RDBFLAGS_AOF_PREAMBLE: an AOF base file (or a pre-7.0 AOF's preamble) in
+    /// RDB format, from the start of data; end is where the RDB stops (an AOF tail may follow).
+    /// </summary>
+    internal static LoadResult LoadPreamble(CinnabarServer server, byte[] data, out int end)
+    {
+        var result = LoadRio(server, data, allowDuplicates: false, out end);
         server.Stats.RdbLastLoadKeysLoaded = result.KeysLoaded;
         server.Stats.RdbLastLoadKeysExpired = result.KeysExpired;
         server.Log.Notice($"Done loading RDB, keys loaded: {result.KeysLoaded}, keys expired: {result.KeysExpired}.");
@@ -73,7 +86,7 @@ public static class RdbLoader
     static RdbLoadException Corrupt(string what) => new("Internal error in RDB reading: " + what);
 
     /// <summary>rdbLoadRio over the whole file's bytes.</summary>
-    static LoadResult LoadRio(CinnabarServer server, byte[] data, bool allowDuplicates)
+    static LoadResult LoadRio(CinnabarServer server, byte[] data, bool allowDuplicates, out int end)
     {
         if (data.Length < 9) throw ShortRead();
         if (!data.AsSpan(0, 5).SequenceEqual("REDIS"u8))
@@ -152,6 +165,7 @@ public static class RdbLoader
                 break;
             }
             if (version >= 5) VerifyChecksum(server, data, r.Position, r.ReadBytes(8));
+            end = r.Position;
         }
         catch (RdbShortReadException)
         {

@@ -4,7 +4,8 @@ namespace Cinnabar.Server;
 
 public static class Banner
 {
-    public static void Print(CinnabarServer s)
+    /// <summary>The logo and "Server initialized": printed before the dataset is loaded, as redis-server does.</summary>
+    public static void PrintLogo(CinnabarServer s)
     {
         var log = s.Log;
         log.Notice("oO0OoO0OoO0Oo Cinnabar is starting oO0OoO0OoO0Oo");
@@ -20,7 +21,7 @@ public static class Banner
                       _.-``    `.  `_.  ''-._           Cinnabar {CinnabarServer.CinnabarVersion} (Redis {CinnabarServer.RedisVersion} compatible) 64 bit
                   .-`` .-```.  ```\/    _.,_ ''-._
                  (    '      ,       .-`  | `,    )     Running in standalone mode
-                 |`-._`-...-` __...-.``-._|'` _.-'|     Port: {s.Port}
+                 |`-._`-...-` __...-.``-._|'` _.-'|     Port: {s.Config.Port}
                  |    `-._   `._    /     _.-'    |     PID: {Environment.ProcessId}
                   `-._    `-._  `-./  _.-'    _.-'
                  |`-._`-._    `-.__.-'    _.-'_.-'|
@@ -36,6 +37,12 @@ public static class Banner
             """);
         }
         log.Notice("Server initialized");
+    }
+
+    /// <summary>Once loaded and bound.</summary>
+    public static void PrintReady(CinnabarServer s)
+    {
+        var log = s.Log;
         log.Notice($"Event loop uses {s.Loop.PollerName}");
         log.Notice("Ready to accept connections tcp");
     }

@@ -208,7 +208,7 @@ public static class Info
         Field(sb, "mem_clients_slaves", 0);
         Field(sb, "mem_clients_normal", s.Clients.All.Sum(c => c.Output.ListBytes + c.QueryBufferCapacity));
         Field(sb, "mem_cluster_links", 0);
-        Field(sb, "mem_aof_buffer", 0);
+        Field(sb, "mem_aof_buffer", s.Aof.BufferMemory);
         Field(sb, "mem_allocator", "dotnet-gc");
         Field(sb, "active_defrag_running", 0);
         Field(sb, "lazyfree_pending_objects", 0);
@@ -240,18 +240,28 @@ public static class Info
         Field(sb, "rdb_last_cow_size", bg.LastCowSize);
         Field(sb, "rdb_last_load_keys_expired", s.Stats.RdbLastLoadKeysExpired);
         Field(sb, "rdb_last_load_keys_loaded", s.Stats.RdbLastLoadKeysLoaded);
-        Field(sb, "aof_enabled", 0);
-        Field(sb, "aof_rewrite_in_progress", 0);
-        Field(sb, "aof_rewrite_scheduled", 0);
-        Field(sb, "aof_last_rewrite_time_sec", -1);
-        Field(sb, "aof_current_rewrite_time_sec", -1);
-        Field(sb, "aof_last_bgrewrite_status", "ok");
-        Field(sb, "aof_rewrites", 0);
-        Field(sb, "aof_rewrites_consecutive_failures", 0);
-        Field(sb, "aof_last_write_status", "ok");
+        var aof = s.Aof;
+        Field(sb, "aof_enabled", aof.Active ? 1 : 0);
+        Field(sb, "aof_rewrite_in_progress", aof.RewriteInProgress ? 1 : 0);
+        Field(sb, "aof_rewrite_scheduled", aof.RewriteScheduled ? 1 : 0);
+        Field(sb, "aof_last_rewrite_time_sec", aof.RewriteTimeLast);
+        Field(sb, "aof_current_rewrite_time_sec", aof.CurrentRewriteTimeSec);
+        Field(sb, "aof_last_bgrewrite_status", aof.LastBgrewriteOk ? "ok" : "err");
+        Field(sb, "aof_rewrites", aof.Rewrites);
+        Field(sb, "aof_rewrites_consecutive_failures", aof.ConsecutiveFailures);
+        Field(sb, "aof_last_write_status", aof.WriteStatusOk ? "ok" : "err");
         Field(sb, "aof_last_cow_size", 0);
         Field(sb, "module_fork_in_progress", 0);
         Field(sb, "module_fork_last_cow_size", 0);
+        if (s.Config.AppendOnly)
+        {
+            Field(sb, "aof_current_size", aof.CurrentSize);
+            Field(sb, "aof_base_size", aof.RewriteBaseSize);
+            Field(sb, "aof_pending_rewrite", aof.RewriteScheduled ? 1 : 0);
+            Field(sb, "aof_buffer_length", aof.BufferLength);
+            Field(sb, "aof_pending_bio_fsync", aof.PendingBioFsync);
+            Field(sb, "aof_delayed_fsync", aof.DelayedFsync);
+        }
     }
 
     static void StatsSection(CinnabarServer s, StringBuilder sb)

@@ -6,10 +6,11 @@
 // client) accumulate and leave together when the outermost call() ends, wrapped in MULTI/EXEC
 // when there are several. An expired key's DEL joins the running unit, ahead of the command
 // that found it (outside one it leaves at once); an evicted key's DEL always leaves at once,
-// as in 7.0. Replicas (and the AOF, later) are the targets; each emits SELECT when the db changes.
+// as in 7.0. Replicas and the AOF are the targets; each emits SELECT when the db changes.
 // With no target nothing is serialized: the hot path pays one flag check.
 using System.Buffers.Text;
 using Cinnabar.Networking;
+using Cinnabar.Persistence;
 using Cinnabar.Protocol;
 using Cinnabar.Replication;
 
@@ -30,6 +31,7 @@ public sealed class Propagation
     static readonly byte[] Multi = "*1\r\n$5\r\nMULTI\r\n"u8.ToArray(), Exec = "*1\r\n$4\r\nEXEC\r\n"u8.ToArray();
 
     readonly ReplicationPrimary _replication;
+    readonly AppendOnlyFile _aof;
 
     // server.also_propagate: the serialized commands of the running unit and, per command, its db.
     readonly RespCommandBuffer _pending = new();
@@ -42,14 +44,15 @@ public sealed class Propagation
     CallState _call;
     int _callDepth; // call()s on the stack: a deletion inside one joins its unit
 
-    public Propagation(ReplicationPrimary replication)
+    public Propagation(ReplicationPrimary replication, AppendOnlyFile aof)
     {
         _replication = replication;
+        _aof = aof;
         _writer = new ArgvWriter(this);
     }
 
-    /// <summary>Whether anything consumes the stream (replicas now, the AOF later): when not, nothing is serialized.</summary>
-    public bool Active => _replication.FeedsReplicas;
+    /// <summary>Whether anything consumes the stream (replicas, the AOF): when not, nothing is serialized.</summary>
+    public bool Active => _replication.FeedsReplicas || _aof.Active;
 
     /// <summary>
     /// What one call() has asked for: where its replacement argv starts and its length (-1: none),
@@ -154,9 +157,10 @@ public sealed class Propagation
         _pending.Truncate(0);
     }
 
-    /// <summary>propagateNow: to the replicas (replicationFeedSlaves) and, once it exists, the AOF (feedAppendOnlyFile).</summary>
+    /// <summary>propagateNow: to the AOF (feedAppendOnlyFile) and the replicas (replicationFeedSlaves).</summary>
     void Feed(int db, ReadOnlySpan<byte> command, PropagationTargets targets)
     {
+        if ((targets & PropagationTargets.Aof) != 0 && _aof.Active) _aof.Feed(db, command);
         if ((targets & PropagationTargets.Repl) != 0) _replication.Feed(db, command);
     }
 

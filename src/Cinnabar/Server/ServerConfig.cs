@@ -192,6 +192,7 @@ public sealed partial class ServerConfig
             NotifyKeyspaceEvents = f;
             return null;
         }, () => KeyspaceEvents.FlagsToString(NotifyKeyspaceEvents));
+        RegisterAof();
         Int("port", 6379, 0, 65535, v => Port = (int)v, () => Port);
         // Redis's built-in default is "* -::*" guarded by protected mode; Cinnabar's embedded default
         // is loopback only (the README's first command must not expose a server). CONFIG GET shows it.

@@ -1,0 +1,219 @@
+// The AOF-format base of a rewrite (aof.c's rewriteAppendOnlyFileRio), for aof-use-rdb-preamble
+// no: per non-empty db a SELECT, then per key the fewest commands that rebuild it — SET for a
+// string, RPUSH / SADD / ZADD / HMSET in batches of AOF_REWRITE_ITEMS_PER_CMD (64) items — and
+// PEXPIREAT for a key with a TTL; with aof-timestamp-enabled a #TS line first. Output is
+// buffered and written to the stream in 64 KB blocks.
+using System.Buffers.Text;
+using Cinnabar.DataTypes;
+using Cinnabar.Keyspace;
+using Cinnabar.Protocol;
+
+namespace Cinnabar.Persistence;
+
+public static class AofRewriter
+{
+    const int ItemsPerCmd = 64; // AOF_REWRITE_ITEMS_PER_CMD
+
+    public static void Write(CinnabarServer server, Stream output, bool timestamp)
+    {
+        var w = new Writer(output);
+        if (timestamp) w.Raw(System.Text.Encoding.ASCII.GetBytes($"#TS:{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}\r\n"));
+        foreach (var db in server.Databases)
+        {
+            if (db.Count == 0) continue;
+            w.Raw("*2\r\n$6\r\nSELECT\r\n"u8);
+            w.Bulk(db.Id);
+            foreach (var o in db.Main.Entries())
+            {
+                var key = o.KeySpan;
+                switch (o.Type)
+                {
+                    case ObjType.String:
+                        w.Raw("*3\r\n$3\r\nSET\r\n"u8);
+                        w.Bulk(key);
+                        w.Bulk(o.StringBytes());
+                        break;
+                    case ObjType.List:
+                        RewriteList(w, key, (Quicklist)o.Ptr!);
+                        break;
+                    case ObjType.Set:
+                        RewriteSet(w, key, o);
+                        break;
+                    case ObjType.ZSet:
+                        RewriteSortedSet(w, key, o);
+                        break;
+                    case ObjType.Hash:
+                        RewriteHash(w, key, o);
+                        break;
+                    default:
+                        throw new NotSupportedException("AOF rewrite: no form for " + RedisObject.TypeName(o.Type));
+                }
+                long expire = db.GetExpire(key);
+                if (expire != -1)
+                {
+                    w.Raw("*3\r\n$9\r\nPEXPIREAT\r\n"u8);
+                    w.Bulk(key);
+                    w.Bulk(expire);
+                }
+                w.FlushIfFull();
+            }
+        }
+        w.Flush();
+    }
+
+    /// <summary>The header of the next batch: "*&lt;2+n*per&gt;", the command, the key (n = items left, at most 64).</summary>
+    static void BatchHeader(Writer w, ReadOnlySpan<byte> cmd, ReadOnlySpan<byte> key, long itemsLeft, int perItem)
+    {
+        long n = Math.Min(itemsLeft, ItemsPerCmd);
+        w.Count(2 + n * perItem);
+        w.Bulk(cmd);
+        w.Bulk(key);
+    }
+
+    static void RewriteList(Writer w, ReadOnlySpan<byte> key, Quicklist ql)
+    {
+        long items = ql.Count, count = 0;
+        var it = ql.GetIterator(fromHead: true);
+        while (it.Next(out var e))
+        {
+            if (count == 0) BatchHeader(w, "RPUSH"u8, key, items, 1);
+            if (Quicklist.Get(e, out var s, out long v)) w.Bulk(s);
+            else w.Bulk(v);
+            if (++count == ItemsPerCmd) count = 0;
+            items--;
+        }
+    }
+
+    static void RewriteSet(Writer w, ReadOnlySpan<byte> key, RedisObject o)
+    {
+        long count = 0;
+        if (o.Ptr is Intset iset)
+        {
+            long items = iset.Count;
+            for (int i = 0; i < iset.Count; i++)
+            {
+                if (count == 0) BatchHeader(w, "SADD"u8, key, items, 1);
+                w.Bulk(iset.Get(i));
+                if (++count == ItemsPerCmd) count = 0;
+                items--;
+            }
+            return;
+        }
+        var d = (StringDict)o.Ptr!;
+        long left = d.Count;
+        foreach (var e in d.Entries())
+        {
+            if (count == 0) BatchHeader(w, "SADD"u8, key, left, 1);
+            w.Bulk(e.Key);
+            if (++count == ItemsPerCmd) count = 0;
+            left--;
+        }
+    }
+
+    static void RewriteSortedSet(Writer w, ReadOnlySpan<byte> key, RedisObject o)
+    {
+        var z = new ZSet(o);
+        long items = z.Length, count = 0;
+        foreach (var (ele, score) in z.All())
+        {
+            if (count == 0) BatchHeader(w, "ZADD"u8, key, items, 2);
+            w.Bulk(System.Text.Encoding.ASCII.GetBytes(ReplyWriter.FormatDouble(score)));
+            w.Bulk(ele);
+            if (++count == ItemsPerCmd) count = 0;
+            items--;
+        }
+    }
+
+    static void RewriteHash(Writer w, ReadOnlySpan<byte> key, RedisObject o)
+    {
+        long count = 0;
+        if (o.Ptr is byte[] bytes)
+        {
+            var lp = new Listpack(bytes);
+            long items = lp.Count / 2;
+            for (int p = lp.First(); p >= 0; p = lp.Next(p))
+            {
+                if (count == 0) BatchHeader(w, "HMSET"u8, key, items, 2);
+                WriteEntry(w, lp, p);
+                p = lp.Next(p);
+                WriteEntry(w, lp, p);
+                if (++count == ItemsPerCmd) count = 0;
+                items--;
+            }
+            return;
+        }
+        var d = (StringDict)o.Ptr!;
+        long left = d.Count;
+        foreach (var e in d.Entries())
+        {
+            if (count == 0) BatchHeader(w, "HMSET"u8, key, left, 2);
+            w.Bulk(e.Key);
+            w.Bulk(e.Value!);
+            if (++count == ItemsPerCmd) count = 0;
+            left--;
+        }
+    }
+
+    static void WriteEntry(Writer w, Listpack lp, int p)
+    {
+        if (lp.Get(p, out var s, out long v)) w.Bulk(s);
+        else w.Bulk(v);
+    }
+
+    /// <summary>rio over a stream: bulk strings, bulk integers and counts into a reused 64 KB block.</summary>
+    sealed class Writer(Stream output)
+    {
+        byte[] _buf = new byte[1 << 16];
+        int _len;
+
+        public void Raw(ReadOnlySpan<byte> bytes)
+        {
+            if (_len + bytes.Length > _buf.Length)
+            {
+                Flush();
+                if (bytes.Length > _buf.Length) Array.Resize(ref _buf, bytes.Length);
+            }
+            bytes.CopyTo(_buf.AsSpan(_len));
+            _len += bytes.Length;
+        }
+
+        /// <summary>rioWriteBulkCount('*', n).</summary>
+        public void Count(long n) => Header((byte)'*', n);
+
+        public void Bulk(ReadOnlySpan<byte> s)
+        {
+            Header((byte)'$', s.Length);
+            Raw(s);
+            Raw("\r\n"u8);
+        }
+
+        /// <summary>rioWriteBulkLongLong.</summary>
+        public void Bulk(long v)
+        {
+            Span<byte> digits = stackalloc byte[20];
+            Utf8Formatter.TryFormat(v, digits, out int n);
+            Bulk(digits[..n]);
+        }
+
+        void Header(byte prefix, long n)
+        {
+            Span<byte> h = stackalloc byte[24];
+            h[0] = prefix;
+            Utf8Formatter.TryFormat(n, h[1..], out int w);
+            h[1 + w] = (byte)'\r';
+            h[2 + w] = (byte)'\n';
+            Raw(h[..(3 + w)]);
+        }
+
+        public void FlushIfFull()
+        {
+            if (_len >= _buf.Length / 2) Flush();
+        }
+
+        public void Flush()
+        {
+            output.Write(_buf, 0, _len);
+            _len = 0;
+        }
+    }
+}
