@@ -52,6 +52,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly Propagation Propagation;
     /// <summary>BGSAVE: the forkless snapshot and the save points (Persistence/BackgroundSave.cs).</summary>
     public readonly Persistence.BackgroundSave BackgroundSave;
+
+    /// <summary>hasActiveChildProcess: a snapshot (BGSAVE, full sync, AOF rewrite base) or an AOF rewrite is running; one at a time.</summary>
+    public bool HasActiveChildProcess => BackgroundSave.ChildActive || Aof.RewriteInProgress;
     readonly List<Listener> _listeners = new();
     ActiveExpire _activeExpire = null!;
     Thread? _thread;

@@ -43,7 +43,7 @@ public static class PersistenceCommands
         var bg = c.Server.BackgroundSave;
         bool inExec = c.Server.Dispatcher.ExecutionNesting > 1;
         if (bg.InProgress) c.Reply.Error("Background save already in progress");
-        else if (bg.ChildActive || inExec)
+        else if (c.Server.HasActiveChildProcess || inExec)
         {
             if (schedule || inExec)
             {

@@ -6,9 +6,9 @@
 // fsync to the background thread at most once a second; no leaves it to the kernel. A rewrite
 // opens a new INCR file first (new writes go there), then produces a new BASE from the dataset
 // of that moment, and when it finishes the manifest names the new base and the new incr; the
-// old files become history and are deleted. The base is produced synchronously on the loop
-// (WriteBase) until the forkless snapshot takes that role; the rewrite's completion is handled
-// from serverCron, as Redis handles its child's exit.
+// old files become history and are deleted. An RDB-preamble base is the forkless snapshot
+// (Persistence/Snapshot, taken while clients write), whose completion runs the rewrite's done
+// handler; an AOF-format base is written synchronously (WriteBase) and completes from serverCron.
 using System.Diagnostics;
 using System.Buffers.Text;
 using Cinnabar.Server;
@@ -86,8 +86,8 @@ public sealed class AppendOnlyFile : IDisposable
     public int PendingBioFsync => _bio.PendingFsyncs;
     public long CurrentRewriteTimeSec => _rewriteTimeStart == -1 ? -1 : DateTimeOffset.UtcNow.ToUnixTimeSeconds() - _rewriteTimeStart;
 
-    /// <summary>hasActiveChildProcess: only the rewrite here (the snapshot joins once it runs in the background).</summary>
-    public bool HasActiveChildProcess() => RewriteInProgress;
+    /// <summary>hasActiveChildProcess: this rewrite, or any snapshot (BGSAVE, a full sync).</summary>
+    public bool HasActiveChildProcess() => _server.HasActiveChildProcess;
 
     // ------------------------------------------------------------ feeding
 
@@ -419,16 +419,46 @@ public sealed class AppendOnlyFile : IDisposable
     // ------------------------------------------------------------ rewrite
 
     /// <summary>
-    /// THE SEAM for the forkless snapshot: the new base's contents, the dataset as of now. Today
-    /// it is written synchronously on the loop — RdbFile.WriteRdb (aof-use-rdb-preamble yes) or
-    /// the rewriteAppendOnlyFileRio commands (no). Once the background snapshot exists, the
-    /// rewrite should start it here and finish (BackgroundRewriteDone) when it completes.
+    /// A base written synchronously on the loop: at start-up (the dataset is empty), and for
+    /// BGREWRITEAOF with aof-use-rdb-preamble no (the rewriteAppendOnlyFileRio commands). A
+    /// rewrite's RDB-preamble base is the forkless snapshot instead (StartSnapshotBase).
     /// </summary>
     void WriteBase(Stream output, bool rdbPreamble)
     {
-        if (rdbPreamble) RdbFile.WriteRdb(_server, output);
+        if (rdbPreamble) RdbFile.WriteRdb(_server, output, aofBase: true);
         else AofRewriter.Write(_server, output, Config.AofTimestampEnabled);
     }
+
+    /// <summary>
+    /// The RDB-preamble base as a forkless snapshot (Persistence/Snapshot) into the temp rewrite
+    /// file, taken while clients write, which the new incr file already receives; its completion
+    /// is the rewrite's done handler. False (logged) when the temp file cannot be created.
+    /// </summary>
+    bool StartSnapshotBase()
+    {
+        FileStream fs;
+        try
+        {
+            fs = new FileStream(TempRewriteFile, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _server.Log.Warning("Write error writing append only file on disk: " + e.Message);
+            return false;
+        }
+        _rewriteBySnapshot = true;
+        _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.AofRewrite, fs, repl: null, error =>
+        {
+            _rewriteBySnapshot = false;
+            if (error is SnapshotWriter.CancelledException) return; // KillAppendOnlyChild accounted for it
+            if (error != null) _server.Log.Warning("Write error writing append only file on disk: " + error.Message);
+            else _server.Log.Notice($"Successfully created the temporary AOF base file {Path.GetFileName(TempRewriteFile)}");
+            if (RewriteInProgress) BackgroundRewriteDone(error == null);
+        });
+        return true;
+    }
+
+    bool _rewriteBySnapshot;
 
     /// <summary>rewriteAppendOnlyFile: the base into temp-rewriteaof-&lt;pid&gt;.aof in `dir`, fsynced, renamed to path.</summary>
     bool RewriteAppendOnlyFile(string path, bool rdbPreamble)
@@ -502,7 +532,18 @@ public sealed class AppendOnlyFile : IDisposable
         _rewriteTimeStart = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         RewriteInProgress = true;
         _childPreamble = Config.AofUseRdbPreamble;
-        _childOk = RewriteAppendOnlyFile(TempRewriteFile, _childPreamble);
+        if (_childPreamble)
+        {
+            if (!StartSnapshotBase())
+            {
+                RewriteInProgress = false;
+                _rewriteTimeStart = -1;
+                LastBgrewriteOk = false;
+                return false;
+            }
+            return true;
+        }
+        _childOk = RewriteAppendOnlyFile(TempRewriteFile, rdbPreamble: false);
         if (_childOk) _server.Log.Notice($"Successfully created the temporary AOF base file {Path.GetFileName(TempRewriteFile)}");
         return true;
     }
@@ -556,7 +597,7 @@ public sealed class AppendOnlyFile : IDisposable
     /// <summary>checkChildrenDone for the rewrite: serverCron hands its result to the done handler.</summary>
     void CheckRewriteDone()
     {
-        if (!RewriteInProgress) return;
+        if (!RewriteInProgress || _rewriteBySnapshot) return; // a snapshot base reports itself
         BackgroundRewriteDone(_childOk);
     }
 
@@ -667,6 +708,7 @@ public sealed class AppendOnlyFile : IDisposable
     {
         if (!RewriteInProgress) return;
         _server.Log.Notice($"Killing running AOF rewrite child: {Pid}");
+        if (_rewriteBySnapshot) _server.BackgroundSave.Kill();
         TryDelete(TempRewriteFile);
         RewriteInProgress = false;
         _rewriteTimeStart = -1;

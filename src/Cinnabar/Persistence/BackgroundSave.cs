@@ -22,19 +22,32 @@ public sealed class BackgroundSave
     string? _tempPath;
     long _dirtyBeforeBgsave;
 
-    /// <summary>Where the running snapshot goes (Redis's rdb_child_type): a file for BGSAVE, memory for replicas' full sync.</summary>
-    Action<Exception?>? _toReplicasDone;
+    /// <summary>Who started the running snapshot (Redis's child_type and rdb_child_type).</summary>
+    public enum SnapshotPurpose
+    {
+        /// <summary>BGSAVE, a save point: the RDB file.</summary>
+        Bgsave,
+        /// <summary>A full sync: into memory, for replicas.</summary>
+        Replicas,
+        /// <summary>An AOF rewrite's RDB-preamble base (a CHILD_TYPE_AOF: not an RDB save).</summary>
+        AofRewrite,
+    }
+
+    SnapshotPurpose _purpose;
+
+    /// <summary>For the Replicas and AofRewrite purposes: the owner's completion (null error on success), run on the loop.</summary>
+    Action<Exception?>? _childDone;
 
     public BackgroundSave(CinnabarServer server) => _server = server;
 
     /// <summary>The epoch bit keys linked now carry (Database.SnapshotMark in every db); flipped when a snapshot starts.</summary>
     public bool Mark { get; private set; }
 
-    /// <summary>rdb_bgsave_in_progress: a snapshot (BGSAVE's, or a full sync's) is being produced or written.</summary>
-    public bool InProgress => _writer != null;
+    /// <summary>rdb_bgsave_in_progress: an RDB snapshot (BGSAVE's, or a full sync's) is being produced or written.</summary>
+    public bool InProgress => _writer != null && _purpose != SnapshotPurpose.AofRewrite;
 
     /// <summary>The running snapshot is for replicas (a full sync), not for the RDB file.</summary>
-    public bool ToReplicas => _writer != null && _toReplicasDone != null;
+    public bool ToReplicas => _writer != null && _purpose == SnapshotPurpose.Replicas;
 
     /// <summary>rdb_bgsave_scheduled: BGSAVE SCHEDULE (or BGSAVE inside EXEC) waits for cron.</summary>
     public bool Scheduled { get; set; }
@@ -56,13 +69,13 @@ public sealed class BackgroundSave
     /// <summary>rdb_current_bgsave_time_sec.</summary>
     public long CurrentDurationSeconds => InProgress ? Now - _startUnix : -1;
 
-    /// <summary>The running BGSAVE's snapshot, for INFO's current_save_keys_* and current_cow_size (null when none).</summary>
-    public Snapshot? Current => InProgress ? _snapshot : null;
+    /// <summary>The running snapshot (any purpose), for INFO's current_save_keys_* and current_cow_size (null when none).</summary>
+    public Snapshot? Current => ChildActive ? _snapshot : null;
 
     static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-    /// <summary>hasActiveChildProcess: a snapshot is running (an aborted one that still marks keys does not count).</summary>
-    public bool ChildActive => InProgress;
+    /// <summary>A snapshot of any purpose is running (an aborted one that still marks keys does not count): one at a time.</summary>
+    public bool ChildActive => _writer != null;
 
     /// <summary>writeCommandsDeniedByDiskError for the RDB: the -MISCONF error while the last save failed.</summary>
     public string? DiskError =>
@@ -96,26 +109,30 @@ public sealed class BackgroundSave
             error => _server.Loop.Post(() => WriterDone(writer!, error)));
         _writer = writer;
         _tempPath = tmp;
-        _toReplicasDone = null;
-        _snapshot = BeginSnapshot(writer, _server.Replication.SaveInfo());
+        _purpose = SnapshotPurpose.Bgsave;
+        _childDone = null;
+        _snapshot = BeginSnapshot(writer, _server.Replication.SaveInfo(), aofBase: false);
         _startUnix = Now;
         _server.Log.Notice("Background saving started");
         return true;
     }
 
     /// <summary>
-    /// rdbSaveToSlavesSockets' counterpart: a snapshot into output (memory) for replicas waiting
-    /// for a full sync; done runs on the loop with null on success. The caller checks that none runs.
+    /// A snapshot for another mechanism: into memory for replicas waiting for a full sync
+    /// (rdbSaveToSlavesSockets' counterpart), or into an AOF rewrite's temp base file (aof-base 1).
+    /// done runs on the loop once, null on success. The caller checks that no snapshot runs.
     /// </summary>
-    public void StartToReplicas(Stream output, RdbFile.ReplicationInfo? repl, Action<Exception?> done)
+    public void StartFor(SnapshotPurpose purpose, Stream output, RdbFile.ReplicationInfo? repl, Action<Exception?> done)
     {
         SnapshotWriter? writer = null;
-        writer = new SnapshotWriter(output, _server.Config.GetBool("rdbchecksum"), incrementalFsync: false,
+        writer = new SnapshotWriter(output, _server.Config.GetBool("rdbchecksum"),
+            incrementalFsync: purpose == SnapshotPurpose.AofRewrite && _server.Config.GetBool("aof-rewrite-incremental-fsync"),
             error => _server.Loop.Post(() => WriterDone(writer!, error)));
         _writer = writer;
         _tempPath = null;
-        _toReplicasDone = done;
-        _snapshot = BeginSnapshot(writer, repl);
+        _purpose = purpose;
+        _childDone = done;
+        _snapshot = BeginSnapshot(writer, repl, aofBase: purpose == SnapshotPurpose.AofRewrite);
         _startUnix = Now;
     }
 
@@ -123,12 +140,12 @@ public sealed class BackgroundSave
     /// Starts a snapshot into writer (BGSAVE now; the AOF rewrite's base and replication's full
     /// sync are its other users): finishes marking after an aborted one, flips the epoch bit.
     /// </summary>
-    Snapshot BeginSnapshot(SnapshotWriter writer, RdbFile.ReplicationInfo? repl)
+    Snapshot BeginSnapshot(SnapshotWriter writer, RdbFile.ReplicationInfo? repl, bool aofBase)
     {
         if (_snapshot is { WalkDone: false } old) old.DrainNow();
         Mark = !Mark;
         foreach (var db in _server.Databases) db.SnapshotMark = Mark;
-        return new Snapshot(_server, writer, Mark, repl);
+        return new Snapshot(_server, writer, Mark, repl, aofBase);
     }
 
     /// <summary>beforeSleep: one slice of the walk. busy says whether this loop iteration served events.</summary>
@@ -153,12 +170,12 @@ public sealed class BackgroundSave
         _writer = null;
         snapshot.Abort();
         writer.Join(TimeSpan.FromSeconds(10)); // a cancelled writer stops after its current chunk
-        if (_toReplicasDone is { } toReplicas)
+        if (_childDone is { } childDone)
         {
             _startUnix = -1;
-            _toReplicasDone = null;
-            _server.Log.Warning("Background transfer terminated by user request");
-            toReplicas(new SnapshotWriter.CancelledException());
+            _childDone = null;
+            if (_purpose == SnapshotPurpose.Replicas) _server.Log.Warning("Background transfer terminated by user request");
+            childDone(new SnapshotWriter.CancelledException());
             return;
         }
         TryDelete(_tempPath!);
@@ -174,14 +191,16 @@ public sealed class BackgroundSave
         if (error is SnapshotWriter.CancelledException) return;
         var snapshot = _snapshot!;
         _writer = null;
-        if (_toReplicasDone is { } toReplicas)
+        if (_childDone is { } childDone)
         {
-            // backgroundSaveDoneHandlerSocket: the file's bookkeeping (dirty, lastsave, status) is untouched.
-            _toReplicasDone = null;
+            // backgroundSaveDoneHandlerSocket / the rewrite's done handler: the RDB file's
+            // bookkeeping (dirty, lastsave, status) is untouched.
+            _childDone = null;
             _startUnix = -1;
             if (error != null) snapshot.Abort();
-            _server.Log.Notice(error == null ? "Background RDB transfer terminated with success" : "Background transfer error");
-            toReplicas(error);
+            if (_purpose == SnapshotPurpose.Replicas)
+                _server.Log.Notice(error == null ? "Background RDB transfer terminated with success" : "Background transfer error");
+            childDone(error);
             return;
         }
         if (error == null)
@@ -227,7 +246,7 @@ public sealed class BackgroundSave
     /// </summary>
     public void Cron()
     {
-        if (ChildActive) return;
+        if (_server.HasActiveChildProcess) return;
         long now = Now;
         bool retryAllowed = now - _lastTryUnix > RetryDelaySeconds || LastStatusOk;
         foreach (var (seconds, changes) in _server.Config.SaveParams)

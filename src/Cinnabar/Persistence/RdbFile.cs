@@ -67,7 +67,7 @@ public static class RdbFile
     public readonly record struct ReplicationInfo(int StreamDb, string ReplId, long Offset);
 
     /// <summary>rdbSaveRio: the whole file, CRC-64 accumulated as bytes go out (8 zero bytes with rdbchecksum no).</summary>
-    public static void WriteRdb(CinnabarServer server, Stream output, ReplicationInfo? repl = null)
+    public static void WriteRdb(CinnabarServer server, Stream output, ReplicationInfo? repl = null, bool aofBase = false)
     {
         var w = new RdbWriter(server.Config.GetBool("rdbcompression"), 1 << 16);
         ulong crc = 0;
@@ -78,7 +78,7 @@ public static class RdbFile
             w.Clear();
         }
 
-        WriteHeader(server, w, repl);
+        WriteHeader(server, w, repl, aofBase);
         foreach (var db in server.Databases)
         {
             if (db.Count == 0) continue;

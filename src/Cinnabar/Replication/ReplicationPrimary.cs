@@ -152,7 +152,7 @@ public sealed class ReplicationPrimary
             _server.Log.Notice("Waiting for end of BGSAVE for SYNC");
             return;
         }
-        if (bg.InProgress)
+        if (_server.HasActiveChildProcess)
         {
             state.WaitBgsaveStart = true;
             state.PendingFullResync = psync;
@@ -184,13 +184,13 @@ public sealed class ReplicationPrimary
         if (psyncNow != null) psyncNow.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {_syncStartOffset}\r\n"));
         _server.Log.Notice("Starting BGSAVE for SYNC with target: replicas sockets");
         _syncRdb = new RdbBuffer();
-        _server.BackgroundSave.StartToReplicas(_syncRdb, SaveInfo(), FullSyncSnapshotDone);
+        _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.Replicas, _syncRdb, SaveInfo(), FullSyncSnapshotDone);
     }
 
     /// <summary>replicationStartPendingFork (serverCron): replicas that waited for a BGSAVE to end get their snapshot.</summary>
     public void StartPendingFullSync()
     {
-        if (_server.BackgroundSave.InProgress) return;
+        if (_server.HasActiveChildProcess) return;
         foreach (var r in _replicas)
             if (r.ReplicaState!.WaitBgsaveStart)
             {

@@ -117,6 +117,49 @@ public sealed class AofTests : IDisposable
     }
 
     [Fact]
+    public void A_slow_snapshot_base_keeps_the_writes_made_while_it_runs_and_excludes_BGSAVE()
+    {
+        // The RDB-preamble base is the forkless snapshot: a slow one (rdb-key-save-delay) is
+        // provably in progress while clients write, delete and flush; BGSAVE meanwhile is refused
+        // or scheduled as with Redis's AOF child; after a restart the dataset is the live one.
+        (string, string) live;
+        using (var s = new AofServer(_dir))
+        {
+            using var c = s.Connect();
+            c.Call("DEBUG", "POPULATE", "1000");
+            c.Call("CONFIG", "SET", "rdb-key-save-delay", "500"); // about 0.5 s of walk
+            Assert.Equal("+Background append only file rewriting started", c.CallS("BGREWRITEAOF"));
+            Assert.Equal("1", Info(c, "aof_rewrite_in_progress"));
+            Assert.Equal("0", Info(c, "rdb_bgsave_in_progress"));
+            Assert.Equal("-ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.", c.CallS("BGSAVE"));
+            Assert.Equal("+Background saving scheduled", c.CallS("BGSAVE", "SCHEDULE"));
+            Assert.Equal("-ERR Background append only file rewriting already in progress", c.CallS("BGREWRITEAOF"));
+            c.Call("SET", "key:1", "changed");
+            c.Call("DEL", "key:2");
+            c.Call("SET", "new", "x");
+            c.Call("SELECT", "3");
+            c.Call("SET", "in-db3", "y");
+            c.Call("SELECT", "0");
+            Assert.Equal("1", Info(c, "aof_rewrite_in_progress")); // the writes landed mid-rewrite
+            c.Call("CONFIG", "SET", "rdb-key-save-delay", "0");
+            WaitRewrite(c);
+            Assert.Equal("ok", Info(c, "aof_last_bgrewrite_status"));
+            // The scheduled BGSAVE runs once the rewrite is over.
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            while (Info(c, "rdb_saves") == "0" && sw.Elapsed.TotalSeconds < 5) Thread.Sleep(20);
+            Assert.Equal("1", Info(c, "rdb_saves"));
+            live = Capture(s);
+        }
+        using (var s = new AofServer(_dir))
+        {
+            Assert.Equal(live, Capture(s));
+            using var c = s.Connect();
+            Assert.Equal("changed", c.Call("GET", "key:1").Text);
+            Assert.True(c.Call("GET", "key:2").IsNull);
+        }
+    }
+
+    [Fact]
     public void ConfigSetAppendonlyStartsWithARewriteAndStopsCleanly()
     {
         string dump;
