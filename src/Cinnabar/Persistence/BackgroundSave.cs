@@ -1,9 +1,12 @@
 // BGSAVE without fork (rdb.c's rdbSaveBackground and backgroundSaveDoneHandlerDisk, server.c's
-// save points in serverCron): the server's one running snapshot (Redis's one child at a time),
-// stepped from beforeSleep, writing `dir`/temp-bgsave-<pid>.rdb on its writer thread and renamed over
-// `dbfilename` on success. Also the RDB state INFO persistence reports (rdb_* and current_*
-// fields), the save points and BGSAVE SCHEDULE retried from cron, and the -MISCONF refusal of
-// writes after a failed save (stop-writes-on-bgsave-error). SAVE stays synchronous (RdbFile.Save).
+// save points in serverCron), and the owner of the server's one running snapshot (Redis's one
+// child at a time), whatever it is for: BGSAVE writes `dir`/temp-bgsave-<pid>.rdb on the
+// snapshot's writer thread and renames it over `dbfilename` on success; a full sync
+// (Replication) and an AOF rewrite's base (AppendOnlyFile) start theirs through StartFor and
+// get its outcome back. Stepped from beforeSleep. Also the RDB state INFO persistence reports
+// (rdb_* and current_* fields), the save points and BGSAVE SCHEDULE retried from cron, and the
+// -MISCONF refusal of writes after a failed save (stop-writes-on-bgsave-error). SAVE stays
+// synchronous (RdbFile.Save).
 using System.Diagnostics;
 
 namespace Cinnabar.Persistence;
@@ -136,10 +139,7 @@ public sealed class BackgroundSave
         _startUnix = Now;
     }
 
-    /// <summary>
-    /// Starts a snapshot into writer (BGSAVE now; the AOF rewrite's base and replication's full
-    /// sync are its other users): finishes marking after an aborted one, flips the epoch bit.
-    /// </summary>
+    /// <summary>Starts a snapshot into writer: finishes marking after an aborted one, flips the epoch bit.</summary>
     Snapshot BeginSnapshot(SnapshotWriter writer, RdbFile.ReplicationInfo? repl, bool aofBase)
     {
         if (_snapshot is { WalkDone: false } old) old.DrainNow();
@@ -148,7 +148,7 @@ public sealed class BackgroundSave
         return new Snapshot(_server, writer, Mark, repl, aofBase);
     }
 
-    /// <summary>beforeSleep: one slice of the walk. busy says whether this loop iteration served events.</summary>
+    /// <summary>beforeSleep: one slice of the walk, of at most budgetTicks (StepBudgetTicks).</summary>
     public void Step(long budgetTicks)
     {
         if (_snapshot is { WalkDone: false } s) s.Step(budgetTicks);
@@ -161,8 +161,9 @@ public sealed class BackgroundSave
     public bool KeepLoopAwake => _snapshot is { WalkDone: false, Throttled: false };
 
     /// <summary>
-    /// killRDBChild and rdbRemoveTempFile: FLUSHALL and SHUTDOWN end a running BGSAVE. The file
-    /// is never renamed and the dirty count stays (the save did not happen).
+    /// killRDBChild and rdbRemoveTempFile: FLUSHALL and SHUTDOWN end a running BGSAVE (the file is
+    /// never renamed and the dirty count stays: the save did not happen) or full sync; the AOF's
+    /// killAppendOnlyChild ends its base this way. Another purpose's owner hears CancelledException.
     /// </summary>
     public void Kill()
     {
