@@ -41,6 +41,9 @@ public sealed class BackgroundSave
     /// <summary>For the Replicas and AofRewrite purposes: the owner's completion (null error on success), run on the loop.</summary>
     Action<Exception?>? _childDone;
 
+    /// <summary>The snapshot writers' chunk buffers, kept between snapshots (SnapshotWriter.BufferSize each).</summary>
+    readonly System.Collections.Concurrent.ConcurrentQueue<byte[]> _chunkBuffers = new();
+
     public BackgroundSave(CinnabarServer server) => _server = server;
 
     /// <summary>The epoch bit keys linked now carry (Database.SnapshotMark in every db); flipped when a snapshot starts.</summary>
@@ -108,7 +111,7 @@ public sealed class BackgroundSave
             return false;
         }
         SnapshotWriter? writer = null;
-        writer = new SnapshotWriter(fs, _server.Config.GetBool("rdbchecksum"), _server.Config.GetBool("rdb-save-incremental-fsync"),
+        writer = new SnapshotWriter(fs, _server.Config.GetBool("rdbchecksum"), _server.Config.GetBool("rdb-save-incremental-fsync"), _chunkBuffers,
             error => _server.Loop.Post(() => WriterDone(writer!, error)));
         _writer = writer;
         _tempPath = tmp;
@@ -129,7 +132,7 @@ public sealed class BackgroundSave
     {
         SnapshotWriter? writer = null;
         writer = new SnapshotWriter(output, _server.Config.GetBool("rdbchecksum"),
-            incrementalFsync: purpose == SnapshotPurpose.AofRewrite && _server.Config.GetBool("aof-rewrite-incremental-fsync"),
+            incrementalFsync: purpose == SnapshotPurpose.AofRewrite && _server.Config.GetBool("aof-rewrite-incremental-fsync"), _chunkBuffers,
             error => _server.Loop.Post(() => WriterDone(writer!, error)));
         _writer = writer;
         _tempPath = null;
@@ -171,6 +174,7 @@ public sealed class BackgroundSave
         _writer = null;
         snapshot.Abort();
         writer.Join(TimeSpan.FromSeconds(10)); // a cancelled writer stops after its current chunk
+        TrimChunkBuffers();
         if (_childDone is { } childDone)
         {
             _startUnix = -1;
@@ -190,6 +194,7 @@ public sealed class BackgroundSave
     {
         if (!ReferenceEquals(writer, _writer)) return; // killed: already accounted
         if (error is SnapshotWriter.CancelledException) return;
+        TrimChunkBuffers();
         var snapshot = _snapshot!;
         _writer = null;
         if (_childDone is { } childDone)
@@ -260,6 +265,12 @@ public sealed class BackgroundSave
             }
         }
         if (Scheduled && retryAllowed && Start()) Scheduled = false;
+    }
+
+    /// <summary>Between snapshots a few chunk buffers are kept (about 1 MB), not the peak of the last one.</summary>
+    void TrimChunkBuffers()
+    {
+        while (_chunkBuffers.Count > 16) _chunkBuffers.TryDequeue(out _);
     }
 
     static void TryDelete(string path)

@@ -4,7 +4,6 @@
 // rioSetAutoSync does) and once at the end, and closes. The loop never waits on it: it only
 // enqueues, and learns the outcome through the done callback, which runs on this thread exactly
 // once (after the end, a failure, or a cancel) and must post to the loop.
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 
@@ -14,9 +13,18 @@ public sealed class SnapshotWriter
 {
     const long AutoSyncBytes = 4 * 1024 * 1024; // REDIS_AUTOSYNC_BYTES
 
+    /// <summary>
+    /// Chunk buffers go back and forth between the loop and this thread through the owner's free
+    /// list, so a snapshot allocates only its peak of queued chunks, once, and not one array per
+    /// chunk (which under a write load feeds collections that pause the loop). Below the large
+    /// object heap's threshold; a bigger chunk (one huge value) gets an array of its own.
+    /// </summary>
+    public const int BufferSize = 80 * 1024;
+
     readonly Stream _out;
     readonly bool _checksum, _incrementalFsync;
     readonly Action<Exception?> _done;
+    readonly ConcurrentQueue<byte[]> _free;
     readonly BlockingCollection<(byte[] Buffer, int Length)> _queue = new();
     readonly Thread _thread;
     long _queued;
@@ -26,10 +34,12 @@ public sealed class SnapshotWriter
     public sealed class CancelledException() : Exception("snapshot cancelled");
 
     /// <param name="output">Where the RDB bytes go; the writer owns and disposes it.</param>
+    /// <param name="freeBuffers">Reusable BufferSize chunk buffers, shared by the owner's successive writers.</param>
     /// <param name="done">Called once on the writer thread: null on success, else why it failed.</param>
-    public SnapshotWriter(Stream output, bool checksum, bool incrementalFsync, Action<Exception?> done)
+    public SnapshotWriter(Stream output, bool checksum, bool incrementalFsync, ConcurrentQueue<byte[]> freeBuffers, Action<Exception?> done)
     {
         _out = output;
+        _free = freeBuffers;
         _checksum = checksum;
         _incrementalFsync = incrementalFsync;
         _done = done;
@@ -46,7 +56,8 @@ public sealed class SnapshotWriter
     /// <summary>Loop thread: hands over a copy of data.</summary>
     public void Write(ReadOnlySpan<byte> data)
     {
-        var buf = ArrayPool<byte>.Shared.Rent(data.Length);
+        byte[]? buf = null;
+        if (data.Length > BufferSize || !_free.TryDequeue(out buf)) buf = new byte[Math.Max(BufferSize, data.Length)];
         data.CopyTo(buf);
         Interlocked.Add(ref _queued, data.Length);
         ProducedBytes += data.Length;
@@ -65,6 +76,11 @@ public sealed class SnapshotWriter
 
     /// <summary>Waits for the thread to end (a cancelled writer ends as soon as its current write returns).</summary>
     public bool Join(TimeSpan timeout) => _thread.Join(timeout);
+
+    void Recycle(byte[] buf)
+    {
+        if (buf.Length == BufferSize) _free.Enqueue(buf);
+    }
 
     void Run()
     {
@@ -91,7 +107,7 @@ public sealed class SnapshotWriter
                 finally
                 {
                     Interlocked.Add(ref _queued, -len);
-                    ArrayPool<byte>.Shared.Return(buf);
+                    Recycle(buf);
                 }
             }
             if (!_cancelled)
@@ -111,7 +127,7 @@ public sealed class SnapshotWriter
             foreach (var (buf, len) in _queue.GetConsumingEnumerable())
             {
                 Interlocked.Add(ref _queued, -len);
-                ArrayPool<byte>.Shared.Return(buf);
+                Recycle(buf);
             }
         }
         finally
