@@ -37,6 +37,22 @@ def info(port, field):
     return None
 
 
+def gc(port, kind):
+    """Cinnabar's INFO gc: (gen2 collections, total pause ms, bytes allocated); zeros for Redis."""
+    if kind != "cinnabar":
+        return (0, 0, 0)
+    f = {}
+    for line in cli(port, "INFO", "gc").splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            f[k] = v.strip()
+    return (int(f["gc_gen2_collections"]), int(f["gc_pause_total_ms"]), int(f["gc_total_allocated_bytes"]) / 1048576.0)
+
+
+def gc_delta(a, b):
+    return tuple(y - x for x, y in zip(a, b))
+
+
 def wait_ready(port, timeout=300):
     end = time.time() + timeout
     while time.time() < end:
@@ -108,7 +124,11 @@ def measure(kind, port, a):
         cli(port, "BGSAVE")
         time.sleep(0.005)
         r["save_idle_s"] = wait_bgsave(port) + 0.005
+        for _ in range(a.warmup):  # loads not reported: they move where the load's own collections fall
+            benchmark(port, a)
+        g0 = gc(port, kind)
         r["base_rps"], r["base_p50"], r["base_p99"], r["base_max"] = benchmark(port, a)
+        r["base_gc2"], r["base_gcms"], r["base_alloc"] = gc_delta(g0, gc(port, kind))
         rss_before = rss_kb(p.pid)
         peak = [rss_before, 0]
         stop_sampling = threading.Event()
@@ -126,6 +146,7 @@ def measure(kind, port, a):
 
         def load():
             result["v"] = benchmark(port, a)
+        g0 = gc(port, kind)
         lt = threading.Thread(target=load)
         lt.start()
         time.sleep(0.3)  # the load is running
@@ -135,9 +156,14 @@ def measure(kind, port, a):
         r["save_loaded_s"] = wait_bgsave(port) + 0.005
         r["save_started_after_s"] = t_save
         lt.join()
+        r["save_gc2"], r["save_gcms"], r["save_alloc"] = gc_delta(g0, gc(port, kind))
         stop_sampling.set()
         t.join()
         r["save_rps"], r["save_p50"], r["save_p99"], r["save_max"] = result["v"]
+        # The same load again without a save: a collection the load itself was due for shows here too.
+        g0 = gc(port, kind)
+        r["after_rps"], r["after_p50"], r["after_p99"], r["after_max"] = benchmark(port, a)
+        r["after_gc2"], r["after_gcms"], r["after_alloc"] = gc_delta(g0, gc(port, kind))
         cow_bytes = max(peak[1], int(info(port, "rdb_last_cow_size") or 0)) if kind == "redis" else 0
         r["rss_before_mb"] = rss_before / 1024
         r["rss_peak_mb"] = (peak[0] * 1024 + cow_bytes) / (1024 * 1024)
@@ -160,6 +186,7 @@ def main():
     ap.add_argument("--requests", type=int, default=300000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--pipeline", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=0, help="unreported load runs before the measured ones")
     ap.add_argument("--out")
     a = ap.parse_args()
     results = [measure("redis", 7411, a), measure("cinnabar", 7412, a)]
@@ -178,11 +205,21 @@ def main():
     row("  p50 ms", "save_p50", "%.3f")
     row("  p99 ms", "save_p99", "%.3f")
     row("  max ms", "save_max", "%.3f")
+    row("SET load again without save: requests/s", "after_rps", "%.0f")
+    row("  p99 ms", "after_p99", "%.3f")
+    row("  max ms", "after_max", "%.3f")
     row("BGSAVE under load, s", "save_loaded_s", "%.2f")
     row("RSS before the save, MB", "rss_before_mb", "%.0f")
     row("RSS peak during the save (Redis: + child's copy-on-write), MB", "rss_peak_mb", "%.0f")
     row("RSS growth, %", "rss_growth_pct", "%.1f")
     row("start-up load of the file, s", "load_s", "%.2f")
+    row("Cinnabar GC during the load without save: gen2 collections", "base_gc2", "%d")
+    row("  GC pause, ms", "base_gcms", "%d")
+    row("Cinnabar GC during the load with BGSAVE: gen2 collections", "save_gc2", "%d")
+    row("  GC pause, ms", "save_gcms", "%d")
+    row("Cinnabar GC during the load again without save: GC pause, ms", "after_gcms", "%d")
+    row("Cinnabar bytes allocated during the load without save, MB", "base_alloc", "%.1f")
+    row("  with BGSAVE, MB", "save_alloc", "%.1f")
     for r in results:
         lines.append("")
         lines.append("%s: p99 with save / without = %.2fx" % (r["kind"], r["save_p99"] / r["base_p99"]))

@@ -267,10 +267,10 @@ public sealed class BackgroundSave
         if (Scheduled && retryAllowed && Start()) Scheduled = false;
     }
 
-    /// <summary>Between snapshots a few chunk buffers are kept (about 1 MB), not the peak of the last one.</summary>
+    /// <summary>Between snapshots the buffers of one full queue are kept (about 2.5 MB), not the peak of the last one.</summary>
     void TrimChunkBuffers()
     {
-        while (_chunkBuffers.Count > 16) _chunkBuffers.TryDequeue(out _);
+        while (_chunkBuffers.Count > 32) _chunkBuffers.TryDequeue(out _);
     }
 
     static void TryDelete(string path)

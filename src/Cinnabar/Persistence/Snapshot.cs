@@ -24,8 +24,12 @@ public sealed class Snapshot : IPreWriteHook
     /// <summary>Serialized bytes go to the writer in chunks of about this size.</summary>
     const int ChunkSize = 64 * 1024;
 
-    /// <summary>The walk pauses while the writer has this much unwritten (the hook never pauses).</summary>
-    const long MaxQueuedBytes = 16 * 1024 * 1024;
+    /// <summary>
+    /// The walk pauses while the writer has this much unwritten (the hook never pauses): enough to
+    /// keep the writer busy, small enough that the chunk buffers it takes are few (each one
+    /// allocated is garbage-collector work the write load then pays for).
+    /// </summary>
+    const long MaxQueuedBytes = 2 * 1024 * 1024;
 
     readonly CinnabarServer _server;
     readonly bool _mark;
