@@ -147,14 +147,21 @@ public sealed class Database
         AddNew(key, value, hash);
     }
 
-    /// <summary>dbAddRDBLoad: adds a key read from an RDB file, without the "new" event or KeyAdded (nobody observes a load).</summary>
-    public void AddForLoad(ReadOnlySpan<byte> key, RedisObject value)
+    /// <summary>
+    /// dbAddRDBLoad: adds a key read from an RDB file, without the "new" event or KeyAdded (nobody
+    /// observes a load). The value already carries its key; hashed once for the look-up and the
+    /// link; false (nothing changed) when the key exists.
+    /// </summary>
+    public bool TryAddForLoad(RedisObject value)
     {
+        var key = value.KeySpan;
+        ulong hash = EntryDict<RedisObject>.HashKey(key);
+        if (Main.Find(key, hash) != null) return false;
         _owner.InitObjectLru(value);
         value.SnapshotMark = SnapshotMark;
-        AttachKey(value, key);
-        Main.Link(value, EntryDict<RedisObject>.HashKey(key));
+        Main.Link(value, hash);
         UsedMemory += ObjectSize.OfKey(value);
+        return true;
     }
 
     void AddNew(ReadOnlySpan<byte> key, RedisObject value, ulong hash)

@@ -100,6 +100,7 @@ public static class RdbLoader
         long expireMs = -1, loaded = 0, expired = 0;
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         bool master = !server.IsReplica;
+        byte[] keyScratch = new byte[64], valueScratch = new byte[64];
         try
         {
             while (true)
@@ -141,22 +142,26 @@ public static class RdbLoader
                         throw Corrupt("the RDB file contains functions, which Cinnabar does not support");
                     default:
                         if (!RdbTypes.IsObjectType(type)) throw Corrupt($"Unknown RDB encoding type {type}");
-                        byte[] key = r.LoadString();
+                        // Most keys are strings: built straight from views of the file with the
+                        // key embedded, one allocation each; other types read their key first.
+                        var keyView = r.LoadStringView(ref keyScratch);
                         RedisObject val;
                         try
                         {
-                            val = r.LoadObject(type, server.Config);
+                            val = type == RdbTypes.String
+                                ? RedisObject.CreateStringEncoded(keyView, r.LoadStringView(ref valueScratch))
+                                : WithKey(keyView, r.LoadObject(type, server.Config));
                         }
                         catch (RdbFormatException e) when (e is not RdbShortReadException)
                         {
-                            throw Corrupt($"Bad data format loading key '{Encoding.UTF8.GetString(key)}': {e.Message}");
+                            throw Corrupt($"Bad data format loading key '{Encoding.UTF8.GetString(keyView)}': {e.Message}");
                         }
                         // rdbLoadRio: a master drops keys that expired while the file sat on disk.
                         if (master && expireMs != -1 && expireMs < now) expired++;
                         else
                         {
-                            AddKey(db, key, val, allowDuplicates);
-                            if (expireMs != -1) db.SetExpire(key, expireMs);
+                            AddKey(db, val, allowDuplicates);
+                            if (expireMs != -1) db.SetExpire(val.KeySpan, expireMs);
                             loaded++;
                         }
                         expireMs = -1;
@@ -178,14 +183,21 @@ public static class RdbLoader
         return new LoadResult(loaded, expired);
     }
 
-    static void AddKey(Database db, byte[] key, RedisObject val, bool allowDuplicates)
+    /// <summary>A non-string value gets its key array now (the view dies with the next read).</summary>
+    static RedisObject WithKey(ReadOnlySpan<byte> key, RedisObject val)
     {
-        if (db.Exists(key))
-        {
-            if (!allowDuplicates) throw Corrupt($"RDB has duplicated key '{Encoding.UTF8.GetString(key)}' in DB {db.Id}");
-            db.Delete(key);
-        }
-        db.AddForLoad(key, val);
+        val.KeyBuf = key.ToArray();
+        val.KeyLen = key.Length;
+        return val;
+    }
+
+    /// <summary>dbAddRDBLoad: val carries its key; a duplicate is an error unless allowed (DEBUG RELOAD MERGE replaces).</summary>
+    static void AddKey(Database db, RedisObject val, bool allowDuplicates)
+    {
+        if (db.TryAddForLoad(val)) return;
+        if (!allowDuplicates) throw Corrupt($"RDB has duplicated key '{Encoding.UTF8.GetString(val.KeySpan)}' in DB {db.Id}");
+        db.Delete(val.KeySpan);
+        db.TryAddForLoad(val);
     }
 
     /// <summary>The 8-byte footer: zero means saved with rdbchecksum no; otherwise it must match (when rdbchecksum is on here).</summary>

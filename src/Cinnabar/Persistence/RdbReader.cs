@@ -107,6 +107,42 @@ public ref struct RdbReader
         throw Corrupt("unknown string encoding " + len);
     }
 
+    /// <summary>
+    /// LoadString without a copy where it can: a plain string is a view of the file's bytes; an
+    /// int-encoded or LZF one is decoded into scratch (grown as needed, reused by the caller).
+    /// The view is valid until scratch is used again.
+    /// </summary>
+    public ReadOnlySpan<byte> LoadStringView(ref byte[] scratch)
+    {
+        ulong len = LoadLen(out bool encoded);
+        if (!encoded)
+        {
+            if (len > int.MaxValue) throw Corrupt("string too long");
+            return Take((int)len);
+        }
+        long v;
+        switch ((int)len)
+        {
+            case RdbTypes.EncInt8: v = (sbyte)ReadByte(); break;
+            case RdbTypes.EncInt16: v = BinaryPrimitives.ReadInt16LittleEndian(Take(2)); break;
+            case RdbTypes.EncInt32: v = BinaryPrimitives.ReadInt32LittleEndian(Take(4)); break;
+            case RdbTypes.EncLzf:
+                {
+                    int clen = LoadLength();
+                    int olen = LoadLength();
+                    var compressed = Take(clen);
+                    if (olen == 0) throw Corrupt("LZF string of length zero");
+                    if (scratch.Length < olen) scratch = new byte[Math.Max(olen, scratch.Length * 2)];
+                    if (Lzf.Decompress(compressed, scratch.AsSpan(0, olen)) != olen) throw Corrupt("invalid LZF compressed string");
+                    return scratch.AsSpan(0, olen);
+                }
+            default: throw Corrupt("unknown string encoding " + len);
+        }
+        if (scratch.Length < 24) scratch = new byte[64];
+        Utf8Formatter.TryFormat(v, scratch, out int n);
+        return scratch.AsSpan(0, n);
+    }
+
     static byte[] FormatInteger(long v)
     {
         Span<byte> digits = stackalloc byte[24];
