@@ -77,7 +77,11 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         set => _expiryPaused = value;
     }
     bool _expiryPaused;
-    public bool Loading { get; set; }
+    /// <summary>server.loading (Persistence/LoadingProgress.cs): commands without the loading flag get -LOADING.</summary>
+    public bool Loading => LoadingProgress.Active;
+
+    /// <summary>The load in progress: its INFO fields, key-load-delay, and event processing during the start-up load.</summary>
+    public readonly Persistence.LoadingProgress LoadingProgress;
 
     /// <summary>freeClient's mechanism part, in Redis's order: blocking, WATCH, Pub/Sub, tracking, replica/monitor lists, MULTI state.</summary>
     internal void FreeClientState(Client c)
@@ -124,6 +128,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Propagation = new Propagation(Replication, Aof);
         Config.AppendOnlyChanged = Aof.UpdateAppendOnly;
         BackgroundSave = new Persistence.BackgroundSave(this);
+        LoadingProgress = new Persistence.LoadingProgress(this);
         // Keyspace notifications are Pub/Sub messages on __keyspace@N__ / __keyevent@N__ channels.
         Events.Publish = (channel, message) => PubSub.PublishMessage(channel, message, global::Cinnabar.PubSub.PubSubType.Global);
         Config.MaxMemoryChanged += UpdateMaxmemory;
@@ -141,32 +146,29 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
         Clock.UpdateCachedTime();
         BeforeLoadingData?.Invoke();
-        // Bound before loading, as Redis's initServer: a client connecting meanwhile waits in the
-        // accept backlog (it is served once the load ends) instead of being refused.
+        // Bound and registered before loading, as Redis's initServer: while the dataset loads on
+        // this thread, the loader runs the loop's file events every
+        // loading-process-events-interval-bytes, so clients connect and get -LOADING (or the
+        // answer of a command allowed while loading, INFO, PING); the loop thread starts after.
         Bind();
+        CreateEventLoop();
         try
         {
+            LoadingProgress.ProcessEvents = true;
             Persistence.StartupRecovery.LoadDataFromDisk(this); // AOF or RDB
         }
         catch
         {
+            Clients.FreeAll();
             foreach (var l in _listeners) l.Dispose();
             _listeners.Clear();
+            Loop.Dispose();
             throw;
         }
-        Loop = new EventLoop(EventLoop.CreateDefaultPoller());
-        Loop.BeforeSleep = BeforeSleep;
-        Loop.UnhandledError = (e, handler) =>
+        finally
         {
-            Log.Warning("Unexpected error on the event loop: " + e);
-            if (handler is Client c) Clients.FreeClient(c);
-        };
-        Loop.AfterSleep = () =>
-        {
-            _awakeSince = Stopwatch.GetTimestamp();
-            Clock.UpdateCachedTime(_awakeSince);
-        };
-        foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
+            LoadingProgress.ProcessEvents = false;
+        }
         Loop.AddTimeEvent(1, ServerCron);
         _thread = new Thread(() =>
         {
@@ -185,6 +187,43 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             IsBackground = true,
         };
         _thread.Start();
+    }
+
+    void CreateEventLoop()
+    {
+        Loop = new EventLoop(EventLoop.CreateDefaultPoller());
+        Loop.BeforeSleep = BeforeSleep;
+        Loop.UnhandledError = (e, handler) =>
+        {
+            Log.Warning("Unexpected error on the event loop: " + e);
+            if (handler is Client c) Clients.FreeClient(c);
+        };
+        Loop.AfterSleep = () =>
+        {
+            _awakeSince = Stopwatch.GetTimestamp();
+            Clock.UpdateCachedTime(_awakeSince);
+        };
+        foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
+    }
+
+    bool _processingEventsWhileBlocked;
+
+    /// <summary>
+    /// processEventsWhileBlocked: a few non-blocking passes over the file events from inside a
+    /// long load (no time events: serverCron waits), with beforeSleep reduced to writing replies.
+    /// </summary>
+    public void ProcessEventsWhileBlocked()
+    {
+        _processingEventsWhileBlocked = true;
+        try
+        {
+            for (int i = 0; i < 4; i++)
+                if (Loop.ProcessFileEventsNow() == 0) break;
+        }
+        finally
+        {
+            _processingEventsWhileBlocked = false;
+        }
     }
 
     void Bind()
@@ -348,6 +387,12 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     {
         long now = Stopwatch.GetTimestamp();
         Clock.UpdateCachedTime(now);
+        if (_processingEventsWhileBlocked)
+        {
+            Clients.HandleClientsWithPendingWrites();
+            Clients.FreeClientsInAsyncFreeQueue();
+            return;
+        }
         Pause.ResumePostponedClients();
         Blocking.BeforeSleep();
         Tracking.BroadcastInvalidationMessages();

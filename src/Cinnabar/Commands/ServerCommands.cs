@@ -273,6 +273,12 @@ public static class ServerCommands
             c.Reply.Error("No shutdown in progress.");
             return;
         }
+        // shutdownCommand: never save a dataset that is still loading.
+        if (c.Server.Loading)
+        {
+            save = false;
+            nosave = true;
+        }
         if (!c.Server.PrepareForShutdown(save ? true : nosave ? false : null, force))
         {
             c.Reply.Error("Errors trying to SHUTDOWN. Check logs.");

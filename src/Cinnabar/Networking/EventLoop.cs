@@ -119,6 +119,21 @@ public sealed class EventLoop : IDisposable
         while (!_stop) ProcessEvents();
     }
 
+    /// <summary>
+    /// One pass without waiting and without time events (aeProcessEvents with AE_DONT_WAIT |
+    /// AE_FILE_EVENTS, for processEventsWhileBlocked): beforeSleep, a poll, the ready handlers.
+    /// Returns the number of file events handled.
+    /// </summary>
+    public int ProcessFileEventsNow()
+    {
+        Guarded(BeforeSleep);
+        int n = _poller.Wait(_ready, 0);
+        AfterSleep?.Invoke();
+        DispatchReady(n); // posted actions (a signal's shutdown) wait for the loop proper
+        Guarded(BeforeSleep); // the replies of this pass go out now
+        return n;
+    }
+
     void ProcessEvents()
     {
         Guarded(BeforeSleep);
@@ -134,6 +149,12 @@ public sealed class EventLoop : IDisposable
         LastEventCount = n;
         AfterSleep?.Invoke();
         while (_posted.TryDequeue(out var action)) Guarded(action);
+        DispatchReady(n);
+        ProcessTimeEvents();
+    }
+
+    void DispatchReady(int n)
+    {
         for (int i = 0; i < n; i++)
         {
             var ev = _ready[i];
@@ -151,7 +172,6 @@ public sealed class EventLoop : IDisposable
                 Report(e, handler);
             }
         }
-        ProcessTimeEvents();
     }
 
     void Guarded(Action? action)

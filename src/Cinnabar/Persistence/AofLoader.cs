@@ -56,7 +56,7 @@ public static class AofLoader
         }
         if (total == 0) return AofLoadStatus.Empty;
 
-        server.Loading = true;
+        server.LoadingProgress.Start(total);
         var ret = AofLoadStatus.Ok;
         try
         {
@@ -67,6 +67,7 @@ public static class AofLoader
                 if (isBase) baseSize = new FileInfo(Path.Combine(aof.DirPath, ai.FileName)).Length;
                 bool lastFile = ++num == totalNum;
                 var sw = Stopwatch.StartNew();
+                server.LoadingProgress.BeginFile();
                 ret = LoadSingleAppendOnlyFile(server, ai.FileName);
                 if (ret == AofLoadStatus.Ok || (ret == AofLoadStatus.Truncated && lastFile))
                     server.Log.Notice($"DB loaded from {(isBase ? "base" : "incr")} file {ai.FileName}: {sw.Elapsed.TotalSeconds:0.000} seconds");
@@ -84,7 +85,7 @@ public static class AofLoader
         }
         finally
         {
-            server.Loading = false;
+            server.LoadingProgress.Stop();
         }
     }
 
@@ -191,6 +192,7 @@ public static class AofLoader
             else server.Dispatcher.Call(fake, cmd);
             fake.Output.Clear(); // the fake client's replies go nowhere
             if (loadTruncated) validUpTo = pos;
+            server.LoadingProgress.Progress(pos);
         }
         // EOF inside MULTI: handled as a short read, the unfinished transaction removed.
         if (fake.HasFlag(ClientFlags.Multi))

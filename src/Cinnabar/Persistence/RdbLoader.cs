@@ -30,7 +30,7 @@ public static class RdbLoader
         string path = RdbFile.PathOf(server);
         if (!File.Exists(path)) return;
         var sw = Stopwatch.StartNew();
-        server.Loading = true;
+        server.LoadingProgress.Start(new FileInfo(path).Length);
         try
         {
             Load(server, path, allowDuplicates: false);
@@ -42,7 +42,7 @@ public static class RdbLoader
         }
         finally
         {
-            server.Loading = false;
+            server.LoadingProgress.Stop();
         }
         server.Log.Notice($"DB loaded from disk: {sw.Elapsed.TotalSeconds:0.000} seconds");
     }
@@ -59,7 +59,19 @@ public static class RdbLoader
         {
             throw new RdbLoadException($"Fatal error loading the DB: {e.Message}. Exiting.");
         }
-        var result = LoadRio(server, data, allowDuplicates, out _);
+        var progress = server.LoadingProgress;
+        bool own = !progress.Active; // DEBUG RELOAD loads outside start-up: loading for its duration
+        if (own) progress.Start(data.Length);
+        progress.BeginFile();
+        LoadResult result;
+        try
+        {
+            result = LoadRio(server, data, allowDuplicates, out _);
+        }
+        finally
+        {
+            if (own) progress.Stop();
+        }
         server.Stats.RdbLastLoadKeysLoaded = result.KeysLoaded;
         server.Stats.RdbLastLoadKeysExpired = result.KeysExpired;
         server.Log.Notice($"Done loading RDB, keys loaded: {result.KeysLoaded}, keys expired: {result.KeysExpired}.");
@@ -100,6 +112,7 @@ public static class RdbLoader
         long expireMs = -1, loaded = 0, expired = 0;
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         bool master = !server.IsReplica;
+        var progress = server.LoadingProgress;
         byte[] keyScratch = new byte[64], valueScratch = new byte[64];
         try
         {
@@ -165,6 +178,7 @@ public static class RdbLoader
                             loaded++;
                         }
                         expireMs = -1;
+                        progress.Progress(r.Position);
                         continue;
                 }
                 break;
@@ -230,6 +244,7 @@ public static class RdbLoader
                 break;
             case "used-mem" when long.TryParse(v, out long mem):
                 server.Log.Notice($"RDB memory usage when created {mem / (1024.0 * 1024):0.00} Mb");
+                server.LoadingProgress.RdbUsedMem = mem;
                 break;
         }
     }

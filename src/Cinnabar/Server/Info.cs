@@ -262,6 +262,16 @@ public static class Info
             Field(sb, "aof_pending_bio_fsync", aof.PendingBioFsync);
             Field(sb, "aof_delayed_fsync", aof.DelayedFsync);
         }
+        if (s.Loading)
+        {
+            var l = s.LoadingProgress;
+            Field(sb, "loading_start_time", l.StartTimeUnix);
+            Field(sb, "loading_total_bytes", l.TotalBytes);
+            Field(sb, "loading_rdb_used_mem", l.RdbUsedMem);
+            Field(sb, "loading_loaded_bytes", l.LoadedBytes);
+            Field(sb, "loading_loaded_perc", l.LoadedPercent.ToString("0.00", CultureInfo.InvariantCulture));
+            Field(sb, "loading_eta_seconds", l.EtaSeconds);
+        }
     }
 
     static void StatsSection(CinnabarServer s, StringBuilder sb)

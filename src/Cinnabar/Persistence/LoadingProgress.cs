@@ -1,0 +1,82 @@
+// A load in progress (Redis's startLoading, loadingAbsProgress, stopLoading and the
+// rdbLoadProgressCallback/processEventsWhileBlocked pair): whether the server is loading (the
+// dispatcher answers -LOADING meanwhile), how far it is for INFO's loading_* fields, the test
+// knob key-load-delay, and, while the start-up load runs, a pass over the event loop every
+// loading-process-events-interval-bytes so clients are accepted and answered during a long load.
+using System.Diagnostics;
+
+namespace Cinnabar.Persistence;
+
+public sealed class LoadingProgress(CinnabarServer server)
+{
+    long _nextEventsAt, _delayUs, _fileStart;
+    readonly Stopwatch _clock = new();
+
+    /// <summary>server.loading: a load is running.</summary>
+    public bool Active { get; private set; }
+
+    /// <summary>Set while Start() loads the dataset on its own thread, before the loop thread runs: only then are events processed from the loader.</summary>
+    public bool ProcessEvents { get; set; }
+
+    public long StartTimeUnix { get; private set; }
+    public long TotalBytes { get; private set; }
+    public long LoadedBytes { get; private set; }
+
+    /// <summary>loading_rdb_used_mem: the used-mem AUX field of the RDB being loaded (0 when none).</summary>
+    public long RdbUsedMem { get; set; }
+
+    /// <summary>startLoading: totalBytes is what the files to load hold (INFO loading_total_bytes).</summary>
+    public void Start(long totalBytes)
+    {
+        Active = true;
+        StartTimeUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        TotalBytes = totalBytes;
+        LoadedBytes = 0;
+        _fileStart = 0;
+        RdbUsedMem = 0;
+        _nextEventsAt = server.Config.GetLong("loading-process-events-interval-bytes");
+        _delayUs = server.Config.GetLong("key-load-delay");
+        _clock.Restart();
+    }
+
+    public void Stop() => Active = false;
+
+    /// <summary>A file of the load begins (the RDB, or each AOF base and incr file): positions given to Progress count from here.</summary>
+    public void BeginFile() => _fileStart = LoadedBytes;
+
+    /// <summary>
+    /// After each key (or command) loaded: the current file has been read up to position. Sleeps
+    /// key-load-delay microseconds when set, and processes events once another interval's worth
+    /// of bytes has been read.
+    /// </summary>
+    public void Progress(long position)
+    {
+        long loadedBytes = _fileStart + position;
+        LoadedBytes = loadedBytes;
+        if (_delayUs > 0) SpinFor(_delayUs);
+        if (!ProcessEvents || loadedBytes < _nextEventsAt) return;
+        _nextEventsAt = loadedBytes + server.Config.GetLong("loading-process-events-interval-bytes");
+        server.ProcessEventsWhileBlocked();
+    }
+
+    /// <summary>debugDelay: microsecond sleeps are below the OS timer's grain, so they spin.</summary>
+    static void SpinFor(long us)
+    {
+        long until = Stopwatch.GetTimestamp() + us * Stopwatch.Frequency / 1_000_000;
+        while (Stopwatch.GetTimestamp() < until) Thread.SpinWait(20);
+    }
+
+    /// <summary>loading_loaded_perc.</summary>
+    public double LoadedPercent => TotalBytes == 0 ? 0 : 100.0 * LoadedBytes / TotalBytes;
+
+    /// <summary>loading_eta_seconds: the remaining bytes at the rate so far (1 until there is a rate, as Redis).</summary>
+    public long EtaSeconds
+    {
+        get
+        {
+            double elapsed = _clock.Elapsed.TotalSeconds;
+            if (LoadedBytes == 0 || elapsed <= 0) return 1;
+            return (long)((TotalBytes - LoadedBytes) / (LoadedBytes / elapsed));
+        }
+    }
+}
