@@ -70,6 +70,9 @@ public sealed class BackgroundSave
     /// <summary>rdb_last_cow_size: bytes the last BGSAVE's pre-write hook serialized ahead of its walk.</summary>
     public long LastCowSize { get; private set; }
 
+    /// <summary>aof_last_cow_size: the same for the last AOF rewrite's snapshot base.</summary>
+    public long LastAofCowSize { get; private set; }
+
     long _startUnix = -1, _lastTryUnix;
 
     /// <summary>rdb_current_bgsave_time_sec.</summary>
@@ -204,6 +207,7 @@ public sealed class BackgroundSave
             _childDone = null;
             _startUnix = -1;
             if (error != null) snapshot.Abort();
+            if (_purpose == SnapshotPurpose.AofRewrite) LastAofCowSize = snapshot.CowBytes;
             if (_purpose == SnapshotPurpose.Replicas)
                 _server.Log.Notice(error == null ? "Background RDB transfer terminated with success" : "Background transfer error");
             childDone(error);

@@ -250,7 +250,7 @@ public static class Info
         Field(sb, "aof_rewrites", aof.Rewrites);
         Field(sb, "aof_rewrites_consecutive_failures", aof.ConsecutiveFailures);
         Field(sb, "aof_last_write_status", aof.WriteStatusOk ? "ok" : "err");
-        Field(sb, "aof_last_cow_size", 0);
+        Field(sb, "aof_last_cow_size", bg.LastAofCowSize);
         Field(sb, "module_fork_in_progress", 0);
         Field(sb, "module_fork_last_cow_size", 0);
         if (s.Config.AppendOnly)
