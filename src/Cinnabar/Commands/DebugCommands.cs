@@ -37,6 +37,11 @@ public static class DebugCommands
         else if (args.Is(1, "protocol") && argc == 3) Protocol(c);
         else if (args.Is(1, "reload")) PersistenceCommands.DebugReload(c);
         else if (args.Is(1, "populate") && argc is >= 3 and <= 5) Populate(c);
+        else if (args.Is(1, "aof-flush-sleep") && argc == 3)
+        {
+            c.Server.Aof.FlushSleepUs = Atoi(args.ToStringAt(2));
+            c.Reply.Ok();
+        }
         else if (args.Is(1, "loadaof") && argc == 2) AofCommands.DebugLoadAof(c);
         else c.Reply.Error($"unknown subcommand or wrong number of arguments for '{Truncate(args.ToStringAt(1))}'. Try DEBUG HELP.");
     }
@@ -92,6 +97,8 @@ public static class DebugCommands
 
     static void Help(Client c) => HelpReply.Write(c, "DEBUG",
     [
+        "AOF-FLUSH-SLEEP <microsec>",
+        "    Server will sleep before flushing the AOF, this is used for testing.",
         "DIGEST",
         "    Output a hex signature representing the current DB content.",
         "DIGEST-VALUE <key> [<key> ...]",

@@ -453,7 +453,14 @@ public sealed class Client : IFileEventHandler
         return true;
     }
 
-    public void OnWritable() => WriteToClient(fromHandler: true);
+    public void OnWritable()
+    {
+        // AE_BARRIER (appendfsync always): a reply produced in this iteration must not leave
+        // before beforeSleep has written and fsynced the AOF; the writable event fires again
+        // next iteration (level-triggered) and beforeSleep writes it after the flush.
+        if (Server.Aof.HoldsUnsyncedWrites) return;
+        WriteToClient(fromHandler: true);
+    }
 
     /// <summary>The first 64 bytes of the pending request, quoted as Redis's sdscatrepr does.</summary>
     string InitialBytes()

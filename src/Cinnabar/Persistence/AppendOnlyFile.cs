@@ -82,6 +82,15 @@ public sealed class AppendOnlyFile : IDisposable
 
     /// <summary>aof_buffer_length / mem_aof_buffer.</summary>
     public int BufferLength => _bufLen;
+
+    /// <summary>
+    /// appendfsync always with commands not yet written and fsynced: replies must wait for the
+    /// flush in beforeSleep (Redis installs write handlers with AE_BARRIER for this).
+    /// </summary>
+    public bool HoldsUnsyncedWrites => _bufLen > 0 && _file != null && Config.AppendFsync == AofFsync.Always;
+
+    /// <summary>DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write of a non-empty buffer (Redis's test knob).</summary>
+    public long FlushSleepUs;
     public long BufferMemory => _buf.Length;
     public int PendingBioFsync => _bio.PendingFsyncs;
     public long CurrentRewriteTimeSec => _rewriteTimeStart == -1 ? -1 : DateTimeOffset.UtcNow.ToUnixTimeSeconds() - _rewriteTimeStart;
@@ -171,6 +180,7 @@ public sealed class AppendOnlyFile : IDisposable
             }
             return;
         }
+        if (FlushSleepUs > 0) Thread.Sleep(TimeSpan.FromMicroseconds(FlushSleepUs));
         if (fsync == AofFsync.Everysec) syncInProgress = _bio.PendingFsyncs != 0;
         if (fsync == AofFsync.Everysec && !force && syncInProgress)
         {
