@@ -17,48 +17,62 @@ public static class AofRewriter
     public static void Write(CinnabarServer server, Stream output, bool timestamp)
     {
         var w = new Writer(output);
-        if (timestamp) w.Raw(System.Text.Encoding.ASCII.GetBytes($"#TS:{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}\r\n"));
+        if (timestamp) WriteTimestamp(w);
         foreach (var db in server.Databases)
         {
             if (db.Count == 0) continue;
-            w.Raw("*2\r\n$6\r\nSELECT\r\n"u8);
-            w.Bulk(db.Id);
+            WriteSelect(w, db.Id);
             foreach (var o in db.Main.Entries())
             {
-                var key = o.KeySpan;
-                switch (o.Type)
-                {
-                    case ObjType.String:
-                        w.Raw("*3\r\n$3\r\nSET\r\n"u8);
-                        w.Bulk(key);
-                        w.Bulk(o.StringBytes());
-                        break;
-                    case ObjType.List:
-                        RewriteList(w, key, (Quicklist)o.Ptr!);
-                        break;
-                    case ObjType.Set:
-                        RewriteSet(w, key, o);
-                        break;
-                    case ObjType.ZSet:
-                        RewriteSortedSet(w, key, o);
-                        break;
-                    case ObjType.Hash:
-                        RewriteHash(w, key, o);
-                        break;
-                    default:
-                        throw new NotSupportedException("AOF rewrite: no form for " + RedisObject.TypeName(o.Type));
-                }
-                long expire = db.GetExpire(key);
-                if (expire != -1)
-                {
-                    w.Raw("*3\r\n$9\r\nPEXPIREAT\r\n"u8);
-                    w.Bulk(key);
-                    w.Bulk(expire);
-                }
+                WriteKey(w, o, db.GetExpire(o.KeySpan));
                 w.FlushIfFull();
             }
         }
         w.Flush();
+    }
+
+    /// <summary>The #TS annotation a base starts with under aof-timestamp-enabled.</summary>
+    internal static void WriteTimestamp(Writer w) =>
+        w.Raw(System.Text.Encoding.ASCII.GetBytes($"#TS:{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}\r\n"));
+
+    internal static void WriteSelect(Writer w, int db)
+    {
+        w.Raw("*2\r\n$6\r\nSELECT\r\n"u8);
+        w.Bulk(db);
+    }
+
+    /// <summary>The commands that rebuild one key (and its TTL as PEXPIREAT; expire -1 for none).</summary>
+    internal static void WriteKey(Writer w, RedisObject o, long expire)
+    {
+        var key = o.KeySpan;
+        switch (o.Type)
+        {
+            case ObjType.String:
+                w.Raw("*3\r\n$3\r\nSET\r\n"u8);
+                w.Bulk(key);
+                w.Bulk(o.StringBytes());
+                break;
+            case ObjType.List:
+                RewriteList(w, key, (Quicklist)o.Ptr!);
+                break;
+            case ObjType.Set:
+                RewriteSet(w, key, o);
+                break;
+            case ObjType.ZSet:
+                RewriteSortedSet(w, key, o);
+                break;
+            case ObjType.Hash:
+                RewriteHash(w, key, o);
+                break;
+            default:
+                throw new NotSupportedException("AOF rewrite: no form for " + RedisObject.TypeName(o.Type));
+        }
+        if (expire != -1)
+        {
+            w.Raw("*3\r\n$9\r\nPEXPIREAT\r\n"u8);
+            w.Bulk(key);
+            w.Bulk(expire);
+        }
     }
 
     /// <summary>The header of the next batch: "*&lt;2+n*per&gt;", the command, the key (n = items left, at most 64).</summary>
@@ -161,10 +175,13 @@ public static class AofRewriter
     }
 
     /// <summary>rio over a stream: bulk strings, bulk integers and counts into a reused 64 KB block.</summary>
-    sealed class Writer(Stream output)
+    internal sealed class Writer(Stream output)
     {
         byte[] _buf = new byte[1 << 16];
         int _len;
+
+        /// <summary>Bytes buffered and not yet written to the stream.</summary>
+        public int Pending => _len;
 
         public void Raw(ReadOnlySpan<byte> bytes)
         {

@@ -6,9 +6,9 @@
 // fsync to the background thread at most once a second; no leaves it to the kernel. A rewrite
 // opens a new INCR file first (new writes go there), then produces a new BASE from the dataset
 // of that moment, and when it finishes the manifest names the new base and the new incr; the
-// old files become history and are deleted. An RDB-preamble base is the forkless snapshot
-// (Persistence/Snapshot, taken while clients write), whose completion runs the rewrite's done
-// handler; an AOF-format base is written synchronously (WriteBase) and completes from serverCron.
+// old files become history and are deleted. The base is the forkless snapshot
+// (Persistence/Snapshot, taken while clients write), in RDB or as commands as
+// aof-use-rdb-preamble says, and its completion runs the rewrite's done handler.
 using System.Diagnostics;
 using System.Buffers.Text;
 using Cinnabar.Server;
@@ -53,10 +53,10 @@ public sealed class AppendOnlyFile : IDisposable
     public bool LastWriteOk = true;
     string _lastWriteError = "";
 
-    // The rewrite "child": done synchronously, its exit handled from serverCron.
+    // The rewrite "child": its base's snapshot, whose completion calls BackgroundRewriteDone.
     public bool RewriteInProgress { get; private set; }
     public bool RewriteScheduled;
-    bool _childOk, _childPreamble;
+    bool _childPreamble;
     long _rewriteTimeStart = -1;
     public long RewriteTimeLast { get; private set; } = -1;
     public bool LastBgrewriteOk = true;
@@ -429,9 +429,9 @@ public sealed class AppendOnlyFile : IDisposable
     // ------------------------------------------------------------ rewrite
 
     /// <summary>
-    /// A base written synchronously on the loop: at start-up (the dataset is empty), and for
-    /// BGREWRITEAOF with aof-use-rdb-preamble no (the rewriteAppendOnlyFileRio commands). A
-    /// rewrite's RDB-preamble base is the forkless snapshot instead (StartSnapshotBase).
+    /// A base written synchronously on the loop, at start-up (the dataset is empty then): RDB or
+    /// the rewriteAppendOnlyFileRio commands. A rewrite's base is the forkless snapshot instead
+    /// (StartSnapshotBase).
     /// </summary>
     void WriteBase(Stream output, bool rdbPreamble)
     {
@@ -440,11 +440,12 @@ public sealed class AppendOnlyFile : IDisposable
     }
 
     /// <summary>
-    /// The RDB-preamble base as a forkless snapshot (Persistence/Snapshot) into the temp rewrite
-    /// file, taken while clients write, which the new incr file already receives; its completion
-    /// is the rewrite's done handler. False (logged) when the temp file cannot be created.
+    /// The base as a forkless snapshot (Persistence/Snapshot) into the temp rewrite file, in RDB
+    /// (aof-use-rdb-preamble yes) or as commands, taken while clients write, which the new incr
+    /// file already receives; its completion is the rewrite's done handler. False (logged) when
+    /// the temp file cannot be created.
     /// </summary>
-    bool StartSnapshotBase()
+    bool StartSnapshotBase(bool rdbPreamble)
     {
         FileStream fs;
         try
@@ -456,19 +457,16 @@ public sealed class AppendOnlyFile : IDisposable
             _server.Log.Warning("Write error writing append only file on disk: " + e.Message);
             return false;
         }
-        _rewriteBySnapshot = true;
         _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.AofRewrite, fs, repl: null, error =>
         {
-            _rewriteBySnapshot = false;
             if (error is SnapshotWriter.CancelledException) return; // KillAppendOnlyChild accounted for it
             if (error != null) _server.Log.Warning("Write error writing append only file on disk: " + error.Message);
             else _server.Log.Notice($"Successfully created the temporary AOF base file {Path.GetFileName(TempRewriteFile)}");
             if (RewriteInProgress) BackgroundRewriteDone(error == null);
-        });
+        }, aofCommands: !rdbPreamble);
         return true;
     }
 
-    bool _rewriteBySnapshot;
 
     /// <summary>rewriteAppendOnlyFile: the base into temp-rewriteaof-&lt;pid&gt;.aof in `dir`, fsynced, renamed to path.</summary>
     bool RewriteAppendOnlyFile(string path, bool rdbPreamble)
@@ -542,19 +540,13 @@ public sealed class AppendOnlyFile : IDisposable
         _rewriteTimeStart = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         RewriteInProgress = true;
         _childPreamble = Config.AofUseRdbPreamble;
-        if (_childPreamble)
+        if (!StartSnapshotBase(_childPreamble))
         {
-            if (!StartSnapshotBase())
-            {
-                RewriteInProgress = false;
-                _rewriteTimeStart = -1;
-                LastBgrewriteOk = false;
-                return false;
-            }
-            return true;
+            RewriteInProgress = false;
+            _rewriteTimeStart = -1;
+            LastBgrewriteOk = false;
+            return false;
         }
-        _childOk = RewriteAppendOnlyFile(TempRewriteFile, rdbPreamble: false);
-        if (_childOk) _server.Log.Notice($"Successfully created the temporary AOF base file {Path.GetFileName(TempRewriteFile)}");
         return true;
     }
 
@@ -602,13 +594,6 @@ public sealed class AppendOnlyFile : IDisposable
         LastIncrSize = 0;
         if (temp != null) Manifest = temp;
         return true;
-    }
-
-    /// <summary>checkChildrenDone for the rewrite: serverCron hands its result to the done handler.</summary>
-    void CheckRewriteDone()
-    {
-        if (!RewriteInProgress || _rewriteBySnapshot) return; // a snapshot base reports itself
-        BackgroundRewriteDone(_childOk);
     }
 
     /// <summary>
@@ -718,7 +703,7 @@ public sealed class AppendOnlyFile : IDisposable
     {
         if (!RewriteInProgress) return;
         _server.Log.Notice($"Killing running AOF rewrite child: {Pid}");
-        if (_rewriteBySnapshot) _server.BackgroundSave.Kill();
+        _server.BackgroundSave.Kill(); // the base's snapshot; its writer is joined before the file goes
         TryDelete(TempRewriteFile);
         RewriteInProgress = false;
         _rewriteTimeStart = -1;
@@ -828,13 +813,12 @@ public sealed class AppendOnlyFile : IDisposable
     }
 
     /// <summary>
-    /// serverCron's part: a scheduled rewrite starts, a finished one is switched to, automatic
+    /// serverCron's part: a scheduled rewrite starts, automatic
     /// rewrite on growth, a postponed flush retried, and once a second a failed write retried.
     /// </summary>
     public void Cron(bool everySecond)
     {
         if (!HasActiveChildProcess() && RewriteScheduled && !RewriteLimited()) RewriteBackground();
-        if (RewriteInProgress) CheckRewriteDone();
         else
         {
             long perc = Config.GetLong("auto-aof-rewrite-percentage");

@@ -131,27 +131,28 @@ public sealed class BackgroundSave
     /// (rdbSaveToSlavesSockets' counterpart), or into an AOF rewrite's temp base file (aof-base 1).
     /// done runs on the loop once, null on success. The caller checks that no snapshot runs.
     /// </summary>
-    public void StartFor(SnapshotPurpose purpose, Stream output, RdbFile.ReplicationInfo? repl, Action<Exception?> done)
+    /// <param name="aofCommands">The keys as AOF commands instead of RDB (an AOF rewrite with aof-use-rdb-preamble no).</param>
+    public void StartFor(SnapshotPurpose purpose, Stream output, RdbFile.ReplicationInfo? repl, Action<Exception?> done, bool aofCommands = false)
     {
         SnapshotWriter? writer = null;
-        writer = new SnapshotWriter(output, _server.Config.GetBool("rdbchecksum"),
+        writer = new SnapshotWriter(output, !aofCommands && _server.Config.GetBool("rdbchecksum"),
             incrementalFsync: purpose == SnapshotPurpose.AofRewrite && _server.Config.GetBool("aof-rewrite-incremental-fsync"), _chunkBuffers,
-            error => _server.Loop.Post(() => WriterDone(writer!, error)));
+            error => _server.Loop.Post(() => WriterDone(writer!, error)), rdbFooter: !aofCommands);
         _writer = writer;
         _tempPath = null;
         _purpose = purpose;
         _childDone = done;
-        _snapshot = BeginSnapshot(writer, repl, aofBase: purpose == SnapshotPurpose.AofRewrite);
+        _snapshot = BeginSnapshot(writer, repl, aofBase: purpose == SnapshotPurpose.AofRewrite, aofCommands);
         _startUnix = Now;
     }
 
     /// <summary>Starts a snapshot into writer: finishes marking after an aborted one, flips the epoch bit.</summary>
-    Snapshot BeginSnapshot(SnapshotWriter writer, RdbFile.ReplicationInfo? repl, bool aofBase)
+    Snapshot BeginSnapshot(SnapshotWriter writer, RdbFile.ReplicationInfo? repl, bool aofBase, bool aofCommands = false)
     {
         if (_snapshot is { WalkDone: false } old) old.DrainNow();
         Mark = !Mark;
         foreach (var db in _server.Databases) db.SnapshotMark = Mark;
-        return new Snapshot(_server, writer, Mark, repl, aofBase);
+        return new Snapshot(_server, writer, Mark, repl, aofBase, aofCommands);
     }
 
     /// <summary>beforeSleep: one slice of the walk, of at most budgetTicks (StepBudgetTicks).</summary>

@@ -13,7 +13,9 @@
 //     it captured, so their keys stay in the image and no flush has to wait for it.
 // Bytes leave in chunks for a SnapshotWriter thread (CRC-64, file I/O, fsync). No locks, no second
 // copy of the dataset. Keys of one database may be interleaved with another's, each run behind
-// its SELECTDB, which RDB loaders (Redis's included) accept.
+// its SELECTDB, which RDB loaders (Redis's included) accept. For an AOF rewrite with
+// aof-use-rdb-preamble no the same walk writes the keys as commands (AofRewriter's forms, each
+// run behind a SELECT) instead of RDB.
 using System.Diagnostics;
 using Cinnabar.Keyspace;
 
@@ -34,7 +36,8 @@ public sealed class Snapshot : IPreWriteHook
     readonly CinnabarServer _server;
     readonly bool _mark;
     readonly CapturedDb[] _dbs;
-    readonly RdbWriter _w;
+    readonly RdbWriter? _w;            // the RDB format
+    readonly AofRewriter.Writer? _aof; // the AOF-command format
     readonly SnapshotWriter _writer;
     readonly Action<RedisObject> _visit;
     readonly long _keyDelayUs;
@@ -74,12 +77,13 @@ public sealed class Snapshot : IPreWriteHook
     /// the keys follow through Step and the pre-write hook. mark is the epoch bit keys linked from
     /// now on carry (the caller flips the server's mark to it before calling).
     /// </summary>
-    public Snapshot(CinnabarServer server, SnapshotWriter writer, bool mark, RdbFile.ReplicationInfo? repl, bool aofBase = false)
+    public Snapshot(CinnabarServer server, SnapshotWriter writer, bool mark, RdbFile.ReplicationInfo? repl, bool aofBase = false, bool aofCommands = false)
     {
         _server = server;
         _writer = writer;
         _mark = mark;
-        _w = new RdbWriter(server.Config.GetBool("rdbcompression"), ChunkSize + 4096);
+        if (aofCommands) _aof = new AofRewriter.Writer(new ToWriter(writer));
+        else _w = new RdbWriter(server.Config.GetBool("rdbcompression"), ChunkSize + 4096);
         _visit = o => Save(_walkDb, o);
         _keyDelayUs = server.Config.GetLong("rdb-key-save-delay");
         var dbs = server.Databases;
@@ -89,7 +93,8 @@ public sealed class Snapshot : IPreWriteHook
             _dbs[i] = new CapturedDb(dbs[i].Main, dbs[i].Expires);
             KeysTotal += dbs[i].Count;
         }
-        RdbFile.WriteHeader(server, _w, repl, aofBase);
+        if (_w != null) RdbFile.WriteHeader(server, _w, repl, aofBase);
+        else if (server.Config.AofTimestampEnabled) AofRewriter.WriteTimestamp(_aof!);
         foreach (var db in dbs) db.PreWriteHook = this;
     }
 
@@ -133,8 +138,12 @@ public sealed class Snapshot : IPreWriteHook
         foreach (var db in _server.Databases)
             if (ReferenceEquals(db.PreWriteHook, this)) db.PreWriteHook = null;
         if (_discard) return;
-        _w.WriteByte(RdbTypes.OpEof);
-        FlushChunk();
+        if (_w != null)
+        {
+            _w.WriteByte(RdbTypes.OpEof);
+            FlushChunk();
+        }
+        else _aof!.Flush();
         _writer.Complete();
     }
 
@@ -174,9 +183,9 @@ public sealed class Snapshot : IPreWriteHook
             o.SnapshotMark = _mark;
             return;
         }
-        long before = _writer.ProducedBytes + _w.Written.Length;
+        long before = _writer.ProducedBytes + Buffered;
         Save(j, o);
-        CowBytes += _writer.ProducedBytes + _w.Written.Length - before;
+        CowBytes += _writer.ProducedBytes + Buffered - before;
     }
 
     /// <summary>Nothing to do: the flushed or swapped dicts stay captured and the walk covers them.</summary>
@@ -199,28 +208,59 @@ public sealed class Snapshot : IPreWriteHook
         KeysProcessed++;
         if (_discard) return;
         var db = _dbs[dbIndex];
+        long expire = db.Expires.Count == 0 ? -1 : db.Expires.Find(o.KeySpan)?.When ?? -1;
+        if (_aof != null)
+        {
+            if (_outDb != dbIndex) AofRewriter.WriteSelect(_aof, dbIndex);
+            _outDb = dbIndex;
+            AofRewriter.WriteKey(_aof, o, expire);
+            _aof.FlushIfFull();
+            return;
+        }
+        var w = _w!;
         if (_outDb != dbIndex)
         {
-            _w.WriteByte(RdbTypes.OpSelectDb);
-            _w.SaveLen((ulong)dbIndex);
+            w.WriteByte(RdbTypes.OpSelectDb);
+            w.SaveLen((ulong)dbIndex);
             if (!db.Selected)
             {
                 db.Selected = true;
-                _w.WriteByte(RdbTypes.OpResizeDb);
-                _w.SaveLen((ulong)db.Keys);
-                _w.SaveLen((ulong)db.Volatile);
+                w.WriteByte(RdbTypes.OpResizeDb);
+                w.SaveLen((ulong)db.Keys);
+                w.SaveLen((ulong)db.Volatile);
             }
             _outDb = dbIndex;
         }
-        long expire = db.Expires.Count == 0 ? -1 : db.Expires.Find(o.KeySpan)?.When ?? -1;
-        RdbFile.SaveKeyValuePair(_w, o, expire);
-        if (_w.Written.Length >= ChunkSize) FlushChunk();
+        RdbFile.SaveKeyValuePair(w, o, expire);
+        if (w.Written.Length >= ChunkSize) FlushChunk();
     }
+
+    /// <summary>Serialized bytes not yet handed to the writer.</summary>
+    long Buffered => _w?.Written.Length ?? _aof!.Pending;
 
     void FlushChunk()
     {
-        if (_w.Written.Length == 0) return;
+        if (_w!.Written.Length == 0) return;
         _writer.Write(_w.Written);
         _w.Clear();
+    }
+
+    /// <summary>The AOF-command format's block writer hands its full blocks to the snapshot's writer thread.</summary>
+    sealed class ToWriter(SnapshotWriter writer) : Stream
+    {
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (buffer.Length > 0) writer.Write(buffer);
+        }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -22,7 +22,7 @@ public sealed class SnapshotWriter
     public const int BufferSize = 80 * 1024;
 
     readonly Stream _out;
-    readonly bool _checksum, _incrementalFsync;
+    readonly bool _checksum, _incrementalFsync, _rdbFooter;
     readonly Action<Exception?> _done;
     readonly ConcurrentQueue<byte[]> _free;
     readonly BlockingCollection<(byte[] Buffer, int Length)> _queue = new();
@@ -36,9 +36,11 @@ public sealed class SnapshotWriter
     /// <param name="output">Where the RDB bytes go; the writer owns and disposes it.</param>
     /// <param name="freeBuffers">Reusable BufferSize chunk buffers, shared by the owner's successive writers.</param>
     /// <param name="done">Called once on the writer thread: null on success, else why it failed.</param>
-    public SnapshotWriter(Stream output, bool checksum, bool incrementalFsync, ConcurrentQueue<byte[]> freeBuffers, Action<Exception?> done)
+    /// <param name="rdbFooter">Append the RDB's 8-byte CRC-64 footer (not for an AOF-format base).</param>
+    public SnapshotWriter(Stream output, bool checksum, bool incrementalFsync, ConcurrentQueue<byte[]> freeBuffers, Action<Exception?> done, bool rdbFooter = true)
     {
         _out = output;
+        _rdbFooter = rdbFooter;
         _free = freeBuffers;
         _checksum = checksum;
         _incrementalFsync = incrementalFsync;
@@ -112,9 +114,12 @@ public sealed class SnapshotWriter
             }
             if (!_cancelled)
             {
-                Span<byte> footer = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(footer, crc);
-                _out.Write(footer);
+                if (_rdbFooter)
+                {
+                    Span<byte> footer = stackalloc byte[8];
+                    BinaryPrimitives.WriteUInt64LittleEndian(footer, crc);
+                    _out.Write(footer);
+                }
                 if (_out is FileStream fs) fs.Flush(flushToDisk: true); // fflush + fsync before the rename, as rdbSave does
                 else _out.Flush();
             }

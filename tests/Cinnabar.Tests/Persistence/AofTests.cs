@@ -116,14 +116,16 @@ public sealed class AofTests : IDisposable
         }
     }
 
-    [Fact]
-    public void A_slow_snapshot_base_keeps_the_writes_made_while_it_runs_and_excludes_BGSAVE()
+    [Theory]
+    [InlineData("yes")]
+    [InlineData("no")]
+    public void A_slow_snapshot_base_keeps_the_writes_made_while_it_runs_and_excludes_BGSAVE(string preamble)
     {
-        // The RDB-preamble base is the forkless snapshot: a slow one (rdb-key-save-delay) is
+        // The base (RDB preamble or commands) is the forkless snapshot: a slow one (rdb-key-save-delay) is
         // provably in progress while clients write, delete and flush; BGSAVE meanwhile is refused
         // or scheduled as with Redis's AOF child; after a restart the dataset is the live one.
         (string, string) live;
-        using (var s = new AofServer(_dir))
+        using (var s = new AofServer(_dir, "aof-use-rdb-preamble", preamble))
         {
             using var c = s.Connect();
             c.Call("DEBUG", "POPULATE", "1000");
@@ -150,7 +152,7 @@ public sealed class AofTests : IDisposable
             Assert.Equal("1", Info(c, "rdb_saves"));
             live = Capture(s);
         }
-        using (var s = new AofServer(_dir))
+        using (var s = new AofServer(_dir, "aof-use-rdb-preamble", preamble))
         {
             Assert.Equal(live, Capture(s));
             using var c = s.Connect();

@@ -89,7 +89,7 @@ public sealed class BackgroundSaveTests : IDisposable
             Fill(c, 2, 300);
             Fill(c, 3, 300);
             c.Call("SELECT", "0");
-            c.Call("CONFIG", "SET", "rdb-key-save-delay", "200"); // ~0.4 s for 2100 keys: the writes below land mid-walk
+            c.Call("CONFIG", "SET", "rdb-key-save-delay", "1000"); // ~2 s for 2100 keys: the writes below land mid-walk, even on a loaded machine
             // The image and the start in one loop callback: nothing runs in between.
             atStart = HotPathAllocationTests.OnLoop(f.Server, () =>
             {
