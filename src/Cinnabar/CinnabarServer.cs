@@ -145,12 +145,13 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this, KeyspaceMemory);
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
         Clock.UpdateCachedTime();
-        BeforeLoadingData?.Invoke();
-        // Bound and registered before loading, as Redis's initServer: while the dataset loads on
-        // this thread, the loader runs the loop's file events every
-        // loading-process-events-interval-bytes, so clients connect and get -LOADING (or the
-        // answer of a command allowed while loading, INFO, PING); the loop thread starts after.
+        // Bound and registered before the banner and the load, as Redis's initServer (so a client
+        // that read the banner's PID can connect): while the dataset loads on this thread, the
+        // loader runs the loop's file events every loading-process-events-interval-bytes, so
+        // clients connect and get -LOADING (or the answer of a command allowed while loading,
+        // INFO); the loop thread starts after.
         Bind();
+        BeforeLoadingData?.Invoke();
         CreateEventLoop();
         try
         {
