@@ -36,5 +36,16 @@ public static class Arguments
         return false;
     }
 
+    /// <summary>C's atoi/atoll: leading digits after optional blanks and sign, 0 when there are none (DEBUG's numbers, the AOF manifest's seq).</summary>
+    public static long Atoi(string s)
+    {
+        int i = 0;
+        while (i < s.Length && char.IsWhiteSpace(s[i])) i++;
+        int start = i;
+        if (i < s.Length && s[i] is '+' or '-') i++;
+        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
+        return long.TryParse(s.AsSpan(start, i - start), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long v) ? v : 0;
+    }
+
     public static string Upper(Client c, int i) => c.Args.ToStringAt(i).ToUpperInvariant();
 }

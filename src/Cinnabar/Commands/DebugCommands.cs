@@ -23,7 +23,7 @@ public static class DebugCommands
         else if (args.Is(1, "sleep") && argc == 3) Sleep(c);
         else if (args.Is(1, "set-active-expire") && argc == 3)
         {
-            c.Server.Config.ActiveExpireEnabled = Atoi(args.ToStringAt(2)) != 0;
+            c.Server.Config.ActiveExpireEnabled = Arguments.Atoi(args.ToStringAt(2)) != 0;
             c.Reply.Ok();
         }
         else if (args.Is(1, "log") && argc == 3)
@@ -39,7 +39,7 @@ public static class DebugCommands
         else if (args.Is(1, "populate") && argc is >= 3 and <= 5) Populate(c);
         else if (args.Is(1, "aof-flush-sleep") && argc == 3)
         {
-            c.Server.Aof.FlushSleepUs = Atoi(args.ToStringAt(2));
+            c.Server.Aof.FlushSleepUs = Arguments.Atoi(args.ToStringAt(2));
             c.Reply.Ok();
         }
         else if (args.Is(1, "loadaof") && argc == 2) AofCommands.DebugLoadAof(c);
@@ -83,17 +83,6 @@ public static class DebugCommands
     }
 
     static string Truncate(string s) => s.Length > 128 ? s[..128] : s;
-
-    /// <summary>C's atoi: leading digits with an optional sign, 0 when there are none.</summary>
-    static long Atoi(string s)
-    {
-        int i = 0;
-        while (i < s.Length && char.IsWhiteSpace(s[i])) i++;
-        int start = i;
-        if (i < s.Length && s[i] is '+' or '-') i++;
-        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
-        return long.TryParse(s.AsSpan(start, i - start), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) ? v : 0;
-    }
 
     static void Help(Client c) => HelpReply.Write(c, "DEBUG",
     [

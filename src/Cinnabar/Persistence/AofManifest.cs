@@ -163,7 +163,7 @@ public sealed class AofManifest
                     name = argv[i + 1];
                     if (name.Contains('/')) throw Error("File can't be a path, just a filename", line, linenum);
                 }
-                else if (argv[i].Equals("seq", StringComparison.OrdinalIgnoreCase)) seq = Atoll(argv[i + 1]);
+                else if (argv[i].Equals("seq", StringComparison.OrdinalIgnoreCase)) seq = Commands.Arguments.Atoi(argv[i + 1]);
                 else if (argv[i].Equals("type", StringComparison.OrdinalIgnoreCase)) type = argv[i + 1].Length > 0 ? argv[i + 1][0] : '\0';
             }
             if (string.IsNullOrEmpty(name) || seq == 0 || type == '\0') throw Error("Invalid AOF manifest file format", line, linenum);
@@ -201,17 +201,6 @@ public sealed class AofManifest
         }
         lines.Add(err);
         return new AofException([.. lines]);
-    }
-
-    /// <summary>atoll: leading digits with an optional sign, 0 when there are none.</summary>
-    static long Atoll(string s)
-    {
-        int i = 0;
-        while (i < s.Length && char.IsWhiteSpace(s[i])) i++;
-        int start = i;
-        if (i < s.Length && s[i] is '+' or '-') i++;
-        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
-        return long.TryParse(s.AsSpan(start, i - start), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) ? v : 0;
     }
 
     /// <summary>sdsneedsrepr: a name with spaces, quotes, backslashes or unprintable bytes is written quoted.</summary>

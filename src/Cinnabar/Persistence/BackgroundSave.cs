@@ -99,17 +99,10 @@ public sealed class BackgroundSave
         Saves++;
         _dirtyBeforeBgsave = _server.Stats.Dirty;
         _lastTryUnix = Now;
-        string dir = _server.Config.Dir;
         // Redis's child names it temp-<child pid>.rdb; with no child, a name SAVE's temp-<pid>.rdb cannot collide with.
-        string tmp = Path.Combine(dir, $"temp-bgsave-{Environment.ProcessId}.rdb");
-        FileStream fs;
-        try
+        string tmp = Path.Combine(_server.Config.Dir, $"temp-bgsave-{Environment.ProcessId}.rdb");
+        if (RdbFile.OpenTempFile(_server, tmp) is not { } fs)
         {
-            fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _server.Log.Warning($"Failed opening the temp RDB file {Path.GetFileName(tmp)} (in server root dir {dir}) for saving: {e.Message}");
             LastStatusOk = false;
             return false;
         }

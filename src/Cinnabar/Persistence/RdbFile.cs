@@ -20,18 +20,8 @@ public static class RdbFile
     /// </summary>
     public static bool Save(CinnabarServer server)
     {
-        string dir = server.Config.Dir;
-        string tmp = Path.Combine(dir, $"temp-{Environment.ProcessId}.rdb");
-        FileStream fs;
-        try
-        {
-            fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            server.Log.Warning($"Failed opening the temp RDB file {Path.GetFileName(tmp)} (in server root dir {dir}) for saving: {e.Message}");
-            return false;
-        }
+        string tmp = Path.Combine(server.Config.Dir, $"temp-{Environment.ProcessId}.rdb");
+        if (OpenTempFile(server, tmp) is not { } fs) return false;
         try
         {
             using (fs)
@@ -52,6 +42,20 @@ public static class RdbFile
         server.LastSaveTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         server.BackgroundSave.LastStatusOk = true;
         return true;
+    }
+
+    /// <summary>Creates a temp RDB file in `dir`, or logs Redis's "Failed opening the temp RDB file" and returns null.</summary>
+    internal static FileStream? OpenTempFile(CinnabarServer server, string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            server.Log.Warning($"Failed opening the temp RDB file {Path.GetFileName(path)} (in server root dir {server.Config.Dir}) for saving: {e.Message}");
+            return null;
+        }
     }
 
     static void TryDelete(string path)
