@@ -44,8 +44,10 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly Tracking.Tracking Tracking;
     public readonly Networking.Monitor Monitors;
     public readonly SlowLog SlowLog;
-    /// <summary>The primary side of replication: replicas, their stream, the backlog (Replication/ReplicationPrimary.cs).</summary>
+    /// <summary>The primary side of replication and the replication history: replicas, their stream, the backlog (Replication/ReplicationPrimary.cs).</summary>
     public readonly ReplicationPrimary Replication;
+    /// <summary>The replica side: REPLICAOF, the link to the primary, the master client (Replication/ReplicationReplica.cs).</summary>
+    public readonly ReplicationReplica ReplicaSide;
     /// <summary>The append-only file: its buffer, files, fsync and rewrite (Persistence/AppendOnlyFile.cs).</summary>
     public readonly Persistence.AppendOnlyFile Aof;
     /// <summary>Where every change to the dataset leaves (Server/Propagation.cs).</summary>
@@ -69,7 +71,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     /// <summary>The cached unix time in ms (ServerClock.NowMs), as the keyspace reads it.</summary>
     public long NowMs => Clock.NowMs;
-    public bool IsReplica { get; set; }
+    /// <summary>server.masterhost != NULL: following a primary (REPLICAOF host port).</summary>
+    public bool IsReplica => ReplicaSide.MasterHost != null;
     /// <summary>Expiry is frozen while clients are paused (the dataset must stay static) or when another mechanism asks.</summary>
     public bool ExpiryPaused
     {
@@ -91,6 +94,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         PubSub.UnsubscribeAll(c, notify: false);
         Tracking.FreeClient(c);
         Replication.FreeClient(c);
+        ReplicaSide.MasterClientFreed(c);
         Monitors.Remove(c);
         Transactions.FreeClientMultiState(c);
     }
@@ -124,6 +128,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Monitors = new Networking.Monitor(this);
         SlowLog = new SlowLog(this);
         Replication = new ReplicationPrimary(this);
+        ReplicaSide = new ReplicationReplica(this);
         Aof = new Persistence.AppendOnlyFile(this);
         Propagation = new Propagation(Replication, Aof);
         Config.AppendOnlyChanged = Aof.UpdateAppendOnly;
@@ -133,6 +138,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Events.Publish = (channel, message) => PubSub.PublishMessage(channel, message, global::Cinnabar.PubSub.PubSubType.Global);
         Config.MaxMemoryChanged += UpdateMaxmemory;
         Config.ReplBacklogSizeChanged += Replication.ResizeBacklog;
+        Config.MinReplicasChanged += Replication.RefreshGoodReplicasCount;
     }
 
     /// <summary>Runs in Start() before the dataset is loaded (the executable prints its banner there, as redis-server does).</summary>
@@ -151,6 +157,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         // clients connect and get -LOADING (or the answer of a command allowed while loading,
         // INFO); the loop thread starts after.
         Bind();
+        ReplicaSide.ConfigureFromConfig();
         BeforeLoadingData?.Invoke();
         CreateEventLoop();
         try
@@ -316,6 +323,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     void Cleanup()
     {
         BackgroundSave.Kill(); // an embedding process that stops the server leaves no writer thread or temp file
+        ReplicaSide.Close();
         Clients.FreeAll();
         Aof.Dispose();
         foreach (var l in _listeners) l.Dispose();
@@ -398,6 +406,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Blocking.BeforeSleep();
         Tracking.BroadcastInvalidationMessages();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);
+        Replication.BeforeSleep(); // GETACK for WAIT, then WAIT clients whose replicas acknowledged
         Aof.BeforeSleep(); // before any reply is written: appendfsync always acknowledges only what is on disk
         Clients.HandleClientsWithPendingWrites();
         Clients.FreeClientsInAsyncFreeQueue();
@@ -421,7 +430,12 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         DatabasesCron();
         Blocking.HandleBlockedClientsTimeout();
         Tracking.LimitUsedSlotsIfTracking();
-        if (CronLoops % Math.Max(1, Config.Hz) == 0) Replication.Cron(); // run_with_period(1000)
+        if (CronLoops % Math.Max(1, Config.Hz) == 0)
+        {
+            // replicationCron, run_with_period(1000): the replica half, then the primary half.
+            ReplicaSide.Cron();
+            Replication.Cron();
+        }
         BackgroundSave.Cron();
         Replication.StartPendingFullSync();
         Aof.Cron(everySecond: CronLoops % Math.Max(1, Config.Hz) == 0);

@@ -48,4 +48,18 @@ public static class Arguments
     }
 
     public static string Upper(Client c, int i) => c.Args.ToStringAt(i).ToUpperInvariant();
+
+    /// <summary>getTimeoutFromObjectOrReply in milliseconds: an absolute unix time, 0 for 0.</summary>
+    public static bool TryGetTimeoutMs(Client c, int i, out long endMs)
+    {
+        endMs = 0;
+        if (!TryGetLong(c, i, out long ms, "timeout is not an integer or out of range")) return false;
+        if (ms < 0)
+        {
+            c.Reply.Error("timeout is negative");
+            return false;
+        }
+        if (ms > 0) endMs = ms > long.MaxValue - c.Server.NowMs ? long.MaxValue : c.Server.NowMs + ms;
+        return true;
+    }
 }

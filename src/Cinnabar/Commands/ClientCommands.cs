@@ -223,7 +223,7 @@ public static class ClientCommands
             SubcommandSyntaxError(c);
             return;
         }
-        if (!TryGetTimeoutMs(c, 2, out long endMs)) return;
+        if (!Arguments.TryGetTimeoutMs(c, 2, out long endMs)) return;
         c.Server.Pause.PauseClients(endMs, writesOnly);
         c.Reply.Ok();
     }
@@ -231,20 +231,6 @@ public static class ClientCommands
     /// <summary>addSubcommandSyntaxError: the subcommand exists but not with this many arguments.</summary>
     static void SubcommandSyntaxError(Client c) =>
         c.Reply.Error($"unknown subcommand or wrong number of arguments for '{c.Args.ToStringAt(1)}'. Try {c.Args.ToStringAt(0).ToUpperInvariant()} HELP.");
-
-    /// <summary>getTimeoutFromObjectOrReply in milliseconds: an absolute unix time, 0 for 0.</summary>
-    static bool TryGetTimeoutMs(Client c, int i, out long endMs)
-    {
-        endMs = 0;
-        if (!Arguments.TryGetLong(c, i, out long ms, "timeout is not an integer or out of range")) return false;
-        if (ms < 0)
-        {
-            c.Reply.Error("timeout is negative");
-            return false;
-        }
-        if (ms > 0) endMs = ms > long.MaxValue - c.Server.NowMs ? long.MaxValue : c.Server.NowMs + ms;
-        return true;
-    }
 
     [Command("client|unpause")]
     static void Unpause(Client c)

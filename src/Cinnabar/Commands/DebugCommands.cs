@@ -1,7 +1,6 @@
 // DEBUG (debug.c): the subcommands operators and test suites use. The dispatcher lets DEBUG
-// run only as enable-debug-command allows. DIGEST is order-independent like Redis's (per-key
-// SHA1s XORed together) but its bytes differ from Redis's: string values are digested by
-// content, other types by key, type and encoding until their structures expose iteration.
+// run only as enable-debug-command allows. DIGEST and DIGEST-VALUE are Redis's hashes byte for
+// byte (Commands/DatasetDigest.cs), so datasets compare across Cinnabar and redis-server.
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -185,21 +184,7 @@ public static class DebugCommands
         c.Reply.Ok();
     }
 
-    static void Digest(Client c)
-    {
-        var digest = new byte[20];
-        bool any = false;
-        foreach (var db in c.Server.Databases)
-        {
-            if (db.Count == 0) continue;
-            foreach (var e in db.Main.Entries())
-            {
-                any = true;
-                Xor(digest, KeyDigest(db, e.KeySpan, e));
-            }
-        }
-        c.Reply.Status(any ? Convert.ToHexString(digest).ToLowerInvariant() : new string('0', 40));
-    }
+    static void Digest(Client c) => c.Reply.Status(DatasetDigest.Hex(DatasetDigest.Compute(c.Server.Databases)));
 
     /// <summary>Redis's DEBUG reads the dict directly: it sees logically expired keys and expires nothing.</summary>
     static RedisObject? FindLogicallyExpired(Client c, ReadOnlySpan<byte> key) => c.Db.Main.Find(key);
@@ -209,33 +194,11 @@ public static class DebugCommands
         c.Reply.ArrayLen(c.Args.Count - 2);
         for (int i = 2; i < c.Args.Count; i++)
         {
+            var digest = new byte[20];
             var o = FindLogicallyExpired(c, c.Args[i]);
-            c.Reply.Status(o == null ? new string('0', 40) : Convert.ToHexString(ValueDigest(o)).ToLowerInvariant());
+            if (o != null) DatasetDigest.XorObject(c.Db, c.Args[i], digest, o);
+            c.Reply.Status(DatasetDigest.Hex(digest));
         }
-    }
-
-    static byte[] KeyDigest(Database db, ReadOnlySpan<byte> key, RedisObject value)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-        sha.AppendData(key);
-        sha.AppendData(ValueDigest(value));
-        long expire = db.GetExpire(key);
-        if (expire != -1) sha.AppendData(Encoding.ASCII.GetBytes("!!expire!!" + expire.ToString(CultureInfo.InvariantCulture)));
-        return sha.GetHashAndReset();
-    }
-
-    static byte[] ValueDigest(RedisObject o)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-        sha.AppendData(Encoding.ASCII.GetBytes(RedisObject.TypeName(o.Type)));
-        if (o.Type == ObjType.String) sha.AppendData(o.StringBytes());
-        else sha.AppendData(Encoding.ASCII.GetBytes(RedisObject.EncodingName(o.Encoding)));
-        return sha.GetHashAndReset();
-    }
-
-    static void Xor(byte[] into, byte[] digest)
-    {
-        for (int i = 0; i < into.Length; i++) into[i] ^= digest[i];
     }
 
     /// <summary>DEBUG PROTOCOL: one fixed value of each RESP3 type, as debug.c sends them.</summary>

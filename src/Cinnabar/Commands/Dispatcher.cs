@@ -108,10 +108,16 @@ public sealed class Dispatcher
         if ((_server.BackgroundSave.DiskError ?? _server.Aof.WriteDeniedError) is { } diskError && !c.HasFlag(ClientFlags.Master)
             && (cmd.Has(CommandFlags.Write) || (IsExec(cmd) && Transactions.Multi.TransactionHasWrite(c)) || (cmd.Parent == null && cmd.Name == "ping")))
             return diskError;
-        if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && cmd.Has(CommandFlags.Write))
+        if (_server.Config.MinReplicasToWrite > 0 && IsWrite(c, cmd) && !_server.Replication.EnoughGoodReplicas())
+            return "-NOREPLICAS Not enough good replicas to write.";
+        if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && IsWrite(c, cmd))
             return "-READONLY You can't write against a read only replica.";
         if (fromClient && c.HasFlag(ClientFlags.PubSub) && c.Reply.Protocol == 2 && !IsAllowedInPubSubContext(cmd))
             return $"Can't execute '{cmd.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
+        // replica-serve-stale-data no: with the link to the primary down, only commands flagged stale run.
+        if (_server.IsReplica && _server.ReplicaSide.State != Replication.ReplState.Connected && !_server.Config.GetBool("replica-serve-stale-data")
+            && (!cmd.Has(CommandFlags.Stale) || (IsExec(cmd) && Transactions.Multi.TransactionDeniesStale(c))))
+            return "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
         if (fromClient && _server.Loading && !cmd.Has(CommandFlags.Loading))
             return "-LOADING Redis is loading the dataset in memory";
         return null;
@@ -125,6 +131,9 @@ public sealed class Dispatcher
     };
 
     static bool IsExec(CommandDef cmd) => cmd.Parent == null && cmd.Name == "exec";
+
+    /// <summary>is_write_command: a write, or EXEC of a transaction that queued one.</summary>
+    static bool IsWrite(Client c, CommandDef cmd) => cmd.Has(CommandFlags.Write) || (IsExec(cmd) && Transactions.Multi.TransactionHasWrite(c));
 
     static bool TransactionDenyOom(Client c) => Transactions.Multi.TransactionDenyOom(c);
 
@@ -197,6 +206,7 @@ public sealed class Dispatcher
         _server.Clock.UpdateCachedTime(start);
         int errorsBefore = c.Reply.ErrorsWritten;
         long dirtyBefore = _server.Stats.Dirty;
+        long replOffsetBefore = _server.Replication.MasterReplOffset;
         var propagation = _server.Propagation.BeginCall();
         var previousClient = CurrentClient;
         if (ExecutionNesting == 0) CurrentClient = c;
@@ -249,6 +259,8 @@ public sealed class Dispatcher
             // afterCommand: the unit's commands leave, then the invalidations that waited for the reply.
             _server.Propagation.PropagatePendingCommands(transaction: !cmd.Has(CommandFlags.TouchesArbitraryKeys));
             _server.Tracking.AfterCommand(c, cmd);
+            // c->woff: the stream offset this client's writes reached, what its WAIT waits for.
+            if (_server.Replication.MasterReplOffset != replOffsetBefore) c.WriteOffset = _server.Replication.MasterReplOffset;
         }
         CurrentClient = previousClient;
         return served;

@@ -9,7 +9,7 @@ using Cinnabar.Networking;
 
 namespace Cinnabar.Keyspace;
 
-public enum BlockType { None, List, ZSet, Stream }
+public enum BlockType { None, List, ZSet, Stream, Wait }
 
 /// <summary>Per-client blocking state (the bpop part of Redis's client struct).</summary>
 public sealed class BlockState
@@ -30,6 +30,10 @@ public sealed class BlockState
 
     /// <summary>The time the command took when it blocked; counted with the serve, as updateStatsOnUnblock does.</summary>
     public long DurationUs;
+
+    /// <summary>BLOCKED_WAIT: the replication offset the client's writes reached and the replicas it waits for.</summary>
+    public long ReplOffset;
+    public long NumReplicas;
 }
 
 public sealed class BlockingKeys
@@ -83,6 +87,43 @@ public sealed class BlockingKeys
         c.Flags |= ClientFlags.Blocked;
         _blocked.Add(c);
         if (timeoutMs > 0) ArmTimer(timeoutMs);
+    }
+
+    /// <summary>blockClient(BLOCKED_WAIT): WAIT parks the client until enough replicas acknowledged offset (Replication/WaitForReplicas.cs answers it).</summary>
+    public void BlockForReplicas(Client c, long offset, long numReplicas, long timeoutMs)
+    {
+        var st = c.BlockState ??= new();
+        st.Type = BlockType.Wait;
+        st.ReplOffset = offset;
+        st.NumReplicas = numReplicas;
+        st.TimeoutMs = timeoutMs;
+        c.Flags |= ClientFlags.Blocked;
+        _blocked.Add(c);
+        if (timeoutMs > 0) ArmTimer(timeoutMs);
+    }
+
+    /// <summary>A WAIT that was answered (enough acknowledgements): the client resumes its input.</summary>
+    public void UnblockWaitingClient(Client c)
+    {
+        _server.Dispatcher.CountUnblocked(c, c.BlockState!);
+        UnblockClient(c, requeue: true);
+        _server.Clients.QueueReplyWrite(c);
+    }
+
+    /// <summary>
+    /// disconnectAllBlockedClients (a primary turned replica): clients blocked on keys would wait
+    /// for writes that can no longer happen here; they get -UNBLOCKED and are closed.
+    /// </summary>
+    public void DisconnectAllBlockedClients()
+    {
+        foreach (var c in _blocked.ToArray())
+        {
+            if (c.BlockState!.Type == BlockType.Wait) continue;
+            c.Reply.Error("-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+            UnblockClient(c, requeue: false);
+            c.Flags |= ClientFlags.CloseAfterReply;
+            _server.Clients.QueueReplyWrite(c);
+        }
     }
 
     /// <summary>signalKeyAsReady: a key in the client's db that others may wait on received data; served after the command.</summary>
@@ -182,7 +223,7 @@ public sealed class BlockingKeys
     {
         if (!c.HasFlag(ClientFlags.Blocked) || !_blocked.Contains(c)) return false;
         if (error) c.Reply.Error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
-        else c.Reply.NullArray();
+        else ReplyToTimedOut(c);
         _server.Dispatcher.CountUnblocked(c, c.BlockState!);
         UnblockClient(c, requeue: true);
         _server.Clients.QueueReplyWrite(c);
@@ -228,13 +269,30 @@ public sealed class BlockingKeys
         {
             foreach (var c in expired)
             {
-                c.Reply.NullArray();
+                ReplyToTimedOut(c);
                 _server.Dispatcher.CountUnblocked(c, c.BlockState!);
                 UnblockClient(c, requeue: true);
                 _server.Clients.QueueReplyWrite(c);
             }
         }
         return nearest == long.MaxValue ? -1 : nearest - now;
+    }
+
+    /// <summary>replyToBlockedClientTimedOut: a null array for keys, the replicas that did acknowledge for WAIT.</summary>
+    void ReplyToTimedOut(Client c)
+    {
+        if (c.BlockState!.Type == BlockType.Wait) c.Reply.Integer(_server.Replication.CountAcksByOffset(c.BlockState.ReplOffset));
+        else c.Reply.NullArray();
+    }
+
+    /// <summary>Clients blocked in WAIT (processClientsWaitingReplicas walks them).</summary>
+    public IEnumerable<Client> WaitingForReplicas
+    {
+        get
+        {
+            foreach (var c in _blocked)
+                if (c.BlockState!.Type == BlockType.Wait) yield return c;
+        }
     }
 
     /// <summary>Arms the one-shot timer at the nearest deadline so a timeout fires on time, not at the next cron tick.</summary>

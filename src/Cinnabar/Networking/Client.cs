@@ -84,6 +84,9 @@ public sealed class Client : IFileEventHandler
     int _queryAccounted;
     int _recentQueryPeak; // the largest pending request since the last clientsCron (querybuf_peak)
 
+    /// <summary>c->woff: the replication offset right after this client's last propagated write (WAIT waits for it).</summary>
+    public long WriteOffset;
+
     public readonly long CreatedMs;
     public long LastInteractionMs;
     public long OutputSoftLimitReachedMs;
@@ -204,7 +207,12 @@ public sealed class Client : IFileEventHandler
             return;
         }
         _qend += n;
-        Server.Stats.NetInputBytes += n;
+        if (HasFlag(ClientFlags.Master))
+        {
+            Server.Stats.NetReplInputBytes += n;
+            Server.ReplicaSide.MasterBytesRead(n);
+        }
+        else Server.Stats.NetInputBytes += n;
         Server.Stats.TotalReadsProcessed++;
         LastInteractionMs = Server.NowMs;
         // The partial command's parsed arguments still live in the buffer: they count too.
@@ -334,7 +342,11 @@ public sealed class Client : IFileEventHandler
             Parser.ProtoMaxBulkLen = HasFlag(ClientFlags.Master) ? long.MaxValue : Server.Config.ProtoMaxBulkLen;
             var status = Parser.Parse(query, ref _qpos, _qend);
             if (status == ParseStatus.Incomplete) break;
-            if (status == ParseStatus.Empty) continue;
+            if (status == ParseStatus.Empty)
+            {
+                if (HasFlag(ClientFlags.Master)) Server.ReplicaSide.CommandApplied(this, query.AsSpan(Parser.CommandStart, _qpos - Parser.CommandStart));
+                continue;
+            }
             if (status == ParseStatus.Error)
             {
                 Server.Log.Verbose($"Protocol error ({Parser.Error}) from client: {Describe()}");
@@ -352,12 +364,15 @@ public sealed class Client : IFileEventHandler
                 Server.Pause.BlockPostponeClient(this);
                 break;
             }
+            int commandStart = Parser.CommandStart;
             Server.Dispatcher.ProcessCommand(this);
             if (Freed)
             {
                 Server.Dispatcher.BreakTimestampChain();
                 return;
             }
+            // The primary's stream: what ran is applied (and goes on to our own replicas) as received.
+            if (HasFlag(ClientFlags.Master)) Server.ReplicaSide.CommandApplied(this, query.AsSpan(commandStart, _qpos - commandStart));
             CommandProcessed();
         }
         // A partial command keeps its parsed arguments as offsets into the buffer: rewind only when none is pending.
@@ -383,7 +398,7 @@ public sealed class Client : IFileEventHandler
             Flags |= ClientFlags.ReplySkip;
             Flags &= ~ClientFlags.ReplySkipNext;
         }
-        Reply.Enabled = !HasFlag(ClientFlags.ReplyOff | ClientFlags.ReplySkip);
+        Reply.Enabled = !HasFlag(ClientFlags.ReplyOff | ClientFlags.ReplySkip | ClientFlags.Master); // the primary reads no replies
         // Only the reply list counts toward client-output-buffer-limit, so most commands skip the check.
         if (Output.ListBytes > 0) Server.Clients.CheckOutputBufferLimitsAsync(this);
     }
@@ -428,7 +443,8 @@ public sealed class Client : IFileEventHandler
             // Like Redis (NET_MAX_WRITES_PER_EVENT), don't starve others for one huge reply.
             if (total > 64 * 1024 * 1024 && !HasFlag(ClientFlags.Replica)) break;
         }
-        Server.Stats.NetOutputBytes += total;
+        if (HasFlag(ClientFlags.Replica)) Server.Stats.NetReplOutputBytes += total;
+        else Server.Stats.NetOutputBytes += total;
         Server.Stats.TotalWritesProcessed++;
         if (total > 0 && !HasFlag(ClientFlags.Master)) LastInteractionMs = Server.NowMs;
         if (!Output.HasPending)

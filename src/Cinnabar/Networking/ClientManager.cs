@@ -84,6 +84,23 @@ public sealed class ClientManager
         "3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
         "4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
+    /// <summary>
+    /// replicationCreateMasterClient: the replication link's socket as a linked client flagged
+    /// master: authenticated, its commands run without replies (REPLCONF ACK is written directly).
+    /// </summary>
+    internal Client CreateMasterClient(Socket s)
+    {
+        s.Blocking = false;
+        var c = new Client(++_nextClientId, _server, s) { Authenticated = true };
+        c.Flags |= ClientFlags.Master;
+        c.Reply.Enabled = false;
+        c.Reply.OnError = _server.Stats.RecordError;
+        c.Token = _server.Loop.Register(s, c, EventMask.Readable);
+        _byId[c.Id] = c;
+        c.CountMemoryIn(_server.ClientsMemory, _server.ClientsMemory);
+        return c;
+    }
+
     /// <summary>A client not bound to a socket (scripts, AOF loading): runs commands, collects replies.</summary>
     public Client CreateFakeClient()
     {

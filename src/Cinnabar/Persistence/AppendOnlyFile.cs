@@ -740,6 +740,24 @@ public sealed class AppendOnlyFile : IDisposable
         return null;
     }
 
+    /// <summary>A replica about to load its primary's RDB: the AOF stops (a rewrite would save data being replaced).</summary>
+    public void StopForSync()
+    {
+        if (State != AofState.Off) StopAppendOnly();
+    }
+
+    /// <summary>restartAOFAfterSYNC: with appendonly yes, the AOF starts again from a rewrite of the synced dataset.</summary>
+    public void RestartAfterSyncIfNeeded()
+    {
+        if (!Config.AppendOnly || State != AofState.Off) return;
+        for (int retry = 0; retry < 10; retry++)
+        {
+            if (StartAppendOnly()) return;
+            _server.Log.Warning("Failed enabling the AOF after successful master synchronization! Trying it again in one second.");
+        }
+        _server.Log.Warning("FATAL: this replica instance finished the synchronization with its master, but the AOF can't be turned on.");
+    }
+
     /// <summary>stopAppendOnly: flush, fsync and close; the rewrite in progress is dropped.</summary>
     void StopAppendOnly()
     {

@@ -19,21 +19,22 @@ public sealed class RdbLoadException(params string[] lines) : Exception(string.J
 public static class RdbLoader
 {
     /// <summary>What a load found: keys added and keys skipped because they had expired (INFO rdb_last_load_keys_*).</summary>
-    public readonly record struct LoadResult(long KeysLoaded, long KeysExpired);
+    public readonly record struct LoadResult(long KeysLoaded, long KeysExpired, RdbFile.ReplicationInfo? Replication = null);
 
     /// <summary>
     /// loadDataFromDisk for the RDB case, at start-up: a missing file is an empty dataset; a bad one
     /// logs Redis's lines and throws InvalidOperationException so the server does not start.
     /// </summary>
-    public static void LoadAtStartup(CinnabarServer server)
+    public static LoadResult? LoadAtStartup(CinnabarServer server)
     {
         string path = RdbFile.PathOf(server);
-        if (!File.Exists(path)) return;
+        if (!File.Exists(path)) return null;
         var sw = Stopwatch.StartNew();
         server.LoadingProgress.Start(new FileInfo(path).Length);
+        LoadResult result;
         try
         {
-            Load(server, path, allowDuplicates: false);
+            result = Load(server, path, allowDuplicates: false);
         }
         catch (RdbLoadException e)
         {
@@ -45,10 +46,11 @@ public static class RdbLoader
             server.LoadingProgress.Stop();
         }
         server.Log.Notice($"DB loaded from disk: {sw.Elapsed.TotalSeconds:0.000} seconds");
+        return result;
     }
 
     /// <summary>rdbLoad: reads path into the server's databases; allowDuplicates replaces existing keys (DEBUG RELOAD MERGE).</summary>
-    public static LoadResult Load(CinnabarServer server, string path, bool allowDuplicates)
+    public static LoadResult Load(CinnabarServer server, string path, bool allowDuplicates, bool keepExpired = false)
     {
         byte[] data;
         try
@@ -59,14 +61,22 @@ public static class RdbLoader
         {
             throw new RdbLoadException($"Fatal error loading the DB: {e.Message}. Exiting.");
         }
+        return LoadBytes(server, data, allowDuplicates, keepExpired);
+    }
+
+    /// <summary>A replica's diskless load (repl-diskless-load on-empty-db / swapdb): the RDB its primary sent, from memory; expired keys are kept.</summary>
+    public static LoadResult LoadFromMemory(CinnabarServer server, byte[] data) => LoadBytes(server, data, allowDuplicates: false, keepExpired: true);
+
+    static LoadResult LoadBytes(CinnabarServer server, byte[] data, bool allowDuplicates, bool keepExpired)
+    {
         var progress = server.LoadingProgress;
-        bool own = !progress.Active; // DEBUG RELOAD loads outside start-up: loading for its duration
+        bool own = !progress.Active; // DEBUG RELOAD and a replica's sync load outside start-up: loading for its duration
         if (own) progress.Start(data.Length);
         progress.BeginFile();
         LoadResult result;
         try
         {
-            result = LoadRio(server, data, allowDuplicates, out _);
+            result = LoadRio(server, data, allowDuplicates, out _, keepExpired);
         }
         finally
         {
@@ -98,7 +108,7 @@ public static class RdbLoader
     static RdbLoadException Corrupt(string what) => new("Internal error in RDB reading: " + what);
 
     /// <summary>rdbLoadRio over the whole file's bytes.</summary>
-    static LoadResult LoadRio(CinnabarServer server, byte[] data, bool allowDuplicates, out int end)
+    static LoadResult LoadRio(CinnabarServer server, byte[] data, bool allowDuplicates, out int end, bool keepExpired = false)
     {
         if (data.Length < 9) throw ShortRead();
         if (!data.AsSpan(0, 5).SequenceEqual("REDIS"u8))
@@ -111,7 +121,8 @@ public static class RdbLoader
         var db = server.Databases[0];
         long expireMs = -1, loaded = 0, expired = 0;
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        bool master = !server.IsReplica;
+        bool master = !server.IsReplica && !keepExpired;
+        var aux = new ReplicationAux();
         var progress = server.LoadingProgress;
         byte[] keyScratch = new byte[64], valueScratch = new byte[64];
         try
@@ -146,7 +157,7 @@ public static class RdbLoader
                         r.LoadLen();
                         continue;
                     case RdbTypes.OpAux:
-                        LogAuxField(server, r.LoadString(), r.LoadString());
+                        LogAuxField(server, r.LoadString(), r.LoadString(), aux);
                         continue;
                     case RdbTypes.OpModuleAux:
                         throw Corrupt("Module auxiliary data found but no modules are loaded (Cinnabar has no module API)");
@@ -194,7 +205,17 @@ public static class RdbLoader
         {
             throw Corrupt(e.Message);
         }
-        return new LoadResult(loaded, expired);
+        return new LoadResult(loaded, expired, aux.Complete);
+    }
+
+    /// <summary>rdbSaveInfo as a load finds it: the repl-id, repl-offset and repl-stream-db aux fields.</summary>
+    sealed class ReplicationAux
+    {
+        public string? Id;
+        public long Offset = -1;
+        public int StreamDb = -1;
+
+        public RdbFile.ReplicationInfo? Complete => Id is { Length: 40 } && Offset != -1 && StreamDb != -1 ? new(StreamDb, Id, Offset) : null;
     }
 
     /// <summary>A non-string value gets its key array now (the view dies with the next read).</summary>
@@ -231,11 +252,20 @@ public static class RdbLoader
     }
 
     /// <summary>The AUX fields Redis reports while loading; the others are skipped, as unknown ones are.</summary>
-    static void LogAuxField(CinnabarServer server, byte[] key, byte[] value)
+    static void LogAuxField(CinnabarServer server, byte[] key, byte[] value, ReplicationAux aux)
     {
         string k = Encoding.ASCII.GetString(key), v = Encoding.UTF8.GetString(value);
         switch (k)
         {
+            case "repl-id":
+                aux.Id = v;
+                break;
+            case "repl-offset" when long.TryParse(v, out long offset):
+                aux.Offset = offset;
+                break;
+            case "repl-stream-db" when int.TryParse(v, out int streamDb):
+                aux.StreamDb = streamDb;
+                break;
             case "redis-ver":
                 server.Log.Notice("Loading RDB produced by version " + v);
                 break;

@@ -15,7 +15,7 @@ public static class StartupRecovery
         {
             server.Aof.LoadManifestFromDisk();
             if (server.Config.AppendOnly) LoadAof(server);
-            else RdbLoader.LoadAtStartup(server);
+            else if (RdbLoader.LoadAtStartup(server)?.Replication is { } repl) RestoreReplicationHistory(server, repl);
             server.Aof.OpenIfNeededOnServerStart();
             server.Aof.DelHistoryFiles();
         }
@@ -24,6 +24,21 @@ public static class StartupRecovery
             foreach (var line in e.Lines) server.Log.Warning(line);
             throw new InvalidOperationException("", e); // Redis exits after the AOF's own lines, adding none
         }
+    }
+
+    /// <summary>
+    /// The replication id and offset the RDB recorded: a replica caches them as its master's, to
+    /// ask for a partial resync; a primary keeps them as its secondary id, so the replicas that
+    /// followed it before the restart can continue.
+    /// </summary>
+    static void RestoreReplicationHistory(CinnabarServer server, RdbFile.ReplicationInfo repl)
+    {
+        if (server.IsReplica)
+        {
+            server.Replication.AdoptHistory(repl.ReplId, repl.Offset);
+            server.ReplicaSide.CacheMasterFromRdb(repl.ReplId, repl.Offset, repl.StreamDb);
+        }
+        else server.Replication.RestoreAsMaster(repl.ReplId, repl.Offset);
     }
 
     /// <summary>loadDataFromDisk's AOF branch.</summary>

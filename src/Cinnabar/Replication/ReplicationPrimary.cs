@@ -1,12 +1,17 @@
-// The primary side of replication (Redis's replication.c: syncCommand, replconfCommand,
-// replicationFeedSlaves, replicationCron). A replica sends SYNC or PSYNC; it gets
-// +FULLRESYNC <replid> <offset> (PSYNC only), an RDB of the dataset as a "$<len>\r\n" bulk
-// without trailing CRLF, and from then on every propagated command, with SELECT whenever the
-// db differs from the last one sent. The RDB is the forkless snapshot (Persistence/Snapshot)
-// taken into memory while clients keep writing; what they write meanwhile goes to the backlog,
-// and a replica gets the backlog from the snapshot's start offset right after the RDB, so its
-// stream continues exactly where the snapshot's point in time is. Replicas that ask while that
-// snapshot runs share it; those that ask during a BGSAVE wait for the next one.
+// The primary side of replication and the server's replication history (Redis's replication.c:
+// syncCommand, masterTryPartialResynchronization, replconfCommand, replicationFeedSlaves,
+// replicationCron). The history is the replication id, the secondary id (PSYNC2) with the
+// offset up to which it is valid, master_repl_offset and the backlog; a replica's history is its
+// primary's (ReplicationReplica feeds it the master stream unchanged). A replica sends SYNC or
+// PSYNC <replid> <offset>: when the id is ours (or the secondary one, up to its offset) and the
+// backlog still holds that offset it gets +CONTINUE and the backlog from there; otherwise
+// +FULLRESYNC <replid> <offset> and an RDB of the dataset, "$<len>" then the bytes, or with
+// repl-diskless-sync and capa eof "$EOF:<mark>", the bytes and the mark, after
+// repl-diskless-sync-delay seconds for more replicas to arrive. The RDB is the forkless
+// snapshot (Persistence/Snapshot) taken into memory while clients keep writing; what they write
+// meanwhile goes to the backlog, and a replica gets the backlog from the snapshot's start offset
+// right after the RDB (a diskless one after its first REPLCONF ACK, as Redis starts the stream),
+// so its stream continues exactly at the snapshot's point in time.
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -14,6 +19,17 @@ using Cinnabar.Networking;
 using Cinnabar.Persistence;
 
 namespace Cinnabar.Replication;
+
+/// <summary>slave->replstate: where an attached replica's synchronization stands.</summary>
+public enum ReplicaSyncState
+{
+    /// <summary>SLAVE_STATE_WAIT_BGSAVE_START: waiting for a snapshot to start.</summary>
+    WaitBgsaveStart,
+    /// <summary>SLAVE_STATE_WAIT_BGSAVE_END: its snapshot runs; the RDB goes out when it ends.</summary>
+    WaitBgsaveEnd,
+    /// <summary>SLAVE_STATE_ONLINE: the RDB (or +CONTINUE) was queued; it gets the stream.</summary>
+    Online,
+}
 
 /// <summary>What a primary knows of one attached replica (the slave fields of Redis's client struct).</summary>
 public sealed class ReplicaState
@@ -25,21 +41,31 @@ public sealed class ReplicaState
     /// <summary>SYNC instead of PSYNC (CLIENT_PRE_PSYNC): an old replica that never sends REPLCONF ACK.</summary>
     public bool PrePsync;
 
-    /// <summary>Attached and streaming (SLAVE_STATE_ONLINE); false until the RDB was queued.</summary>
-    public bool Online;
-
-    /// <summary>SLAVE_STATE_WAIT_BGSAVE_START: waiting for a snapshot to start (one for a BGSAVE was running).</summary>
-    public bool WaitBgsaveStart;
+    public ReplicaSyncState State;
 
     /// <summary>Asked with PSYNC while waiting to start: +FULLRESYNC goes out when the snapshot starts, with its offset.</summary>
     public bool PendingFullResync;
 
+    /// <summary>repl_start_cmd_stream_on_ack: after a diskless RDB the stream starts with the replica's first ACK.</summary>
+    public bool StreamOnAck;
+
+    /// <summary>When it asked for a full sync: how long it has waited (repl-diskless-sync-delay).</summary>
+    public long SyncRequestMs;
+
+    /// <summary>The offset its full sync's RDB stands for: the stream it gets starts right after.</summary>
+    public long SyncStartOffset;
+
     public long AckOffset;
     public long AckTimeMs;
+
+    /// <summary>Attached and streaming.</summary>
+    public bool Online => State == ReplicaSyncState.Online;
 }
 
 public sealed class ReplicationPrimary
 {
+    const string NoReplId = "0000000000000000000000000000000000000000";
+
     readonly CinnabarServer _server;
     readonly List<Client> _replicas = new();
     ReplicationBacklog? _backlog;
@@ -49,16 +75,27 @@ public sealed class ReplicationPrimary
     /// <summary>server.slaveseldb: the db of the last command sent to replicas; -1 forces a SELECT.</summary>
     int _replicaSelectedDb = -1;
 
-    /// <summary>master_replid: the history this primary's stream belongs to.</summary>
-    public string ReplId { get; } = Server.RandomBytes.Hex(20);
+    /// <summary>master_replid: the history this server's stream belongs to.</summary>
+    public string ReplId { get; private set; } = Server.RandomBytes.Hex(20);
 
-    /// <summary>master_repl_offset: bytes of stream produced since the history began.</summary>
+    /// <summary>master_replid2: the previous history (before a promotion), valid up to SecondReplIdOffset.</summary>
+    public string ReplId2 { get; private set; } = NoReplId;
+
+    /// <summary>second_repl_offset: the last offset + 1 a PSYNC with ReplId2 may ask for (-1: none).</summary>
+    public long SecondReplIdOffset { get; private set; } = -1;
+
+    /// <summary>master_repl_offset: bytes of stream produced (or, on a replica, received) since the history began.</summary>
     public long MasterReplOffset { get; private set; }
+
+    /// <summary>repl_good_slaves_count: online replicas whose last ACK is within min-replicas-max-lag.</summary>
+    public int GoodReplicas { get; private set; }
 
     public ReplicationPrimary(CinnabarServer server) => _server = server;
 
-    /// <summary>Whether propagated commands go anywhere: a replica is attached or the backlog keeps history.</summary>
-    public bool FeedsReplicas => _backlog != null;
+    bool IsReplicaRole => _server.ReplicaSide.MasterHost != null;
+
+    /// <summary>Whether propagated commands go anywhere: the backlog keeps history (a replica's stream is its primary's, not its own commands).</summary>
+    public bool FeedsReplicas => _backlog != null && !IsReplicaRole;
 
     public IReadOnlyList<Client> Replicas => _replicas;
     public ReplicationBacklog? Backlog => _backlog;
@@ -69,7 +106,7 @@ public sealed class ReplicationPrimary
     /// </summary>
     public void Feed(int db, ReadOnlySpan<byte> command)
     {
-        if (_backlog == null) return;
+        if (_backlog == null || IsReplicaRole) return;
         if (db != _replicaSelectedDb)
         {
             Span<byte> select = stackalloc byte[40];
@@ -79,8 +116,17 @@ public sealed class ReplicationPrimary
         Write(command);
     }
 
-    /// <summary>A command sent in whatever db the stream is in (the periodic PING): no SELECT.</summary>
-    void FeedInCurrentDb(ReadOnlySpan<byte> command) => Write(command);
+    /// <summary>A command sent in whatever db the stream is in (the periodic PING, GETACK): no SELECT.</summary>
+    void FeedInCurrentDb(ReadOnlySpan<byte> command)
+    {
+        if (_backlog != null && !IsReplicaRole) Write(command);
+    }
+
+    /// <summary>replicationFeedStreamFromMasterStream: a replica's applied master stream, unchanged, to its backlog and sub-replicas.</summary>
+    public void FeedFromMasterStream(ReadOnlySpan<byte> bytes)
+    {
+        if (_backlog != null) Write(bytes);
+    }
 
     void Write(ReadOnlySpan<byte> bytes)
     {
@@ -88,7 +134,8 @@ public sealed class ReplicationPrimary
         MasterReplOffset += bytes.Length;
         foreach (var r in _replicas)
         {
-            if (!r.ReplicaState!.Online || r.HasFlag(ClientFlags.CloseAsap)) continue;
+            var st = r.ReplicaState!;
+            if (!st.Online || st.StreamOnAck || r.HasFlag(ClientFlags.CloseAsap)) continue;
             r.Output.Write(bytes);
             _server.Clients.QueueReplyWrite(r);
             // A replica that can't keep up is dropped at client-output-buffer-limit replica.
@@ -114,16 +161,97 @@ public sealed class ReplicationPrimary
         return pos + 2;
     }
 
+    // ------------------------------------------------------------ the history
+
+    /// <summary>changeReplicationId: a new random history id.</summary>
+    void ChangeReplicationId() => ReplId = Server.RandomBytes.Hex(20);
+
+    /// <summary>clearReplicationId2: no previous history.</summary>
+    void ClearReplicationId2()
+    {
+        ReplId2 = NoReplId;
+        SecondReplIdOffset = -1;
+    }
+
+    /// <summary>
+    /// shiftReplicationId (a replica promoted): the inherited id becomes the secondary one, valid up
+    /// to the current offset, so the old primary's other replicas can partially resync with us.
+    /// </summary>
+    public void ShiftReplicationId()
+    {
+        ReplId2 = ReplId;
+        SecondReplIdOffset = MasterReplOffset + 1;
+        ChangeReplicationId();
+        _server.Log.Warning($"Setting secondary replication ID to {ReplId2}, valid up to offset: {SecondReplIdOffset}. New replication ID is {ReplId}");
+    }
+
+    /// <summary>After a full sync a replica's history is its primary's: that id and offset, no secondary id.</summary>
+    public void AdoptHistory(string replId, long offset)
+    {
+        ReplId = replId;
+        MasterReplOffset = offset;
+        ClearReplicationId2();
+    }
+
+    /// <summary>+CONTINUE with a new id: our old id stays valid as the secondary one up to here.</summary>
+    public void AdoptNewIdKeepingOld(string oldId, string newId)
+    {
+        ReplId2 = oldId;
+        SecondReplIdOffset = MasterReplOffset + 1;
+        ReplId = newId;
+    }
+
+    /// <summary>
+    /// A primary restarted from an RDB that carried its replication id and offset: that history
+    /// continues as the secondary id, the offset goes on from there and an empty backlog is ready,
+    /// so replicas that followed it can partially resync.
+    /// </summary>
+    public void RestoreAsMaster(string replId, long offset)
+    {
+        ReplId2 = replId;
+        SecondReplIdOffset = offset + 1;
+        MasterReplOffset += offset;
+        _backlog ??= new ReplicationBacklog(_server.Config.ReplBacklogSize, MasterReplOffset);
+        _noReplicasSinceMs = _server.NowMs;
+    }
+
+    /// <summary>A replica's backlog exists from its first sync on, sub-replicas or not, in case it is promoted.</summary>
+    public void CreateBacklogIfMissing() => _backlog ??= new ReplicationBacklog(_server.Config.ReplBacklogSize, MasterReplOffset);
+
+    /// <summary>freeReplicationBacklog: a replica about to load a new primary's data: our sub-replicas can't continue the old stream.</summary>
+    public void FreeBacklog() => _backlog = null;
+
+    /// <summary>The next command sent to replicas starts with a SELECT (a replica promoted: its stream's db is unknown).</summary>
+    public void ForceSelectInStream() => _replicaSelectedDb = -1;
+
+    /// <summary>The backlog's time to live counts from now (a promotion: replicas have not reconnected yet).</summary>
+    public void BacklogTtlRestart() => _noReplicasSinceMs = _server.NowMs;
+
+    /// <summary>repl-stream-db for the RDB aux field: the db the stream is in (0 when none was selected yet).</summary>
+    public int StreamDb => _replicaSelectedDb == -1 ? 0 : _replicaSelectedDb;
+
+    /// <summary>disconnectSlaves: every replica reconnects (and learns the new id, or resyncs from scratch).</summary>
+    public void DisconnectReplicas()
+    {
+        foreach (var r in _replicas.ToArray()) _server.Clients.FreeClient(r);
+    }
+
     // ------------------------------------------------------------ SYNC / PSYNC
 
     /// <summary>
-    /// syncCommand: SYNC, or PSYNC &lt;replid&gt; &lt;offset&gt;. A partial resync is not served
-    /// yet, so every request gets a full one: FULLRESYNC (PSYNC), then, once the snapshot is
-    /// complete, the RDB and the stream (FullSyncSnapshotDone).
+    /// syncCommand: SYNC, or PSYNC &lt;replid&gt; &lt;offset&gt;. A partial resync when the
+    /// history and the backlog allow it; otherwise a full one: +FULLRESYNC (PSYNC), then, once
+    /// the snapshot is complete, the RDB and the stream (FullSyncSnapshotDone).
     /// </summary>
     public void Sync(Client c, bool psync)
     {
         if (c.HasFlag(ClientFlags.Replica)) return; // already a replica: ignored, as Redis does
+        var replicaSide = _server.ReplicaSide;
+        if (replicaSide.MasterHost != null && replicaSide.State != ReplState.Connected)
+        {
+            c.Reply.Error("-NOMASTERLINK Can't SYNC while not connected with my master");
+            return;
+        }
         if (c.Output.HasPending)
         {
             c.Reply.Error("SYNC and PSYNC are invalid with pending output");
@@ -131,87 +259,180 @@ public sealed class ReplicationPrimary
         }
         string name = ReplicaName(c);
         _server.Log.Notice($"Replica {name} asks for synchronization");
+        var state = c.ReplicaState ??= new ReplicaState();
         if (psync)
         {
             string requested = c.Args.ToStringAt(1);
-            if (requested != "?")
-                _server.Log.Notice($"Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{requested}', my replication IDs are '{ReplId}' and '{new string('0', 40)}')");
-            else _server.Log.Notice($"Full resync requested by replica {name}");
+            if (!Commands.Arguments.TryGetLong(c, 2, out long offset))
+            {
+                _server.Log.Warning($"Replica {name} asks for synchronization but with a wrong offset");
+                return;
+            }
+            if (TryPartialResynchronization(c, requested, offset))
+            {
+                _server.Stats.SyncPartialOk++;
+                return;
+            }
+            if (requested != "?") _server.Stats.SyncPartialErr++;
         }
-        var state = c.ReplicaState ??= new ReplicaState();
-        state.PrePsync = !psync;
-        state.AckTimeMs = _server.NowMs;
+        else state.PrePsync = true;
+        _server.Stats.SyncFull++;
+        state.State = ReplicaSyncState.WaitBgsaveStart;
+        state.PendingFullResync = psync;
+        state.AckTimeMs = state.SyncRequestMs = _server.NowMs;
         _server.Clients.MarkReplica(c); // its output buffer stops counting toward maxmemory
         _replicas.Add(c);
-        CreateBacklogIfNeeded();
+        if (_replicas.Count == 1 && _backlog == null)
+        {
+            // A backlog created from scratch starts a new history: nobody can continue an old one.
+            ChangeReplicationId();
+            ClearReplicationId2();
+            _backlog = new ReplicationBacklog(_server.Config.ReplBacklogSize, MasterReplOffset);
+            _server.Log.Notice($"Replication backlog created, my new replication IDs are '{ReplId}' and '{ReplId2}'");
+        }
         var bg = _server.BackgroundSave;
         if (bg.ToReplicas)
         {
-            // A full sync's snapshot is running: this replica shares it (same RDB, same start offset).
-            if (psync) c.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {_syncStartOffset}\r\n"));
-            _server.Log.Notice("Waiting for end of BGSAVE for SYNC");
+            if (!_syncUsesEofMark)
+            {
+                // A "$len" full sync's snapshot is running: this replica shares it (same RDB, same start offset).
+                state.State = ReplicaSyncState.WaitBgsaveEnd;
+                state.SyncStartOffset = _syncStartOffset;
+                if (psync) WriteFullResync(c, _syncStartOffset);
+                _server.Log.Notice("Waiting for end of BGSAVE for SYNC");
+            }
+            else _server.Log.Notice("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
+            return;
+        }
+        if (bg.ChildActive)
+        {
+            _server.Log.Notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+            return;
+        }
+        if (_server.Config.GetBool("repl-diskless-sync") && state.CapaEof && _server.Config.GetLong("repl-diskless-sync-delay") > 0)
+        {
+            // Started by cron after the delay, so replicas arriving meanwhile share the transfer.
+            _server.Log.Notice("Delay next BGSAVE for diskless SYNC");
             return;
         }
         if (_server.HasActiveChildProcess)
         {
-            state.WaitBgsaveStart = true;
-            state.PendingFullResync = psync;
-            _server.Log.Notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+            _server.Log.Notice("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed");
             return;
         }
-        StartFullSyncSnapshot(psync ? c : null);
+        StartFullSyncSnapshot();
     }
+
+    /// <summary>
+    /// masterTryPartialResynchronization: the id must be ours, or our secondary one with an offset
+    /// it covers, and the backlog must still hold the offset; then +CONTINUE and the backlog from there.
+    /// </summary>
+    bool TryPartialResynchronization(Client c, string requested, long offset)
+    {
+        string name = ReplicaName(c);
+        bool primaryId = requested.Equals(ReplId, StringComparison.OrdinalIgnoreCase);
+        bool secondaryId = requested.Equals(ReplId2, StringComparison.OrdinalIgnoreCase);
+        if (!primaryId && (!secondaryId || offset > SecondReplIdOffset))
+        {
+            if (requested == "?") _server.Log.Notice($"Full resync requested by replica {name}");
+            else if (!primaryId && !secondaryId)
+                _server.Log.Notice($"Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{requested}', my replication IDs are '{ReplId}' and '{ReplId2}')");
+            else
+                _server.Log.Notice($"Partial resynchronization not accepted: Requested offset for second ID was {offset}, but I can reply up to {SecondReplIdOffset}");
+            return false;
+        }
+        if (_backlog == null || offset < _backlog.FirstByteOffset || offset > _backlog.FirstByteOffset + _backlog.HistLen)
+        {
+            _server.Log.Notice($"Unable to partial resync with replica {name} for lack of backlog (Replica request was: {offset}).");
+            if (offset > MasterReplOffset)
+                _server.Log.Warning($"Warning: replica {name} tried to PSYNC with an offset that is greater than the master replication offset.");
+            return false;
+        }
+        var state = c.ReplicaState!;
+        state.State = ReplicaSyncState.Online;
+        state.AckTimeMs = _server.NowMs;
+        _server.Clients.MarkReplica(c);
+        _replicas.Add(c);
+        c.Output.Write(Encoding.ASCII.GetBytes(state.CapaPsync2 ? $"+CONTINUE {ReplId}\r\n" : "+CONTINUE\r\n"));
+        long sent = _backlog.FirstByteOffset + _backlog.HistLen - offset;
+        _backlog.CopyFrom(offset, c.Output.Write);
+        _server.Log.Notice($"Partial resynchronization request from {name} accepted. Sending {sent} bytes of backlog starting from offset {offset}.");
+        _server.Clients.QueueReplyWrite(c);
+        RefreshGoodReplicasCount();
+        return true;
+    }
+
+    static void WriteFullResync(Client c, long offset) =>
+        c.Output.Write(Encoding.ASCII.GetBytes($"+FULLRESYNC {c.Server.Replication.ReplId} {offset}\r\n"));
 
     long _syncStartOffset;
     RdbBuffer? _syncRdb;
+    bool _syncUsesEofMark;
 
     /// <summary>
     /// startBgsaveForReplication: one snapshot into memory for every replica waiting to start; the
-    /// stream after it starts with a SELECT and is read back from the backlog from this offset.
+    /// stream after it starts with a SELECT and is read back from the backlog from this offset. The
+    /// transfer is diskless ($EOF) when repl-diskless-sync is on and every one of them has capa eof.
     /// </summary>
-    void StartFullSyncSnapshot(Client? psyncNow)
+    void StartFullSyncSnapshot()
     {
         _replicaSelectedDb = -1; // replicationSetupSlaveForFullResync
         _syncStartOffset = MasterReplOffset;
+        bool allEof = true;
         foreach (var r in _replicas)
         {
             var st = r.ReplicaState!;
-            if (!st.WaitBgsaveStart) continue;
-            st.WaitBgsaveStart = false;
-            if (st.PendingFullResync) r.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {_syncStartOffset}\r\n"));
+            if (st.State != ReplicaSyncState.WaitBgsaveStart) continue;
+            allEof &= st.CapaEof;
+            st.State = ReplicaSyncState.WaitBgsaveEnd;
+            st.SyncStartOffset = _syncStartOffset;
+            if (st.PendingFullResync) WriteFullResync(r, _syncStartOffset);
             _server.Clients.QueueReplyWrite(r);
         }
-        if (psyncNow != null) psyncNow.Reply.Protocol_(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplId} {_syncStartOffset}\r\n"));
-        _server.Log.Notice("Starting BGSAVE for SYNC with target: replicas sockets");
+        _syncUsesEofMark = allEof && _server.Config.GetBool("repl-diskless-sync");
+        _server.Log.Notice($"Starting BGSAVE for SYNC with target: {(_syncUsesEofMark ? "replicas sockets" : "disk")}");
         _syncRdb = new RdbBuffer();
         _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.Replicas, _syncRdb, SaveInfo(), FullSyncSnapshotDone);
     }
 
-    /// <summary>replicationStartPendingFork (serverCron): replicas that waited for a BGSAVE to end get their snapshot.</summary>
+    /// <summary>
+    /// replicationStartPendingFork (serverCron): replicas waiting to start get their snapshot once
+    /// nothing else runs and, for a diskless sync, the oldest waited repl-diskless-sync-delay
+    /// seconds or repl-diskless-sync-max-replicas are waiting.
+    /// </summary>
     public void StartPendingFullSync()
     {
         if (_server.HasActiveChildProcess) return;
+        int waiting = 0;
+        long maxIdleMs = 0;
         foreach (var r in _replicas)
-            if (r.ReplicaState!.WaitBgsaveStart)
-            {
-                StartFullSyncSnapshot(null);
-                return;
-            }
+        {
+            if (r.ReplicaState!.State != ReplicaSyncState.WaitBgsaveStart) continue;
+            waiting++;
+            maxIdleMs = Math.Max(maxIdleMs, _server.NowMs - r.ReplicaState.SyncRequestMs);
+        }
+        if (waiting == 0) return;
+        var config = _server.Config;
+        long maxReplicas = config.GetLong("repl-diskless-sync-max-replicas");
+        if (!config.GetBool("repl-diskless-sync") || (maxReplicas > 0 && waiting >= maxReplicas)
+            || maxIdleMs >= config.GetLong("repl-diskless-sync-delay") * 1000)
+            StartFullSyncSnapshot();
     }
 
     /// <summary>
-    /// updateSlavesWaitingBgsave: the snapshot is complete (error null) or failed. Each waiting
-    /// replica gets $len, the RDB, then the stream produced since the snapshot began (from the
-    /// backlog), and is online; a failure, or a backlog that no longer holds that stream, drops it.
+    /// updateSlavesWaitingBgsave: the snapshot is complete (error null) or failed. Each replica it
+    /// served gets the RDB, then the stream produced since the snapshot began (from the backlog;
+    /// a diskless one once it ACKs); a failure, or a backlog that no longer holds that stream, drops it.
     /// </summary>
     void FullSyncSnapshotDone(Exception? error)
     {
         var rdb = _syncRdb!;
         _syncRdb = null;
+        int served = 0;
         foreach (var r in _replicas.ToArray())
         {
             var st = r.ReplicaState!;
-            if (st.Online || st.WaitBgsaveStart) continue;
+            if (st.State != ReplicaSyncState.WaitBgsaveEnd) continue;
             string name = ReplicaName(r);
             if (error != null)
             {
@@ -219,20 +440,53 @@ public sealed class ReplicationPrimary
                 _server.Clients.FreeClient(r);
                 continue;
             }
-            if (_backlog == null || !_backlog.Contains(_syncStartOffset + 1, MasterReplOffset))
+            if (!StreamStillHeld(st))
             {
                 _server.Log.Warning($"Client {name} scheduled to be closed ASAP: the writes made during its full sync no longer fit in the replication backlog (repl-backlog-size)");
                 _server.Clients.FreeClient(r);
                 continue;
             }
-            r.Reply.Protocol_(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
-            foreach (var (chunk, len) in rdb.Chunks) r.Output.Write(chunk.AsSpan(0, len));
-            _backlog.CopyFrom(_syncStartOffset + 1, r.Output.Write);
-            st.Online = true;
+            if (_syncUsesEofMark)
+            {
+                byte[] mark = Encoding.ASCII.GetBytes(Server.RandomBytes.Hex(20));
+                r.Output.Write(Encoding.ASCII.GetBytes("$EOF:"));
+                r.Output.Write(mark);
+                r.Output.Write("\r\n"u8);
+                foreach (var (chunk, len) in rdb.Chunks) r.Output.Write(chunk.AsSpan(0, len));
+                r.Output.Write(mark);
+                st.StreamOnAck = true; // the stream follows its first REPLCONF ACK
+            }
+            else
+            {
+                r.Output.Write(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
+                foreach (var (chunk, len) in rdb.Chunks) r.Output.Write(chunk.AsSpan(0, len));
+                _backlog!.CopyFrom(st.SyncStartOffset + 1, r.Output.Write);
+            }
+            st.State = ReplicaSyncState.Online;
             st.AckTimeMs = _server.NowMs;
+            served++;
             _server.Log.Notice($"Synchronization with replica {name} succeeded");
             _server.Clients.QueueReplyWrite(r);
         }
+        if (_syncUsesEofMark && error == null) _server.Log.Notice($"Diskless rdb transfer, done reading from pipe, {served} replicas still up.");
+        RefreshGoodReplicasCount();
+    }
+
+    bool StreamStillHeld(ReplicaState st) => _backlog != null && _backlog.Contains(st.SyncStartOffset + 1, MasterReplOffset);
+
+    /// <summary>replicaStartCommandStream: a diskless replica's first ACK: the stream since its snapshot began follows.</summary>
+    void StartCommandStream(Client r)
+    {
+        var st = r.ReplicaState!;
+        st.StreamOnAck = false;
+        if (!StreamStillHeld(st))
+        {
+            _server.Log.Warning($"Client {ReplicaName(r)} scheduled to be closed ASAP: the writes made during its full sync no longer fit in the replication backlog (repl-backlog-size)");
+            _server.Clients.FreeClientAsync(r);
+            return;
+        }
+        _backlog!.CopyFrom(st.SyncStartOffset + 1, r.Output.Write);
+        _server.Clients.QueueReplyWrite(r);
     }
 
     /// <summary>The RDB of a full sync, in the chunks the snapshot's writer thread wrote (never disposed away).</summary>
@@ -261,17 +515,17 @@ public sealed class ReplicationPrimary
     }
 
     /// <summary>
-    /// rdbPopulateSaveInfo: a primary with a backlog records its replication id and offset (and
-    /// the stream's db) in every RDB it saves, so a restarted server could continue the history.
+    /// rdbPopulateSaveInfo: the replication id and offset (and the stream's db) every RDB records,
+    /// so a restarted server can continue the history: a primary's when it has a backlog, a
+    /// replica's with the db of its master client (connected or cached).
     /// </summary>
-    public RdbFile.ReplicationInfo? SaveInfo() =>
-        _backlog == null ? null : new RdbFile.ReplicationInfo(_replicaSelectedDb == -1 ? 0 : _replicaSelectedDb, ReplId, MasterReplOffset);
-
-    void CreateBacklogIfNeeded()
+    public RdbFile.ReplicationInfo? SaveInfo()
     {
-        if (_backlog != null) return;
-        _backlog = new ReplicationBacklog(_server.Config.ReplBacklogSize, MasterReplOffset);
-        _server.Log.Notice($"Replication backlog created, my new replication IDs are '{ReplId}' and '{new string('0', 40)}'");
+        var replicaSide = _server.ReplicaSide;
+        if (!IsReplicaRole) return _backlog == null ? null : new RdbFile.ReplicationInfo(StreamDb, ReplId, MasterReplOffset);
+        if (replicaSide.Master != null) return new RdbFile.ReplicationInfo(replicaSide.Master.Db.Id, ReplId, MasterReplOffset);
+        if (replicaSide.Cached != null) return new RdbFile.ReplicationInfo(replicaSide.Cached.Db, ReplId, MasterReplOffset);
+        return null;
     }
 
     /// <summary>CONFIG SET repl-backlog-size takes effect at once.</summary>
@@ -285,7 +539,7 @@ public sealed class ReplicationPrimary
         return port != 0 ? $"{ip}:{port}" : $"{ip}:<unknown-replica-port>";
     }
 
-    static string HostOf(string address)
+    internal static string HostOf(string address)
     {
         int colon = address.LastIndexOf(':');
         return colon < 0 ? address : address[..colon].Trim('[', ']');
@@ -332,11 +586,16 @@ public sealed class ReplicationPrimary
                 if (!long.TryParse(args.ToStringAt(j + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long offset)) return;
                 if (offset > state.AckOffset) state.AckOffset = offset;
                 state.AckTimeMs = _server.NowMs;
+                if (state.StreamOnAck && state.Online) StartCommandStream(c);
+                RefreshGoodReplicasCount();
+                _acksArrived = true;
                 return;
             }
             else if (args.Is(j, "getack"))
             {
-                return; // sent by a primary to its replica; a primary has nothing to answer
+                // The primary asks for our applied offset (WAIT on it): answered even to the master client.
+                if (c.HasFlag(ClientFlags.Master)) _server.ReplicaSide.SendAck();
+                return;
             }
             else if (args.Is(j, "rdb-only") || args.Is(j, "rdb-filter-only"))
             {
@@ -351,6 +610,72 @@ public sealed class ReplicationPrimary
         c.Reply.Ok();
     }
 
+    // ------------------------------------------------------------ acknowledgements (WAIT, min-replicas)
+
+    bool _acksArrived, _getAckRequested;
+
+    /// <summary>replicationCountAcksByOffset: online replicas that acknowledged at least offset.</summary>
+    public int CountAcksByOffset(long offset)
+    {
+        int n = 0;
+        foreach (var r in _replicas)
+        {
+            var st = r.ReplicaState!;
+            if (st.Online && st.AckOffset >= offset) n++;
+        }
+        return n;
+    }
+
+    /// <summary>replicationRequestAckFromSlaves: REPLCONF GETACK goes to every replica in beforeSleep.</summary>
+    public void RequestAckFromReplicas() => _getAckRequested = true;
+
+    /// <summary>
+    /// beforeSleep's part: the GETACK WAIT asked for goes into the stream, then the clients blocked
+    /// in WAIT whose offset enough replicas acknowledged are answered (processClientsWaitingReplicas).
+    /// </summary>
+    public void BeforeSleep()
+    {
+        if (_getAckRequested)
+        {
+            _getAckRequested = false;
+            FeedInCurrentDb("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8);
+        }
+        if (!_acksArrived) return;
+        _acksArrived = false;
+        List<Client>? done = null;
+        foreach (var c in _server.Blocking.WaitingForReplicas)
+        {
+            var st = c.BlockState!;
+            int acks = CountAcksByOffset(st.ReplOffset);
+            if (acks < st.NumReplicas) continue;
+            c.Reply.Integer(acks);
+            (done ??= new()).Add(c);
+        }
+        if (done != null) foreach (var c in done) _server.Blocking.UnblockWaitingClient(c);
+    }
+
+    /// <summary>refreshGoodSlavesCount: replicas within min-replicas-max-lag, for min-replicas-to-write.</summary>
+    public void RefreshGoodReplicasCount()
+    {
+        long maxLag = _server.Config.MinReplicasMaxLag;
+        if (_server.Config.MinReplicasToWrite == 0 || maxLag == 0) return;
+        int good = 0;
+        foreach (var r in _replicas)
+        {
+            var st = r.ReplicaState!;
+            if (st.Online && (_server.NowMs - st.AckTimeMs) / 1000 <= maxLag) good++;
+        }
+        GoodReplicas = good;
+    }
+
+    /// <summary>checkGoodReplicasStatus: whether writes may run under min-replicas-to-write (a replica's always may).</summary>
+    public bool EnoughGoodReplicas()
+    {
+        long min = _server.Config.MinReplicasToWrite;
+        if (min == 0 || _server.Config.MinReplicasMaxLag == 0 || IsReplicaRole) return true;
+        return GoodReplicas >= min;
+    }
+
     // ------------------------------------------------------------ cron and lifecycle
 
     /// <summary>
@@ -363,6 +688,16 @@ public sealed class ReplicationPrimary
         _cronLoops++;
         if (_replicas.Count > 0 && _cronLoops % Math.Max(1, _server.Config.GetLong("repl-ping-replica-period")) == 0)
             FeedInCurrentDb("*1\r\n$4\r\nping\r\n"u8);
+        // Replicas waiting for their RDB get a newline now and then, so their repl-timeout does not fire.
+        foreach (var r in _replicas)
+        {
+            var st = r.ReplicaState!;
+            if (st.State == ReplicaSyncState.WaitBgsaveStart || (st.State == ReplicaSyncState.WaitBgsaveEnd && !_syncUsesEofMark))
+            {
+                r.Output.Write("\n"u8);
+                _server.Clients.QueueReplyWrite(r);
+            }
+        }
         long timeoutMs = _server.Config.GetLong("repl-timeout") * 1000;
         foreach (var r in _replicas.ToArray())
         {
@@ -375,11 +710,13 @@ public sealed class ReplicationPrimary
             }
         }
         long ttl = _server.Config.GetLong("repl-backlog-ttl");
-        if (_replicas.Count == 0 && _backlog != null && ttl > 0 && _server.NowMs - _noReplicasSinceMs > ttl * 1000)
+        // A replica keeps its backlog: it may be promoted, and its replicas may continue then.
+        if (_replicas.Count == 0 && _backlog != null && ttl > 0 && !IsReplicaRole && _server.NowMs - _noReplicasSinceMs > ttl * 1000)
         {
             _backlog = null;
             _server.Log.Notice($"Replication backlog freed after {ttl} seconds without connected replicas.");
         }
+        RefreshGoodReplicasCount();
     }
 
     /// <summary>freeClient of a replica: it leaves the list; the backlog's TTL starts with the last one.</summary>
@@ -388,6 +725,7 @@ public sealed class ReplicationPrimary
         if (!c.HasFlag(ClientFlags.Replica) || !_replicas.Remove(c)) return;
         _server.Log.Notice($"Connection with replica {ReplicaName(c)} lost.");
         if (_replicas.Count == 0) _noReplicasSinceMs = _server.NowMs;
+        RefreshGoodReplicasCount();
     }
 
     /// <summary>The INFO replication lines of the replicas: slaveN:ip=...,port=...,state=online,offset=...,lag=...</summary>

@@ -197,8 +197,6 @@ public sealed partial class ServerConfig
         StoredInt("list-compress-depth", 0, 0, IntMax);
         StoredInt("rdb-key-save-delay", 0, IntMin, IntMax);
         StoredInt("key-load-delay", 0, IntMin, IntMax);
-        StoredInt("min-replicas-to-write", 0, 0, IntMax, alias: "min-slaves-to-write");
-        StoredInt("min-replicas-max-lag", 10, 0, IntMax, alias: "min-slaves-max-lag");
         StoredInt("watchdog-period", 0, 0, IntMax);
         StoredInt("shutdown-timeout", 10, 0, IntMax);
         StoredInt("repl-diskless-sync-max-replicas", 0, 0, IntMax);

@@ -40,6 +40,10 @@ public sealed partial class ServerConfig
     public int ActiveExpireEffort = 1;
     public bool ActiveExpireEnabled = true;
     public bool ReplicaReadOnly = true;
+
+    /// <summary>min-replicas-to-write / min-replicas-max-lag: read before every write, so typed; a change recounts the good replicas.</summary>
+    public long MinReplicasToWrite, MinReplicasMaxLag = 10;
+    public event Action? MinReplicasChanged;
     public string EnableDebugCommand = "no";
     public string EnableProtectedConfigs = "no";
     public string EnableModuleCommand = "no";
@@ -242,6 +246,16 @@ public sealed partial class ServerConfig
         Int("maxmemory-samples", 5, 1, int.MaxValue, v => MaxMemorySamples = (int)v, () => MaxMemorySamples);
         Int("active-expire-effort", 1, 1, 10, v => ActiveExpireEffort = (int)v, () => ActiveExpireEffort);
         Bool("replica-read-only", true, v => ReplicaReadOnly = v, () => ReplicaReadOnly, false, "slave-read-only");
+        Int("min-replicas-to-write", 0, 0, int.MaxValue, v =>
+        {
+            MinReplicasToWrite = v;
+            MinReplicasChanged?.Invoke();
+        }, () => MinReplicasToWrite, false, false, "min-slaves-to-write");
+        Int("min-replicas-max-lag", 10, 0, int.MaxValue, v =>
+        {
+            MinReplicasMaxLag = v;
+            MinReplicasChanged?.Invoke();
+        }, () => MinReplicasMaxLag, false, false, "min-slaves-max-lag");
         Enum("enable-debug-command", "no", ["no", "yes", "local"], v => EnableDebugCommand = v, () => EnableDebugCommand, immutable: true);
         Enum("enable-protected-configs", "no", ["no", "yes", "local"], v => EnableProtectedConfigs = v, () => EnableProtectedConfigs, immutable: true);
         Enum("enable-module-command", "no", ["no", "yes", "local"], v => EnableModuleCommand = v, () => EnableModuleCommand, immutable: true);

@@ -30,6 +30,9 @@ public sealed class ServerStats
     public long ClientQbufLimitDisconnections;
     public long ClientOutbufLimitDisconnections;
     public long UnexpectedErrorReplies;
+    /// <summary>Replication (INFO stats): full syncs served, partial resyncs accepted and refused, stream bytes in (a replica) and out (to replicas).</summary>
+    public long SyncFull, SyncPartialOk, SyncPartialErr;
+    public long NetReplInputBytes, NetReplOutputBytes;
     /// <summary>Persistence (INFO persistence): what the last RDB load found.</summary>
     public long RdbLastLoadKeysLoaded;
     public long RdbLastLoadKeysExpired;
@@ -53,6 +56,7 @@ public sealed class ServerStats
         KeyspaceHits = KeyspaceMisses = NetInputBytes = NetOutputBytes = RejectedCalls = TotalErrorReplies = 0;
         ClientQbufLimitDisconnections = ClientOutbufLimitDisconnections = UnexpectedErrorReplies = 0;
         TotalReadsProcessed = TotalWritesProcessed = 0;
+        SyncFull = SyncPartialOk = SyncPartialErr = NetReplInputBytes = NetReplOutputBytes = 0;
         ErrorCounts.Clear();
     }
 }

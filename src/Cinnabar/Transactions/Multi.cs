@@ -63,6 +63,10 @@ public sealed class Multi
     public static bool TransactionHasWrite(Client c) =>
         c.MultiState != null && c.MultiState.Commands.Exists(q => q.Cmd.Has(CommandFlags.Write));
 
+    /// <summary>EXEC is refused on a stale replica when any queued command lacks the stale flag (c->mstate.cmd_inv_flags).</summary>
+    public static bool TransactionDeniesStale(Client c) =>
+        c.MultiState != null && c.MultiState.Commands.Exists(q => !q.Cmd.Has(CommandFlags.Stale));
+
     /// <summary>EXEC is denyoom when any queued command is (Redis's c->mstate.cmd_flags).</summary>
     public static bool TransactionDenyOom(Client c) =>
         c.MultiState != null && c.MultiState.Commands.Exists(q => q.Cmd.Has(CommandFlags.DenyOom));

@@ -140,9 +140,7 @@ public sealed class BackgroundSaveTests : IDisposable
         var image = HotPathAllocationTests.OnLoop(loaded.Server, () =>
         {
             foreach (var db in loaded.Server.Databases) db.Flush();
-            loaded.Server.IsReplica = true;
-            RdbLoader.Load(loaded.Server, RdbFile.PathOf(loaded.Server), allowDuplicates: false);
-            loaded.Server.IsReplica = false;
+            RdbLoader.Load(loaded.Server, RdbFile.PathOf(loaded.Server), allowDuplicates: false, keepExpired: true);
             return ImageNow(loaded.Server);
         });
         var missing = atStart.Except(image).Take(5).ToList();
