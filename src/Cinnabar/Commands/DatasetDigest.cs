@@ -62,7 +62,7 @@ public static class DatasetDigest
                 {
                     Array.Clear(element);
                     Mix(element, ele);
-                    Mix(element, Encoding.ASCII.GetBytes(Protocol.ReplyWriter.FormatG17(score)));
+                    Mix(element, Encoding.ASCII.GetBytes(Protocol.ReplyWriter.FormatDouble(score)));
                     XorHash(digest, element);
                 }
                 break;

@@ -178,15 +178,47 @@ public sealed class RespClient : IDisposable
 
     /// <summary>
     /// Reads the RDB a primary sends after SYNC/PSYNC: "$&lt;len&gt;\r\n" then exactly len bytes,
-    /// with no CRLF after them (the stream of commands follows at once).
+    /// or (diskless) "$EOF:&lt;40-byte mark&gt;\r\n", the bytes and the mark; no CRLF after either
+    /// (the stream follows at once). Newlines before it are the primary's keepalives.
     /// </summary>
     public byte[] ReadRdbTransfer()
     {
+        SkipKeepalives();
         string line = ReadLine();
         if (!line.StartsWith('$')) throw new InvalidDataException("expected the RDB transfer, got: " + line);
+        if (line.StartsWith("$EOF:"))
+        {
+            var mark = Encoding.ASCII.GetBytes(line[5..]);
+            var data = new List<byte>();
+            while (data.Count < mark.Length || !data.Skip(data.Count - mark.Length).SequenceEqual(mark))
+            {
+                int b = ReadByte();
+                if (b < 0) throw new EndOfStreamException("connection closed in the RDB transfer");
+                data.Add((byte)b);
+            }
+            return data.Take(data.Count - mark.Length).ToArray();
+        }
         var payload = new byte[int.Parse(line[1..], System.Globalization.CultureInfo.InvariantCulture)];
         ReadExact(payload);
         return payload;
+    }
+
+    /// <summary>A reply a primary sends a replica (+FULLRESYNC, +CONTINUE), after any keepalive newlines.</summary>
+    public RespReply ReadSkippingKeepalives()
+    {
+        SkipKeepalives();
+        return Read();
+    }
+
+    /// <summary>A replica waiting for its sync gets a bare "\n" now and then: not a reply.</summary>
+    void SkipKeepalives()
+    {
+        while (true)
+        {
+            if (_pos == _len && !Fill()) return;
+            if (_buf[_pos] != '\n') return;
+            _pos++;
+        }
     }
 
     bool Fill()

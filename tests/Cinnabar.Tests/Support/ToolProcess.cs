@@ -114,6 +114,9 @@ public sealed class BackgroundTool : IDisposable
         return false;
     }
 
+    /// <summary>Waits for the tool to end by itself; false when the time runs out.</summary>
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
     public override string ToString() =>
         $"pid {Pid}{(HasExited ? ", exited " + _process.ExitCode : "")}\n--- stdout\n{string.Join("\n", Stdout)}\n--- stderr\n{string.Join("\n", Stderr)}";
 

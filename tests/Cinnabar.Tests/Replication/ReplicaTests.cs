@@ -1,0 +1,194 @@
+// The replica side, Cinnabar following Cinnabar on loopback: REPLICAOF, the full sync of every
+// type and encoding, the stream after it, a killed link that resumes with a partial resync
+// (+CONTINUE, no second full sync), a chain of three with identical offsets, REPLICAOF NO ONE
+// keeping the dataset under a new id with the old one as secondary (so the old primary can
+// follow it with a partial resync), the read-only replica, replica-serve-stale-data, expiry left
+// to the primary, WAIT, min-replicas-to-write and ROLE. DEBUG DIGEST is compared after each step.
+using Cinnabar.Tests.Support;
+using static Cinnabar.Tests.Support.ReplicationWait;
+
+namespace Cinnabar.Tests.Replication;
+
+public class ReplicaTests
+{
+    static ServerFixture Server() => new(cfg => cfg.Set("repl-diskless-sync-delay", "0", startup: true));
+
+    static void Follow(RespClient replica, ServerFixture primary)
+    {
+        Assert.Equal("+OK", replica.CallS("REPLICAOF", "127.0.0.1", primary.Port.ToString()));
+        WaitForSync(replica);
+    }
+
+    [Fact]
+    public void Full_sync_then_the_stream_then_a_partial_resync_after_the_link_drops()
+    {
+        using var primaryFx = Server();
+        using var replicaFx = Server();
+        using var p = primaryFx.Connect();
+        using var r = replicaFx.Connect();
+        PopulateEveryType(p);
+        r.Call("SET", "replica-only", "dropped by the full sync");
+        Follow(r, primaryFx);
+        Assert.Equal(Digest(p), Digest(r));
+        Assert.Equal(":0", r.CallS("EXISTS", "replica-only"));
+
+        WriteAfterSync(p, "one");
+        WaitForOffsets(p, r);
+        Assert.Equal(Digest(p), Digest(r));
+        Assert.Equal(Info(p, "master_replid"), Info(r, "master_replid"));
+
+        // The link drops; writes made meanwhile arrive through the backlog.
+        Assert.Equal(":1", r.CallS("CLIENT", "KILL", "TYPE", "master"));
+        WriteAfterSync(p, "two");
+        WaitForSync(r);
+        WaitForOffsets(p, r);
+        Assert.Equal(Digest(p), Digest(r));
+        Assert.Equal("1", Info(p, "sync_full", "stats"));
+        Assert.Equal("1", Info(p, "sync_partial_ok", "stats"));
+        Assert.Equal("\"1\"", r.CallS("GET", "after:two"));
+    }
+
+    [Fact]
+    public void A_chain_of_three_has_identical_offsets_and_data()
+    {
+        using var a = Server();
+        using var b = Server();
+        using var c = Server();
+        using var ca = a.Connect();
+        using var cb = b.Connect();
+        using var cc = c.Connect();
+        PopulateEveryType(ca);
+        Follow(cb, a);
+        Follow(cc, b);
+        WriteAfterSync(ca, "chain");
+        WaitForOffsets(ca, cb);
+        WaitForOffsets(cb, cc);
+        Assert.Equal(Digest(ca), Digest(cc));
+        Assert.Equal(Info(ca, "master_replid"), Info(cc, "master_replid"));
+        Assert.Equal("1", Info(cb, "connected_slaves"));
+        Assert.Equal("*[\"slave\", \"127.0.0.1\", :" + b.Port + ", \"connected\", :" + Info(cc, "slave_repl_offset") + "]", cc.CallS("ROLE"));
+    }
+
+    [Fact]
+    public void REPLICAOF_NO_ONE_keeps_the_data_and_the_old_primary_follows_with_a_partial_resync()
+    {
+        using var a = Server();
+        using var b = Server();
+        using var ca = a.Connect();
+        using var cb = b.Connect();
+        PopulateEveryType(ca);
+        Follow(cb, a);
+        WriteAfterSync(ca, "before-failover");
+        WaitForOffsets(ca, cb);
+        string oldId = Info(ca, "master_replid");
+        long offset = long.Parse(Info(ca, "master_repl_offset"));
+
+        Assert.Equal("+OK", cb.CallS("REPLICAOF", "NO", "ONE"));
+        Assert.Equal("master", Info(cb, "role"));
+        Assert.NotEqual(oldId, Info(cb, "master_replid"));
+        Assert.Equal(oldId, Info(cb, "master_replid2"));
+        Assert.Equal((offset + 1).ToString(), Info(cb, "second_repl_offset"));
+        Assert.Equal(Digest(ca), Digest(cb));
+        Assert.Equal("+OK", cb.CallS("SET", "written-on-new-primary", "1"));
+
+        // The old primary becomes a replica of the promoted one: its own history is the new
+        // primary's secondary id, so it continues with the backlog instead of a full sync.
+        Follow(ca, b);
+        WaitForOffsets(cb, ca);
+        Assert.Equal("1", Info(cb, "sync_partial_ok", "stats"));
+        Assert.Equal("0", Info(cb, "sync_full", "stats"));
+        Assert.Equal("\"1\"", ca.CallS("GET", "written-on-new-primary"));
+        Assert.Equal(Digest(ca), Digest(cb));
+    }
+
+    [Fact]
+    public void A_replica_is_read_only_and_refuses_stale_reads_when_asked_to()
+    {
+        using var primaryFx = Server();
+        using var replicaFx = Server();
+        using var p = primaryFx.Connect();
+        using var r = replicaFx.Connect();
+        Follow(r, primaryFx);
+        Assert.Equal("-READONLY You can't write against a read only replica.", r.CallS("SET", "k", "v"));
+        Assert.Equal("*[\"slave\", \"127.0.0.1\", :" + primaryFx.Port + ", \"connected\", :" + Info(r, "slave_repl_offset") + "]", r.CallS("ROLE"));
+        Assert.StartsWith("-ERR WAIT cannot be used with replica instances.", r.CallS("WAIT", "1", "0"));
+
+        // The primary goes away: with replica-serve-stale-data no only stale-flagged commands run.
+        r.Call("CONFIG", "SET", "replica-serve-stale-data", "no");
+        primaryFx.Dispose();
+        WaitFor(() => Info(r, "master_link_status") == "down", "the link to drop");
+        Assert.Equal("-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", r.CallS("GET", "k"));
+        Assert.StartsWith("# Replication", r.CallS("INFO", "replication").Trim('"')); // INFO is flagged stale; PING is not
+        Assert.StartsWith("-MASTERDOWN", r.CallS("PING"));
+        Assert.Equal("+OK", r.CallS("CONFIG", "SET", "replica-serve-stale-data", "yes"));
+        Assert.Equal("$nil", r.CallS("GET", "k"));
+        Assert.Contains("slave", r.CallS("ROLE"));
+    }
+
+    [Fact]
+    public void A_replica_hides_expired_keys_but_waits_for_the_primarys_DEL()
+    {
+        using var primaryFx = Server();
+        using var replicaFx = Server();
+        using var p = primaryFx.Connect();
+        using var r = replicaFx.Connect();
+        p.Call("DEBUG", "SET-ACTIVE-EXPIRE", "0"); // only a lookup on the primary expires the key
+        Follow(r, primaryFx);
+        p.Call("SET", "short", "v", "PX", "100");
+        WaitForOffsets(p, r);
+        Thread.Sleep(300);
+        Assert.Equal("$nil", r.CallS("GET", "short")); // logically expired: hidden
+        Assert.Equal(":1", r.CallS("DBSIZE")); // but still there until the primary says so
+        Assert.Equal("$nil", p.CallS("GET", "short")); // the primary expires it and propagates DEL
+        WaitForOffsets(p, r);
+        Assert.Equal(":0", r.CallS("DBSIZE"));
+    }
+
+    [Fact]
+    public void WAIT_counts_acknowledging_replicas_and_min_replicas_to_write_guards_writes()
+    {
+        using var primaryFx = Server();
+        using var replicaFx = Server();
+        using var p = primaryFx.Connect();
+        using var r = replicaFx.Connect();
+        Follow(r, primaryFx);
+        p.Call("SET", "k", "v");
+        Assert.Equal(":1", p.CallS("WAIT", "1", "5000")); // answered when the GETACK's ACK arrives
+        Assert.Equal(":1", p.CallS("WAIT", "2", "200")); // times out with the replicas that did acknowledge
+        using (var idle = primaryFx.Connect()) Assert.Equal(":1", idle.CallS("WAIT", "1", "0")); // wrote nothing: offset 0 is acknowledged by all
+        Assert.StartsWith("*[\"master\", :", p.CallS("ROLE"));
+        Assert.Contains($"[\"127.0.0.1\", \"{replicaFx.Port}\", ", p.CallS("ROLE"));
+
+        p.Call("CONFIG", "SET", "min-replicas-to-write", "2");
+        Assert.Equal("-NOREPLICAS Not enough good replicas to write.", p.CallS("SET", "k", "v2"));
+        Assert.Equal("\"v\"", p.CallS("GET", "k"));
+        Assert.Equal("1", Info(p, "min_slaves_good_slaves"));
+        p.Call("CONFIG", "SET", "min-replicas-to-write", "1");
+        Assert.Equal("+OK", p.CallS("SET", "k", "v3"));
+    }
+
+    [Fact]
+    public void REPLICAOF_errors_and_the_already_connected_answer()
+    {
+        using var primaryFx = Server();
+        using var replicaFx = Server();
+        using var r = replicaFx.Connect();
+        Assert.Equal("-ERR Invalid master port", r.CallS("REPLICAOF", "127.0.0.1", "70000"));
+        Assert.Equal("-ERR Invalid master port", r.CallS("REPLICAOF", "127.0.0.1", "x"));
+        Assert.Equal("+OK", r.CallS("REPLICAOF", "NO", "ONE")); // already a primary: nothing to do
+        Follow(r, primaryFx);
+        Assert.Equal("+OK Already connected to specified master", r.CallS("SLAVEOF", "127.0.0.1", primaryFx.Port.ToString()));
+        using var p = primaryFx.Connect();
+        Assert.Equal("-NOMASTERLINK Can't SYNC while not connected with my master", SyncToDisconnectedReplica());
+    }
+
+    /// <summary>A replica whose primary is unreachable refuses to serve a sub-replica's SYNC.</summary>
+    static string SyncToDisconnectedReplica()
+    {
+        using var replicaFx = Server();
+        using var r = replicaFx.Connect();
+        r.Call("REPLICAOF", "127.0.0.1", "1"); // nothing listens there
+        using var sub = replicaFx.Connect();
+        return sub.CallS("PSYNC", "?", "-1");
+    }
+}
