@@ -48,6 +48,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly ReplicationPrimary Replication;
     /// <summary>The replica side: REPLICAOF, the link to the primary, the master client (Replication/ReplicationReplica.cs).</summary>
     public readonly ReplicationReplica ReplicaSide;
+    /// <summary>FAILOVER, the coordinated handover to a replica (Replication/Failover.cs).</summary>
+    public readonly Failover Failover;
     /// <summary>The append-only file: its buffer, files, fsync and rewrite (Persistence/AppendOnlyFile.cs).</summary>
     public readonly Persistence.AppendOnlyFile Aof;
     /// <summary>Where every change to the dataset leaves (Server/Propagation.cs).</summary>
@@ -129,6 +131,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         SlowLog = new SlowLog(this);
         Replication = new ReplicationPrimary(this);
         ReplicaSide = new ReplicationReplica(this);
+        Failover = new Failover(this);
         Aof = new Persistence.AppendOnlyFile(this);
         Propagation = new Propagation(Replication, Aof);
         Config.AppendOnlyChanged = Aof.UpdateAppendOnly;
@@ -406,6 +409,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Blocking.BeforeSleep();
         Tracking.BroadcastInvalidationMessages();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);
+        if (Failover.State == FailoverState.WaitForSync) Failover.Update();
         Replication.BeforeSleep(); // GETACK for WAIT, then WAIT clients whose replicas acknowledged
         Aof.BeforeSleep(); // before any reply is written: appendfsync always acknowledges only what is on disk
         Clients.HandleClientsWithPendingWrites();
@@ -445,6 +449,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     void DatabasesCron()
     {
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: false);
+        else if (Config.ActiveExpireEnabled && IsReplica) ReplicaKeysWithExpire.ExpireKeys(Databases, NowMs); // expireSlaveKeys
         foreach (var db in Databases)
         {
             db.Main.ShrinkIfNeeded();
@@ -462,6 +467,13 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     }
 
     public ActiveExpire ActiveExpireCycle => _activeExpire;
+
+    /// <summary>Keys a writable replica's clients gave a TTL: this replica expires them itself (Keyspace/ReplicaKeysWithExpire.cs).</summary>
+    public readonly ReplicaKeysWithExpire ReplicaKeysWithExpire = new();
+
+    public bool ExecutingMasterCommand => Dispatcher.CurrentClient?.HasFlag(ClientFlags.Master) ?? false;
+
+    public void RememberReplicaKeyWithExpire(Database db, ReadOnlySpan<byte> key) => ReplicaKeysWithExpire.Remember(db, key);
 
     /// <summary>updateMaxmemory: a lower limit set at runtime evicts at once (or starts refusing writes).</summary>
     void UpdateMaxmemory()

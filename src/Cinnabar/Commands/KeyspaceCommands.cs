@@ -441,6 +441,7 @@ public static class KeyspaceCommands
             removed += db.Flush();
         }
         server.Tracking.InvalidateKeysOnFlush();
+        server.ReplicaKeysWithExpire.Clear(); // flushSlaveKeysWithExpireList
         return removed;
     }
 }

@@ -1,7 +1,8 @@
 // The replication commands (Redis's replication.c): SYNC, PSYNC and REPLCONF, which a replica
 // sends its primary (Replication/ReplicationPrimary.cs does the work); REPLICAOF / SLAVEOF, which
-// point this server at a primary or make it one again (Replication/ReplicationReplica.cs); ROLE;
-// and WAIT, which blocks a client until enough replicas acknowledged its writes.
+// point this server at a primary or make it one again (Replication/ReplicationReplica.cs);
+// FAILOVER (Replication/Failover.cs); ROLE; and WAIT, which blocks a client until enough
+// replicas acknowledged its writes.
 using Cinnabar.Networking;
 
 namespace Cinnabar.Commands;
@@ -28,6 +29,11 @@ public static class ReplicationCommands
     {
         var server = c.Server;
         var side = server.ReplicaSide;
+        if (server.Failover.State != Replication.FailoverState.None)
+        {
+            c.Reply.Error("REPLICAOF not allowed while failing over.");
+            return;
+        }
         if (c.Args.Is(1, "no") && c.Args.Is(2, "one"))
         {
             if (side.MasterHost != null)
@@ -56,6 +62,9 @@ public static class ReplicationCommands
         server.Log.Notice($"REPLICAOF {host}:{port} enabled (user request from '{ClientCommands.InfoString(c)}')");
         c.Reply.Ok();
     }
+
+    [Command("failover")]
+    static void Failover(Client c) => c.Server.Failover.Command(c);
 
     /// <summary>roleCommand: master, its offset and online replicas; or slave, the primary and the link's state.</summary>
     [Command("role")]

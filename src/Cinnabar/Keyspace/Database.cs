@@ -80,15 +80,24 @@ public sealed class Database
     /// <summary>Opens a write on a key the caller replaces or deletes without reading it (a *STORE destination).</summary>
     public WriteScope BeginWrite(ReadOnlySpan<byte> key) => BeginWrite(key, Lookup(key, touch: false));
 
-    /// <summary>Removes the key if its TTL has passed (expireIfNeeded). Returns true if the key is (now) logically expired.</summary>
-    public bool ExpireIfNeeded(ReadOnlySpan<byte> key)
+    /// <summary>
+    /// Removes the key if its TTL has passed (expireIfNeeded). Returns true if the key is (now)
+    /// logically expired. On a replica the primary's commands still see the key (its DEL will
+    /// come), other reads see it missing but leave it, and a write (forceDelete, a writable
+    /// replica's client) deletes it, as Redis's EXPIRE_FORCE_DELETE_EXPIRED.
+    /// </summary>
+    public bool ExpireIfNeeded(ReadOnlySpan<byte> key, bool forceDelete = false)
     {
         if (Expires.Count == 0) return false;
         var e = Expires.Find(key);
         if (e == null) return false;
         // keyIsExpired: a key is expired once now > when (a deadline equal to now still lives).
         if (!IsExpiredAt(e.When, _owner.NowMs) || _owner.Loading) return false;
-        if (_owner.IsReplica) return true; // a replica waits for the primary's DEL, but hides the key
+        if (_owner.IsReplica)
+        {
+            if (_owner.ExecutingMasterCommand) return false;
+            if (!forceDelete) return true;
+        }
         if (_owner.ExpiryPaused) return true;
         DeleteExpired(e.KeySpan.ToArray());
         return true;
@@ -124,13 +133,13 @@ public sealed class Database
         return o;
     }
 
-    /// <summary>lookupKeyWrite: passive expiry and LRU touch, no hit/miss stats.</summary>
-    public RedisObject? LookupWrite(ReadOnlySpan<byte> key) => Lookup(key);
+    /// <summary>lookupKeyWrite: passive expiry (deleting even on a writable replica) and LRU touch, no hit/miss stats.</summary>
+    public RedisObject? LookupWrite(ReadOnlySpan<byte> key) => Lookup(key, touch: true, forceDeleteExpired: true);
 
     /// <summary>Lookup without stats; touches the LRU unless the caller says not to.</summary>
-    public RedisObject? Lookup(ReadOnlySpan<byte> key, bool touch = true)
+    public RedisObject? Lookup(ReadOnlySpan<byte> key, bool touch = true, bool forceDeleteExpired = false)
     {
-        if (ExpireIfNeeded(key)) return null;
+        if (ExpireIfNeeded(key, forceDeleteExpired)) return null;
         var o = Main.Find(key);
         if (o == null) return null;
         if (touch) _owner.TouchObject(o);
@@ -196,7 +205,7 @@ public sealed class Database
 
     internal void SetKeyGeneric(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl, bool signal, bool preWrite)
     {
-        ExpireIfNeeded(key); // a stale key is reclaimed (and counted, notified) before being replaced
+        ExpireIfNeeded(key, forceDelete: true); // a stale key is reclaimed (and counted, notified) before being replaced
         ulong hash = EntryDict<RedisObject>.HashKey(key); // hashed once for the lookup and, for a new key, the insert
         var old = Main.Find(key, hash);
         if (old == null)
@@ -331,6 +340,8 @@ public sealed class Database
         var x = Expires.Find(key);
         if (x != null) x.When = whenMs;
         else Expires.TryLink(new ExpireEntry(o.KeyBuf, o.KeyLen, whenMs)); // shares the key bytes with the object, as Redis does
+        // A TTL a client set on a writable replica: nobody else will expire that key (rememberSlaveKeyWithExpire).
+        if (_owner.IsReplica && !_owner.ExecutingMasterCommand && !_owner.Loading) _owner.RememberReplicaKeyWithExpire(this, key);
     }
 
     /// <summary>The absolute expire time in unix ms, or -1.</summary>
@@ -414,6 +425,12 @@ public interface IKeyspaceOwner
     long NowMs { get; }
     bool IsReplica { get; }
     bool ExpiryPaused { get; }
+
+    /// <summary>server.current_client == server.master: the primary's stream is being applied.</summary>
+    bool ExecutingMasterCommand => false;
+
+    /// <summary>A writable replica's client set a TTL: the replica expires that key itself (expireSlaveKeys).</summary>
+    void RememberReplicaKeyWithExpire(Database db, ReadOnlySpan<byte> key) { }
 
     /// <summary>Loading the dataset: nothing expires meanwhile (keyIsExpired returns 0 while server.loading).</summary>
     bool Loading => false;

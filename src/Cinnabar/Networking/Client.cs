@@ -357,7 +357,7 @@ public sealed class Client : IFileEventHandler
                 break;
             }
             Args = Parser.Args;
-            if (Server.Pause.EndMs != 0 && Server.Pause.MustPostpone(this))
+            if (Server.Pause.Active && Server.Pause.MustPostpone(this))
             {
                 // Keep the command's bytes and parse it again when the pause ends (blockPostponeClient).
                 _qpos = Parser.CommandStart;

@@ -1,7 +1,9 @@
 // CLIENT PAUSE (Redis's pauseClients / unpauseClients / blockPostponeClient in networking.c and
 // blocked.c): while a pause lasts, a client whose next command must wait keeps it unexecuted in
 // its query buffer and is parked here; when the pause ends (timeout or CLIENT UNPAUSE) the
-// parked clients run their pending commands in the next beforeSleep, in client-id order.
+// parked clients run their pending commands in the next beforeSleep, in client-id order. A
+// FAILOVER pauses writes too, for its own duration (PAUSE_DURING_FAILOVER): the two pauses are
+// independent, and CLIENT UNPAUSE ends only the command's.
 using Cinnabar.Commands;
 
 namespace Cinnabar.Networking;
@@ -19,7 +21,23 @@ public sealed class ClientPause
     /// <summary>client_pause_type WRITE (true) or ALL (false).</summary>
     public bool WritesOnly;
 
+    /// <summary>PAUSE_DURING_FAILOVER: writes wait until the coordinated failover ends or aborts.</summary>
+    public bool FailoverPaused { get; private set; }
+
     public ClientPause(CinnabarServer server) => _server = server;
+
+    /// <summary>Whether any pause may be in force (the input path's cheap check before MustPostpone).</summary>
+    public bool Active => EndMs != 0 || FailoverPaused;
+
+    /// <summary>FAILOVER starts: writes (and expiry, eviction, the replication PING) pause until it ends.</summary>
+    public void PauseForFailover() => FailoverPaused = true;
+
+    /// <summary>The failover ended or aborted: postponed writes run in the next beforeSleep.</summary>
+    public void UnpauseFailover()
+    {
+        FailoverPaused = false;
+        if (_postponed.Count > 0) _resumePostponed = true;
+    }
 
     /// <summary>pauseClients: the later end and the stronger mode win when pauses overlap.</summary>
     public void PauseClients(long endMs, bool writesOnly)
@@ -57,8 +75,10 @@ public sealed class ClientPause
         if (_postponed.Count > 0) _resumePostponed = true;
     }
 
-    /// <summary>checkClientPauseTimeoutAndReturnIfPaused: ends an expired pause as a side effect.</summary>
-    public bool ClientsArePaused()
+    /// <summary>checkClientPauseTimeoutAndReturnIfPaused: ends an expired CLIENT PAUSE as a side effect.</summary>
+    public bool ClientsArePaused() => CommandPauseActive() || FailoverPaused;
+
+    bool CommandPauseActive()
     {
         if (EndMs == 0) return false;
         if (_server.NowMs < EndMs) return true;
@@ -74,7 +94,7 @@ public sealed class ClientPause
         if (c.HasFlag(ClientFlags.Replica | ClientFlags.Monitor)) return false;
         var cmd = _server.Commands.Resolve(c.Args, out bool unknownSub);
         if (cmd == null || unknownSub) return false; // rejected anyway, no need to wait
-        if (!WritesOnly) return true;
+        if (CommandPauseActive() && !WritesOnly) return true;
         bool exec = cmd.Parent == null && cmd.Name == "exec";
         return cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate) || (exec && Transactions.Multi.TransactionMayReplicate(c));
     }
@@ -90,7 +110,8 @@ public sealed class ClientPause
     /// <summary>Run in beforeSleep: once the pause is over, each postponed client processes its buffered input.</summary>
     internal void ResumePostponedClients()
     {
-        if (!_resumePostponed || ClientsArePaused()) return;
+        // A client whose command must still wait (a write under the other pause) parks again.
+        if (!_resumePostponed || CommandPauseActive() && !WritesOnly) return;
         _resumePostponed = false;
         var resumed = _postponed.OrderBy(c => c.Id).ToList();
         _postponed.Clear();

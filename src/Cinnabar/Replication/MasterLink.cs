@@ -248,22 +248,24 @@ internal sealed class MasterLink : Networking.IFileEventHandler
     {
         State = ReplState.ReceivePsyncReply;
         var cached = _owner.Cached;
+        string replId = "?", offset = "-1";
         if (cached != null)
         {
-            _server.Log.Notice($"Trying a partial resynchronization (request {cached.ReplId}:{cached.ReplOffset + 1}).");
-            Send(Inline("PSYNC", cached.ReplId, (cached.ReplOffset + 1).ToString()));
+            (replId, offset) = (cached.ReplId, (cached.ReplOffset + 1).ToString());
+            _server.Log.Notice($"Trying a partial resynchronization (request {replId}:{offset}).");
         }
-        else
-        {
-            _server.Log.Notice("Partial resynchronization not possible (no cached master)");
-            Send(Inline("PSYNC", "?", "-1"));
-        }
+        else _server.Log.Notice("Partial resynchronization not possible (no cached master)");
+        // A primary handing over (FAILOVER) asks its target to promote itself first.
+        Send(_server.Failover.State == FailoverState.InProgress ? Inline("PSYNC", replId, offset, "FAILOVER") : Inline("PSYNC", replId, offset));
     }
 
     /// <summary>slaveTryPartialResynchronization's reading half: +FULLRESYNC, +CONTINUE, a retryable error, or no PSYNC at all.</summary>
     void OnPsyncReply(string reply)
     {
         if (reply.Length == 0) return; // a newline keeps the link alive while the primary prepares
+        // A FAILOVER in progress ends here: accepted with either resync, aborted otherwise.
+        _server.Failover.PsyncAnswered(reply.StartsWith("+FULLRESYNC") || reply.StartsWith("+CONTINUE"));
+        if (_closed) return;
         if (reply.StartsWith("+FULLRESYNC"))
         {
             var parts = reply.Split(' ');

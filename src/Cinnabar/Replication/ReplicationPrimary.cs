@@ -247,6 +247,22 @@ public sealed class ReplicationPrimary
     {
         if (c.HasFlag(ClientFlags.Replica)) return; // already a replica: ignored, as Redis does
         var replicaSide = _server.ReplicaSide;
+        // PSYNC <replid> <offset> FAILOVER: our primary hands over (FAILOVER on its side); we promote first.
+        if (psync && c.Args.Count > 3 && c.Args.Is(3, "failover"))
+        {
+            if (!c.Args.ToStringAt(1).Equals(ReplId, StringComparison.OrdinalIgnoreCase))
+            {
+                c.Reply.Error("PSYNC FAILOVER replid must match my replid.");
+                return;
+            }
+            replicaSide.UnsetMaster();
+            _server.Log.Notice($"MASTER MODE enabled (failover request from '{Commands.ClientCommands.InfoString(c)}')");
+        }
+        if (_server.Failover.State != FailoverState.None)
+        {
+            c.Reply.Error("-NOMASTERLINK Can't SYNC while failing over");
+            return;
+        }
         if (replicaSide.MasterHost != null && replicaSide.State != ReplState.Connected)
         {
             c.Reply.Error("-NOMASTERLINK Can't SYNC while not connected with my master");
@@ -635,7 +651,7 @@ public sealed class ReplicationPrimary
     /// </summary>
     public void BeforeSleep()
     {
-        if (_getAckRequested)
+        if (_getAckRequested && !_server.Pause.ClientsArePaused())
         {
             _getAckRequested = false;
             FeedInCurrentDb("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8);
@@ -686,7 +702,8 @@ public sealed class ReplicationPrimary
     public void Cron()
     {
         _cronLoops++;
-        if (_replicas.Count > 0 && _cronLoops % Math.Max(1, _server.Config.GetLong("repl-ping-replica-period")) == 0)
+        // Not during a FAILOVER: the PING would move our offset past what the target acknowledged.
+        if (_replicas.Count > 0 && _cronLoops % Math.Max(1, _server.Config.GetLong("repl-ping-replica-period")) == 0 && !_server.Pause.FailoverPaused)
             FeedInCurrentDb("*1\r\n$4\r\nping\r\n"u8);
         // Replicas waiting for their RDB get a newline now and then, so their repl-timeout does not fire.
         foreach (var r in _replicas)

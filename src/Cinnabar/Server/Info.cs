@@ -342,7 +342,7 @@ public static class Info
         Field(sb, "connected_slaves", repl.Replicas.Count);
         if (s.Config.MinReplicasToWrite > 0 && s.Config.MinReplicasMaxLag > 0) Field(sb, "min_slaves_good_slaves", repl.GoodReplicas);
         repl.AppendReplicaInfo(sb);
-        Field(sb, "master_failover_state", "no-failover");
+        Field(sb, "master_failover_state", s.Failover.StateName);
         Field(sb, "master_replid", repl.ReplId);
         Field(sb, "master_replid2", repl.ReplId2);
         Field(sb, "master_repl_offset", repl.MasterReplOffset);

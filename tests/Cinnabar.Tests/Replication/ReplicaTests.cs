@@ -182,6 +182,81 @@ public class ReplicaTests
         Assert.Equal("-NOMASTERLINK Can't SYNC while not connected with my master", SyncToDisconnectedReplica());
     }
 
+    [Fact]
+    public void FAILOVER_hands_the_primary_role_to_a_synced_replica_with_a_partial_resync()
+    {
+        using var a = Server();
+        using var b = Server();
+        using var ca = a.Connect();
+        using var cb = b.Connect();
+        Assert.Equal("-ERR FAILOVER requires connected replicas.", ca.CallS("FAILOVER"));
+        PopulateEveryType(ca);
+        Follow(cb, a);
+        WaitForOffsets(ca, cb);
+        Assert.Equal("-ERR FAILOVER with force option requires both a timeout and target HOST and IP.", ca.CallS("FAILOVER", "FORCE"));
+        Assert.Equal("-ERR FAILOVER target HOST and PORT is not a replica.", ca.CallS("FAILOVER", "TO", "127.0.0.1", "1"));
+        Assert.Equal("-ERR No failover in progress.", ca.CallS("FAILOVER", "ABORT"));
+        Assert.Equal("-ERR FAILOVER is not valid when server is a replica.", cb.CallS("FAILOVER"));
+
+        Assert.Equal("+OK", ca.CallS("FAILOVER", "TO", "127.0.0.1", b.Port.ToString()));
+        WaitFor(() => Info(ca, "role") == "slave" && Info(ca, "master_link_status") == "up", "the old primary to follow the new one");
+        Assert.Equal("master", Info(cb, "role"));
+        Assert.Equal("no-failover", Info(ca, "master_failover_state"));
+        Assert.Equal("1", Info(cb, "sync_partial_ok", "stats")); // the old primary continued, no full sync
+        Assert.Equal("-READONLY You can't write against a read only replica.", ca.CallS("SET", "k", "v"));
+        Assert.Equal("+OK", cb.CallS("SET", "k", "v"));
+        WaitForOffsets(cb, ca);
+        Assert.Equal(Digest(cb), Digest(ca));
+    }
+
+    [Fact]
+    public void A_FAILOVER_whose_replica_never_catches_up_times_out_and_writes_resume()
+    {
+        using var a = Server();
+        using var b = Server();
+        using var ca = a.Connect();
+        using var cb = b.Connect();
+        Follow(cb, a);
+        WaitForOffsets(ca, cb);
+        cb.Call("DEBUG", "SLEEP", "0");
+        // The replica stops acknowledging: its ACKs wait behind a long DEBUG SLEEP.
+        using var sleeper = b.Connect();
+        sleeper.Send("DEBUG", "SLEEP", "1.5");
+        Thread.Sleep(50);
+        ca.Call("SET", "moves-the-offset", "1");
+        Assert.Equal("+OK", ca.CallS("FAILOVER", "TIMEOUT", "300"));
+        Assert.Equal("waiting-for-sync", Info(ca, "master_failover_state"));
+        using var writer = a.Connect();
+        writer.Send("SET", "paused", "1"); // writes wait while the failover waits
+        Assert.Null(writer.TryRead(TimeSpan.FromMilliseconds(100)));
+        WaitFor(() => Info(ca, "master_failover_state") == "no-failover", "the failover to time out");
+        Assert.Equal("+OK", writer.Read().ToString());
+        Assert.Equal("master", Info(ca, "role"));
+        sleeper.Read();
+    }
+
+    [Fact]
+    public void A_writable_replica_expires_the_TTLs_its_clients_set_and_rewrites_expired_keys()
+    {
+        using var primaryFx = Server();
+        using var replicaFx = Server();
+        using var p = primaryFx.Connect();
+        using var r = replicaFx.Connect();
+        Follow(r, primaryFx);
+        p.Call("DEBUG", "SET-ACTIVE-EXPIRE", "0");
+        p.Call("SET", "from-primary", "5", "PX", "10");
+        WaitForOffsets(p, r);
+        r.Call("CONFIG", "SET", "replica-read-only", "no");
+        Thread.Sleep(50);
+        // A write on the replica deletes the logically expired key and creates it again.
+        Assert.Equal(":6", r.CallS("INCRBY", "from-primary", "6"));
+        Assert.Equal(":-1", r.CallS("TTL", "from-primary"));
+        // A TTL set by a client on the replica: the replica itself expires the key.
+        r.Call("SET", "local", "v", "PX", "100");
+        WaitFor(() => r.CallS("DBSIZE") == ":1", "the replica to expire its own key");
+        Assert.Equal(":1", r.CallS("EXISTS", "from-primary"));
+    }
+
     /// <summary>A replica whose primary is unreachable refuses to serve a sub-replica's SYNC.</summary>
     static string SyncToDisconnectedReplica()
     {
