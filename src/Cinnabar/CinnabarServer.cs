@@ -171,8 +171,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         catch
         {
             Clients.FreeAll();
-            foreach (var l in _listeners) l.Dispose();
+            foreach (var l in AllListeners) l.Dispose();
             _listeners.Clear();
+            _unixListener = null;
             Loop.Dispose();
             throw;
         }
@@ -214,7 +215,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             _awakeSince = Stopwatch.GetTimestamp();
             Clock.UpdateCachedTime(_awakeSince);
         };
-        foreach (var l in _listeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
+        foreach (var l in AllListeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
     }
 
     bool _processingEventsWhileBlocked;
@@ -262,7 +263,24 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             }
         }
         if (_listeners.Count == 0) throw new InvalidOperationException("Failed listening on port " + Config.Port);
+        string unixSocket = Config.GetString("unixsocket");
+        if (unixSocket.Length > 0)
+        {
+            try
+            {
+                _unixListener = new Listener(this, unixSocket, Config.TcpBacklog, Convert.ToInt32(Config.GetString("unixsocketperm"), 8));
+            }
+            catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+            {
+                throw new InvalidOperationException($"Failed opening Unix socket: {e.Message}", e);
+            }
+        }
     }
+
+    /// <summary>The unixsocket listener, when configured.</summary>
+    Listener? _unixListener;
+
+    IEnumerable<Listener> AllListeners => _unixListener == null ? _listeners : _listeners.Append(_unixListener);
 
     public void Stop()
     {
@@ -329,8 +347,14 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         ReplicaSide.Close();
         Clients.FreeAll();
         Aof.Dispose();
-        foreach (var l in _listeners) l.Dispose();
+        foreach (var l in AllListeners) l.Dispose();
         _listeners.Clear();
+        if (_unixListener != null)
+        {
+            try { File.Delete(Config.GetString("unixsocket")); } // Redis unlinks its socket file on exit
+            catch (IOException) { }
+            _unixListener = null;
+        }
         Loop.Dispose();
     }
 

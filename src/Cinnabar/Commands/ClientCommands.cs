@@ -400,6 +400,7 @@ public static class ClientCommands
         if (c.HasFlag(ClientFlags.DirtyCas)) sb.Append('d');
         if (c.HasFlag(ClientFlags.CloseAfterReply)) sb.Append('c');
         if (c.HasFlag(ClientFlags.Unblocked)) sb.Append('u');
+        if (c.IsUnixSocket) sb.Append('U');
         if (c.HasFlag(ClientFlags.CloseAsap)) sb.Append('A');
         if (c.HasFlag(ClientFlags.NoEvict)) sb.Append('e');
         if (sb.Length == 0) sb.Append('N');

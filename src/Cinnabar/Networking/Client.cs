@@ -115,6 +115,12 @@ public sealed class Client : IFileEventHandler
         LastInteractionMs = CreatedMs;
         RemoteAddress = socket?.RemoteEndPoint is IPEndPoint r ? FormatEndpoint(r) : "";
         LocalAddress = socket?.LocalEndPoint is IPEndPoint l ? FormatEndpoint(l) : "";
+        if (socket?.AddressFamily == AddressFamily.Unix)
+        {
+            // A Unix socket client: addr is the socket's path with port 0, as Redis formats it.
+            RemoteAddress = LocalAddress = server.Config.GetString("unixsocket") + ":0";
+            IsUnixSocket = true;
+        }
     }
 
     static string FormatEndpoint(IPEndPoint ep)
@@ -125,8 +131,11 @@ public sealed class Client : IFileEventHandler
 
     public bool HasFlag(ClientFlags f) => (Flags & f) != 0;
 
-    /// <summary>Connected over loopback (enable-debug-command local, protected mode).</summary>
-    public bool IsLocal => Socket?.RemoteEndPoint is IPEndPoint ep && IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address);
+    /// <summary>CLIENT_UNIX_SOCKET: connected through the unixsocket listener (CLIENT LIST flag U).</summary>
+    public bool IsUnixSocket { get; }
+
+    /// <summary>Connected over loopback or the Unix socket (enable-debug-command local, protected mode).</summary>
+    public bool IsLocal => IsUnixSocket || (Socket?.RemoteEndPoint is IPEndPoint ep && IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address));
 
     public int QueryBufferLength => _qend - _qpos;
     public int QueryBufferCapacity => (_query ?? _ownQuery)?.Length ?? 0;

@@ -56,7 +56,7 @@ public sealed class ClientManager
             s.Dispose();
             return;
         }
-        if (config.TcpKeepalive > 0)
+        if (config.TcpKeepalive > 0 && s.AddressFamily != AddressFamily.Unix)
         {
             s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
             try

@@ -1,6 +1,8 @@
-// A listening TCP socket (Redis's acceptTcpHandler): accepts pending connections when readable,
-// makes each non-blocking with TCP_NODELAY, and hands it to ClientManager.AcceptClient, which
-// enforces maxclients and protected mode and sets keepalive before the client exists.
+// A listening socket (Redis's acceptTcpHandler and acceptUnixHandler): TCP on bind/port, or the
+// Unix domain socket of `unixsocket` (created with `unixsocketperm`). It accepts pending
+// connections when readable, makes each non-blocking (TCP_NODELAY for TCP) and hands it to
+// ClientManager.AcceptClient, which enforces maxclients and protected mode (TCP only, as in
+// Redis) and sets keepalive before the client exists.
 using System.Net;
 using System.Net.Sockets;
 
@@ -12,6 +14,7 @@ public sealed class Listener : IFileEventHandler, IDisposable
     public readonly Socket Socket;
     internal int Token;
     public IPEndPoint EndPoint => (IPEndPoint)Socket.LocalEndPoint!;
+    public bool IsUnix => Socket.AddressFamily == AddressFamily.Unix;
 
     public Listener(CinnabarServer server, IPAddress address, int port, int backlog)
     {
@@ -20,6 +23,18 @@ public sealed class Listener : IFileEventHandler, IDisposable
         Socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         if (address.AddressFamily == AddressFamily.InterNetworkV6) Socket.DualMode = false;
         Socket.Bind(new IPEndPoint(address, port));
+        Socket.Listen(backlog);
+        Socket.Blocking = false;
+    }
+
+    /// <summary>The Unix domain socket at path (a stale socket file is replaced), with the given mode when non-zero.</summary>
+    public Listener(CinnabarServer server, string path, int backlog, int mode)
+    {
+        _server = server;
+        if (File.Exists(path)) File.Delete(path); // anetUnixServer unlinks first
+        Socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        Socket.Bind(new UnixDomainSocketEndPoint(path));
+        if (mode != 0 && !OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)mode);
         Socket.Listen(backlog);
         Socket.Blocking = false;
     }
@@ -48,7 +63,7 @@ public sealed class Listener : IFileEventHandler, IDisposable
                 return;
             }
             s.Blocking = false;
-            s.NoDelay = true;
+            if (!IsUnix) s.NoDelay = true;
             _server.Clients.AcceptClient(s);
         }
     }

@@ -34,7 +34,9 @@ public static class RdbLoader
         LoadResult result;
         try
         {
-            result = Load(server, path, allowDuplicates: false);
+            // A primary's start-up load propagates the deletion of the keys it drops as expired
+            // (RDBFLAGS_FEED_REPL), so replicas that continue with a partial resync drop them too.
+            result = Load(server, path, allowDuplicates: false, feedExpired: !server.IsReplica);
         }
         catch (RdbLoadException e)
         {
@@ -50,7 +52,7 @@ public static class RdbLoader
     }
 
     /// <summary>rdbLoad: reads path into the server's databases; allowDuplicates replaces existing keys (DEBUG RELOAD MERGE).</summary>
-    public static LoadResult Load(CinnabarServer server, string path, bool allowDuplicates, bool keepExpired = false)
+    public static LoadResult Load(CinnabarServer server, string path, bool allowDuplicates, bool keepExpired = false, bool feedExpired = false)
     {
         byte[] data;
         try
@@ -61,13 +63,13 @@ public static class RdbLoader
         {
             throw new RdbLoadException($"Fatal error loading the DB: {e.Message}. Exiting.");
         }
-        return LoadBytes(server, data, allowDuplicates, keepExpired);
+        return LoadBytes(server, data, allowDuplicates, keepExpired, feedExpired);
     }
 
     /// <summary>A replica's diskless load (repl-diskless-load on-empty-db / swapdb): the RDB its primary sent, from memory; expired keys are kept.</summary>
-    public static LoadResult LoadFromMemory(CinnabarServer server, byte[] data) => LoadBytes(server, data, allowDuplicates: false, keepExpired: true);
+    public static LoadResult LoadFromMemory(CinnabarServer server, byte[] data) => LoadBytes(server, data, allowDuplicates: false, keepExpired: true, feedExpired: false);
 
-    static LoadResult LoadBytes(CinnabarServer server, byte[] data, bool allowDuplicates, bool keepExpired)
+    static LoadResult LoadBytes(CinnabarServer server, byte[] data, bool allowDuplicates, bool keepExpired, bool feedExpired)
     {
         var progress = server.LoadingProgress;
         bool own = !progress.Active; // DEBUG RELOAD and a replica's sync load outside start-up: loading for its duration
@@ -76,7 +78,7 @@ public static class RdbLoader
         LoadResult result;
         try
         {
-            result = LoadRio(server, data, allowDuplicates, out _, keepExpired);
+            result = LoadRio(server, data, allowDuplicates, out _, keepExpired, feedExpired);
         }
         finally
         {
@@ -108,7 +110,7 @@ public static class RdbLoader
     static RdbLoadException Corrupt(string what) => new("Internal error in RDB reading: " + what);
 
     /// <summary>rdbLoadRio over the whole file's bytes.</summary>
-    static LoadResult LoadRio(CinnabarServer server, byte[] data, bool allowDuplicates, out int end, bool keepExpired = false)
+    static LoadResult LoadRio(CinnabarServer server, byte[] data, bool allowDuplicates, out int end, bool keepExpired = false, bool feedExpired = false)
     {
         if (data.Length < 9) throw ShortRead();
         if (!data.AsSpan(0, 5).SequenceEqual("REDIS"u8))
@@ -181,7 +183,11 @@ public static class RdbLoader
                             throw Corrupt($"Bad data format loading key '{Encoding.UTF8.GetString(keyView)}': {e.Message}");
                         }
                         // rdbLoadRio: a master drops keys that expired while the file sat on disk.
-                        if (master && expireMs != -1 && expireMs < now) expired++;
+                        if (master && expireMs != -1 && expireMs < now)
+                        {
+                            expired++;
+                            if (feedExpired) server.Replication.FeedExpiredAtLoad(db.Id, val.KeySpan);
+                        }
                         else
                         {
                             AddKey(db, val, allowDuplicates);

@@ -15,7 +15,14 @@ public static class StartupRecovery
         {
             server.Aof.LoadManifestFromDisk();
             if (server.Config.AppendOnly) LoadAof(server);
-            else if (RdbLoader.LoadAtStartup(server)?.Replication is { } repl) RestoreReplicationHistory(server, repl);
+            else
+            {
+                // A primary's backlog is ready before the load: it receives the DELs of keys found expired.
+                if (!server.IsReplica) server.Replication.CreateBacklogIfMissing();
+                var repl = RdbLoader.LoadAtStartup(server)?.Replication;
+                if (repl != null) RestoreReplicationHistory(server, repl.Value);
+                else if (!server.IsReplica) server.Replication.DiscardLoadBacklog();
+            }
             server.Aof.OpenIfNeededOnServerStart();
             server.Aof.DelHistoryFiles();
         }

@@ -64,6 +64,9 @@ public sealed class ReplicationBacklog
         if (len > first) sink(_buf.AsSpan(0, (int)(len - first)));
     }
 
+    /// <summary>The offsets move by delta (a restarted primary continuing the history its RDB recorded).</summary>
+    public void Rebase(long delta) => FirstByteOffset += delta;
+
     /// <summary>resizeReplicationBacklog (CONFIG SET repl-backlog-size): the history is kept as far as it fits.</summary>
     public void Resize(long size, long masterReplOffset)
     {

@@ -203,16 +203,33 @@ public sealed class ReplicationPrimary
 
     /// <summary>
     /// A primary restarted from an RDB that carried its replication id and offset: that history
-    /// continues as the secondary id, the offset goes on from there and an empty backlog is ready,
-    /// so replicas that followed it can partially resync.
+    /// continues as the secondary id, and the offset (with the backlog, which holds the DELs of
+    /// keys the load found expired) is rebased onto it, so replicas that followed it can
+    /// partially resync and drop those keys too.
     /// </summary>
     public void RestoreAsMaster(string replId, long offset)
     {
         ReplId2 = replId;
         SecondReplIdOffset = offset + 1;
         MasterReplOffset += offset;
-        _backlog ??= new ReplicationBacklog(_server.Config.ReplBacklogSize, MasterReplOffset);
+        _backlog ??= new ReplicationBacklog(_server.Config.ReplBacklogSize, 0);
+        _backlog.Rebase(offset);
         _noReplicasSinceMs = _server.NowMs;
+    }
+
+    /// <summary>rdbLoad with RDBFLAGS_FEED_REPL: a key the start-up load dropped as expired leaves as DEL (UNLINK).</summary>
+    public void FeedExpiredAtLoad(int db, ReadOnlySpan<byte> key)
+    {
+        if (_backlog == null) return;
+        _server.Propagation.PropagateDeletion(db, _server.Config.GetBool("lazyfree-lazy-expire") ? "UNLINK"u8 : "DEL"u8, key, joinUnit: false);
+    }
+
+    /// <summary>The RDB had no replication history: no backlog and no offset, as a fresh primary.</summary>
+    public void DiscardLoadBacklog()
+    {
+        _backlog = null;
+        MasterReplOffset = 0;
+        _replicaSelectedDb = -1;
     }
 
     /// <summary>A replica's backlog exists from its first sync on, sub-replicas or not, in case it is promoted.</summary>
@@ -742,6 +759,13 @@ public sealed class ReplicationPrimary
         if (!c.HasFlag(ClientFlags.Replica) || !_replicas.Remove(c)) return;
         _server.Log.Notice($"Connection with replica {ReplicaName(c)} lost.");
         if (_replicas.Count == 0) _noReplicasSinceMs = _server.NowMs;
+        // The full sync's snapshot serves nobody once its last replica is gone.
+        if (c.ReplicaState!.State == ReplicaSyncState.WaitBgsaveEnd && _server.BackgroundSave.ToReplicas
+            && !_replicas.Exists(r => r.ReplicaState!.State == ReplicaSyncState.WaitBgsaveEnd))
+        {
+            if (_syncUsesEofMark) _server.Log.Warning("Diskless rdb transfer, last replica dropped, killing fork child.");
+            _server.BackgroundSave.Kill();
+        }
         RefreshGoodReplicasCount();
     }
 

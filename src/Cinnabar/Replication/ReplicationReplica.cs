@@ -126,6 +126,7 @@ public sealed class ReplicationReplica
 
     void ConnectWithMaster()
     {
+        if (_closed) return; // shutting down: the master client's freeing must not reconnect
         _link = MasterLink.Connect(_server, this, MasterHost!, MasterPort);
         if (_link == null) return; // State stays Connect: cron retries
         State = ReplState.Connecting;
@@ -250,14 +251,15 @@ public sealed class ReplicationReplica
 
     /// <summary>
     /// freeClient of the master client (replicationCacheMaster + replicationHandleMasterDisconnection):
-    /// its id and applied offset are cached for a partial resync, and cron reconnects.
+    /// its id and applied offset are cached for a partial resync (also when REPLICAOF is
+    /// switching primaries: the new one may continue the same history), and a replica still
+    /// following that primary reconnects at once.
     /// </summary>
     public void MasterClientFreed(Client c)
     {
         if (!ReferenceEquals(c, Master)) return;
         Master = null;
         _pendingTransaction.SetLength(0);
-        if (MasterHost == null) return; // REPLICAOF NO ONE or a new primary: nothing to resume
         _server.Log.Warning("Connection with master lost.");
         if (!_prePsync)
         {
@@ -266,6 +268,10 @@ public sealed class ReplicationReplica
         }
         State = ReplState.Connect;
         _downSinceMs = _server.NowMs;
+        if (MasterHost == null) return; // REPLICAOF is switching (or NO ONE): it connects (or discards) next
+        // Reconnecting now rather than at the next cron tick keeps the backlog's chance of holding our offset.
+        _server.Log.Notice($"Reconnecting to MASTER {MasterHost}:{MasterPort}");
+        ConnectWithMaster();
     }
 
     // ------------------------------------------------------------ the stream
@@ -386,9 +392,12 @@ public sealed class ReplicationReplica
     /// <summary>The applied offset ROLE reports (-1 with no master client).</summary>
     public long RoleOffset => Master != null ? MasterReplOffset : -1;
 
-    /// <summary>Shutdown: the link's socket and any partial temp file go.</summary>
+    bool _closed;
+
+    /// <summary>Shutdown: the link's socket and any partial temp file go; nothing reconnects.</summary>
     public void Close()
     {
+        _closed = true;
         _link?.Close();
         _link = null;
     }
