@@ -61,6 +61,7 @@ public sealed class ReplicationReplica
         _server.Blocking.DisconnectAllBlockedClients(); // blocked on a primary: no write will come now
         MasterHost = host;
         MasterPort = port;
+        _server.Config.Set("replicaof", $"{host} {port}", startup: true); // CONFIG GET / REWRITE show the current primary
         _server.Log.Role = 'S';
         // Replicas stay: they may continue with a partial resync once our history is settled.
         CancelHandshake(reconnect: false);
@@ -90,6 +91,7 @@ public sealed class ReplicationReplica
     {
         if (MasterHost == null) return;
         MasterHost = null;
+        _server.Config.Set("replicaof", "no one", startup: true);
         if (Master != null) _server.Clients.FreeClient(Master);
         DiscardCachedMaster();
         CancelHandshake(reconnect: false);

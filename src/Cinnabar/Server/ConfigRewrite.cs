@@ -81,6 +81,8 @@ public static class ConfigRewrite
                 var lines = new List<string>();
                 for (int i = 0; i + 1 < p.Length; i += 2) lines.Add($"save {p[i]} {p[i + 1]}");
                 return lines;
+            case ConfigKind.Special when e.Name == "replicaof":
+                return value.Length == 0 ? [] : [$"replicaof {value}"]; // a primary has no replicaof line
             case ConfigKind.Special when e.Name == "client-output-buffer-limit":
                 var q = value.Split(' ');
                 var cobl = new List<string>();
