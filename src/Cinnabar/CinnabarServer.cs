@@ -382,14 +382,14 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// </summary>
     public readonly MemoryCounter KeyspaceMemory = new(), ClientsMemory = new(), ReplicaOutputMemory = new();
 
-    /// <summary>freeMemoryGetNotCountedMemory: replica output buffers and the replication backlog (and the AOF buffer once it exists) do not trigger eviction.</summary>
-    public long MemNotCountedForEvict => ReplicaOutputMemory.Bytes + ReplicationBacklogMemory;
+    /// <summary>freeMemoryGetNotCountedMemory: replica output buffers and the replication buffer (backlog and replicas' stream) do not trigger eviction.</summary>
+    public long MemNotCountedForEvict => ReplicaOutputMemory.Bytes + ReplicationBufferMemory;
 
     /// <summary>The running estimate of data memory plus a fixed baseline, as INFO used_memory: O(1), read before every command under maxmemory.</summary>
-    public long UsedMemory => BaselineMemory + KeyspaceMemory.Bytes + ClientsMemory.Bytes + ReplicaOutputMemory.Bytes + ReplicationBacklogMemory;
+    public long UsedMemory => BaselineMemory + KeyspaceMemory.Bytes + ClientsMemory.Bytes + ReplicaOutputMemory.Bytes + ReplicationBufferMemory;
 
-    /// <summary>mem_replication_backlog: the backlog's buffer, allocated whole when it is created.</summary>
-    public long ReplicationBacklogMemory => Replication.Backlog?.Size ?? 0;
+    /// <summary>mem_total_replication_buffers: the shared stream blocks the backlog and the replicas hold.</summary>
+    public long ReplicationBufferMemory => Replication.Backlog?.Memory ?? 0;
 
     /// <summary>
     /// UsedMemory recounted by walking every database and every client: O(dbs + clients),
@@ -400,7 +400,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         long sum = BaselineMemory;
         foreach (var db in Databases) sum += db.UsedMemory + ObjectSize.KeyspaceOverhead(db);
         foreach (var c in Clients.All) sum += c.Output.ListBytes + c.QueryBufferCapacity;
-        return sum + ReplicationBacklogMemory;
+        return sum + ReplicationBufferMemory;
     }
 
     /// <summary>MemNotCountedForEvict recounted over the clients (tests and debugging).</summary>
@@ -409,7 +409,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         long overhead = 0;
         foreach (var c in Clients.All)
             if (c.HasFlag(ClientFlags.Replica)) overhead += c.Output.ListBytes;
-        return overhead + ReplicationBacklogMemory;
+        return overhead + ReplicationBufferMemory;
     }
 
     /// <summary>Memory of an empty server (the startup used_memory Redis reports is about this).</summary>

@@ -452,11 +452,21 @@ public sealed class Client : IFileEventHandler
             // Like Redis (NET_MAX_WRITES_PER_EVENT), don't starve others for one huge reply.
             if (total > 64 * 1024 * 1024 && !HasFlag(ClientFlags.Replica)) break;
         }
+        // A replica's stream comes from the shared replication buffer once its own replies are out.
+        if (ReplicaState != null && !Output.HasPending)
+        {
+            total += Server.Replication.WriteStream(this, Socket, out bool failed);
+            if (failed)
+            {
+                Server.Clients.FreeClient(this);
+                return false;
+            }
+        }
         if (HasFlag(ClientFlags.Replica)) Server.Stats.NetReplOutputBytes += total;
         else Server.Stats.NetOutputBytes += total;
         Server.Stats.TotalWritesProcessed++;
         if (total > 0 && !HasFlag(ClientFlags.Master)) LastInteractionMs = Server.NowMs;
-        if (!Output.HasPending)
+        if (!HasPendingReplies)
         {
             if (WriteHandlerInstalled)
             {
@@ -477,6 +487,9 @@ public sealed class Client : IFileEventHandler
         }
         return true;
     }
+
+    /// <summary>clientHasPendingReplies: replies in the buffer, or for a replica stream bytes it has not been sent.</summary>
+    internal bool HasPendingReplies => Output.HasPending || (ReplicaState != null && Replication.ReplicationPrimary.HasPendingStream(ReplicaState));
 
     public void OnWritable()
     {

@@ -157,7 +157,7 @@ public sealed class ClientManager
     internal void QueueReplyWrite(Client c)
     {
         if (c.Socket == null || c.HasFlag(ClientFlags.PendingWrite) || c.WriteHandlerInstalled) return;
-        if (!c.Output.HasPending && !c.HasFlag(ClientFlags.CloseAfterReply)) return;
+        if (!c.HasPendingReplies && !c.HasFlag(ClientFlags.CloseAfterReply)) return;
         c.Flags |= ClientFlags.PendingWrite;
         _pendingWrites.Add(c);
     }
@@ -213,10 +213,19 @@ public sealed class ClientManager
     /// <summary>checkClientOutputBufferLimits: hard limit at once, soft limit after its seconds.</summary>
     public bool OutputBufferLimitReached(Client c)
     {
-        string cls = c.HasFlag(ClientFlags.Replica) ? "replica" : c.HasFlag(ClientFlags.PubSub) ? "pubsub" : "normal";
+        bool replica = c.HasFlag(ClientFlags.Replica);
+        string cls = replica ? "replica" : c.HasFlag(ClientFlags.PubSub) ? "pubsub" : "normal";
         var (hard, soft, softSeconds) = _server.Config.OutputBufferLimits[cls];
         long now = _server.NowMs;
-        long used = c.Output.ListBytes;
+        long used = replica ? _server.Replication.ReplicaOutputBytes(c) : c.Output.ListBytes;
+        if (replica)
+        {
+            // A replica's limit below repl-backlog-size would drop it right after a partial resync
+            // the backlog allowed; Redis uses the backlog size then (the memory is shared anyway).
+            long backlog = _server.Config.ReplBacklogSize;
+            if (hard > 0 && hard < backlog) hard = backlog;
+            if (soft > 0 && soft < backlog) soft = backlog;
+        }
         bool hardReached = hard > 0 && used >= hard;
         bool softReached = soft > 0 && used >= soft;
         if (softReached)

@@ -52,6 +52,10 @@ public sealed class ReplicaState
     /// <summary>When it asked for a full sync: how long it has waited (repl-diskless-sync-delay).</summary>
     public long SyncRequestMs;
 
+    /// <summary>ref_repl_buf_node / ref_block_pos: where in the shared replication buffer its next stream byte is (null until its stream starts).</summary>
+    public ReplBufBlock? RefBlock;
+    public int RefPos;
+
     /// <summary>The offset its full sync's RDB stands for: the stream it gets starts right after.</summary>
     public long SyncStartOffset;
 
@@ -68,7 +72,7 @@ public sealed class ReplicationPrimary
 
     readonly CinnabarServer _server;
     readonly List<Client> _replicas = new();
-    ReplicationBacklog? _backlog;
+    ReplicationBuffer? _backlog; // the shared replication buffer and the backlog over it (null: no history kept)
     long _noReplicasSinceMs;
     long _cronLoops;
 
@@ -98,7 +102,7 @@ public sealed class ReplicationPrimary
     public bool FeedsReplicas => _backlog != null && !IsReplicaRole;
 
     public IReadOnlyList<Client> Replicas => _replicas;
-    public ReplicationBacklog? Backlog => _backlog;
+    public ReplicationBuffer? Backlog => _backlog;
 
     /// <summary>
     /// replicationFeedSlaves: SELECT first when the db changed, then the command, into the
@@ -128,19 +132,105 @@ public sealed class ReplicationPrimary
         if (_backlog != null) Write(bytes);
     }
 
+    /// <summary>
+    /// The stream goes into the shared buffer once; a replica that has no reference yet (its
+    /// stream starts here) takes one, and online ones are queued for writing. A new block means
+    /// memory grew: the output buffer limits are checked and the backlog trimmed.
+    /// </summary>
     void Write(ReadOnlySpan<byte> bytes)
     {
-        _backlog!.Feed(bytes);
+        var (block, pos, added) = _backlog!.Feed(bytes, MasterReplOffset);
         MasterReplOffset += bytes.Length;
         foreach (var r in _replicas)
         {
             var st = r.ReplicaState!;
-            if (!st.Online || st.StreamOnAck || r.HasFlag(ClientFlags.CloseAsap)) continue;
-            r.Output.Write(bytes);
-            _server.Clients.QueueReplyWrite(r);
+            if (st.State == ReplicaSyncState.WaitBgsaveStart || r.HasFlag(ClientFlags.CloseAsap)) continue;
+            if (st.RefBlock == null) Attach(st, block, pos);
+            if (st.Online && !st.StreamOnAck) _server.Clients.QueueReplyWrite(r);
             // A replica that can't keep up is dropped at client-output-buffer-limit replica.
-            if (r.Output.ListBytes > 0) _server.Clients.CheckOutputBufferLimitsAsync(r);
+            if (added) _server.Clients.CheckOutputBufferLimitsAsync(r);
         }
+        if (added) _backlog.Trim();
+    }
+
+    static void Attach(ReplicaState st, ReplBufBlock block, int pos)
+    {
+        st.RefBlock = block;
+        st.RefPos = pos;
+        block.RefCount++;
+    }
+
+    /// <summary>freeReplicaReferencedReplBuffer: the replica no longer holds its block; the backlog may shrink.</summary>
+    void Release(ReplicaState st)
+    {
+        if (st.RefBlock == null) return;
+        st.RefBlock.RefCount--;
+        st.RefBlock = null;
+        st.RefPos = 0;
+        _backlog?.Trim();
+    }
+
+    /// <summary>
+    /// _writeToClient for a replica, after its own replies (+FULLRESYNC, the RDB, +CONTINUE): the
+    /// shared stream from its reference on, moving the reference block by block (the backlog
+    /// trims what nobody needs any more). Returns the bytes written; failed on a socket error.
+    /// </summary>
+    internal long WriteStream(Client c, System.Net.Sockets.Socket socket, out bool failed)
+    {
+        failed = false;
+        var st = c.ReplicaState!;
+        if (st.RefBlock == null || !st.Online || st.StreamOnAck) return 0;
+        long total = 0;
+        while (true)
+        {
+            var b = st.RefBlock!;
+            if (st.RefPos < b.Used)
+            {
+                int n = socket.Send(b.Buf, st.RefPos, b.Used - st.RefPos, System.Net.Sockets.SocketFlags.None, out var err);
+                if (err == System.Net.Sockets.SocketError.WouldBlock) break;
+                if (err != System.Net.Sockets.SocketError.Success)
+                {
+                    failed = true;
+                    break;
+                }
+                st.RefPos += n;
+                total += n;
+                if (st.RefPos < b.Used) break; // the socket took less: wait for writable
+            }
+            if (b.Next is not { } next) break;
+            b.RefCount--;
+            next.RefCount++;
+            st.RefBlock = next;
+            st.RefPos = 0;
+            _backlog?.Trim();
+        }
+        return total;
+    }
+
+    /// <summary>Test seam: the replica's pending stream counts as sent, as a socket that took it all would.</summary>
+    internal void SkipStream(Client c)
+    {
+        var st = c.ReplicaState!;
+        if (st.RefBlock == null || _backlog?.Tail is not { } tail) return;
+        st.RefBlock.RefCount--;
+        tail.RefCount++;
+        st.RefBlock = tail;
+        st.RefPos = tail.Used;
+        _backlog.Trim();
+    }
+
+    /// <summary>Whether a replica has stream bytes left to send (its own replies aside).</summary>
+    internal static bool HasPendingStream(ReplicaState st) =>
+        st.RefBlock is { } b && st.Online && !st.StreamOnAck && (st.RefPos < b.Used || b.Next != null);
+
+    /// <summary>
+    /// getClientOutputBufferMemoryUsage for a replica: the shared blocks from its reference to the
+    /// end (what it keeps alive), not its own replies (the RDB transfer does not count, as in Redis).
+    /// </summary>
+    public long ReplicaOutputBytes(Client c)
+    {
+        if (c.ReplicaState?.RefBlock is not { } b || _backlog?.Tail is not { } tail) return 0;
+        return tail.ReplOffset + tail.Size - b.ReplOffset;
     }
 
     /// <summary>*2 $6 SELECT $n db, formatted without allocating (a pipeline that alternates dbs sends one per command).</summary>
@@ -212,7 +302,7 @@ public sealed class ReplicationPrimary
         ReplId2 = replId;
         SecondReplIdOffset = offset + 1;
         MasterReplOffset += offset;
-        _backlog ??= new ReplicationBacklog(_server.Config.ReplBacklogSize, 0);
+        _backlog ??= new ReplicationBuffer(_server.Config.ReplBacklogSize, 0);
         _backlog.Rebase(offset);
         _noReplicasSinceMs = _server.NowMs;
     }
@@ -233,7 +323,7 @@ public sealed class ReplicationPrimary
     }
 
     /// <summary>A replica's backlog exists from its first sync on, sub-replicas or not, in case it is promoted.</summary>
-    public void CreateBacklogIfMissing() => _backlog ??= new ReplicationBacklog(_server.Config.ReplBacklogSize, MasterReplOffset);
+    public void CreateBacklogIfMissing() => _backlog ??= new ReplicationBuffer(_server.Config.ReplBacklogSize, MasterReplOffset);
 
     /// <summary>freeReplicationBacklog: a replica about to load a new primary's data: our sub-replicas can't continue the old stream.</summary>
     public void FreeBacklog() => _backlog = null;
@@ -320,20 +410,23 @@ public sealed class ReplicationPrimary
             // A backlog created from scratch starts a new history: nobody can continue an old one.
             ChangeReplicationId();
             ClearReplicationId2();
-            _backlog = new ReplicationBacklog(_server.Config.ReplBacklogSize, MasterReplOffset);
+            _backlog = new ReplicationBuffer(_server.Config.ReplBacklogSize, MasterReplOffset);
             _server.Log.Notice($"Replication backlog created, my new replication IDs are '{ReplId}' and '{ReplId2}'");
         }
         var bg = _server.BackgroundSave;
         if (bg.ToReplicas)
         {
-            if (!_syncUsesEofMark)
+            if (!_syncUsesEofMark && _backlog!.Contains(_syncStartOffset + 1))
             {
-                // A "$len" full sync's snapshot is running: this replica shares it (same RDB, same start offset).
+                // A "$len" full sync's snapshot is running: this replica shares it (same RDB, same
+                // start offset); the replicas already waiting hold the stream written since.
                 state.State = ReplicaSyncState.WaitBgsaveEnd;
                 state.SyncStartOffset = _syncStartOffset;
+                if (_backlog.Locate(_syncStartOffset + 1) is ({ } block, int pos)) Attach(state, block, pos);
                 if (psync) WriteFullResync(c, _syncStartOffset);
                 _server.Log.Notice("Waiting for end of BGSAVE for SYNC");
             }
+            else if (!_syncUsesEofMark) _server.Log.Notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
             else _server.Log.Notice("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
             return;
         }
@@ -374,7 +467,7 @@ public sealed class ReplicationPrimary
                 _server.Log.Notice($"Partial resynchronization not accepted: Requested offset for second ID was {offset}, but I can reply up to {SecondReplIdOffset}");
             return false;
         }
-        if (_backlog == null || offset < _backlog.FirstByteOffset || offset > _backlog.FirstByteOffset + _backlog.HistLen)
+        if (_backlog == null || !_backlog.Contains(offset))
         {
             _server.Log.Notice($"Unable to partial resync with replica {name} for lack of backlog (Replica request was: {offset}).");
             if (offset > MasterReplOffset)
@@ -388,7 +481,8 @@ public sealed class ReplicationPrimary
         _replicas.Add(c);
         c.Output.Write(Encoding.ASCII.GetBytes(state.CapaPsync2 ? $"+CONTINUE {ReplId}\r\n" : "+CONTINUE\r\n"));
         long sent = _backlog.FirstByteOffset + _backlog.HistLen - offset;
-        _backlog.CopyFrom(offset, c.Output.Write);
+        // The replica's reference starts at offset: the backlog's bytes from there are its stream.
+        if (_backlog.Locate(offset) is ({ } block, int pos)) Attach(state, block, pos);
         _server.Log.Notice($"Partial resynchronization request from {name} accepted. Sending {sent} bytes of backlog starting from offset {offset}.");
         _server.Clients.QueueReplyWrite(c);
         RefreshGoodReplicasCount();
@@ -473,12 +567,6 @@ public sealed class ReplicationPrimary
                 _server.Clients.FreeClient(r);
                 continue;
             }
-            if (!StreamStillHeld(st))
-            {
-                _server.Log.Warning($"Client {name} scheduled to be closed ASAP: the writes made during its full sync no longer fit in the replication backlog (repl-backlog-size)");
-                _server.Clients.FreeClient(r);
-                continue;
-            }
             if (_syncUsesEofMark)
             {
                 byte[] mark = Encoding.ASCII.GetBytes(Server.RandomBytes.Hex(20));
@@ -493,7 +581,7 @@ public sealed class ReplicationPrimary
             {
                 r.Output.Write(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
                 foreach (var (chunk, len) in rdb.Chunks) r.Output.Write(chunk.AsSpan(0, len));
-                _backlog!.CopyFrom(st.SyncStartOffset + 1, r.Output.Write);
+                // The stream since the snapshot began follows: its reference was taken at the first write after it.
             }
             st.State = ReplicaSyncState.Online;
             st.AckTimeMs = _server.NowMs;
@@ -505,20 +593,10 @@ public sealed class ReplicationPrimary
         RefreshGoodReplicasCount();
     }
 
-    bool StreamStillHeld(ReplicaState st) => _backlog != null && _backlog.Contains(st.SyncStartOffset + 1, MasterReplOffset);
-
     /// <summary>replicaStartCommandStream: a diskless replica's first ACK: the stream since its snapshot began follows.</summary>
     void StartCommandStream(Client r)
     {
-        var st = r.ReplicaState!;
-        st.StreamOnAck = false;
-        if (!StreamStillHeld(st))
-        {
-            _server.Log.Warning($"Client {ReplicaName(r)} scheduled to be closed ASAP: the writes made during its full sync no longer fit in the replication backlog (repl-backlog-size)");
-            _server.Clients.FreeClientAsync(r);
-            return;
-        }
-        _backlog!.CopyFrom(st.SyncStartOffset + 1, r.Output.Write);
+        r.ReplicaState!.StreamOnAck = false;
         _server.Clients.QueueReplyWrite(r);
     }
 
@@ -562,7 +640,7 @@ public sealed class ReplicationPrimary
     }
 
     /// <summary>CONFIG SET repl-backlog-size takes effect at once.</summary>
-    public void ResizeBacklog() => _backlog?.Resize(_server.Config.ReplBacklogSize, MasterReplOffset);
+    public void ResizeBacklog() => _backlog?.Resize(_server.Config.ReplBacklogSize);
 
     /// <summary>replicationGetSlaveName: the announced ip (or the peer address) and the listening port.</summary>
     static string ReplicaName(Client c)
@@ -758,6 +836,7 @@ public sealed class ReplicationPrimary
     {
         if (!c.HasFlag(ClientFlags.Replica) || !_replicas.Remove(c)) return;
         _server.Log.Notice($"Connection with replica {ReplicaName(c)} lost.");
+        Release(c.ReplicaState!);
         if (_replicas.Count == 0) _noReplicasSinceMs = _server.NowMs;
         // The full sync's snapshot serves nobody once its last replica is gone.
         if (c.ReplicaState!.State == ReplicaSyncState.WaitBgsaveEnd && _server.BackgroundSave.ToReplicas

@@ -203,9 +203,12 @@ public static class Info
         Field(sb, "mem_fragmentation_ratio", Ratio(rss, used));
         Field(sb, "mem_fragmentation_bytes", rss - used);
         Field(sb, "mem_not_counted_for_evict", s.MemNotCountedForEvict);
-        Field(sb, "mem_replication_backlog", s.ReplicationBacklogMemory);
-        Field(sb, "mem_total_replication_buffers", 0);
-        Field(sb, "mem_clients_slaves", 0);
+        // As getMemoryOverheadData: with replicas, what the buffer holds beyond repl-backlog-size is theirs.
+        long replBuf = s.ReplicationBufferMemory, backlogSize = s.Config.ReplBacklogSize;
+        bool replicasHold = s.Replication.Replicas.Count > 0 && replBuf > backlogSize;
+        Field(sb, "mem_replication_backlog", replicasHold ? backlogSize : replBuf);
+        Field(sb, "mem_total_replication_buffers", replBuf);
+        Field(sb, "mem_clients_slaves", (replicasHold ? replBuf - backlogSize : 0) + s.ReplicaOutputMemory.Bytes);
         Field(sb, "mem_clients_normal", s.Clients.All.Sum(c => c.Output.ListBytes + c.QueryBufferCapacity));
         Field(sb, "mem_cluster_links", 0);
         Field(sb, "mem_aof_buffer", s.Aof.BufferMemory);
