@@ -179,7 +179,8 @@ public sealed class ReplicationPrimary
     {
         failed = false;
         var st = c.ReplicaState!;
-        if (st.RefBlock == null || !st.Online || st.StreamOnAck) return 0;
+        // A replica dropped for its output limit gets nothing more (handleClientsWithPendingWrites skips CLOSE_ASAP).
+        if (st.RefBlock == null || !st.Online || st.StreamOnAck || c.HasFlag(ClientFlags.CloseAsap)) return 0;
         long total = 0;
         while (true)
         {
