@@ -34,6 +34,39 @@ public static class ReplicationWait
 
     public static string Digest(RespClient c) => c.CallS("DEBUG", "DIGEST");
 
+    /// <summary>
+    /// The scenario every topology runs, whatever the two servers are: after REPLICAOF, the full
+    /// sync's data, the stream, then a dropped link (CLIENT KILL TYPE master on the replica) with
+    /// writes meanwhile, resumed by a partial resync (one full sync, one partial on the primary).
+    /// </summary>
+    public static void AssertSyncsThenResumesAfterDroppedLink(RespClient primary, RespClient replica)
+    {
+        WaitForSync(replica);
+        Assert.Equal(Digest(primary), Digest(replica));
+        WriteAfterSync(primary, "one");
+        WaitForOffsets(primary, replica);
+        Assert.Equal(Digest(primary), Digest(replica));
+        Assert.Equal(Info(primary, "master_replid"), Info(replica, "master_replid"));
+
+        Assert.Equal(":1", replica.CallS("CLIENT", "KILL", "TYPE", "master"));
+        WriteAfterSync(primary, "two"); // arrives through the backlog
+        WaitForSync(replica);
+        WaitForOffsets(primary, replica);
+        Assert.Equal(Digest(primary), Digest(replica));
+        Assert.Equal("1", Info(primary, "sync_full", "stats"));
+        Assert.Equal("1", Info(primary, "sync_partial_ok", "stats"));
+    }
+
+    /// <summary>Writes at the top of a chain reach its bottom with identical offsets, data and history id.</summary>
+    public static void AssertChainIdentical(RespClient top, RespClient middle, RespClient bottom)
+    {
+        WriteAfterSync(top, "chain");
+        WaitForOffsets(top, middle);
+        WaitForOffsets(middle, bottom);
+        Assert.Equal(Digest(top), Digest(bottom));
+        Assert.Equal(Info(top, "master_replid"), Info(bottom, "master_replid"));
+    }
+
     /// <summary>A dataset with every type in each of its encodings, TTLs and two dbs.</summary>
     public static void PopulateEveryType(RespClient c)
     {
