@@ -204,12 +204,10 @@ public sealed class ReplicationReplica
         _server.Log.Notice("MASTER <-> REPLICA sync: Flushing old data");
         Commands.KeyspaceCommands.EmptyData(_server);
         _server.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
-        Persistence.RdbLoader.LoadResult result;
         try
         {
-            result = inMemory != null
-                ? Persistence.RdbLoader.LoadFromMemory(_server, inMemory)
-                : Persistence.RdbLoader.Load(_server, path!, allowDuplicates: false);
+            if (inMemory != null) Persistence.RdbLoader.LoadFromMemory(_server, inMemory);
+            else Persistence.RdbLoader.Load(_server, path!, allowDuplicates: false);
         }
         catch (Persistence.RdbLoadException e)
         {
@@ -222,7 +220,6 @@ public sealed class ReplicationReplica
             State = ReplState.Connect;
             return;
         }
-        _ = result;
         CreateMasterClient(socket, offset, 0, replId);
         // After a full resync our history is the primary's: its id and offset, no secondary id.
         History.AdoptHistory(replId, offset);
