@@ -180,7 +180,7 @@ public sealed class ReplicationReplica
             History.DisconnectReplicas(); // they must learn the new id
         }
         Cached = null;
-        CreateMasterClient(socket, cached.ReplOffset, cached.Db, cached.ReplId);
+        CreateMasterClient(socket, cached.ReplOffset, cached.Db, cached.ReplId, prePsync: false);
         History.CreateBacklogIfMissing();
         _server.Log.Notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
     }
@@ -220,7 +220,10 @@ public sealed class ReplicationReplica
             State = ReplState.Connect;
             return;
         }
-        CreateMasterClient(socket, offset, 0, replId);
+        // A primary that only knows SYNC gives no id or offset: a new history of our own from 0.
+        bool prePsync = offset == -1;
+        if (prePsync) (replId, offset) = (Server.RandomBytes.Hex(20), 0);
+        CreateMasterClient(socket, offset, 0, replId, prePsync);
         // After a full resync our history is the primary's: its id and offset, no secondary id.
         History.AdoptHistory(replId, offset);
         History.CreateBacklogIfMissing();
@@ -231,14 +234,14 @@ public sealed class ReplicationReplica
     }
 
     /// <summary>replicationCreateMasterClient: the link's socket as a client that runs the primary's commands without replies.</summary>
-    void CreateMasterClient(Socket socket, long offset, int db, string replId)
+    void CreateMasterClient(Socket socket, long offset, int db, string replId, bool prePsync)
     {
         var c = _server.Clients.CreateMasterClient(socket);
         c.Db = _server.Databases[Math.Clamp(db, 0, _server.Databases.Length - 1)];
         Master = c;
         MasterReplId = replId;
         MasterReplOffset = MasterReadReplOffset = offset;
-        _prePsync = offset == -1;
+        _prePsync = prePsync; // CLIENT_PRE_PSYNC: no ACKs, nothing cached when the link drops
         _pendingTransaction.SetLength(0);
         State = ReplState.Connected;
         _downSinceMs = 0;
