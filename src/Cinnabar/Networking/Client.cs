@@ -452,10 +452,10 @@ public sealed class Client : IFileEventHandler
             // Like Redis (NET_MAX_WRITES_PER_EVENT), don't starve others for one huge reply.
             if (total > 64 * 1024 * 1024 && !HasFlag(ClientFlags.Replica)) break;
         }
-        // A replica's stream comes from the shared replication buffer once its own replies are out.
+        // A replica's RDB transfer and stream come from shared buffers once its own replies are out.
         if (ReplicaState != null && !Output.HasPending)
         {
-            total += Server.Replication.WriteStream(this, Socket, out bool failed);
+            total += Server.Replication.WriteReplicaData(this, Socket, out bool failed);
             if (failed)
             {
                 Server.Clients.FreeClient(this);

@@ -52,6 +52,14 @@ public sealed class ReplicaState
     /// <summary>When it asked for a full sync: how long it has waited (repl-diskless-sync-delay).</summary>
     public long SyncRequestMs;
 
+    /// <summary>
+    /// The full sync's RDB still to send: the snapshot's chunks, shared by every replica of that
+    /// sync (no copy per replica), this replica's position in them, then the EOF mark (diskless).
+    /// </summary>
+    public IReadOnlyList<(byte[] Chunk, int Length)>? RdbChunks;
+    public int RdbChunk, RdbPos;
+    public byte[]? RdbTrailer;
+
     /// <summary>ref_repl_buf_node / ref_block_pos: where in the shared replication buffer its next stream byte is (null until its stream starts).</summary>
     public ReplBufBlock? RefBlock;
     public int RefPos;
@@ -171,29 +179,32 @@ public sealed class ReplicationPrimary
     }
 
     /// <summary>
-    /// _writeToClient for a replica, after its own replies (+FULLRESYNC, the RDB, +CONTINUE): the
-    /// shared stream from its reference on, moving the reference block by block (the backlog
-    /// trims what nobody needs any more). Returns the bytes written; failed on a socket error.
+    /// _writeToClient for a replica, after its own replies (+FULLRESYNC and the transfer's header,
+    /// +CONTINUE): the rest of its full sync's RDB from the snapshot's shared chunks and the EOF
+    /// mark, then the shared stream from its reference on, moving the reference block by block
+    /// (the backlog trims what nobody needs any more). Returns the bytes written; failed on a
+    /// socket error.
     /// </summary>
-    internal long WriteStream(Client c, System.Net.Sockets.Socket socket, out bool failed)
+    internal long WriteReplicaData(Client c, System.Net.Sockets.Socket socket, out bool failed)
     {
         failed = false;
         var st = c.ReplicaState!;
         // A replica dropped for its output limit gets nothing more (handleClientsWithPendingWrites skips CLOSE_ASAP).
-        if (st.RefBlock == null || !st.Online || st.StreamOnAck || c.HasFlag(ClientFlags.CloseAsap)) return 0;
+        if (c.HasFlag(ClientFlags.CloseAsap)) return 0;
         long total = 0;
+        if (st.RdbChunks != null)
+        {
+            total += WriteTransfer(st, socket, out failed);
+            if (failed || st.RdbChunks != null) return total; // the stream waits for the whole RDB
+        }
+        if (st.RefBlock == null || !st.Online || st.StreamOnAck) return total;
         while (true)
         {
             var b = st.RefBlock!;
             if (st.RefPos < b.Used)
             {
-                int n = socket.Send(b.Buf, st.RefPos, b.Used - st.RefPos, System.Net.Sockets.SocketFlags.None, out var err);
-                if (err == System.Net.Sockets.SocketError.WouldBlock) break;
-                if (err != System.Net.Sockets.SocketError.Success)
-                {
-                    failed = true;
-                    break;
-                }
+                int n = Send(socket, b.Buf, st.RefPos, b.Used - st.RefPos, out failed);
+                if (n <= 0) break;
                 st.RefPos += n;
                 total += n;
                 if (st.RefPos < b.Used) break; // the socket took less: wait for writable
@@ -208,6 +219,49 @@ public sealed class ReplicationPrimary
         return total;
     }
 
+    /// <summary>The RDB chunks from the replica's position, then the EOF mark; RdbChunks goes null when all is sent.</summary>
+    static long WriteTransfer(ReplicaState st, System.Net.Sockets.Socket socket, out bool failed)
+    {
+        failed = false;
+        long total = 0;
+        var chunks = st.RdbChunks!;
+        while (st.RdbChunk < chunks.Count)
+        {
+            var (chunk, len) = chunks[st.RdbChunk];
+            int n = Send(socket, chunk, st.RdbPos, len - st.RdbPos, out failed);
+            if (n <= 0 && len > st.RdbPos) return total;
+            st.RdbPos += Math.Max(n, 0);
+            total += Math.Max(n, 0);
+            if (st.RdbPos < len) return total;
+            st.RdbChunk++;
+            st.RdbPos = 0;
+        }
+        if (st.RdbTrailer is { } trailer)
+        {
+            int n = Send(socket, trailer, st.RdbPos, trailer.Length - st.RdbPos, out failed);
+            if (n <= 0) return total;
+            st.RdbPos += n;
+            total += n;
+            if (st.RdbPos < trailer.Length) return total;
+        }
+        st.RdbChunks = null; // done: the snapshot's chunks can go once every replica is through
+        st.RdbTrailer = null;
+        st.RdbChunk = st.RdbPos = 0;
+        return total;
+    }
+
+    /// <summary>A non-blocking send: the bytes taken, 0 when the socket is full, -1 with failed on an error.</summary>
+    static int Send(System.Net.Sockets.Socket socket, byte[] buf, int offset, int count, out bool failed)
+    {
+        failed = false;
+        if (count == 0) return 0;
+        int n = socket.Send(buf, offset, count, System.Net.Sockets.SocketFlags.None, out var err);
+        if (err == System.Net.Sockets.SocketError.WouldBlock) return 0;
+        if (err == System.Net.Sockets.SocketError.Success) return n;
+        failed = true;
+        return -1;
+    }
+
     /// <summary>Test seam: the replica's pending stream counts as sent, as a socket that took it all would.</summary>
     internal void SkipStream(Client c)
     {
@@ -220,9 +274,9 @@ public sealed class ReplicationPrimary
         _backlog.Trim();
     }
 
-    /// <summary>Whether a replica has stream bytes left to send (its own replies aside).</summary>
+    /// <summary>Whether a replica has RDB or stream bytes left to send (its own replies aside).</summary>
     internal static bool HasPendingStream(ReplicaState st) =>
-        st.RefBlock is { } b && st.Online && !st.StreamOnAck && (st.RefPos < b.Used || b.Next != null);
+        st.RdbChunks != null || (st.RefBlock is { } b && st.Online && !st.StreamOnAck && (st.RefPos < b.Used || b.Next != null));
 
     /// <summary>
     /// getClientOutputBufferMemoryUsage for a replica: the shared blocks from its reference to the
@@ -557,6 +611,7 @@ public sealed class ReplicationPrimary
         var rdb = _syncRdb!;
         _syncRdb = null;
         int served = 0;
+        byte[]? mark = _syncUsesEofMark ? Encoding.ASCII.GetBytes(Server.RandomBytes.Hex(20)) : null; // one per transfer, as Redis's child
         foreach (var r in _replicas.ToArray())
         {
             var st = r.ReplicaState!;
@@ -568,22 +623,14 @@ public sealed class ReplicationPrimary
                 _server.Clients.FreeClient(r);
                 continue;
             }
-            if (_syncUsesEofMark)
-            {
-                byte[] mark = Encoding.ASCII.GetBytes(Server.RandomBytes.Hex(20));
-                r.Output.Write(Encoding.ASCII.GetBytes("$EOF:"));
-                r.Output.Write(mark);
-                r.Output.Write("\r\n"u8);
-                foreach (var (chunk, len) in rdb.Chunks) r.Output.Write(chunk.AsSpan(0, len));
-                r.Output.Write(mark);
-                st.StreamOnAck = true; // the stream follows its first REPLCONF ACK
-            }
-            else
-            {
-                r.Output.Write(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
-                foreach (var (chunk, len) in rdb.Chunks) r.Output.Write(chunk.AsSpan(0, len));
-                // The stream since the snapshot began follows: its reference was taken at the first write after it.
-            }
+            // The header goes in the replica's own buffer; the RDB is sent from the snapshot's chunks
+            // (WriteReplicaData), then the EOF mark, then the stream since the snapshot began
+            // (its reference was taken at the first write after the start).
+            r.Output.Write(_syncUsesEofMark ? Encoding.ASCII.GetBytes($"$EOF:{Encoding.ASCII.GetString(mark!)}\r\n") : Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
+            st.RdbChunks = rdb.Chunks;
+            st.RdbChunk = st.RdbPos = 0;
+            st.RdbTrailer = mark;
+            st.StreamOnAck = _syncUsesEofMark; // a diskless replica's stream follows its first REPLCONF ACK
             st.State = ReplicaSyncState.Online;
             st.AckTimeMs = _server.NowMs;
             served++;
