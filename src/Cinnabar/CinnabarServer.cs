@@ -97,6 +97,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Tracking.FreeClient(c);
         Replication.FreeClient(c);
         ReplicaSide.MasterClientFreed(c);
+        ShutdownSequence.FreeClient(c);
         Monitors.Remove(c);
         Transactions.FreeClientMultiState(c);
     }
@@ -132,6 +133,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Replication = new ReplicationPrimary(this);
         ReplicaSide = new ReplicationReplica(this);
         Failover = new Failover(this);
+        ShutdownSequence = new ShutdownSequence(this);
         Aof = new Persistence.AppendOnlyFile(this);
         Propagation = new Propagation(Replication, Aof);
         Config.AppendOnlyChanged = Aof.UpdateAppendOnly;
@@ -299,42 +301,13 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             // shutdown-on-sigint / shutdown-on-sigterm: "default" or flags among save, nosave, now, force.
             var flags = Config.GetString("shutdown-on-" + reason.ToLowerInvariant()).Split(' ');
             bool? save = flags.Contains("save") ? true : flags.Contains("nosave") ? false : null;
-            if (PrepareForShutdown(save, force: flags.Contains("force"))) Loop.Stop();
-            else Log.Warning($"{reason} received but errors trying to shut down the server, check the logs for more information");
+            if (ShutdownSequence.Begin(save, force: flags.Contains("force"), now: flags.Contains("now"), requester: null) == ShutdownResult.Failed)
+                Log.Warning($"{reason} received but errors trying to shut down the server, check the logs for more information");
         });
     }
 
-    /// <summary>
-    /// prepareForShutdown: the final RDB save when save points are configured (unless NOSAVE) or
-    /// SAVE was asked. False when the save failed without FORCE: the
-    /// server keeps running, as Redis does.
-    /// </summary>
-    public bool PrepareForShutdown(bool? save, bool force)
-    {
-        Log.Warning("User requested shutdown...");
-        if (BackgroundSave.InProgress)
-        {
-            Log.Warning("There is a child saving an .rdb. Killing it!");
-            BackgroundSave.Kill();
-        }
-        Aof.PrepareForShutdown();
-        if ((Config.SaveParams.Count > 0 && save != false) || save == true)
-        {
-            Log.Notice("Saving the final RDB snapshot before exiting.");
-            if (!Persistence.RdbFile.Save(this))
-            {
-                if (!force)
-                {
-                    Log.Warning("Error trying to save the DB, can't exit.");
-                    Log.Warning("Errors trying to shut down the server. Check the logs for more information.");
-                    return false;
-                }
-                Log.Warning("Error trying to save the DB. Exit anyway.");
-            }
-        }
-        Log.Warning("Cinnabar is now ready to exit, bye bye...");
-        return true;
-    }
+    /// <summary>SHUTDOWN, SIGTERM and SIGINT, with the wait for lagging replicas (Server/ShutdownSequence.cs).</summary>
+    public readonly ShutdownSequence ShutdownSequence;
 
     /// <summary>Blocks until the loop thread ends (SHUTDOWN or Stop).</summary>
     public void WaitForShutdown() => _stopped.Wait();
@@ -467,6 +440,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         BackgroundSave.Cron();
         Replication.StartPendingFullSync();
         Aof.Cron(everySecond: CronLoops % Math.Max(1, Config.Hz) == 0);
+        ShutdownSequence.Cron();
         return 1000 / Math.Max(1, Config.Hz);
     }
 

@@ -247,13 +247,12 @@ public static class ServerCommands
     [Command("shutdown")]
     static void Shutdown(Client c)
     {
-        bool nosave = false, save = false, abort = false, force = false;
+        bool nosave = false, save = false, abort = false, force = false, now = false;
         for (int i = 1; i < c.Args.Count; i++)
         {
             if (c.Args.Is(i, "nosave")) nosave = true;
             else if (c.Args.Is(i, "save")) save = true;
-            // NOW skips waiting for replicas: with none to wait for, it changes nothing here.
-            else if (c.Args.Is(i, "now")) continue;
+            else if (c.Args.Is(i, "now")) now = true; // no waiting for lagging replicas
             else if (c.Args.Is(i, "force")) force = true;
             else if (c.Args.Is(i, "abort")) abort = true;
             else
@@ -269,21 +268,12 @@ public static class ServerCommands
         }
         if (abort)
         {
-            // Shutdown here is immediate (no replicas to wait for), so one is never pending.
-            c.Reply.Error("No shutdown in progress.");
+            if (c.Server.ShutdownSequence.Abort()) c.Reply.Ok();
+            else c.Reply.Error("No shutdown in progress.");
             return;
         }
-        // shutdownCommand: never save a dataset that is still loading.
-        if (c.Server.Loading)
-        {
-            save = false;
-            nosave = true;
-        }
-        if (!c.Server.PrepareForShutdown(save ? true : nosave ? false : null, force))
-        {
+        // Done: the loop stops (no reply, as Redis exits); Waiting: the client waits with it.
+        if (c.Server.ShutdownSequence.Begin(save ? true : nosave ? false : null, force, now, c) == Server.ShutdownResult.Failed)
             c.Reply.Error("Errors trying to SHUTDOWN. Check logs.");
-            return;
-        }
-        c.Server.Loop.Stop();
     }
 }

@@ -2,11 +2,21 @@
 // blocked.c): while a pause lasts, a client whose next command must wait keeps it unexecuted in
 // its query buffer and is parked here; when the pause ends (timeout or CLIENT UNPAUSE) the
 // parked clients run their pending commands in the next beforeSleep, in client-id order. A
-// FAILOVER pauses writes too, for its own duration (PAUSE_DURING_FAILOVER): the two pauses are
-// independent, and CLIENT UNPAUSE ends only the command's.
+// FAILOVER and a shutdown waiting for replicas pause writes too, each for its own duration
+// (PAUSE_DURING_FAILOVER, PAUSE_DURING_SHUTDOWN): the pauses are independent, and CLIENT
+// UNPAUSE ends only the command's.
 using Cinnabar.Commands;
 
 namespace Cinnabar.Networking;
+
+/// <summary>Who, besides CLIENT PAUSE, pauses writes (Redis's pause purposes).</summary>
+[Flags]
+public enum PausePurpose
+{
+    None = 0,
+    Failover = 1,
+    Shutdown = 2,
+}
 
 public sealed class ClientPause
 {
@@ -21,21 +31,23 @@ public sealed class ClientPause
     /// <summary>client_pause_type WRITE (true) or ALL (false).</summary>
     public bool WritesOnly;
 
+    PausePurpose _writePauses;
+
     /// <summary>PAUSE_DURING_FAILOVER: writes wait until the coordinated failover ends or aborts.</summary>
-    public bool FailoverPaused { get; private set; }
+    public bool FailoverPaused => (_writePauses & PausePurpose.Failover) != 0;
 
     public ClientPause(CinnabarServer server) => _server = server;
 
     /// <summary>Whether any pause may be in force (the input path's cheap check before MustPostpone).</summary>
-    public bool Active => EndMs != 0 || FailoverPaused;
+    public bool Active => EndMs != 0 || _writePauses != 0;
 
-    /// <summary>FAILOVER starts: writes (and expiry, eviction, the replication PING) pause until it ends.</summary>
-    public void PauseForFailover() => FailoverPaused = true;
+    /// <summary>FAILOVER or a waiting shutdown starts: writes (and expiry, eviction, the replication PING) pause until it ends.</summary>
+    public void PauseWrites(PausePurpose purpose) => _writePauses |= purpose;
 
-    /// <summary>The failover ended or aborted: postponed writes run in the next beforeSleep.</summary>
-    public void UnpauseFailover()
+    /// <summary>That purpose ended: postponed writes run in the next beforeSleep (unless another pause holds them).</summary>
+    public void UnpauseWrites(PausePurpose purpose)
     {
-        FailoverPaused = false;
+        _writePauses &= ~purpose;
         if (_postponed.Count > 0) _resumePostponed = true;
     }
 
@@ -76,7 +88,7 @@ public sealed class ClientPause
     }
 
     /// <summary>checkClientPauseTimeoutAndReturnIfPaused: ends an expired CLIENT PAUSE as a side effect.</summary>
-    public bool ClientsArePaused() => CommandPauseActive() || FailoverPaused;
+    public bool ClientsArePaused() => CommandPauseActive() || _writePauses != 0;
 
     bool CommandPauseActive()
     {

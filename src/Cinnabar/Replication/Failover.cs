@@ -121,7 +121,7 @@ public sealed class Failover
         _endMs = timeoutMs > 0 ? _server.NowMs + timeoutMs : 0;
         _force = force;
         State = FailoverState.WaitForSync;
-        _server.Pause.PauseForFailover();
+        _server.Pause.PauseWrites(PausePurpose.Failover);
         c.Reply.Ok();
     }
 
@@ -208,6 +208,6 @@ public sealed class Failover
         _targetPort = 0;
         _endMs = 0;
         _force = false;
-        _server.Pause.UnpauseFailover();
+        _server.Pause.UnpauseWrites(PausePurpose.Failover);
     }
 }

@@ -785,6 +785,9 @@ public sealed class ReplicationPrimary
         return n;
     }
 
+    /// <summary>sendGetackToReplicas: REPLCONF GETACK into the stream now (a shutdown about to wait for acknowledgements).</summary>
+    public void SendGetAckNow() => FeedInCurrentDb("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8);
+
     /// <summary>replicationRequestAckFromSlaves: REPLCONF GETACK goes to every replica in beforeSleep.</summary>
     public void RequestAckFromReplicas() => _getAckRequested = true;
 
@@ -845,8 +848,9 @@ public sealed class ReplicationPrimary
     public void Cron()
     {
         _cronLoops++;
-        // Not during a FAILOVER: the PING would move our offset past what the target acknowledged.
-        if (_replicas.Count > 0 && _cronLoops % Math.Max(1, _server.Config.GetLong("repl-ping-replica-period")) == 0 && !_server.Pause.FailoverPaused)
+        // Not during a FAILOVER or a shutdown waiting for acknowledgements: the PING would move our
+        // offset past what the replicas acknowledged.
+        if (_replicas.Count > 0 && _cronLoops % Math.Max(1, _server.Config.GetLong("repl-ping-replica-period")) == 0 && !_server.Pause.FailoverPaused && !_server.ShutdownSequence.Initiated)
             FeedInCurrentDb("*1\r\n$4\r\nping\r\n"u8);
         // Replicas waiting for their RDB get a newline now and then, so their repl-timeout does not fire.
         foreach (var r in _replicas)

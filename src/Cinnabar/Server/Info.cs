@@ -127,6 +127,7 @@ public static class Info
         Field(sb, "executable", Environment.ProcessPath ?? "");
         Field(sb, "config_file", s.Config.ConfigFile ?? "");
         Field(sb, "io_threads_active", 0);
+        if (s.ShutdownSequence.Initiated) Field(sb, "shutdown_in_milliseconds", s.ShutdownSequence.InMilliseconds);
     }
 
     static void ClientsSection(CinnabarServer s, StringBuilder sb)
