@@ -155,8 +155,11 @@ public static class RdbLoader
                         db = server.Databases[(int)dbid];
                         continue;
                     case RdbTypes.OpResizeDb:
-                        r.LoadLen();
-                        r.LoadLen();
+                        // dictExpand: the db's tables are sized for its keys up front, so the load
+                        // does not grow (and rehash) them a doubling at a time.
+                        ulong dbSize = r.LoadLen(), expiresSize = r.LoadLen();
+                        if (db.Main.Count == 0 && dbSize > 0) db.Main.Resize((long)Math.Min(dbSize, int.MaxValue));
+                        if (db.Expires.Count == 0 && expiresSize > 0) db.Expires.Resize((long)Math.Min(expiresSize, int.MaxValue));
                         continue;
                     case RdbTypes.OpAux:
                         LogAuxField(server, r.LoadString(), r.LoadString(), aux);

@@ -268,4 +268,30 @@ public sealed class RdbFileTests : IDisposable
         c.Send("SHUTDOWN", "SAVE", "FORCE");
         Assert.True(c.IsClosedByServer());
     }
+
+    [Fact]
+    public void A_load_sizes_the_tables_from_RESIZEDB_instead_of_growing_them()
+    {
+        string saved;
+        using (var source = new ServerFixture())
+        using (var c = source.Connect())
+        {
+            c.Call("DEBUG", "POPULATE", "5000");
+            for (int i = 0; i < 300; i++) c.Call("EXPIRE", "key:" + i, "1000");
+            c.Call("SAVE");
+            saved = Path.Combine(Path.GetTempPath(), "cinnabar-resizedb-" + Guid.NewGuid().ToString("N") + ".rdb");
+            File.Copy(Path.Combine(source.Dir, "dump.rdb"), saved);
+        }
+        using var fx = new ServerFixture(cfg => File.Move(saved, Path.Combine(cfg.Dir, "dump.rdb")));
+        var (main, expires, rehashed) = Performance.HotPathAllocationTests.OnLoop(fx.Server, () =>
+        {
+            var db = fx.Server.Databases[0];
+            return (db.Main.Table0Size, db.Expires.Table0Size, db.Main.RehashedBuckets + db.Expires.RehashedBuckets);
+        });
+        Assert.Equal(8192, main); // the next power of two over 5000, allocated before the first key
+        Assert.Equal(512, expires);
+        Assert.Equal(0, rehashed); // never grown during the load
+        using var check = fx.Connect();
+        Assert.Equal(":5000", check.CallS("DBSIZE"));
+    }
 }
