@@ -292,19 +292,21 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         _thread = null;
     }
 
-    /// <summary>Thread-safe: asks the loop to shut down as SHUTDOWN would (signal handlers).</summary>
+    /// <summary>
+    /// Thread-safe (signal handlers): the shutdown is requested (shutdown_asap) and serverCron
+    /// carries it out, as Redis does, so SHUTDOWN ABORT can still cancel it before then.
+    /// </summary>
     public void RequestShutdown(string reason)
     {
         Loop.Post(() =>
         {
             Log.Warning($"Received {reason} scheduling shutdown...");
-            // shutdown-on-sigint / shutdown-on-sigterm: "default" or flags among save, nosave, now, force.
-            var flags = Config.GetString("shutdown-on-" + reason.ToLowerInvariant()).Split(' ');
-            bool? save = flags.Contains("save") ? true : flags.Contains("nosave") ? false : null;
-            if (ShutdownSequence.Begin(save, force: flags.Contains("force"), now: flags.Contains("now"), requester: null) == ShutdownResult.Failed)
-                Log.Warning($"{reason} received but errors trying to shut down the server, check the logs for more information");
+            ShutdownSequence.SignalReceived(reason);
         });
     }
+
+    /// <summary>DEBUG PAUSE-CRON: serverCron does nothing while set.</summary>
+    public bool CronPaused;
 
     /// <summary>SHUTDOWN, SIGTERM and SIGINT, with the wait for lagging replicas (Server/ShutdownSequence.cs).</summary>
     public readonly ShutdownSequence ShutdownSequence;
@@ -425,6 +427,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     long ServerCron()
     {
         Clock.UpdateCachedTime();
+        if (CronPaused) return 1000 / Math.Max(1, Config.Hz);
         CronLoops++;
         Clients.ClientsCron();
         Metrics.Track(Stats, NowMs);

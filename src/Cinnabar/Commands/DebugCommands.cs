@@ -25,6 +25,11 @@ public static class DebugCommands
             c.Server.Config.ActiveExpireEnabled = Arguments.Atoi(args.ToStringAt(2)) != 0;
             c.Reply.Ok();
         }
+        else if (args.Is(1, "pause-cron") && argc == 3)
+        {
+            c.Server.CronPaused = Arguments.Atoi(args.ToStringAt(2)) != 0; // serverCron does nothing meanwhile
+            c.Reply.Ok();
+        }
         else if (args.Is(1, "log") && argc == 3)
         {
             c.Server.Log.Warning("DEBUG LOG: " + args.ToStringAt(2));
@@ -98,6 +103,8 @@ public static class DebugCommands
         "    Write <message> to the server log.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "PAUSE-CRON <0|1>",
+        "    Stop periodic cron job processing.",
         "POPULATE <count> [<prefix>] [<size>]",
         "    Create <count> string keys named key:<num>. If <prefix> is specified then",
         "    it is used instead of the 'key' prefix. These are not propagated to",

@@ -77,17 +77,35 @@ public sealed class ShutdownSequence
         return true;
     }
 
-    /// <summary>serverCron: a waiting shutdown finishes once the replicas caught up or its time is up.</summary>
+    string? _signal; // shutdown_asap: SIGTERM or SIGINT received, not yet carried out
+
+    /// <summary>A SIGTERM/SIGINT: carried out by the next serverCron.</summary>
+    public void SignalReceived(string reason) => _signal = reason;
+
+    /// <summary>
+    /// serverCron: a signalled shutdown starts (with shutdown-on-sigterm / -sigint's flags:
+    /// "default" or save, nosave, now, force), a waiting one finishes once the replicas caught up
+    /// or its time is up.
+    /// </summary>
     public void Cron()
     {
-        if (Initiated && (_server.NowMs >= _deadlineMs || ReadyToShutdown())) Finish();
+        if (_signal is { } reason && !Initiated)
+        {
+            _signal = null;
+            var flags = _server.Config.GetString("shutdown-on-" + reason.ToLowerInvariant()).Split(' ');
+            bool? save = flags.Contains("save") ? true : flags.Contains("nosave") ? false : null;
+            if (Begin(save, flags.Contains("force"), flags.Contains("now"), requester: null) == ShutdownResult.Failed)
+                _server.Log.Warning($"{reason} received but errors trying to shut down the server, check the logs for more information");
+        }
+        else if (Initiated && (_server.NowMs >= _deadlineMs || ReadyToShutdown())) Finish();
     }
 
-    /// <summary>SHUTDOWN ABORT: false when no shutdown is waiting.</summary>
+    /// <summary>SHUTDOWN ABORT: cancels a waiting shutdown or a signalled one not yet started; false when there is none.</summary>
     public bool Abort()
     {
-        if (!Initiated) return false;
-        Cancel();
+        if (Initiated) Cancel();
+        else if (_signal != null) _signal = null;
+        else return false;
         _server.Log.Notice("Shutdown manually aborted.");
         return true;
     }
@@ -113,7 +131,19 @@ public sealed class ShutdownSequence
             _server.Log.Warning("There is a child saving an .rdb. Killing it!");
             bg.Kill();
         }
-        _server.Aof.PrepareForShutdown();
+        var aof = _server.Aof;
+        if (aof.State == Persistence.AofState.WaitRewrite && aof.RewriteInProgress)
+        {
+            // The AOF was just turned on and its first rewrite has not produced the base: exiting
+            // now would leave no AOF with the dataset in it.
+            if (!_force)
+            {
+                _server.Log.Warning("Writing initial AOF, can't exit.");
+                return Failed();
+            }
+            _server.Log.Warning("Writing initial AOF. Exit anyway.");
+        }
+        aof.PrepareForShutdown();
         var config = _server.Config;
         if ((config.SaveParams.Count > 0 && _save != false) || _save == true)
         {
@@ -123,9 +153,7 @@ public sealed class ShutdownSequence
                 if (!_force)
                 {
                     _server.Log.Warning("Error trying to save the DB, can't exit.");
-                    _server.Log.Warning("Errors trying to shut down the server. Check the logs for more information.");
-                    Cancel();
-                    return ShutdownResult.Failed;
+                    return Failed();
                 }
                 _server.Log.Warning("Error trying to save the DB. Exit anyway.");
             }
@@ -135,6 +163,13 @@ public sealed class ShutdownSequence
         _server.Log.Warning("Cinnabar is now ready to exit, bye bye...");
         _server.Loop.Stop();
         return ShutdownResult.Done;
+    }
+
+    ShutdownResult Failed()
+    {
+        _server.Log.Warning("Errors trying to shut down the server. Check the logs for more information.");
+        Cancel();
+        return ShutdownResult.Failed;
     }
 
     static string ReplicationName(Client c) =>
