@@ -11,7 +11,9 @@
 // snapshot (Persistence/Snapshot) taken into memory while clients keep writing; what they write
 // meanwhile goes to the backlog, and a replica gets the backlog from the snapshot's start offset
 // right after the RDB (a diskless one after its first REPLCONF ACK, as Redis starts the stream),
-// so its stream continues exactly at the snapshot's point in time.
+// so its stream continues exactly at the snapshot's point in time. The stream's way out to each
+// replica is ReplicationPrimary.Output.cs, the acknowledgements (WAIT, min-replicas) are
+// ReplicationPrimary.Acks.cs, and the per-replica state is ReplicaState.cs.
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -20,61 +22,7 @@ using Cinnabar.Persistence;
 
 namespace Cinnabar.Replication;
 
-/// <summary>slave->replstate: where an attached replica's synchronization stands.</summary>
-public enum ReplicaSyncState
-{
-    /// <summary>SLAVE_STATE_WAIT_BGSAVE_START: waiting for a snapshot to start.</summary>
-    WaitBgsaveStart,
-    /// <summary>SLAVE_STATE_WAIT_BGSAVE_END: its snapshot runs; the RDB goes out when it ends.</summary>
-    WaitBgsaveEnd,
-    /// <summary>SLAVE_STATE_ONLINE: the RDB (or +CONTINUE) was queued; it gets the stream.</summary>
-    Online,
-}
-
-/// <summary>What a primary knows of one attached replica (the slave fields of Redis's client struct).</summary>
-public sealed class ReplicaState
-{
-    public int ListeningPort;
-    public string? AnnouncedIp;
-    public bool CapaEof, CapaPsync2;
-
-    /// <summary>SYNC instead of PSYNC (CLIENT_PRE_PSYNC): an old replica that never sends REPLCONF ACK.</summary>
-    public bool PrePsync;
-
-    public ReplicaSyncState State;
-
-    /// <summary>Asked with PSYNC while waiting to start: +FULLRESYNC goes out when the snapshot starts, with its offset.</summary>
-    public bool PendingFullResync;
-
-    /// <summary>repl_start_cmd_stream_on_ack: after a diskless RDB the stream starts with the replica's first ACK.</summary>
-    public bool StreamOnAck;
-
-    /// <summary>When it asked for a full sync: how long it has waited (repl-diskless-sync-delay).</summary>
-    public long SyncRequestMs;
-
-    /// <summary>
-    /// The full sync's RDB still to send: the snapshot's chunks, shared by every replica of that
-    /// sync (no copy per replica), this replica's position in them, then the EOF mark (diskless).
-    /// </summary>
-    public IReadOnlyList<(byte[] Chunk, int Length)>? RdbChunks;
-    public int RdbChunk, RdbPos;
-    public byte[]? RdbTrailer;
-
-    /// <summary>ref_repl_buf_node / ref_block_pos: where in the shared replication buffer its next stream byte is (null until its stream starts).</summary>
-    public ReplBufBlock? RefBlock;
-    public int RefPos;
-
-    /// <summary>The offset its full sync's RDB stands for: the stream it gets starts right after.</summary>
-    public long SyncStartOffset;
-
-    public long AckOffset;
-    public long AckTimeMs;
-
-    /// <summary>Attached and streaming.</summary>
-    public bool Online => State == ReplicaSyncState.Online;
-}
-
-public sealed class ReplicationPrimary
+public sealed partial class ReplicationPrimary
 {
     const string NoReplId = "0000000000000000000000000000000000000000";
 
@@ -138,154 +86,6 @@ public sealed class ReplicationPrimary
     public void FeedFromMasterStream(ReadOnlySpan<byte> bytes)
     {
         if (_backlog != null) Write(bytes);
-    }
-
-    /// <summary>
-    /// The stream goes into the shared buffer once; a replica that has no reference yet (its
-    /// stream starts here) takes one, and online ones are queued for writing. A new block means
-    /// memory grew: the output buffer limits are checked and the backlog trimmed.
-    /// </summary>
-    void Write(ReadOnlySpan<byte> bytes)
-    {
-        var (block, pos, added) = _backlog!.Feed(bytes, MasterReplOffset);
-        MasterReplOffset += bytes.Length;
-        foreach (var r in _replicas)
-        {
-            var st = r.ReplicaState!;
-            if (st.State == ReplicaSyncState.WaitBgsaveStart || r.HasFlag(ClientFlags.CloseAsap)) continue;
-            if (st.RefBlock == null) Attach(st, block, pos);
-            if (st.Online && !st.StreamOnAck) _server.Clients.QueueReplyWrite(r);
-            // A replica that can't keep up is dropped at client-output-buffer-limit replica.
-            if (added) _server.Clients.CheckOutputBufferLimitsAsync(r);
-        }
-        if (added) _backlog.Trim();
-    }
-
-    static void Attach(ReplicaState st, ReplBufBlock block, int pos)
-    {
-        st.RefBlock = block;
-        st.RefPos = pos;
-        block.RefCount++;
-    }
-
-    /// <summary>freeReplicaReferencedReplBuffer: the replica no longer holds its block; the backlog may shrink.</summary>
-    void Release(ReplicaState st)
-    {
-        if (st.RefBlock == null) return;
-        st.RefBlock.RefCount--;
-        st.RefBlock = null;
-        st.RefPos = 0;
-        _backlog?.Trim();
-    }
-
-    /// <summary>
-    /// _writeToClient for a replica, after its own replies (+FULLRESYNC and the transfer's header,
-    /// +CONTINUE): the rest of its full sync's RDB from the snapshot's shared chunks and the EOF
-    /// mark, then the shared stream from its reference on, moving the reference block by block
-    /// (the backlog trims what nobody needs any more). Returns the bytes written; failed on a
-    /// socket error.
-    /// </summary>
-    internal long WriteReplicaData(Client c, System.Net.Sockets.Socket socket, out bool failed)
-    {
-        failed = false;
-        var st = c.ReplicaState!;
-        // A replica dropped for its output limit gets nothing more (handleClientsWithPendingWrites skips CLOSE_ASAP).
-        if (c.HasFlag(ClientFlags.CloseAsap)) return 0;
-        long total = 0;
-        if (st.RdbChunks != null)
-        {
-            total += WriteTransfer(st, socket, out failed);
-            if (failed || st.RdbChunks != null) return total; // the stream waits for the whole RDB
-        }
-        if (st.RefBlock == null || !st.Online || st.StreamOnAck) return total;
-        while (true)
-        {
-            var b = st.RefBlock!;
-            if (st.RefPos < b.Used)
-            {
-                int n = Send(socket, b.Buf, st.RefPos, b.Used - st.RefPos, out failed);
-                if (n <= 0) break;
-                st.RefPos += n;
-                total += n;
-                if (st.RefPos < b.Used) break; // the socket took less: wait for writable
-            }
-            if (b.Next is not { } next) break;
-            b.RefCount--;
-            next.RefCount++;
-            st.RefBlock = next;
-            st.RefPos = 0;
-            _backlog?.Trim();
-        }
-        return total;
-    }
-
-    /// <summary>The RDB chunks from the replica's position, then the EOF mark; RdbChunks goes null when all is sent.</summary>
-    static long WriteTransfer(ReplicaState st, System.Net.Sockets.Socket socket, out bool failed)
-    {
-        failed = false;
-        long total = 0;
-        var chunks = st.RdbChunks!;
-        while (st.RdbChunk < chunks.Count)
-        {
-            var (chunk, len) = chunks[st.RdbChunk];
-            int n = Send(socket, chunk, st.RdbPos, len - st.RdbPos, out failed);
-            if (n <= 0 && len > st.RdbPos) return total;
-            st.RdbPos += Math.Max(n, 0);
-            total += Math.Max(n, 0);
-            if (st.RdbPos < len) return total;
-            st.RdbChunk++;
-            st.RdbPos = 0;
-        }
-        if (st.RdbTrailer is { } trailer)
-        {
-            int n = Send(socket, trailer, st.RdbPos, trailer.Length - st.RdbPos, out failed);
-            if (n <= 0) return total;
-            st.RdbPos += n;
-            total += n;
-            if (st.RdbPos < trailer.Length) return total;
-        }
-        st.RdbChunks = null; // done: the snapshot's chunks can go once every replica is through
-        st.RdbTrailer = null;
-        st.RdbChunk = st.RdbPos = 0;
-        return total;
-    }
-
-    /// <summary>A non-blocking send: the bytes taken, 0 when the socket is full, -1 with failed on an error.</summary>
-    static int Send(System.Net.Sockets.Socket socket, byte[] buf, int offset, int count, out bool failed)
-    {
-        failed = false;
-        if (count == 0) return 0;
-        int n = socket.Send(buf, offset, count, System.Net.Sockets.SocketFlags.None, out var err);
-        if (err == System.Net.Sockets.SocketError.WouldBlock) return 0;
-        if (err == System.Net.Sockets.SocketError.Success) return n;
-        failed = true;
-        return -1;
-    }
-
-    /// <summary>Test seam: the replica's pending stream counts as sent, as a socket that took it all would.</summary>
-    internal void SkipStream(Client c)
-    {
-        var st = c.ReplicaState!;
-        if (st.RefBlock == null || _backlog?.Tail is not { } tail) return;
-        st.RefBlock.RefCount--;
-        tail.RefCount++;
-        st.RefBlock = tail;
-        st.RefPos = tail.Used;
-        _backlog.Trim();
-    }
-
-    /// <summary>Whether a replica has RDB or stream bytes left to send (its own replies aside).</summary>
-    internal static bool HasPendingStream(ReplicaState st) =>
-        st.RdbChunks != null || (st.RefBlock is { } b && st.Online && !st.StreamOnAck && (st.RefPos < b.Used || b.Next != null));
-
-    /// <summary>
-    /// getClientOutputBufferMemoryUsage for a replica: the shared blocks from its reference to the
-    /// end (what it keeps alive), not its own replies (the RDB transfer does not count, as in Redis).
-    /// </summary>
-    public long ReplicaOutputBytes(Client c)
-    {
-        if (c.ReplicaState?.RefBlock is not { } b || _backlog?.Tail is not { } tail) return 0;
-        return tail.ReplOffset + tail.Size - b.ReplOffset;
     }
 
     /// <summary>*2 $6 SELECT $n db, formatted without allocating (a pipeline that alternates dbs sends one per command).</summary>
@@ -767,75 +567,6 @@ public sealed class ReplicationPrimary
             }
         }
         c.Reply.Ok();
-    }
-
-    // ------------------------------------------------------------ acknowledgements (WAIT, min-replicas)
-
-    bool _acksArrived, _getAckRequested;
-
-    /// <summary>replicationCountAcksByOffset: online replicas that acknowledged at least offset.</summary>
-    public int CountAcksByOffset(long offset)
-    {
-        int n = 0;
-        foreach (var r in _replicas)
-        {
-            var st = r.ReplicaState!;
-            if (st.Online && st.AckOffset >= offset) n++;
-        }
-        return n;
-    }
-
-    /// <summary>sendGetackToReplicas: REPLCONF GETACK into the stream now (a shutdown about to wait for acknowledgements).</summary>
-    public void SendGetAckNow() => FeedInCurrentDb("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8);
-
-    /// <summary>replicationRequestAckFromSlaves: REPLCONF GETACK goes to every replica in beforeSleep.</summary>
-    public void RequestAckFromReplicas() => _getAckRequested = true;
-
-    /// <summary>
-    /// beforeSleep's part: the GETACK WAIT asked for goes into the stream, then the clients blocked
-    /// in WAIT whose offset enough replicas acknowledged are answered (processClientsWaitingReplicas).
-    /// </summary>
-    public void BeforeSleep()
-    {
-        if (_getAckRequested && !_server.Pause.ClientsArePaused())
-        {
-            _getAckRequested = false;
-            FeedInCurrentDb("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8);
-        }
-        if (!_acksArrived) return;
-        _acksArrived = false;
-        List<Client>? done = null;
-        foreach (var c in _server.Blocking.WaitingForReplicas)
-        {
-            var st = c.BlockState!;
-            int acks = CountAcksByOffset(st.ReplOffset);
-            if (acks < st.NumReplicas) continue;
-            c.Reply.Integer(acks);
-            (done ??= new()).Add(c);
-        }
-        if (done != null) foreach (var c in done) _server.Blocking.UnblockWaitingClient(c);
-    }
-
-    /// <summary>refreshGoodSlavesCount: replicas within min-replicas-max-lag, for min-replicas-to-write.</summary>
-    public void RefreshGoodReplicasCount()
-    {
-        long maxLag = _server.Config.MinReplicasMaxLag;
-        if (_server.Config.MinReplicasToWrite == 0 || maxLag == 0) return;
-        int good = 0;
-        foreach (var r in _replicas)
-        {
-            var st = r.ReplicaState!;
-            if (st.Online && (_server.NowMs - st.AckTimeMs) / 1000 <= maxLag) good++;
-        }
-        GoodReplicas = good;
-    }
-
-    /// <summary>checkGoodReplicasStatus: whether writes may run under min-replicas-to-write (a replica's always may).</summary>
-    public bool EnoughGoodReplicas()
-    {
-        long min = _server.Config.MinReplicasToWrite;
-        if (min == 0 || _server.Config.MinReplicasMaxLag == 0 || IsReplicaRole) return true;
-        return GoodReplicas >= min;
     }
 
     // ------------------------------------------------------------ cron and lifecycle

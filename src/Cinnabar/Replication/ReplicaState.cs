@@ -1,0 +1,58 @@
+// What a primary keeps per attached replica (the slave fields of Redis's client struct): its
+// announced address and capabilities, where its synchronization stands, its place in the full
+// sync's RDB transfer and in the shared replication buffer, and its acknowledged offset.
+namespace Cinnabar.Replication;
+
+/// <summary>slave->replstate: where an attached replica's synchronization stands.</summary>
+public enum ReplicaSyncState
+{
+    /// <summary>SLAVE_STATE_WAIT_BGSAVE_START: waiting for a snapshot to start.</summary>
+    WaitBgsaveStart,
+    /// <summary>SLAVE_STATE_WAIT_BGSAVE_END: its snapshot runs; the RDB goes out when it ends.</summary>
+    WaitBgsaveEnd,
+    /// <summary>SLAVE_STATE_ONLINE: the RDB (or +CONTINUE) was queued; it gets the stream.</summary>
+    Online,
+}
+
+/// <summary>What a primary knows of one attached replica (the slave fields of Redis's client struct).</summary>
+public sealed class ReplicaState
+{
+    public int ListeningPort;
+    public string? AnnouncedIp;
+    public bool CapaEof, CapaPsync2;
+
+    /// <summary>SYNC instead of PSYNC (CLIENT_PRE_PSYNC): an old replica that never sends REPLCONF ACK.</summary>
+    public bool PrePsync;
+
+    public ReplicaSyncState State;
+
+    /// <summary>Asked with PSYNC while waiting to start: +FULLRESYNC goes out when the snapshot starts, with its offset.</summary>
+    public bool PendingFullResync;
+
+    /// <summary>repl_start_cmd_stream_on_ack: after a diskless RDB the stream starts with the replica's first ACK.</summary>
+    public bool StreamOnAck;
+
+    /// <summary>When it asked for a full sync: how long it has waited (repl-diskless-sync-delay).</summary>
+    public long SyncRequestMs;
+
+    /// <summary>
+    /// The full sync's RDB still to send: the snapshot's chunks, shared by every replica of that
+    /// sync (no copy per replica), this replica's position in them, then the EOF mark (diskless).
+    /// </summary>
+    public IReadOnlyList<(byte[] Chunk, int Length)>? RdbChunks;
+    public int RdbChunk, RdbPos;
+    public byte[]? RdbTrailer;
+
+    /// <summary>ref_repl_buf_node / ref_block_pos: where in the shared replication buffer its next stream byte is (null until its stream starts).</summary>
+    public ReplBufBlock? RefBlock;
+    public int RefPos;
+
+    /// <summary>The offset its full sync's RDB stands for: the stream it gets starts right after.</summary>
+    public long SyncStartOffset;
+
+    public long AckOffset;
+    public long AckTimeMs;
+
+    /// <summary>Attached and streaming.</summary>
+    public bool Online => State == ReplicaSyncState.Online;
+}
