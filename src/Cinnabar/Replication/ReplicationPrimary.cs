@@ -353,8 +353,9 @@ public sealed partial class ReplicationPrimary
 
     /// <summary>
     /// startBgsaveForReplication: one snapshot into memory for every replica waiting to start; the
-    /// stream after it starts with a SELECT and is read back from the backlog from this offset. The
-    /// transfer is diskless ($EOF) when repl-diskless-sync is on and every one of them has capa eof.
+    /// stream after it starts with a SELECT, and each of them references it in the shared buffer
+    /// from its first write on. The transfer is diskless ($EOF) when repl-diskless-sync is on and
+    /// every one of them has capa eof.
     /// </summary>
     void StartFullSyncSnapshot()
     {
@@ -403,8 +404,8 @@ public sealed partial class ReplicationPrimary
 
     /// <summary>
     /// updateSlavesWaitingBgsave: the snapshot is complete (error null) or failed. Each replica it
-    /// served gets the RDB, then the stream produced since the snapshot began (from the backlog;
-    /// a diskless one once it ACKs); a failure, or a backlog that no longer holds that stream, drops it.
+    /// served gets the RDB, then the stream produced since the snapshot began (the shared blocks
+    /// it has referenced since; a diskless one once it ACKs); a failure drops them.
     /// </summary>
     void FullSyncSnapshotDone(Exception? error)
     {
