@@ -44,6 +44,10 @@ public sealed class CommandTable
         // their way propagate as separate DELs, never inside MULTI/EXEC.
         foreach (var name in new[] { "scan", "randomkey" })
             if (t._all.TryGetValue(name, out var p)) p.Flags |= CommandFlags.TouchesArbitraryKeys;
+        // Nor CMD_MAY_REPLICATE, which CLIENT PAUSE WRITE also holds back: commands that are not
+        // writes but may feed the replication stream (PFCOUNT's cache update, PUBLISH, scripts).
+        foreach (var name in new[] { "pfcount", "publish", "spublish", "eval", "evalsha", "fcall" })
+            if (t._all.TryGetValue(name, out var p)) p.Flags |= CommandFlags.MayReplicate;
         t.BindHandlers(typeof(CommandTable).Assembly);
         return t;
     }

@@ -138,7 +138,8 @@ public static class Info
         {
             maxIn = Math.Max(maxIn, c.QueryBufferCapacity);
             maxOut = Math.Max(maxOut, c.Output.ListBytes);
-            if (c.HasFlag(ClientFlags.Blocked)) blocked++;
+            // A client postponed by CLIENT PAUSE is blocked too (BLOCKED_POSTPONE), as Redis counts it.
+            if (c.HasFlag(ClientFlags.Blocked) || s.Pause.IsPostponed(c)) blocked++;
             if (c.HasFlag(ClientFlags.Tracking)) tracking++;
         }
         sb.Append("# Clients\r\n");

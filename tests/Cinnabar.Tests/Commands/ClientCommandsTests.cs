@@ -120,6 +120,24 @@ public class ClientCommandsTests(ServerFixture fx) : IClassFixture<ServerFixture
     }
 
     [Fact]
+    public void PauseWriteHoldsMayReplicateCommandsAndCountsThemAsBlocked()
+    {
+        using var admin = fx.Connect();
+        using var hll = fx.Connect();
+        using var pub = fx.Connect();
+        admin.Call("PFADD", "pause:hll", "a");
+        Assert.Equal("+OK", admin.CallS("CLIENT", "PAUSE", "100000", "WRITE"));
+        hll.Send("PFCOUNT", "pause:hll"); // may update the cached cardinality and replicate it
+        pub.Send("PUBLISH", "pause:ch", "m"); // feeds the replication stream
+        var sw = Stopwatch.StartNew();
+        while (!admin.CallS("INFO", "clients").Contains("blocked_clients:2") && sw.ElapsedMilliseconds < 5000) Thread.Sleep(10);
+        Assert.Contains("blocked_clients:2", admin.CallS("INFO", "clients")); // postponed clients count, as in Redis
+        Assert.Equal("+OK", admin.CallS("CLIENT", "UNPAUSE"));
+        Assert.Equal(":1", hll.Read().ToString());
+        Assert.Equal(":0", pub.Read().ToString());
+    }
+
+    [Fact]
     public void PauseAllDelaysEverythingUntilUnpause()
     {
         using var admin = fx.Connect();
