@@ -260,11 +260,13 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             }
             catch (SocketException e)
             {
-                if (optional) continue;
-                throw new InvalidOperationException($"Could not create server TCP listening socket {addr}:{Config.Port}: {e.Message}", e);
+                // listenToPort: Redis's two lines, then the server does not start (exit code 1).
+                if (optional && e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported) continue;
+                Log.Warning($"Could not create server TCP listening socket {addr}:{Config.Port}: bind: {e.Message}");
+                throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.", e);
             }
         }
-        if (_listeners.Count == 0) throw new InvalidOperationException("Failed listening on port " + Config.Port);
+        if (_listeners.Count == 0) throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.");
         string unixSocket = Config.GetString("unixsocket");
         if (unixSocket.Length > 0)
         {

@@ -16,11 +16,16 @@ public sealed class Listener : IFileEventHandler, IDisposable
     public IPEndPoint EndPoint => (IPEndPoint)Socket.LocalEndPoint!;
     public bool IsUnix => Socket.AddressFamily == AddressFamily.Unix;
 
+    const int SolSocket = 1, SoReuseAddr = 2; // Linux's <sys/socket.h>
+
     public Listener(CinnabarServer server, IPAddress address, int port, int backlog)
     {
         _server = server;
         Socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        Socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        // SO_REUSEADDR only, as anetTcpServer: .NET's ReuseAddress also sets SO_REUSEPORT on Linux,
+        // which would let a second server bind the same port and split the connections.
+        if (OperatingSystem.IsLinux()) Socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
+        else Socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         if (address.AddressFamily == AddressFamily.InterNetworkV6) Socket.DualMode = false;
         Socket.Bind(new IPEndPoint(address, port));
         Socket.Listen(backlog);
