@@ -11,7 +11,7 @@ failed_steps=()
 step() { echo; echo "== $*"; }
 
 # --- tools: the oracle and the interop tools come from Debian's packages.
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null || ! command -v redis-check-rdb >/dev/null; then
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null || ! command -v redis-check-rdb >/dev/null || ! command -v redis-check-aof >/dev/null; then
   step "installing redis-server and redis-tools (Debian packages)"
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then

@@ -9,7 +9,7 @@ using Cinnabar.Networking;
 
 namespace Cinnabar.Keyspace;
 
-public enum BlockType { None, List, ZSet, Stream, Wait }
+public enum BlockType { None, List, ZSet, Stream, Wait, Shutdown }
 
 /// <summary>Per-client blocking state (the bpop part of Redis's client struct).</summary>
 public sealed class BlockState
@@ -102,7 +102,17 @@ public sealed class BlockingKeys
         if (timeoutMs > 0) ArmTimer(timeoutMs);
     }
 
-    /// <summary>A WAIT that was answered (enough acknowledgements): the client resumes its input.</summary>
+    /// <summary>blockClient(BLOCKED_SHUTDOWN): a SHUTDOWN waiting for replicas; answered only if it fails (Server/ShutdownSequence.cs).</summary>
+    public void BlockForShutdown(Client c)
+    {
+        var st = c.BlockState ??= new();
+        st.Type = BlockType.Shutdown;
+        st.TimeoutMs = 0;
+        c.Flags |= ClientFlags.Blocked;
+        _blocked.Add(c);
+    }
+
+    /// <summary>A WAIT that was answered (enough acknowledgements) or a SHUTDOWN that failed: the client resumes its input.</summary>
     public void UnblockWaitingClient(Client c)
     {
         _server.Dispatcher.CountUnblocked(c, c.BlockState!);
@@ -118,7 +128,7 @@ public sealed class BlockingKeys
     {
         foreach (var c in _blocked.ToArray())
         {
-            if (c.BlockState!.Type == BlockType.Wait) continue;
+            if (c.BlockState!.Type is BlockType.Wait or BlockType.Shutdown) continue;
             c.Reply.Error("-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
             UnblockClient(c, requeue: false);
             c.Flags |= ClientFlags.CloseAfterReply;
@@ -221,7 +231,8 @@ public sealed class BlockingKeys
     /// <summary>CLIENT UNBLOCK: answers as a timeout (null array) or with -UNBLOCKED. False if the client is not blocked on keys.</summary>
     public bool Unblock(Client c, bool error)
     {
-        if (!c.HasFlag(ClientFlags.Blocked) || !_blocked.Contains(c)) return false;
+        // CLIENT UNBLOCK releases key and WAIT blocks, not a SHUTDOWN (clientUnblock's list).
+        if (!c.HasFlag(ClientFlags.Blocked) || !_blocked.Contains(c) || c.BlockState!.Type == BlockType.Shutdown) return false;
         if (error) c.Reply.Error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
         else ReplyToTimedOut(c);
         _server.Dispatcher.CountUnblocked(c, c.BlockState!);

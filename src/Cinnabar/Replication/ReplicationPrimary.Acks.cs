@@ -10,6 +10,8 @@ public sealed partial class ReplicationPrimary
 {
     bool _acksArrived, _getAckRequested;
 
+    static ReadOnlySpan<byte> GetAck => "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8;
+
     /// <summary>replicationCountAcksByOffset: online replicas that acknowledged at least offset.</summary>
     public int CountAcksByOffset(long offset)
     {
@@ -23,7 +25,7 @@ public sealed partial class ReplicationPrimary
     }
 
     /// <summary>sendGetackToReplicas: REPLCONF GETACK into the stream now (a shutdown about to wait for acknowledgements).</summary>
-    public void SendGetAckNow() => FeedInCurrentDb("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8);
+    public void SendGetAckNow() => FeedInCurrentDb(GetAck);
 
     /// <summary>replicationRequestAckFromSlaves: REPLCONF GETACK goes to every replica in beforeSleep.</summary>
     public void RequestAckFromReplicas() => _getAckRequested = true;
@@ -37,7 +39,7 @@ public sealed partial class ReplicationPrimary
         if (_getAckRequested && !_server.Pause.ClientsArePaused())
         {
             _getAckRequested = false;
-            FeedInCurrentDb("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8);
+            FeedInCurrentDb(GetAck);
         }
         if (!_acksArrived) return;
         _acksArrived = false;

@@ -492,7 +492,7 @@ public sealed partial class ReplicationPrimary
     public void ResizeBacklog() => _backlog?.Resize(_server.Config.ReplBacklogSize);
 
     /// <summary>replicationGetSlaveName: the announced ip (or the peer address) and the listening port.</summary>
-    static string ReplicaName(Client c)
+    internal static string ReplicaName(Client c)
     {
         string ip = c.ReplicaState?.AnnouncedIp ?? HostOf(c.RemoteAddress);
         int port = c.ReplicaState?.ListeningPort ?? 0;

@@ -63,8 +63,7 @@ public sealed class ShutdownSequence
 
     void Park(Client c)
     {
-        c.BlockState ??= new Keyspace.BlockState();
-        c.Flags |= ClientFlags.Blocked; // its next commands wait; answered only if the shutdown fails
+        _server.Blocking.BlockForShutdown(c); // its next commands wait; answered only if the shutdown fails
         _waitingClients.Add(c);
     }
 
@@ -121,7 +120,7 @@ public sealed class ShutdownSequence
             if (st.AckOffset == repl.MasterReplOffset) continue;
             lagging++;
             long lag = st.Online ? (_server.NowMs - st.AckTimeMs) / 1000 : 0;
-            _server.Log.Notice($"Lagging replica {ReplicationName(r)} reported offset {repl.MasterReplOffset - st.AckOffset} behind master, lag={lag}, state={(st.Online ? "online" : "wait_bgsave")}.");
+            _server.Log.Notice($"Lagging replica {Replication.ReplicationPrimary.ReplicaName(r)} reported offset {repl.MasterReplOffset - st.AckOffset} behind master, lag={lag}, state={(st.Online ? "online" : "wait_bgsave")}.");
         }
         if (repl.Replicas.Count > 0)
             _server.Log.Notice($"{repl.Replicas.Count - lagging} of {repl.Replicas.Count} replicas are in sync when shutting down.");
@@ -172,9 +171,6 @@ public sealed class ShutdownSequence
         return ShutdownResult.Failed;
     }
 
-    static string ReplicationName(Client c) =>
-        $"{c.ReplicaState!.AnnouncedIp ?? Replication.ReplicationPrimary.HostOf(c.RemoteAddress)}:{c.ReplicaState.ListeningPort}";
-
     /// <summary>cancelShutdown: writes resume; SHUTDOWN clients that waited get the error.</summary>
     void Cancel()
     {
@@ -183,9 +179,8 @@ public sealed class ShutdownSequence
         _force = false;
         foreach (var c in _waitingClients)
         {
-            c.Flags &= ~ClientFlags.Blocked;
             c.Reply.Error("Errors trying to SHUTDOWN. Check logs.");
-            _server.Clients.QueueReplyWrite(c);
+            _server.Blocking.UnblockWaitingClient(c);
         }
         _waitingClients.Clear();
         _server.Pause.UnpauseWrites(PausePurpose.Shutdown);

@@ -2,26 +2,13 @@
 // REPLCONF and PSYNC; it loads Cinnabar's RDB, then applies the stream (absolute TTLs, MULTI,
 // SELECT) and acknowledges offsets, which Cinnabar reports in INFO replication. Both servers
 // run on loopback ports; the fixture ends redis-server by its pid.
-using System.Diagnostics;
 using Cinnabar.Tests.Support;
+using static Cinnabar.Tests.Support.ReplicationWait;
 
 namespace Cinnabar.Tests.Interop;
 
 public class RedisServerReplicaTests
 {
-    static string Info(RespClient c, string field) =>
-        c.Call("INFO", "replication").Text!.Split("\r\n").FirstOrDefault(l => l.StartsWith(field + ":"))?[(field.Length + 1)..] ?? "";
-
-    static void WaitFor(Func<bool> condition, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (sw.Elapsed > TimeSpan.FromSeconds(15)) throw new Xunit.Sdk.XunitException("timed out waiting for " + what);
-            Thread.Sleep(20);
-        }
-    }
-
     [RequiresToolsFact("redis-server")]
     public void ARedisServerReplicaLoadsTheSnapshotAppliesTheStreamAndAcknowledges()
     {
