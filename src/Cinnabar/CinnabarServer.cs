@@ -19,6 +19,9 @@ namespace Cinnabar;
 public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 {
     public const string RedisVersion = "7.0.15";
+
+    /// <summary>REDIS_VERSION_NUM: 0x00MMmmpp (redis.REDIS_VERSION_NUM in scripts).</summary>
+    public const long RedisVersionNum = (7 << 16) | (0 << 8) | 15;
     public const string CinnabarVersion = "0.1.0";
 
     public readonly ServerConfig Config;
@@ -56,6 +59,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly Propagation Propagation;
     /// <summary>BGSAVE: the forkless snapshot and the save points (Persistence/BackgroundSave.cs).</summary>
     public readonly Persistence.BackgroundSave BackgroundSave;
+    /// <summary>Lua scripts and functions: EVAL's cache, the running script, the busy state (Scripting/LuaScripting.cs).</summary>
+    public readonly Scripting.LuaScripting Lua;
 
     /// <summary>hasActiveChildProcess: a snapshot (BGSAVE, full sync, AOF rewrite base) or an AOF rewrite is running; one at a time.</summary>
     public bool HasActiveChildProcess => BackgroundSave.ChildActive || Aof.RewriteInProgress;
@@ -123,6 +128,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Dispatcher = new Dispatcher(this);
         Evictor = new Evictor(this);
         Clients = new ClientManager(this);
+        Lua = new Scripting.LuaScripting(this);
         Pause = new ClientPause(this);
         Transactions = new Multi(this);
         Blocking = new BlockingKeys(this);

@@ -37,6 +37,8 @@ public enum CommandFlags : long
     AllowBusy = 1L << 25,
     ModuleGetChannels = 1L << 26,
     TouchesArbitraryKeys = 1L << 27,
+    /// <summary>EVAL/FCALL and their _RO forms: the flags processCommand checks are the script's (getCommandFlags).</summary>
+    ScriptDeclaredFlags = 1L << 28,
 }
 
 public delegate void CommandHandler(Client c);

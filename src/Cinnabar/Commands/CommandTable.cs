@@ -48,6 +48,8 @@ public sealed class CommandTable
         // writes but may feed the replication stream (PFCOUNT's cache update, PUBLISH, scripts).
         foreach (var name in new[] { "pfcount", "publish", "spublish", "eval", "evalsha", "fcall" })
             if (t._all.TryGetValue(name, out var p)) p.Flags |= CommandFlags.MayReplicate;
+        foreach (var name in new[] { "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro" })
+            if (t._all.TryGetValue(name, out var p)) p.Flags |= CommandFlags.ScriptDeclaredFlags;
         t.BindHandlers(typeof(CommandTable).Assembly);
         return t;
     }

@@ -81,6 +81,9 @@ public sealed class Dispatcher
     public string? CheckCommand(Client c, CommandDef cmd, CommandCaller caller)
     {
         bool fromClient = caller == CommandCaller.Client;
+        // getCommandFlags: a script declares its own flags (write, denyoom, stale) in its shebang.
+        var flags = cmd.Flags;
+        if ((flags & CommandFlags.ScriptDeclaredFlags) != 0) flags = _server.Lua.CommandFlagsFor(c, cmd);
         if (!fromClient && (cmd.Has(CommandFlags.NoScript) || (cmd.Parent?.Has(CommandFlags.NoScript) ?? false)))
             return "This Redis command is not allowed from script";
         if (fromClient && (cmd.Has(CommandFlags.Protected) || (cmd.Parent?.Has(CommandFlags.Protected) ?? false))
@@ -90,36 +93,43 @@ public sealed class Dispatcher
             return "-NOAUTH Authentication required.";
         if (fromClient && c.HasFlag(ClientFlags.Multi) && cmd.Has(CommandFlags.NoMulti))
             return "Command not allowed inside a transaction";
-        if (_server.Config.MaxMemory > 0)
+        bool busy = _server.Lua.Busy;
+        if (_server.Config.MaxMemory > 0 && !busy)
         {
             // As Redis: evict before every client command, not only denyoom ones, so memory returns
             // under the limit even under a read-only load; only a command that may grow memory is
             // refused. A script's commands don't evict: the script is one atomic unit.
             bool outOfMemory = fromClient ? _server.PerformEvictions() == Keyspace.EvictResult.Fail : !_server.Evictor.MemoryWithinLimit(out _);
-            bool rejectOnOom = cmd.Has(CommandFlags.DenyOom) || (IsExec(cmd) && TransactionDenyOom(c));
+            bool rejectOnOom = (flags & CommandFlags.DenyOom) != 0 || (IsExec(cmd) && TransactionDenyOom(c));
             // Queueing inside MULTI may itself take unbounded memory: refuse all but the commands that end it.
             if (fromClient && c.HasFlag(ClientFlags.Multi) && !(cmd.Parent == null && cmd.Name is "exec" or "discard" or "quit" or "reset"))
                 rejectOnOom = true;
             if (outOfMemory && rejectOnOom) return "-OOM command not allowed when used memory > 'maxmemory'.";
+            // script_oom: the state at the script's start decides its first write (scriptVerifyOOM).
+            if ((flags & CommandFlags.ScriptDeclaredFlags) != 0) _server.Lua.ScriptOom = outOfMemory;
         }
+        bool isWrite = (flags & CommandFlags.Write) != 0 || (IsExec(cmd) && Transactions.Multi.TransactionHasWrite(c));
         // writeCommandsDeniedByDiskError: after a failed save (with save points) or while the AOF
         // cannot be written, writes, EXEC of a transaction with writes, and PING are refused,
         // except from the primary.
         if ((_server.BackgroundSave.DiskError ?? _server.Aof.WriteDeniedError) is { } diskError && !c.HasFlag(ClientFlags.Master)
-            && (cmd.Has(CommandFlags.Write) || (IsExec(cmd) && Transactions.Multi.TransactionHasWrite(c)) || (cmd.Parent == null && cmd.Name == "ping")))
+            && (isWrite || (cmd.Parent == null && cmd.Name == "ping")))
             return diskError;
-        if (_server.Config.MinReplicasToWrite > 0 && IsWrite(c, cmd) && !_server.Replication.EnoughGoodReplicas())
+        if (_server.Config.MinReplicasToWrite > 0 && isWrite && !_server.Replication.EnoughGoodReplicas())
             return "-NOREPLICAS Not enough good replicas to write.";
-        if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && IsWrite(c, cmd))
+        if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && isWrite)
             return "-READONLY You can't write against a read only replica.";
         if (fromClient && c.HasFlag(ClientFlags.PubSub) && c.Reply.Protocol == 2 && !IsAllowedInPubSubContext(cmd))
             return $"Can't execute '{cmd.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
         // replica-serve-stale-data no: with the link to the primary down, only commands flagged stale run.
         if (_server.IsReplica && _server.ReplicaSide.State != Replication.ReplState.Connected && !_server.Config.GetBool("replica-serve-stale-data")
-            && (!cmd.Has(CommandFlags.Stale) || (IsExec(cmd) && Transactions.Multi.TransactionDeniesStale(c))))
+            && ((flags & CommandFlags.Stale) == 0 || (IsExec(cmd) && Transactions.Multi.TransactionDeniesStale(c))))
             return "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
         if (fromClient && _server.Loading && !cmd.Has(CommandFlags.Loading))
             return "-LOADING Redis is loading the dataset in memory";
+        // A script past busy-reply-threshold: only the few commands flagged allow-busy run meanwhile.
+        if (fromClient && busy && !cmd.Has(CommandFlags.AllowBusy))
+            return _server.Lua.BusyError;
         return null;
     }
 
@@ -131,9 +141,6 @@ public sealed class Dispatcher
     };
 
     static bool IsExec(CommandDef cmd) => cmd.Parent == null && cmd.Name == "exec";
-
-    /// <summary>is_write_command: a write, or EXEC of a transaction that queued one.</summary>
-    static bool IsWrite(Client c, CommandDef cmd) => cmd.Has(CommandFlags.Write) || (IsExec(cmd) && Transactions.Multi.TransactionHasWrite(c));
 
     static bool TransactionDenyOom(Client c) => Transactions.Multi.TransactionDenyOom(c);
 

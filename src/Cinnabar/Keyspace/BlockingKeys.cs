@@ -249,6 +249,14 @@ public sealed class BlockingKeys
         ProcessUnblockedClients();
     }
 
+    /// <summary>queueClientForReprocessing: the client's pending input is parsed again in beforeSleep (the primary's stream after a busy script).</summary>
+    public void QueueClientForReprocessing(Client c)
+    {
+        if (c.HasFlag(ClientFlags.Unblocked)) return;
+        c.Flags |= ClientFlags.Unblocked;
+        _unblocked.Add(c);
+    }
+
     /// <summary>processUnblockedClients: resume parsing what the client sent while it was blocked.</summary>
     void ProcessUnblockedClients()
     {

@@ -168,6 +168,9 @@ public sealed class Client : IFileEventHandler
     public void OnReadable()
     {
         if (Socket == null) return;
+        // A client whose script is running (busy, the loop serving others meanwhile) reads
+        // nothing until it ends: its next commands wait in the socket (Redis's protectClient).
+        if (ReferenceEquals(Server.Lua.Running?.Caller, this)) return;
         if (HasFlag(ClientFlags.CloseAfterReply | ClientFlags.CloseAsap))
         {
             // Level-triggered epoll would report the unread bytes forever: stop watching reads.
@@ -290,6 +293,16 @@ public sealed class Client : IFileEventHandler
     }
 
     /// <summary>
+    /// The client's script became busy and the loop serves other clients, whose reads reuse the
+    /// shared query buffer: the running command's argv and the unparsed bytes after it move out of it.
+    /// </summary>
+    internal void DetachFromSharedQueryBuffer()
+    {
+        Args = Args.Clone();
+        if (UsesSharedQueryBuffer) ReleaseSharedQueryBuffer();
+    }
+
+    /// <summary>
     /// After processing a read made into the shared buffer: nothing left means the client holds
     /// no buffer; unparsed bytes (and a partial command's parsed arguments) move to its own.
     /// </summary>
@@ -347,6 +360,8 @@ public sealed class Client : IFileEventHandler
         {
             var query = _query!;
             if (HasFlag(ClientFlags.Blocked | ClientFlags.CloseAfterReply | ClientFlags.CloseAsap)) break;
+            // The primary's stream waits while a script is busy: -BUSY would lose its writes.
+            if (HasFlag(ClientFlags.Master) && Server.Lua.Busy) break;
             Parser.AuthRequired = !Authenticated && Server.Config.RequirePass != null;
             Parser.ProtoMaxBulkLen = HasFlag(ClientFlags.Master) ? long.MaxValue : Server.Config.ProtoMaxBulkLen;
             var status = Parser.Parse(query, ref _qpos, _qend);

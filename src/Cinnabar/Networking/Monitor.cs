@@ -19,7 +19,21 @@ public sealed class Monitor
     {
         if (_monitors.Count == 0) return;
         if (cmd.Has(CommandFlags.SkipMonitor | CommandFlags.Admin) || (cmd.Parent?.Has(CommandFlags.SkipMonitor | CommandFlags.Admin) ?? false)) return;
-        var line = FormatLine(DateTimeOffset.UtcNow, c.Db.Id, c.HasFlag(ClientFlags.Script) ? null : c.RemoteAddress, c.Args);
+        Feed(FormatLine(DateTimeOffset.UtcNow, c.Db.Id, c.HasFlag(ClientFlags.Script) ? null : c.RemoteAddress, c.Args));
+    }
+
+    /// <summary>
+    /// EVAL and FCALL are skip_monitor, so call() does not show them after they ran: like Redis
+    /// 7.0 they are shown as they start, ahead of the commands the script runs ("[db lua]").
+    /// </summary>
+    public void BeforeScript(Client c)
+    {
+        if (_monitors.Count == 0) return;
+        Feed(FormatLine(DateTimeOffset.UtcNow, c.Db.Id, c.HasFlag(ClientFlags.Script) ? null : c.RemoteAddress, c.Args));
+    }
+
+    void Feed(byte[] line)
+    {
         foreach (var m in _monitors)
         {
             m.Reply.Protocol_(line);

@@ -89,11 +89,15 @@ public sealed class ReplyWriter
     /// An error whose text embeds raw client bytes, carried one byte per char (Latin-1): they go
     /// back to the client byte for byte, as Redis echoes arguments in its error replies.
     /// </summary>
-    public void ErrorWithRawBytes(string latin1Message) => Error(latin1Message, Encoding.Latin1);
+    /// <remarks>
+    /// countInStats false: an error already counted when it was first replied (a script's
+    /// redis.call error passed on to the EVAL caller), so neither errorstats nor failed_calls count it again.
+    /// </remarks>
+    public void ErrorWithRawBytes(string latin1Message, bool countInStats = true) => Error(latin1Message, Encoding.Latin1, countInStats);
 
-    void Error(string message, Encoding encoding)
+    void Error(string message, Encoding encoding, bool countInStats = true)
     {
-        ErrorsWritten++;
+        if (countInStats) ErrorsWritten++;
         // Newlines would break the protocol; Redis replaces them with spaces.
         if (message.Contains('\r') || message.Contains('\n')) message = message.Replace('\r', ' ').Replace('\n', ' ');
         bool hasCode = message.Length > 0 && message[0] == '-';
@@ -109,7 +113,7 @@ public sealed class ReplyWriter
             message = "ERR " + message;
             code = "ERR";
         }
-        OnError?.Invoke(code);
+        if (countInStats) OnError?.Invoke(code);
         if (!Enabled) return;
         Raw("-"u8);
         Raw(encoding.GetBytes(message));

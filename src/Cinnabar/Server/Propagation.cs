@@ -51,6 +51,12 @@ public sealed class Propagation
         _writer = new ArgvWriter(this);
     }
 
+    /// <summary>
+    /// The targets a call() may feed: All, except inside a script that called redis.set_repl
+    /// (the script's commands then reach only the AOF, only the replicas, or nothing).
+    /// </summary>
+    public PropagationTargets TargetMask = PropagationTargets.All;
+
     /// <summary>Whether anything consumes the stream (replicas, the AOF): when not, nothing is serialized.</summary>
     public bool Active => _replication.FeedsReplicas || _aof.Active;
 
@@ -76,7 +82,7 @@ public sealed class Propagation
     public void EndCall(CallState outer, Client c, long dirty, bool isExec)
     {
         var call = _call;
-        var targets = dirty > 0 ? PropagationTargets.All : call.Forced;
+        var targets = (dirty > 0 ? PropagationTargets.All : call.Forced) & TargetMask;
         if (targets != PropagationTargets.None && !call.Prevented && !isExec && Active)
         {
             if (call.RewriteLength >= 0) AddOp(c.Db.Id, _rewrites.Span.Slice(call.RewriteStart, call.RewriteLength), targets);

@@ -1,0 +1,255 @@
+// One script invocation (Redis's scriptRunCtx, script.c), shared by EVAL and FCALL: the checks a
+// script's declared flags impose before it starts (scriptPrepareForRun), the checks every
+// redis.call passes (scriptCall: noscript, stale, read-only scripts and replicas, disk errors,
+// OOM before the first write), the command run through the dispatcher's call() with the
+// script's client, and the timeout: after busy-reply-threshold the loop serves other clients
+// (-BUSY for all but SCRIPT/FUNCTION KILL, SHUTDOWN NOSAVE and a few more) until the script ends
+// or is killed. At most one runs at a time; the loop thread's current run is a thread-static so
+// the Lua callbacks find it.
+using System.Diagnostics;
+using Cinnabar.Commands;
+using Cinnabar.Networking;
+using Cinnabar.Server;
+
+namespace Cinnabar.Scripting;
+
+/// <summary>Flags of a script (the shebang's flags=, a function's flags) as Redis's SCRIPT_FLAG_*.</summary>
+[Flags]
+public enum ScriptFlags
+{
+    None = 0,
+    NoWrites = 1 << 0,
+    AllowOom = 1 << 1,
+    AllowStale = 1 << 2,
+    NoCluster = 1 << 3,
+    EvalCompatMode = 1 << 4, // an EVAL script without a shebang: 6.x semantics
+    AllowCrossSlot = 1 << 5,
+}
+
+public sealed class ScriptRun
+{
+    [ThreadStatic] static ScriptRun? _current;
+
+    /// <summary>The run in progress on this thread (curr_run_ctx), or null.</summary>
+    public static ScriptRun? Current => _current;
+
+    readonly CinnabarServer _server;
+
+    public Client ScriptClient { get; }
+    public Client Caller { get; }
+    public string FunctionName { get; }
+    public bool EvalMode { get; }
+    public LuaEngine Engine { get; }
+
+    public bool ReadOnly { get; private set; }
+    public bool AllowOom { get; private set; }
+    public bool WriteDirty { get; private set; }
+    public bool TimedOut { get; private set; }
+    public bool Killed { get; private set; }
+    public PropagationTargets ReplTargets { get; set; } = PropagationTargets.All;
+
+    readonly long _start = Stopwatch.GetTimestamp();
+
+    /// <summary>mstime() when the script started: the time every command of the script sees (keys expire as of then).</summary>
+    public long SnapshotTimeMs { get; }
+
+    ScriptRun(CinnabarServer server, LuaEngine engine, Client scriptClient, Client caller, string functionName, bool evalMode)
+    {
+        _server = server;
+        Engine = engine;
+        ScriptClient = scriptClient;
+        Caller = caller;
+        FunctionName = functionName;
+        EvalMode = evalMode;
+        SnapshotTimeMs = server.NowMs;
+    }
+
+    public long ElapsedMs => (long)Stopwatch.GetElapsedTime(_start).TotalMilliseconds;
+
+    /// <summary>
+    /// scriptPrepareForRun: refuses a script its flags forbid here (replying to the caller), or
+    /// starts the run: the script client takes the caller's db, RESP2, MULTI when the caller is in one.
+    /// </summary>
+    public static ScriptRun? Prepare(CinnabarServer server, LuaEngine engine, Client scriptClient, Client caller, string functionName, ScriptFlags flags, bool ro, bool evalMode)
+    {
+        bool runningStale = server.IsReplica && server.ReplicaSide.State != Replication.ReplState.Connected && !server.Config.GetBool("replica-serve-stale-data");
+        if ((flags & ScriptFlags.EvalCompatMode) == 0)
+        {
+            if ((flags & ScriptFlags.NoCluster) != 0 && server.Config.GetBool("cluster-enabled"))
+            {
+                caller.Reply.Error("Can not run script on cluster, 'no-cluster' flag is set.");
+                return null;
+            }
+            if ((flags & ScriptFlags.AllowOom) == 0 && server.Lua.ScriptOom && server.Config.MaxMemory > 0)
+            {
+                caller.Reply.Error("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+                return null;
+            }
+            if (runningStale && (flags & ScriptFlags.AllowStale) == 0)
+            {
+                caller.Reply.Error("-MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.");
+                return null;
+            }
+            if ((flags & ScriptFlags.NoWrites) == 0)
+            {
+                if (server.IsReplica && server.Config.ReplicaReadOnly && !caller.HasFlag(ClientFlags.Master) && !IsAofClient(caller))
+                {
+                    caller.Reply.Error("Can not run script with write flag on readonly replica");
+                    return null;
+                }
+                if (server.BackgroundSave.DiskError != null && !server.IsReplica)
+                {
+                    caller.Reply.Error("-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.");
+                    return null;
+                }
+                if (server.Aof.WriteDeniedError is { } aofError && !server.IsReplica)
+                {
+                    caller.Reply.Error("-MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: " + aofError[(aofError.IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+                    return null;
+                }
+                if (ro)
+                {
+                    caller.Reply.Error("Can not execute a script with write flag using *_ro command.");
+                    return null;
+                }
+            }
+        }
+        else if (runningStale)
+        {
+            caller.Reply.Error("-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+            return null;
+        }
+
+        var run = new ScriptRun(server, engine, scriptClient, caller, functionName, evalMode);
+        scriptClient.Db = caller.Db;
+        scriptClient.Reply.Protocol = 2;
+        if (caller.HasFlag(ClientFlags.Multi)) scriptClient.Flags |= ClientFlags.Multi;
+        if (ro || ((flags & ScriptFlags.EvalCompatMode) == 0 && (flags & ScriptFlags.NoWrites) != 0)) run.ReadOnly = true;
+        if ((flags & ScriptFlags.EvalCompatMode) == 0 && (flags & ScriptFlags.AllowOom) != 0) run.AllowOom = true;
+        _current = run;
+        server.Lua.Running = run;
+        return run;
+    }
+
+    static bool IsAofClient(Client c) => c.HasFlag(ClientFlags.Fake) && !c.HasFlag(ClientFlags.Script);
+
+    /// <summary>scriptResetRun: the script client leaves MULTI, the busy state ends, the caller's command (EVAL, FCALL) is not propagated itself.</summary>
+    public void Reset()
+    {
+        ScriptClient.Flags &= ~ClientFlags.Multi;
+        if (TimedOut)
+        {
+            TimedOut = false;
+            _server.Lua.Busy = false;
+            // A primary's stream that waited for the script goes on now.
+            if (_server.ReplicaSide.Master is { } master) _server.Blocking.QueueClientForReprocessing(master);
+        }
+        _server.Propagation.PreventCommandPropagation();
+        _current = null;
+        _server.Lua.Running = null;
+    }
+
+    /// <summary>
+    /// scriptInterrupt, called from the Lua hook every 100,000 instructions: past
+    /// busy-reply-threshold the server enters the busy state and serves other clients. True when
+    /// the script must stop (SCRIPT KILL / FUNCTION KILL).
+    /// </summary>
+    public bool Interrupt()
+    {
+        if (TimedOut)
+        {
+            _server.ProcessEventsWhileBlocked();
+            return Killed;
+        }
+        long elapsed = ElapsedMs;
+        if (elapsed < _server.Config.GetLong("busy-reply-threshold")) return false;
+        _server.Log.Warning($"Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {(EvalMode ? "SCRIPT KILL" : "FUNCTION KILL")} command. Script name is: {FunctionName}.");
+        TimedOut = true;
+        _server.Lua.Busy = true;
+        Caller.DetachFromSharedQueryBuffer();
+        _server.ProcessEventsWhileBlocked();
+        return Killed;
+    }
+
+    /// <summary>The hook stops the script: Redis logs it.</summary>
+    internal void ServerLogKilled() => _server.Log.Warning("Lua script killed by user with SCRIPT KILL.");
+
+    /// <summary>scriptKill: SCRIPT KILL (isEval) or FUNCTION KILL.</summary>
+    public static void Kill(CinnabarServer server, Client c, bool isEval)
+    {
+        var run = server.Lua.Running;
+        if (run == null)
+        {
+            c.Reply.Error("-NOTBUSY No scripts in execution right now.");
+            return;
+        }
+        if (run.Caller.HasFlag(ClientFlags.Master))
+        {
+            c.Reply.Error("-UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.");
+            return;
+        }
+        if (run.WriteDirty)
+        {
+            c.Reply.Error("-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+            return;
+        }
+        if (isEval && !run.EvalMode)
+        {
+            c.Reply.Error(SlowScriptError);
+            return;
+        }
+        if (!isEval && run.EvalMode)
+        {
+            c.Reply.Error(SlowEvalError);
+            return;
+        }
+        run.Killed = true;
+        c.Reply.Ok();
+    }
+
+    public const string SlowEvalError = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    public const string SlowScriptError = "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+    /// <summary>
+    /// scriptCall: the command in the script client's argv, checked as Redis checks a script's
+    /// command, then run through call(). Returns the error that stopped it before running, or null.
+    /// </summary>
+    public string? Call()
+    {
+        var c = ScriptClient;
+        var cmd = _server.Commands.Resolve(c.Args, out bool unknownSub);
+        if (cmd == null || unknownSub) return "Unknown Redis command called from script";
+        if (!cmd.ArityOk(c.Args.Count)) return "Wrong number of args calling Redis command from script";
+        c.Cmd = c.LastCmd = cmd;
+        if (cmd.Has(CommandFlags.NoScript) || (cmd.Parent?.Has(CommandFlags.NoScript) ?? false))
+            return "This Redis command is not allowed from script";
+        // scriptVerifyAllowStale
+        if (_server.IsReplica && _server.ReplicaSide.State != Replication.ReplState.Connected && !_server.Config.GetBool("replica-serve-stale-data") && !cmd.Has(CommandFlags.Stale))
+            return "Can not execute the command on a stale replica";
+        if (cmd.Has(CommandFlags.Write))
+        {
+            // scriptVerifyWriteCommandAllow
+            if (ReadOnly) return "Write commands are not allowed from read-only scripts.";
+            if (_server.IsReplica && _server.Config.ReplicaReadOnly && !Caller.HasFlag(ClientFlags.Master) && !IsAofClient(Caller))
+                return "-READONLY You can't write against a read only replica.";
+            if ((_server.BackgroundSave.DiskError ?? _server.Aof.WriteDeniedError) is { } diskError) return diskError;
+        }
+        // scriptVerifyOOM: only before the script's first write, as measured when it started.
+        if (!AllowOom && _server.Config.MaxMemory > 0 && !IsAofClient(Caller) && !_server.IsReplica && !WriteDirty
+            && _server.Lua.ScriptOom && cmd.Has(CommandFlags.DenyOom))
+            return "-OOM command not allowed when used memory > 'maxmemory'.";
+        if (cmd.Has(CommandFlags.Write)) WriteDirty = true;
+        var propagation = _server.Propagation;
+        var savedMask = propagation.TargetMask;
+        propagation.TargetMask = ReplTargets;
+        try
+        {
+            _server.Dispatcher.Call(c, cmd);
+        }
+        finally
+        {
+            propagation.TargetMask = savedMask;
+        }
+        return null;
+    }
+}
