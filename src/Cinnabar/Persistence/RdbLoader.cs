@@ -167,8 +167,10 @@ public static class RdbLoader
                     case RdbTypes.OpModuleAux:
                         throw Corrupt("Module auxiliary data found but no modules are loaded (Cinnabar has no module API)");
                     case RdbTypes.OpFunction:
+                        throw Corrupt("Pre-GA function format not supported");
                     case RdbTypes.OpFunction2:
-                        throw Corrupt("the RDB file contains functions, which Cinnabar does not support");
+                        server.Lua.Functions.LoadFromRdb(r.LoadString());
+                        continue;
                     default:
                         if (!RdbTypes.IsObjectType(type)) throw Corrupt($"Unknown RDB encoding type {type}");
                         // Most keys are strings: built straight from views of the file with the

@@ -25,7 +25,7 @@ public sealed class RdbWriter
 
     public ReadOnlySpan<byte> Written => _buf.AsSpan(0, _pos);
 
-    Span<byte> Grow(int n)
+    internal Span<byte> Grow(int n)
     {
         if (_pos + n > _buf.Length) Array.Resize(ref _buf, Math.Max(_buf.Length * 2, _pos + n));
         var s = _buf.AsSpan(_pos, n);

@@ -161,10 +161,34 @@ static unsafe class LuaApi
     {
         try
         {
-            var server = ScriptRun.Current?.ScriptClient.Server ?? LuaScripting.Loading;
+            var server = ScriptRun.Current?.ScriptClient.Server ?? LuaScripting.LoadingLibrary?.Server;
             if (server == null) return 0;
             int level = (int)LuaNative.ToInteger(l, 1);
             if (LuaNative.TryToSpan(l, 2, out var msg)) server.Log.Write(level, System.Text.Encoding.UTF8.GetString(msg));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Failure(l, e);
+        }
+    }
+
+    /// <summary>redis.register_function's last step (prelude.lua validated the arguments): the function joins the library being loaded.</summary>
+    [UnmanagedCallersOnly]
+    public static int RegisterFunction(IntPtr l)
+    {
+        try
+        {
+            var loading = LuaScripting.LoadingLibrary;
+            if (loading == null) return Raise(l, "redis.register_function can only be called on FUNCTION LOAD command");
+            string name = LuaNative.ToStringOrNull(l, 1) ?? "";
+            var flags = (ScriptFlags)LuaNative.ToInteger(l, 3);
+            string? description = LuaNative.Type(l, 4) == LuaNative.TString ? LuaNative.ToStringOrNull(l, 4) : null;
+            string? error = loading.CheckNewFunction(name);
+            if (error != null) return Raise(l, error);
+            LuaNative.PushValue(l, 2);
+            int reference = LuaNative.Ref(l, LuaNative.RegistryIndex);
+            loading.Add(new FunctionLibraries.Function(name, reference, flags, description));
             return 0;
         }
         catch (Exception e)
@@ -183,9 +207,21 @@ static unsafe class LuaApi
         try
         {
             var run = ScriptRun.Current;
-            if (run == null || !run.Interrupt()) return;
-            if (run.Engine.KilledAt == null) run.ServerLogKilled();
-            run.Engine.KilledAt ??= "";
+            LuaEngine engine;
+            if (run != null)
+            {
+                if (!run.Interrupt()) return;
+                if (run.Engine.KilledAt == null) run.ServerLogKilled();
+                engine = run.Engine;
+            }
+            else
+            {
+                // luaEngineLoadHook: a library's code has FUNCTION LOAD's 500 ms to register its functions.
+                var loading = LuaScripting.LoadingLibrary;
+                if (loading == null || !loading.TimedOut) return;
+                engine = loading.Engine;
+            }
+            engine.KilledAt ??= "";
             LuaNative.SetHook(l, &Hook, LuaNative.MaskCount, 1);
             if (LuaNative.IsYieldable(l) != 0) LuaNative.YieldK(l, 0, IntPtr.Zero, IntPtr.Zero);
         }

@@ -20,14 +20,15 @@ public sealed unsafe class LuaEngine : IDisposable
 {
     public IntPtr State { get; private set; }
 
-    readonly int _errHandlerRef, _globalsRef, _envRef, _libraryEnvRef, _readonlyRef, _runRef;
+    readonly int _globalsRef, _runRef, _setLoadingRef = -1;
     IntPtr _thread;
     int _threadRef;
 
     /// <summary>Where the script was when it was killed (the "on @source:line" of the error), from the hook.</summary>
     internal string? KilledAt;
 
-    public LuaEngine(string version, long versionNum)
+    /// <summary>forFunctions: the FUNCTION engine, whose environment switches to the library API while a library loads.</summary>
+    public LuaEngine(string version, long versionNum, bool forFunctions = false)
     {
         var l = LuaNative.NewState();
         if (l == IntPtr.Zero) throw new InvalidOperationException("cannot create a Lua state");
@@ -46,6 +47,7 @@ public sealed unsafe class LuaEngine : IDisposable
         SetFunction(l, "set_repl", &LuaApi.SetRepl);
         SetFunction(l, "acl_check_cmd", &LuaApi.AclCheckCmd);
         SetFunction(l, "log", &LuaApi.Log);
+        SetFunction(l, "register_function", &LuaApi.RegisterFunction);
         LuaNative.PushString(l, version);
         LuaNative.SetField(l, -2, "version");
         LuaNative.PushInteger(l, versionNum);
@@ -53,14 +55,21 @@ public sealed unsafe class LuaEngine : IDisposable
         if (LuaNative.PCall(l, 1, 6, 0) != LuaNative.Ok)
             throw new InvalidOperationException("prelude.lua: " + LuaNative.ToStringOrNull(l, -1));
         _runRef = LuaNative.Ref(l, LuaNative.RegistryIndex);
-        _readonlyRef = LuaNative.Ref(l, LuaNative.RegistryIndex);
-        _libraryEnvRef = LuaNative.Ref(l, LuaNative.RegistryIndex);
-        LuaNative.PushValue(l, -1);
+        LuaNative.Pop(l, 1); // readonly()
+        int forFunctionsRef = LuaNative.Ref(l, LuaNative.RegistryIndex);
         // Every chunk loaded from now on sees the read-only globals as its _ENV.
         LuaNative.RawSetI(l, LuaNative.RegistryIndex, LuaNative.RidxGlobals);
-        _envRef = LuaNative.Ref(l, LuaNative.RegistryIndex);
         _globalsRef = LuaNative.Ref(l, LuaNative.RegistryIndex);
-        _errHandlerRef = LuaNative.Ref(l, LuaNative.RegistryIndex);
+        LuaNative.Pop(l, 1); // the error handler: run() holds it
+        if (forFunctions)
+        {
+            LuaNative.RawGetI(l, LuaNative.RegistryIndex, forFunctionsRef);
+            if (LuaNative.PCall(l, 0, 2, 0) != LuaNative.Ok)
+                throw new InvalidOperationException("prelude.lua: " + LuaNative.ToStringOrNull(l, -1));
+            _setLoadingRef = LuaNative.Ref(l, LuaNative.RegistryIndex);
+            LuaNative.RawSetI(l, LuaNative.RegistryIndex, LuaNative.RidxGlobals);
+        }
+        LuaNative.Unref(l, LuaNative.RegistryIndex, forFunctionsRef);
         LuaNative.SetTop(l, 0);
         NewThread();
     }
@@ -238,14 +247,15 @@ public sealed unsafe class LuaEngine : IDisposable
     /// <summary>used_memory_lua: what the Lua allocator holds.</summary>
     public long UsedMemory => State == IntPtr.Zero ? 0 : LuaNative.Gc(State, LuaNative.GcCount, 0) * 1024L + LuaNative.Gc(State, LuaNative.GcCountB, 0);
 
-    /// <summary>The read-only environment (the registry's globals): FUNCTION libraries are built from it.</summary>
-    internal int EnvRef => _envRef;
-
-    internal int LibraryEnvRef => _libraryEnvRef;
-
-    internal int ReadonlyRef => _readonlyRef;
-
-    internal int ErrHandlerRef => _errHandlerRef;
+    /// <summary>The FUNCTION engine: while a library loads its code sees only the library API.</summary>
+    public void SetLoading(bool loading)
+    {
+        var l = State;
+        LuaNative.RawGetI(l, LuaNative.RegistryIndex, _setLoadingRef);
+        LuaNative.PushBoolean(l, loading ? 1 : 0);
+        LuaNative.PCall(l, 1, 0, 0);
+        LuaNative.SetTop(l, 0);
+    }
 
     public void Dispose()
     {

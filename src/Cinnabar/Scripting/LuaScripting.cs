@@ -13,9 +13,12 @@ public sealed class LuaScripting
     public LuaScripting(CinnabarServer server)
     {
         Eval = new EvalScripts(server);
+        Functions = new FunctionLibraries(server);
     }
 
     public EvalScripts Eval { get; }
+
+    public FunctionLibraries Functions { get; }
 
     /// <summary>curr_run_ctx: the script running now, or null.</summary>
     public ScriptRun? Running { get; internal set; }
@@ -26,8 +29,8 @@ public sealed class LuaScripting
     /// <summary>server.script_oom: memory was over maxmemory when the running script started.</summary>
     public bool ScriptOom { get; internal set; }
 
-    /// <summary>The server whose FUNCTION library is loading on this thread (redis.log works while it loads).</summary>
-    [ThreadStatic] internal static CinnabarServer? Loading;
+    /// <summary>The FUNCTION library whose code is loading on this thread (redis.register_function adds to it).</summary>
+    [ThreadStatic] internal static FunctionLibraries.LoadingLibrary? LoadingLibrary;
 
     internal readonly CommandArgs CallArgs = new();
     internal byte[] CallArena = new byte[1024];
@@ -38,7 +41,7 @@ public sealed class LuaScripting
 
     /// <summary>getCommandFlags: a script command's flags as its script declares them.</summary>
     public CommandFlags CommandFlagsFor(Client c, CommandDef cmd) =>
-        cmd.Name.StartsWith("eval", StringComparison.Ordinal) ? Eval.CommandFlagsFor(c, cmd) : cmd.Flags;
+        cmd.Name.StartsWith("eval", StringComparison.Ordinal) ? Eval.CommandFlagsFor(c, cmd) : Functions.CommandFlagsFor(c, cmd);
 
     /// <summary>The -BUSY error for the running script's kind.</summary>
     public string BusyError => Running?.EvalMode ?? true ? ScriptRun.SlowEvalError : ScriptRun.SlowScriptError;

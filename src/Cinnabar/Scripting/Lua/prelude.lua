@@ -13,11 +13,11 @@
 --     tables, so each is replaced by an empty proxy whose metatable reads through and refuses
 --     writes; rawset/rawget/next/setmetatable see through proxies so they cannot bypass them.
 -- Returns the error handler, the real globals table (where KEYS/ARGV are set per call), the
--- read-only view of it, the builder of a FUNCTION library's environment, readonly() and run().
+-- read-only view of it, for_functions (the FUNCTION engine's environment), readonly() and run().
 local api = ...
 
-local type, tostring, error, select, next, rawget, rawset, setmetatable, getmetatable =
-      type, tostring, error, select, next, rawget, rawset, setmetatable, getmetatable
+local type, tostring, error, select, next, rawget, rawset, setmetatable, getmetatable, ipairs =
+      type, tostring, error, select, next, rawget, rawset, setmetatable, getmetatable, ipairs
 local real_pcall, real_load, pairs, tonumber, collectgarbage = pcall, load, pairs, tonumber, collectgarbage
 local sformat, ssub, sfind, sgsub = string.format, string.sub, string.find, string.gsub
 local mtype, mfloor, tunpack, tconcat = math.type, math.floor, table.unpack, table.concat
@@ -293,24 +293,79 @@ setmetatable(G, { __index = missing_global, __metatable = false })
 local env = readonly(G)
 rawset(G, '_G', env)
 
--- A FUNCTION library's load runs in its own environment: the same read-only globals, plus a
--- `redis` that only offers what a library may use while loading (register_function, log, ...).
-local function library_env(load_api)
-  local lib_redis = setmetatable({}, { __index = load_api })
-  local e = setmetatable({}, {
-    __index = function(_, k)
-      if k == 'redis' then return lib_redis end
-      local v = G[k]
-      return v
-    end,
-    __newindex = refuse_write,
-    __metatable = false,
-  })
-  return e
+-- The FUNCTION engine's environment (function_lua.c): an empty read-only table reading through
+-- to the script globals while functions run, and only to {redis = the library API} while a
+-- library's code loads (redis.register_function, redis.log, the LOG_* and version constants).
+local FLAG_BITS = { ['no-writes'] = 1, ['allow-oom'] = 2, ['allow-stale'] = 4, ['no-cluster'] = 8, ['allow-cross-slot-keys'] = 32 }
+local function fail(msg) error(error_table(msg), 0) end
+
+local function read_flags(f)
+  if type(f) ~= 'table' then fail('flags argument to redis.register_function must be a table representing function flags') end
+  local bits = 0
+  for _, name in ipairs(f) do
+    local b = type(name) == 'string' and FLAG_BITS[name]
+    if not b then fail('unknown flag given') end
+    bits = bits | b
+  end
+  return bits
+end
+
+local c_register = api.register_function
+local function register_function(...)
+  local n = select('#', ...)
+  local name, callback, flags, description = nil, nil, 0, nil
+  if n == 1 then
+    local t = ...
+    if type(t) ~= 'table' then
+      fail('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).')
+    end
+    for k, v in next, t do
+      if type(k) ~= 'string' then fail('named argument key given to redis.register_function is not a string') end
+      if k == 'function_name' then
+        if type(v) ~= 'string' then fail('function_name argument given to redis.register_function must be a string') end
+        name = v
+      elseif k == 'description' then
+        if type(v) ~= 'string' then fail('description argument given to redis.register_function must be a string') end
+        description = v
+      elseif k == 'callback' then
+        if type(v) ~= 'function' then fail('callback argument given to redis.register_function must be a function') end
+        callback = v
+      elseif k == 'flags' then
+        flags = read_flags(v)
+      else
+        fail('unknown argument given to redis.register_function')
+      end
+    end
+    if not name then fail('redis.register_function must get a function name argument') end
+    if not callback then fail('redis.register_function must get a callback argument') end
+  else
+    if n ~= 2 then fail('wrong number of arguments to redis.register_function') end
+    name, callback = ...
+    if type(name) ~= 'string' then fail('first argument to redis.register_function must be a string') end
+    if type(callback) ~= 'function' then fail('second argument to redis.register_function must be a function') end
+  end
+  local r, failed = c_register(name, callback, flags, description)
+  if failed then error(r, 0) end
+end
+
+local function for_functions()
+  redis.breakpoint, redis.debug, redis.replicate_commands = nil, nil, nil
+  local load_redis = setmetatable({
+    register_function = register_function,
+    log = redis.log,
+    LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+    REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+  }, { __index = missing_global })
+  local load_api = readonly(setmetatable({ redis = readonly(load_redis) }, { __index = missing_global }))
+  local mt = { __index = env, __newindex = refuse_write, __metatable = false }
+  local function_env = setmetatable({}, mt)
+  real_of[function_env] = G
+  local function set_loading(on) mt.__index = on and load_api or env end
+  return function_env, set_loading
 end
 
 -- A script runs as run(f, ...) in the script thread: the handler sees the error where it happened.
 local xpcall = xpcall
 local function run(f, ...) return xpcall(f, err_handler, ...) end
 
-return err_handler, G, env, library_env, readonly, run
+return err_handler, G, env, for_functions, readonly, run
