@@ -25,6 +25,11 @@ public static class DebugCommands
             c.Server.Config.ActiveExpireEnabled = Arguments.Atoi(args.ToStringAt(2)) != 0;
             c.Reply.Ok();
         }
+        else if (args.Is(1, "set-disable-deny-scripts") && argc == 3)
+        {
+            c.Server.Lua.DisableDenyScripts = Arguments.Atoi(args.ToStringAt(2)) != 0; // scripts may run noscript commands
+            c.Reply.Ok();
+        }
         else if (args.Is(1, "pause-cron") && argc == 3)
         {
             c.Server.CronPaused = Arguments.Atoi(args.ToStringAt(2)) != 0; // serverCron does nothing meanwhile

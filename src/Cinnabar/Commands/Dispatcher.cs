@@ -210,7 +210,8 @@ public sealed class Dispatcher
     bool Call(Client c, CommandDef cmd, Func<Client, Keyspace.Database, byte[], bool>? serve, Keyspace.Database? db, byte[]? key)
     {
         long start = ExecutionNesting == 0 && ReferenceEquals(_chainClient, c) ? _chainTimestamp : Stopwatch.GetTimestamp();
-        _server.Clock.UpdateCachedTime(start);
+        // A script's commands all see the time the script started (keys don't expire midway).
+        if (_server.Lua.Running == null) _server.Clock.UpdateCachedTime(start);
         int errorsBefore = c.Reply.ErrorsWritten;
         long dirtyBefore = _server.Stats.Dirty;
         long replOffsetBefore = _server.Replication.MasterReplOffset;

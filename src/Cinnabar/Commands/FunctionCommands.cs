@@ -53,7 +53,12 @@ public static class FunctionCommands
     [Command("function|flush")]
     static void Flush(Client c)
     {
-        if (c.Args.Count > 3 || (c.Args.Count == 3 && !c.Args.Is(2, "sync") && !c.Args.Is(2, "async")))
+        if (c.Args.Count > 3)
+        {
+            c.Reply.Error("unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.");
+            return;
+        }
+        if (c.Args.Count == 3 && !c.Args.Is(2, "sync") && !c.Args.Is(2, "async"))
         {
             c.Reply.Error("FUNCTION FLUSH only supports SYNC|ASYNC option");
             return;
@@ -116,7 +121,7 @@ public static class FunctionCommands
                 w.Bulk("flags");
                 var flags = FlagNames(f.Flags);
                 w.SetLen(flags.Count);
-                foreach (var flag in flags) w.Bulk(flag);
+                foreach (var flag in flags) w.Status(flag);
             }
             if (withCode)
             {
@@ -177,7 +182,7 @@ public static class FunctionCommands
         string policy = "append";
         if (c.Args.Count > 4)
         {
-            c.Reply.Error("wrong number of arguments for 'function|restore' command");
+            c.Reply.Error("unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.");
             return;
         }
         if (c.Args.Count == 4)

@@ -431,9 +431,14 @@ public static class KeyspaceCommands
         c.Reply.Ok();
     }
 
-    /// <summary>emptyData(-1): empties every database, signalling WATCH and tracking (FLUSHALL, DEBUG RELOAD); returns the keys removed.</summary>
-    public static long EmptyData(CinnabarServer server)
+    /// <summary>
+    /// emptyData(-1): empties every database, signalling WATCH and tracking, and with
+    /// withFunctions the function libraries too (a load replacing the dataset: DEBUG RELOAD, a
+    /// full sync; FLUSHALL keeps them, as EMPTYDB_NOFUNCTIONS). Returns the keys removed.
+    /// </summary>
+    public static long EmptyData(CinnabarServer server, bool withFunctions = false)
     {
+        if (withFunctions) server.Lua.Functions.Flush();
         long removed = 0;
         foreach (var db in server.Databases)
         {

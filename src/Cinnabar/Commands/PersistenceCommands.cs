@@ -77,7 +77,7 @@ public static class PersistenceCommands
             return;
         }
         // MERGE with NOFLUSH lets loaded keys replace existing ones (RDBFLAGS_ALLOW_DUP).
-        if (flush) KeyspaceCommands.EmptyData(c.Server);
+        if (flush) KeyspaceCommands.EmptyData(c.Server, withFunctions: true);
         try
         {
             RdbLoader.Load(c.Server, RdbFile.PathOf(c.Server), allowDuplicates: merge);

@@ -72,9 +72,9 @@ public static class SortCommand
             c.Reply.Error(Errors.WrongType);
             return;
         }
-        if (dontSort && sortVal?.Type == ObjType.Set && storeKey != null)
+        if (dontSort && sortVal?.Type == ObjType.Set && (storeKey != null || c.HasFlag(Networking.ClientFlags.Script)))
         {
-            // A set has no order of its own: a stored result is sorted ALPHA so it is deterministic.
+            // A set has no order of its own: a stored result, or one a script sees, is sorted ALPHA so it is deterministic.
             dontSort = false;
             alpha = true;
             sortBy = null;

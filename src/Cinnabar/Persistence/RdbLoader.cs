@@ -169,7 +169,7 @@ public static class RdbLoader
                     case RdbTypes.OpFunction:
                         throw Corrupt("Pre-GA function format not supported");
                     case RdbTypes.OpFunction2:
-                        server.Lua.Functions.LoadFromRdb(r.LoadString());
+                        server.Lua.Functions.LoadFromRdb(r.LoadString(), replace: allowDuplicates);
                         continue;
                     default:
                         if (!RdbTypes.IsObjectType(type)) throw Corrupt($"Unknown RDB encoding type {type}");

@@ -66,7 +66,7 @@ public static class StartupRecovery
     public static bool DebugLoadAof(CinnabarServer server)
     {
         server.Aof.FlushIfOn();
-        Commands.KeyspaceCommands.EmptyData(server);
+        Commands.KeyspaceCommands.EmptyData(server, withFunctions: true);
         try
         {
             server.Aof.LoadManifestFromDisk();

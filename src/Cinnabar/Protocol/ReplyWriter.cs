@@ -90,14 +90,14 @@ public sealed class ReplyWriter
     /// back to the client byte for byte, as Redis echoes arguments in its error replies.
     /// </summary>
     /// <remarks>
-    /// countInStats false: an error already counted when it was first replied (a script's
-    /// redis.call error passed on to the EVAL caller), so neither errorstats nor failed_calls count it again.
+    /// countInStats false: an error already counted in errorstats when it was first replied (a
+    /// script's redis.call error passed on to the EVAL caller); the command still counts as failed.
     /// </remarks>
     public void ErrorWithRawBytes(string latin1Message, bool countInStats = true) => Error(latin1Message, Encoding.Latin1, countInStats);
 
     void Error(string message, Encoding encoding, bool countInStats = true)
     {
-        if (countInStats) ErrorsWritten++;
+        ErrorsWritten++;
         // Newlines would break the protocol; Redis replaces them with spaces.
         if (message.Contains('\r') || message.Contains('\n')) message = message.Replace('\r', ' ').Replace('\n', ' ');
         bool hasCode = message.Length > 0 && message[0] == '-';

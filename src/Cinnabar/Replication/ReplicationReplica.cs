@@ -202,7 +202,7 @@ public sealed class ReplicationReplica
         History.DisconnectReplicas();
         History.FreeBacklog();
         _server.Log.Notice("MASTER <-> REPLICA sync: Flushing old data");
-        Commands.KeyspaceCommands.EmptyData(_server);
+        Commands.KeyspaceCommands.EmptyData(_server, withFunctions: true);
         _server.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
         try
         {
@@ -215,7 +215,7 @@ public sealed class ReplicationReplica
             _server.Log.Warning(inMemory != null
                 ? "Failed trying to load the MASTER synchronization DB from socket, check server logs."
                 : "Failed trying to load the MASTER synchronization DB from disk, check server logs.");
-            Commands.KeyspaceCommands.EmptyData(_server); // never serve half a dataset
+            Commands.KeyspaceCommands.EmptyData(_server, withFunctions: true); // never serve half a dataset
             socket.Dispose();
             State = ReplState.Connect;
             return;

@@ -49,7 +49,7 @@ public sealed class FunctionLibraries
 
     readonly CinnabarServer _server;
     readonly Dictionary<string, Library> _libraries = new(StringComparer.Ordinal);
-    readonly Dictionary<string, Function> _functions = new(StringComparer.Ordinal);
+    readonly Dictionary<string, Function> _functions = new(StringComparer.OrdinalIgnoreCase); // FCALL finds functions ignoring case
     LuaEngine? _engine;
     Client? _client;
     long _codeMemory;
@@ -381,9 +381,13 @@ public sealed class FunctionLibraries
         foreach (var lib in _libraries.Values.ToList()) Remove(lib);
     }
 
-    /// <summary>The RDB loader found RDB_OPCODE_FUNCTION2: the library is created (replacing one of the same name).</summary>
-    public void LoadFromRdb(byte[] code)
+    /// <summary>
+    /// The RDB loader found RDB_OPCODE_FUNCTION2: the library is created. An existing library of
+    /// the same name fails the load unless replace (RDBFLAGS_ALLOW_DUP); a load that empties the
+    /// data first (full sync, DEBUG RELOAD) empties the libraries too.
+    /// </summary>
+    public void LoadFromRdb(byte[] code, bool replace)
     {
-        if (Create(code, replace: true, out var error) == null) throw new RdbFormatException("Failed loading library: " + error);
+        if (Create(code, replace, out var error) == null) throw new RdbFormatException("Failed loading library: " + error);
     }
 }

@@ -26,6 +26,9 @@ public sealed class LuaScripting
     /// <summary>scriptIsTimedout: the running script passed busy-reply-threshold; other clients get -BUSY.</summary>
     public bool Busy { get; internal set; }
 
+    /// <summary>DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call commands flagged noscript (a test knob).</summary>
+    public bool DisableDenyScripts { get; set; }
+
     /// <summary>server.script_oom: memory was over maxmemory when the running script started.</summary>
     public bool ScriptOom { get; internal set; }
 

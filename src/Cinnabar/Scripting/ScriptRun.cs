@@ -80,7 +80,8 @@ public sealed class ScriptRun
                 caller.Reply.Error("Can not run script on cluster, 'no-cluster' flag is set.");
                 return null;
             }
-            if ((flags & ScriptFlags.AllowOom) == 0 && server.Lua.ScriptOom && server.Config.MaxMemory > 0)
+            // no-writes implies allow-oom: a script that cannot write cannot grow the dataset.
+            if ((flags & (ScriptFlags.AllowOom | ScriptFlags.NoWrites)) == 0 && server.Lua.ScriptOom && server.Config.MaxMemory > 0)
             {
                 caller.Reply.Error("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
                 return null;
@@ -221,24 +222,16 @@ public sealed class ScriptRun
         if (cmd == null || unknownSub) return "Unknown Redis command called from script";
         if (!cmd.ArityOk(c.Args.Count)) return "Wrong number of args calling Redis command from script";
         c.Cmd = c.LastCmd = cmd;
-        if (cmd.Has(CommandFlags.NoScript) || (cmd.Parent?.Has(CommandFlags.NoScript) ?? false))
-            return "This Redis command is not allowed from script";
-        // scriptVerifyAllowStale
-        if (_server.IsReplica && _server.ReplicaSide.State != Replication.ReplState.Connected && !_server.Config.GetBool("replica-serve-stale-data") && !cmd.Has(CommandFlags.Stale))
-            return "Can not execute the command on a stale replica";
-        if (cmd.Has(CommandFlags.Write))
+        string? rejection = CheckCall(cmd);
+        if (rejection != null)
         {
-            // scriptVerifyWriteCommandAllow
-            if (ReadOnly) return "Write commands are not allowed from read-only scripts.";
-            if (_server.IsReplica && _server.Config.ReplicaReadOnly && !Caller.HasFlag(ClientFlags.Master) && !IsAofClient(Caller))
-                return "-READONLY You can't write against a read only replica.";
-            if ((_server.BackgroundSave.DiskError ?? _server.Aof.WriteDeniedError) is { } diskError) return diskError;
+            // A rejected command counts as a rejected call and in errorstats, once: the script's
+            // own error reply that carries it is not counted again.
+            cmd.RejectedCalls++;
+            _server.Stats.RejectedCalls++;
+            _server.Stats.RecordError(ErrorCode(rejection));
+            return rejection;
         }
-        // scriptVerifyOOM: only before the script's first write, as measured when it started.
-        if (!AllowOom && _server.Config.MaxMemory > 0 && !IsAofClient(Caller) && !_server.IsReplica && !WriteDirty
-            && _server.Lua.ScriptOom && cmd.Has(CommandFlags.DenyOom))
-            return "-OOM command not allowed when used memory > 'maxmemory'.";
-        if (cmd.Has(CommandFlags.Write)) WriteDirty = true;
         var propagation = _server.Propagation;
         var savedMask = propagation.TargetMask;
         propagation.TargetMask = ReplTargets;
@@ -250,6 +243,39 @@ public sealed class ScriptRun
         {
             propagation.TargetMask = savedMask;
         }
+        return null;
+    }
+
+    static string ErrorCode(string error)
+    {
+        if (!error.StartsWith('-')) return "ERR";
+        int sp = error.IndexOf(' ');
+        return sp < 0 ? error[1..] : error[1..sp];
+    }
+
+    /// <summary>scriptCall's checks after lookup and arity, in Redis's order.</summary>
+    string? CheckCall(CommandDef cmd)
+    {
+        if (!_server.Lua.DisableDenyScripts && (cmd.Has(CommandFlags.NoScript) || (cmd.Parent?.Has(CommandFlags.NoScript) ?? false)))
+            return "This Redis command is not allowed from script";
+        // scriptVerifyAllowStale
+        if (_server.IsReplica && _server.ReplicaSide.State != Replication.ReplState.Connected && !_server.Config.GetBool("replica-serve-stale-data") && !cmd.Has(CommandFlags.Stale))
+            return "Can not execute the command on a stale replica";
+        if (cmd.Has(CommandFlags.Write))
+        {
+            // scriptVerifyWriteCommandAllow
+            if (ReadOnly) return "Write commands are not allowed from read-only scripts.";
+            if (_server.IsReplica && _server.Config.ReplicaReadOnly && !Caller.HasFlag(ClientFlags.Master) && !IsAofClient(Caller))
+                return "-READONLY You can't write against a read only replica.";
+            if ((_server.BackgroundSave.DiskError ?? _server.Aof.WriteDeniedError) is { } diskError) return diskError;
+            if (_server.Config.MinReplicasToWrite > 0 && !Caller.HasFlag(ClientFlags.Master) && !_server.Replication.EnoughGoodReplicas())
+                return "-NOREPLICAS Not enough good replicas to write.";
+        }
+        // scriptVerifyOOM: only before the script's first write, as measured when it started.
+        if (!AllowOom && _server.Config.MaxMemory > 0 && !IsAofClient(Caller) && !_server.IsReplica && !WriteDirty
+            && _server.Lua.ScriptOom && cmd.Has(CommandFlags.DenyOom))
+            return "-OOM command not allowed when used memory > 'maxmemory'.";
+        if (cmd.Has(CommandFlags.Write)) WriteDirty = true;
         return null;
     }
 }

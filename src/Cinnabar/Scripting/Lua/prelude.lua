@@ -43,6 +43,12 @@ tostring = function(v)
 end
 G.tostring = tostring
 
+-- Lua 5.4 words runtime errors as "attempt to call a nil value (field 'x')"; scripts and tests
+-- written for Redis expect 5.1's "attempt to call field 'x' (a nil value)".
+local function lua51_message(s)
+  return (sgsub(s, "attempt to ([%a ]-) an? (%a+) value %((%a+) '([^']*)'%)", "attempt to %1 %3 '%4' (a %2 value)"))
+end
+
 -- The error handler of every script call (Redis's __redis__err__handler): an error becomes a
 -- table {err=..., source=..., line=...} pointing at the first frame of the user's code.
 local function err_handler(err)
@@ -52,7 +58,7 @@ local function err_handler(err)
     level = level + 1
     i = getinfo(level, 'Sl')
   end
-  if type(err) ~= 'table' then err = { err = 'ERR ' .. tostring(err) } end
+  if type(err) ~= 'table' then err = { err = 'ERR ' .. lua51_message(tostring(err)) } end
   if i then
     rawset(err, 'source', i.source)
     rawset(err, 'line', i.currentline)
@@ -250,8 +256,11 @@ local function readonly(t)
     __newindex = refuse_write,
     __len = function() return #t end,
     __pairs = function() return function(_, k) return next(t, k) end, proxy, nil end,
-    __metatable = false,
   }
+  -- getmetatable sees the metatable read-only too (Redis protects metatables recursively).
+  local mt_view = setmetatable({}, { __index = mt, __newindex = refuse_write, __metatable = false })
+  real_of[mt_view] = mt
+  mt.__metatable = mt_view
   setmetatable(proxy, mt)
   real_of[proxy] = t
   return proxy
@@ -310,6 +319,9 @@ local function read_flags(f)
   return bits
 end
 
+-- lua_isstring: numbers count as strings, as in Redis's checks.
+local function is_string(v) local t = type(v) return t == 'string' or t == 'number' end
+
 local c_register = api.register_function
 local function register_function(...)
   local n = select('#', ...)
@@ -322,11 +334,11 @@ local function register_function(...)
     for k, v in next, t do
       if type(k) ~= 'string' then fail('named argument key given to redis.register_function is not a string') end
       if k == 'function_name' then
-        if type(v) ~= 'string' then fail('function_name argument given to redis.register_function must be a string') end
-        name = v
+        if not is_string(v) then fail('function_name argument given to redis.register_function must be a string') end
+        name = tostring(v)
       elseif k == 'description' then
-        if type(v) ~= 'string' then fail('description argument given to redis.register_function must be a string') end
-        description = v
+        if not is_string(v) then fail('description argument given to redis.register_function must be a string') end
+        description = tostring(v)
       elseif k == 'callback' then
         if type(v) ~= 'function' then fail('callback argument given to redis.register_function must be a function') end
         callback = v
@@ -341,7 +353,8 @@ local function register_function(...)
   else
     if n ~= 2 then fail('wrong number of arguments to redis.register_function') end
     name, callback = ...
-    if type(name) ~= 'string' then fail('first argument to redis.register_function must be a string') end
+    if not is_string(name) then fail('first argument to redis.register_function must be a string') end
+    name = tostring(name)
     if type(callback) ~= 'function' then fail('second argument to redis.register_function must be a function') end
   end
   local r, failed = c_register(name, callback, flags, description)
