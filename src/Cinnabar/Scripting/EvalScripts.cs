@@ -14,8 +14,9 @@ namespace Cinnabar.Scripting;
 
 public sealed class EvalScripts
 {
-    sealed class Script(byte[] body, ScriptFlags flags, int reference)
+    sealed class Script(string sha, byte[] body, ScriptFlags flags, int reference)
     {
+        public readonly string Sha = sha;
         public readonly byte[] Body = body;
         public readonly ScriptFlags Flags = flags;
         public readonly int Reference = reference;
@@ -23,11 +24,25 @@ public sealed class EvalScripts
 
     readonly CinnabarServer _server;
     readonly Dictionary<string, Script> _scripts = new(StringComparer.OrdinalIgnoreCase);
+    readonly Dictionary<string, Script>.AlternateLookup<ReadOnlySpan<char>> _bySha;
     LuaEngine? _engine;
     Client? _client;
     long _scriptsMemory;
 
-    public EvalScripts(CinnabarServer server) => _server = server;
+    public EvalScripts(CinnabarServer server)
+    {
+        _server = server;
+        _bySha = _scripts.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>The cached script of a SHA1 given as bytes (any case), found without allocating.</summary>
+    Script? Find(ReadOnlySpan<byte> sha)
+    {
+        if (sha.Length != 40) return null;
+        Span<char> chars = stackalloc char[40];
+        for (int i = 0; i < 40; i++) chars[i] = (char)sha[i];
+        return _bySha.TryGetValue(chars, out var s) ? s : null;
+    }
 
     /// <summary>number_of_cached_scripts</summary>
     public int Count => _scripts.Count;
@@ -58,6 +73,23 @@ public sealed class EvalScripts
 
     public static string Sha1Hex(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(SHA1.HashData(body));
 
+    // EVAL sends the whole body each time: the last body seen is remembered, so the same script
+    // again costs a comparison instead of a SHA1 (Redis hashes it twice per call).
+    Script? _lastByBody;
+
+    /// <summary>The cached script with this body, or null.</summary>
+    Script? FindByBody(ReadOnlySpan<byte> body)
+    {
+        if (_lastByBody != null && body.SequenceEqual(_lastByBody.Body)) return _lastByBody;
+        Span<byte> hash = stackalloc byte[20];
+        SHA1.HashData(body, hash);
+        Span<byte> hex = stackalloc byte[40];
+        Convert.TryToHexStringLower(hash, hex, out _);
+        var s = Find(hex);
+        if (s != null) _lastByBody = s;
+        return s;
+    }
+
     /// <summary>
     /// luaCreateFunction: the SHA1 of a cached or newly compiled body, or null after replying the
     /// shebang's or the compiler's error to c.
@@ -77,17 +109,18 @@ public sealed class EvalScripts
             c.Reply.ErrorWithRawBytes("Error compiling script (new function): " + compileError);
             return null;
         }
-        _scripts[sha] = new Script(body.ToArray(), flags, reference);
+        _scripts[sha] = new Script(sha, body.ToArray(), flags, reference);
         _scriptsMemory += body.Length + 40 + 64;
         return sha;
     }
 
-    public bool Exists(ReadOnlySpan<byte> sha) => sha.Length == 40 && _scripts.ContainsKey(Encoding.Latin1.GetString(sha));
+    public bool Exists(ReadOnlySpan<byte> sha) => Find(sha) != null;
 
     /// <summary>SCRIPT FLUSH (scriptingReset): the cache and the Lua state go; the next script starts a fresh one.</summary>
     public void Flush()
     {
         _scripts.Clear();
+        _lastByBody = null;
         _scriptsMemory = 0;
         _engine?.Dispose();
         _engine = null;
@@ -101,7 +134,7 @@ public sealed class EvalScripts
         var arg = c.Args[1];
         if (evalsha && arg.Length > 40) return cmd.Flags;
         ScriptFlags flags;
-        if (_scripts.TryGetValue(evalsha ? Encoding.Latin1.GetString(arg) : Sha1Hex(arg), out var script)) flags = script.Flags;
+        if ((evalsha ? Find(arg) : FindByBody(arg)) is { } script) flags = script.Flags;
         else if (evalsha || !ScriptShebang.TryExtract(arg, out flags, out _, out _)) return cmd.Flags;
         return ScriptShebang.ToCommandFlags(cmd.Flags, flags);
     }
@@ -122,11 +155,11 @@ public sealed class EvalScripts
             return;
         }
         _server.Monitors.BeforeScript(c);
-        string? sha;
+        Script? script;
         if (evalsha)
         {
-            sha = args.Length(1) == 40 ? Encoding.Latin1.GetString(args[1]) : null;
-            if (sha == null || !_scripts.ContainsKey(sha))
+            script = Find(args[1]);
+            if (script == null)
             {
                 c.Reply.Error("-NOSCRIPT No matching script. Please use EVAL.");
                 return;
@@ -134,18 +167,21 @@ public sealed class EvalScripts
         }
         else
         {
-            sha = CreateFunction(c, args[1]);
-            if (sha == null) return;
+            script = FindByBody(args[1]);
+            if (script == null)
+            {
+                string? sha = CreateFunction(c, args[1]);
+                if (sha == null) return;
+                script = _scripts[sha];
+            }
         }
-        var script = _scripts[sha];
         var engine = Engine;
-        var run = ScriptRun.Prepare(_server, engine, ScriptClient, c, sha.ToLowerInvariant(), script.Flags, ro, evalMode: true);
+        var run = ScriptRun.Prepare(_server, engine, ScriptClient, c, script.Sha, script.Flags, ro, evalMode: true);
         if (run == null) return;
         try
         {
-            engine.SetGlobalArray("KEYS", args, 3, (int)numkeys);
-            engine.SetGlobalArray("ARGV", args, 3 + (int)numkeys, args.Count - 3 - (int)numkeys);
-            bool hook = _server.Config.GetLong("busy-reply-threshold") > 0;
+            engine.SetKeysAndArgv(args, (int)numkeys);
+            bool hook = _server.Config.BusyReplyThreshold > 0;
             var status = engine.Run(script.Reference, null, 0, 0, 0, 0, hook, out var thread);
             ReplyWithResult(c, run, status, thread);
             engine.EndRun();

@@ -293,7 +293,7 @@ public sealed class FunctionLibraries
         if (run == null) return;
         try
         {
-            bool hook = _server.Config.GetLong("busy-reply-threshold") > 0;
+            bool hook = _server.Config.BusyReplyThreshold > 0;
             var status = engine.Run(f.Reference, args, 3, (int)numkeys, 3 + (int)numkeys, args.Count - 3 - (int)numkeys, hook, out var thread);
             EvalScripts.ReplyWithResult(c, run, status, thread);
             engine.EndRun();

@@ -143,13 +143,16 @@ public sealed unsafe class LuaEngine : IDisposable
 
     public void Release(int reference) => LuaNative.Unref(State, LuaNative.RegistryIndex, reference);
 
-    /// <summary>Sets the global KEYS or ARGV (EVAL's arrays) in the real globals, under the read-only view.</summary>
-    public void SetGlobalArray(string name, Protocol.CommandArgs args, int from, int count)
+    /// <summary>Sets EVAL's globals KEYS and ARGV in the real globals, under the read-only view.</summary>
+    public void SetKeysAndArgv(Protocol.CommandArgs args, int numKeys)
     {
         var l = State;
         LuaNative.RawGetI(l, LuaNative.RegistryIndex, _globalsRef);
-        LuaNative.PushString(l, name);
-        PushArray(l, args, from, count);
+        LuaNative.PushBytes(l, "KEYS"u8);
+        PushArray(l, args, 3, numKeys);
+        LuaNative.RawSet(l, -3);
+        LuaNative.PushBytes(l, "ARGV"u8);
+        PushArray(l, args, 3 + numKeys, args.Count - 3 - numKeys);
         LuaNative.RawSet(l, -3);
         LuaNative.SetTop(l, 0);
     }

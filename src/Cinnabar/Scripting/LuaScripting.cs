@@ -14,7 +14,11 @@ public sealed class LuaScripting
     {
         Eval = new EvalScripts(server);
         Functions = new FunctionLibraries(server);
+        RunContext = new ScriptRun(server);
     }
+
+    /// <summary>The run context every script reuses.</summary>
+    internal ScriptRun RunContext { get; }
 
     public EvalScripts Eval { get; }
 

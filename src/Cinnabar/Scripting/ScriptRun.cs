@@ -35,11 +35,11 @@ public sealed class ScriptRun
 
     readonly CinnabarServer _server;
 
-    public Client ScriptClient { get; }
-    public Client Caller { get; }
-    public string FunctionName { get; }
-    public bool EvalMode { get; }
-    public LuaEngine Engine { get; }
+    public Client ScriptClient { get; private set; } = null!;
+    public Client Caller { get; private set; } = null!;
+    public string FunctionName { get; private set; } = "";
+    public bool EvalMode { get; private set; }
+    public LuaEngine Engine { get; private set; } = null!;
 
     public bool ReadOnly { get; private set; }
     public bool AllowOom { get; private set; }
@@ -48,20 +48,21 @@ public sealed class ScriptRun
     public bool Killed { get; private set; }
     public PropagationTargets ReplTargets { get; set; } = PropagationTargets.All;
 
-    readonly long _start = Stopwatch.GetTimestamp();
+    long _start;
 
-    /// <summary>mstime() when the script started: the time every command of the script sees (keys expire as of then).</summary>
-    public long SnapshotTimeMs { get; }
+    /// <summary>One per server, reused by every run (a script runs at a time): a run allocates nothing.</summary>
+    internal ScriptRun(CinnabarServer server) => _server = server;
 
-    ScriptRun(CinnabarServer server, LuaEngine engine, Client scriptClient, Client caller, string functionName, bool evalMode)
+    void Begin(LuaEngine engine, Client scriptClient, Client caller, string functionName, bool evalMode)
     {
-        _server = server;
         Engine = engine;
         ScriptClient = scriptClient;
         Caller = caller;
         FunctionName = functionName;
         EvalMode = evalMode;
-        SnapshotTimeMs = server.NowMs;
+        ReadOnly = AllowOom = WriteDirty = TimedOut = Killed = false;
+        ReplTargets = PropagationTargets.All;
+        _start = Stopwatch.GetTimestamp();
     }
 
     public long ElapsedMs => (long)Stopwatch.GetElapsedTime(_start).TotalMilliseconds;
@@ -121,7 +122,8 @@ public sealed class ScriptRun
             return null;
         }
 
-        var run = new ScriptRun(server, engine, scriptClient, caller, functionName, evalMode);
+        var run = server.Lua.RunContext;
+        run.Begin(engine, scriptClient, caller, functionName, evalMode);
         scriptClient.Db = caller.Db;
         scriptClient.Reply.Protocol = 2;
         if (caller.HasFlag(ClientFlags.Multi)) scriptClient.Flags |= ClientFlags.Multi;
@@ -163,7 +165,7 @@ public sealed class ScriptRun
             return Killed;
         }
         long elapsed = ElapsedMs;
-        if (elapsed < _server.Config.GetLong("busy-reply-threshold")) return false;
+        if (elapsed < _server.Config.BusyReplyThreshold) return false;
         _server.Log.Warning($"Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {(EvalMode ? "SCRIPT KILL" : "FUNCTION KILL")} command. Script name is: {FunctionName}.");
         TimedOut = true;
         _server.Lua.Busy = true;

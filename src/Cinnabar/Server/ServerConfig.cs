@@ -43,6 +43,9 @@ public sealed partial class ServerConfig
 
     /// <summary>min-replicas-to-write / min-replicas-max-lag: read before every write, so typed; a change recounts the good replicas.</summary>
     public long MinReplicasToWrite, MinReplicasMaxLag = 10;
+
+    /// <summary>busy-reply-threshold (lua-time-limit): ms before a running script lets the loop answer -BUSY.</summary>
+    public long BusyReplyThreshold = 5000;
     public event Action? MinReplicasChanged;
     public string EnableDebugCommand = "no";
     public string EnableProtectedConfigs = "no";
@@ -246,6 +249,7 @@ public sealed partial class ServerConfig
         Int("maxmemory-samples", 5, 1, int.MaxValue, v => MaxMemorySamples = (int)v, () => MaxMemorySamples);
         Int("active-expire-effort", 1, 1, 10, v => ActiveExpireEffort = (int)v, () => ActiveExpireEffort);
         Bool("replica-read-only", true, v => ReplicaReadOnly = v, () => ReplicaReadOnly, false, "slave-read-only");
+        Int("busy-reply-threshold", 5000, 0, long.MaxValue, v => BusyReplyThreshold = v, () => BusyReplyThreshold, false, false, "lua-time-limit");
         Int("min-replicas-to-write", 0, 0, int.MaxValue, v =>
         {
             MinReplicasToWrite = v;
