@@ -108,7 +108,9 @@ public sealed class ClientPause
         if (cmd == null || unknownSub) return false; // rejected anyway, no need to wait
         if (CommandPauseActive() && !WritesOnly) return true;
         bool exec = cmd.Parent == null && cmd.Name == "exec";
-        return cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate) || (exec && Transactions.Multi.TransactionMayReplicate(c));
+        // A script's declared flags decide (a no-writes script is neither a write nor may-replicate).
+        var flags = cmd.Has(CommandFlags.ScriptDeclaredFlags) ? _server.Lua.CommandFlagsFor(c, cmd) : cmd.Flags;
+        return (flags & (CommandFlags.Write | CommandFlags.MayReplicate)) != 0 || (exec && Transactions.Multi.TransactionMayReplicate(c));
     }
 
     /// <summary>blockPostponeClient: the client keeps its unexecuted command and is resumed by UnpauseClients.</summary>

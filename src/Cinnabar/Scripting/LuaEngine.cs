@@ -96,7 +96,6 @@ public sealed unsafe class LuaEngine : IDisposable
     /// <summary>Runs a library chunk with env {null = cjson.null} and sets its result as a global.</summary>
     static void LoadLibrary(IntPtr l, string name)
     {
-        if (typeof(LuaEngine).Assembly.GetManifestResourceInfo($"Scripting.Lua.{name}.lua") == null) return; // TEMP until the libraries land
         if (LuaNative.LoadText(l, Resource(name), "=" + name) != LuaNative.Ok)
             throw new InvalidOperationException($"{name}.lua: " + LuaNative.ToStringOrNull(l, -1));
         LuaNative.CreateTable(l, 0, 1);

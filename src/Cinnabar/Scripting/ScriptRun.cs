@@ -263,10 +263,11 @@ public sealed class ScriptRun
         // scriptVerifyAllowStale
         if (_server.IsReplica && _server.ReplicaSide.State != Replication.ReplState.Connected && !_server.Config.GetBool("replica-serve-stale-data") && !cmd.Has(CommandFlags.Stale))
             return "Can not execute the command on a stale replica";
+        // scriptVerifyWriteCommandAllow: for a read-only script a may-replicate command (PUBLISH,
+        // PFCOUNT) counts as a write, so read-only scripts run during CLIENT PAUSE WRITE.
+        if (ReadOnly && cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate)) return "Write commands are not allowed from read-only scripts.";
         if (cmd.Has(CommandFlags.Write))
         {
-            // scriptVerifyWriteCommandAllow
-            if (ReadOnly) return "Write commands are not allowed from read-only scripts.";
             if (_server.IsReplica && _server.Config.ReplicaReadOnly && !Caller.HasFlag(ClientFlags.Master) && !IsAofClient(Caller))
                 return "-READONLY You can't write against a read only replica.";
             if ((_server.BackgroundSave.DiskError ?? _server.Aof.WriteDeniedError) is { } diskError) return diskError;
