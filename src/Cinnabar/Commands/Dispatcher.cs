@@ -1,6 +1,6 @@
 // Command dispatch (Redis's processCommand + call): resolves argv against the command table,
 // runs the checks in Redis's order (unknown command, arity, protected commands, auth, MULTI
-// restrictions, OOM, read-only replica, Pub/Sub context, loading, MULTI queueing), then calls
+// restrictions, OOM, read-only replica, Pub/Sub context, loading, busy script, MULTI queueing), then calls
 // the handler. call() measures the command (commandstats, the dirty delta) and runs the
 // post-call steps in Redis's order: slowlog, MONITOR, propagation of what changed, tracking;
 // at the end of the outermost call the unit's commands leave (propagatePendingCommands) and
@@ -74,9 +74,12 @@ public sealed class Dispatcher
     /// <summary>
     /// processCommand's checks after lookup and arity, in Redis's order, as one function:
     /// protected commands, authentication, MULTI's no_multi, OOM (evicting first), -MISCONF after
-    /// a failed save, the read-only replica, RESP2's Pub/Sub context, loading; and for a script's
-    /// redis.call (scriptCall) the noscript flag. Returns the error to reply (a leading '-' carries its own code), or
-    /// null when the command may run. ACL and cluster redirection join here when they exist.
+    /// a failed save, min-replicas, the read-only replica, RESP2's Pub/Sub context, a stale
+    /// replica, loading, a busy script; EVAL/FCALL are checked with their script's declared flags.
+    /// With CommandCaller.Script only the noscript flag applies here (a running script's
+    /// redis.call is checked by ScriptRun.Call, Redis's scriptCall). Returns the error to reply (a
+    /// leading '-' carries its own code), or null when the command may run. ACL and cluster
+    /// redirection join here when they exist.
     /// </summary>
     public string? CheckCommand(Client c, CommandDef cmd, CommandCaller caller)
     {

@@ -18,6 +18,7 @@ public static class AofRewriter
     {
         var w = new Writer(output);
         if (timestamp) WriteTimestamp(w);
+        WriteFunctions(server, w);
         foreach (var db in server.Databases)
         {
             if (db.Count == 0) continue;
@@ -34,6 +35,18 @@ public static class AofRewriter
     /// <summary>The #TS annotation a base starts with under aof-timestamp-enabled.</summary>
     internal static void WriteTimestamp(Writer w) =>
         w.Raw(System.Text.Encoding.ASCII.GetBytes($"#TS:{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}\r\n"));
+
+    /// <summary>rewriteFunctions: each function library as FUNCTION LOAD of its code, before the keys.</summary>
+    internal static void WriteFunctions(CinnabarServer server, Writer w)
+    {
+        foreach (var lib in server.Lua.Functions.Libraries)
+        {
+            w.Count(3);
+            w.Bulk("FUNCTION"u8);
+            w.Bulk("LOAD"u8);
+            w.Bulk(lib.Code);
+        }
+    }
 
     internal static void WriteSelect(Writer w, int db)
     {

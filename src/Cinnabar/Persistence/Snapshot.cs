@@ -94,7 +94,11 @@ public sealed class Snapshot : IPreWriteHook
             KeysTotal += dbs[i].Count;
         }
         if (_w != null) RdbFile.WriteHeader(server, _w, repl, aofBase);
-        else if (server.Config.AofTimestampEnabled) AofRewriter.WriteTimestamp(_aof!);
+        else
+        {
+            if (server.Config.AofTimestampEnabled) AofRewriter.WriteTimestamp(_aof!);
+            AofRewriter.WriteFunctions(server, _aof!); // the libraries as they are now, at the snapshot's start
+        }
         foreach (var db in dbs) db.PreWriteHook = this;
     }
 

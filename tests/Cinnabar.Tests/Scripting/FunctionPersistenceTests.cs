@@ -39,6 +39,26 @@ public class FunctionPersistenceTests
         Assert.Contains("Error trying to load the RDB", r.Text);
     }
 
+    [Theory]
+    [InlineData("yes")]
+    [InlineData("no")]
+    public void LibrariesSurviveAnAofRewriteAndReload(string preamble)
+    {
+        using var fx = new ServerFixture(cfg =>
+        {
+            cfg.Set("appendonly", "yes", startup: true);
+            cfg.Set("aof-use-rdb-preamble", preamble, startup: true);
+        });
+        using var c = fx.Connect();
+        c.Call("FUNCTION", "LOAD", Lib);
+        Assert.StartsWith("+Background append only file rewriting", c.CallS("BGREWRITEAOF"));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (c.Call("INFO", "persistence").Text!.Contains("aof_rewrite_in_progress:1") && sw.ElapsedMilliseconds < 10000) Thread.Sleep(20);
+        // The library was loaded before the rewrite: after it only the new base holds it.
+        Assert.Equal("+OK", c.CallS("DEBUG", "LOADAOF"));
+        Assert.Equal("\"hello world\"", c.CallS("FCALL", "hello", "0"));
+    }
+
     [Fact]
     public void DumpAndRestoreFollowThePolicies()
     {
