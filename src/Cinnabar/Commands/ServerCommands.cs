@@ -272,6 +272,17 @@ public static class ServerCommands
             else c.Reply.Error("No shutdown in progress.");
             return;
         }
+        // A busy script: only SHUTDOWN NOSAVE, which stops the script too (nothing is saved, its
+        // half-done writes included), so the loop it runs in can end.
+        if (c.Server.Lua.Busy)
+        {
+            if (!nosave)
+            {
+                c.Reply.Error(c.Server.Lua.BusyError);
+                return;
+            }
+            c.Server.Lua.Running?.KillForShutdown();
+        }
         // Done: the loop stops (no reply, as Redis exits); Waiting: the client waits with it.
         if (c.Server.ShutdownSequence.Begin(save ? true : nosave ? false : null, force, now, c) == Server.ShutdownResult.Failed)
             c.Reply.Error("Errors trying to SHUTDOWN. Check logs.");

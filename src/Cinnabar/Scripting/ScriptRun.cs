@@ -174,6 +174,9 @@ public sealed class ScriptRun
         return Killed;
     }
 
+    /// <summary>SHUTDOWN NOSAVE during a busy script: it stops whatever it wrote (the server exits without saving).</summary>
+    internal void KillForShutdown() => Killed = true;
+
     /// <summary>The hook stops the script: Redis logs it.</summary>
     internal void ServerLogKilled() => _server.Log.Warning("Lua script killed by user with SCRIPT KILL.");
 

@@ -13,7 +13,7 @@ public class ScriptBusyTests
     static void WaitBusy(RespClient probe)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        while (sw.ElapsedMilliseconds < 5000)
+        while (sw.ElapsedMilliseconds < 10000)
         {
             var r = probe.Call("PING");
             if (r.IsError && r.Text!.StartsWith("BUSY", StringComparison.Ordinal)) return;
@@ -48,7 +48,7 @@ public class ScriptBusyTests
         using var fx = BusyServer();
         using var runner = fx.Connect();
         using var probe = fx.Connect();
-        runner.Send("EVAL", "redis.call('set','w','1') local t = redis.call('time')[1] while tonumber(redis.call('time')[1]) < t + 1 do end return 'done'", "0");
+        runner.Send("EVAL", "redis.call('set','w','1') local t = redis.call('time')[1] while tonumber(redis.call('time')[1]) < t + 2 do end return 'done'", "0");
         WaitBusy(probe);
         var r = probe.Call("SCRIPT", "KILL");
         Assert.StartsWith("UNKILLABLE Sorry the script already executed write commands", r.Text);
@@ -72,6 +72,19 @@ public class ScriptBusyTests
         Assert.Equal("+OK", probe.CallS("FUNCTION", "KILL"));
         Assert.Contains("killed by user", runner.Read().Text);
         Assert.Equal("+PONG", probe.CallS("PING"));
+    }
+
+    [Fact]
+    public void OnlyShutdownNosaveStopsABusyScript()
+    {
+        using var fx = BusyServer();
+        using var runner = fx.Connect();
+        using var probe = fx.Connect();
+        runner.Send("EVAL", "redis.call('set','w','1') while true do end", "0");
+        WaitBusy(probe);
+        Assert.Equal("-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.", probe.CallS("SHUTDOWN"));
+        probe.Send("SHUTDOWN", "NOSAVE");
+        Assert.True(probe.IsClosedByServer(5000), "SHUTDOWN NOSAVE ended the server");
     }
 
     [Fact]
