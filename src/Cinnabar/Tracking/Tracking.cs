@@ -193,11 +193,15 @@ public sealed class Tracking
     public void AfterCall(Client c, CommandDef cmd)
     {
         var current = _server.Dispatcher.CurrentClient;
-        // Keys come from the executing command, the tracking mode from the client that issued it
-        // (they differ inside scripts). Read-only scripts are not tracked themselves: their commands are.
+        // The tracking mode is the issuing client's. Read-only scripts are not tracked themselves:
+        // when a script runs a read-only command, the keys the script declared (EVAL's KEYS) are
+        // remembered for its caller, as Redis 7.0 does.
         if (cmd.Has(CommandFlags.ReadOnly) && !IsReadOnlyScript(cmd)
             && current != null && current.HasFlag(ClientFlags.Tracking) && !StateOf(current).Has(TrackingFlags.Bcast))
-            RememberKeys(current, c, cmd);
+        {
+            if (c.HasFlag(ClientFlags.Script) && current.Cmd != null) RememberKeys(current, current, current.Cmd);
+            else RememberKeys(current, c, cmd);
+        }
     }
 
     /// <summary>afterCommand's part, at the end of the outermost call(): pending invalidations go out after the reply.</summary>
