@@ -143,17 +143,7 @@ public sealed class EvalScripts
     public void Eval(Client c, bool evalsha, bool ro)
     {
         var args = c.Args;
-        if (!Arguments.TryGetLong(c, 2, out long numkeys)) return;
-        if (numkeys > args.Count - 3)
-        {
-            c.Reply.Error("Number of keys can't be greater than number of args");
-            return;
-        }
-        if (numkeys < 0)
-        {
-            c.Reply.Error("Number of keys can't be negative");
-            return;
-        }
+        if (!Arguments.TryGetLong(c, 2, out long numkeys) || !ScriptRun.CheckNumKeys(c, numkeys)) return;
         _server.Monitors.BeforeScript(c);
         Script? script;
         if (evalsha)

@@ -136,6 +136,22 @@ public sealed class ScriptRun
 
     static bool IsAofClient(Client c) => c.HasFlag(ClientFlags.Fake) && !c.HasFlag(ClientFlags.Script);
 
+    /// <summary>EVAL's and FCALL's numkeys against the arguments given; false after replying the error.</summary>
+    public static bool CheckNumKeys(Client c, long numkeys)
+    {
+        if (numkeys > c.Args.Count - 3)
+        {
+            c.Reply.Error("Number of keys can't be greater than number of args");
+            return false;
+        }
+        if (numkeys < 0)
+        {
+            c.Reply.Error("Number of keys can't be negative");
+            return false;
+        }
+        return true;
+    }
+
     /// <summary>scriptResetRun: the script client leaves MULTI, the busy state ends, the caller's command (EVAL, FCALL) is not propagated itself.</summary>
     public void Reset()
     {

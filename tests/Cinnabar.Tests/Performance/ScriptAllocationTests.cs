@@ -27,4 +27,13 @@ public class ScriptAllocationTests(ServerFixture fx) : IClassFixture<ServerFixtu
         Assert.Equal(":1\r\n", reply);
         Assert.Equal(0, allocated);
     }
+
+    [Fact]
+    public void FcallOfALibraryFunctionAllocatesNothing()
+    {
+        using (var c = fx.Connect()) c.Call("FUNCTION", "LOAD", "REPLACE", "#!lua name=alloc\nredis.register_function('bump', function(keys) return redis.call('incr', keys[1]) end)");
+        var (allocated, reply) = Measure(fx.Server, Resp("SET", "f:n", "0"), Resp("FCALL", "bump", "1", "f:n"), 1, null);
+        Assert.Equal(":1\r\n", reply);
+        Assert.Equal(0, allocated);
+    }
 }
