@@ -61,14 +61,7 @@ public sealed class EvalScripts
     /// <summary>lctx.lua_client: the client the scripts' commands run as.</summary>
     Client ScriptClient
     {
-        get
-        {
-            if (_client != null) return _client;
-            _client = _server.Clients.CreateFakeClient();
-            _client.Flags |= ClientFlags.Script;
-            _client.Reply.OnError = _server.Stats.RecordError;
-            return _client;
-        }
+        get => _client ??= LuaScripting.CreateScriptClient(_server);
     }
 
     public static string Sha1Hex(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(SHA1.HashData(body));

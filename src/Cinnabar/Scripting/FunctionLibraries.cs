@@ -84,14 +84,7 @@ public sealed class FunctionLibraries
 
     Client ScriptClient
     {
-        get
-        {
-            if (_client != null) return _client;
-            _client = _server.Clients.CreateFakeClient();
-            _client.Flags |= ClientFlags.Script;
-            _client.Reply.OnError = _server.Stats.RecordError;
-            return _client;
-        }
+        get => _client ??= LuaScripting.CreateScriptClient(_server);
     }
 
     /// <summary>functionsVerifyName: letters, digits and underscores, at least one.</summary>

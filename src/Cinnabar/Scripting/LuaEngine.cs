@@ -37,7 +37,16 @@ public sealed unsafe class LuaEngine : IDisposable
         foreach (var (name, global) in new[] { ("_G", true), ("table", true), ("string", true), ("math", true), ("coroutine", true), ("debug", true), ("utf8", true) })
             LuaNative.RequireF(l, name, LibraryOpener(name == "_G" ? "base" : name), 1);
         LuaNative.SetTop(l, 0);
-        foreach (var lib in new[] { "cjson", "struct", "cmsgpack", "bit" }) LoadLibrary(l, lib);
+        // The libraries' shared support first, kept in the registry while they load.
+        int support = RunLibraryChunk(l, "libsupport", -1);
+        foreach (var lib in new[] { "cjson", "struct", "cmsgpack", "bit" })
+        {
+            LuaNative.RawGetI(l, LuaNative.RegistryIndex, LuaNative.RidxGlobals);
+            RunLibraryChunk(l, lib, support);
+            LuaNative.SetField(l, -2, lib);
+            LuaNative.SetTop(l, 0);
+        }
+        LuaNative.Unref(l, LuaNative.RegistryIndex, support);
 
         if (LuaNative.LoadText(l, Resource("prelude"), "=prelude") != LuaNative.Ok)
             throw new InvalidOperationException("prelude.lua: " + LuaNative.ToStringOrNull(l, -1));
@@ -93,20 +102,26 @@ public sealed unsafe class LuaEngine : IDisposable
         return ms.ToArray();
     }
 
-    /// <summary>Runs a library chunk with env {null = cjson.null} and sets its result as a global.</summary>
-    static void LoadLibrary(IntPtr l, string name)
+    /// <summary>
+    /// Runs a library chunk with env {null = cjson.null, support = the shared support} and leaves
+    /// its result on the stack; with support -1 (libsupport itself) the result goes to the registry
+    /// and its reference is returned.
+    /// </summary>
+    static int RunLibraryChunk(IntPtr l, string name, int support)
     {
         if (LuaNative.LoadText(l, Resource(name), "=" + name) != LuaNative.Ok)
             throw new InvalidOperationException($"{name}.lua: " + LuaNative.ToStringOrNull(l, -1));
-        LuaNative.CreateTable(l, 0, 1);
+        LuaNative.CreateTable(l, 0, 2);
         LuaNative.PushLightUserData(l, IntPtr.Zero);
         LuaNative.SetField(l, -2, "null");
+        if (support >= 0)
+        {
+            LuaNative.RawGetI(l, LuaNative.RegistryIndex, support);
+            LuaNative.SetField(l, -2, "support");
+        }
         if (LuaNative.PCall(l, 1, 1, 0) != LuaNative.Ok)
             throw new InvalidOperationException($"{name}.lua: " + LuaNative.ToStringOrNull(l, -1));
-        LuaNative.RawGetI(l, LuaNative.RegistryIndex, LuaNative.RidxGlobals);
-        LuaNative.Insert(l, -2);
-        LuaNative.SetField(l, -2, name);
-        LuaNative.SetTop(l, 0);
+        return support < 0 ? LuaNative.Ref(l, LuaNative.RegistryIndex) : 0;
     }
 
     static void SetFunction(IntPtr l, string name, delegate* unmanaged<IntPtr, int> fn)

@@ -17,6 +17,15 @@ public sealed class LuaScripting
         RunContext = new ScriptRun(server);
     }
 
+    /// <summary>A Lua state's client (lctx.lua_client): fake, flagged as a script's, its errors counted in errorstats.</summary>
+    internal static Client CreateScriptClient(CinnabarServer server)
+    {
+        var c = server.Clients.CreateFakeClient();
+        c.Flags |= ClientFlags.Script;
+        c.Reply.OnError = server.Stats.RecordError;
+        return c;
+    }
+
     /// <summary>The run context every script reuses.</summary>
     internal ScriptRun RunContext { get; }
 

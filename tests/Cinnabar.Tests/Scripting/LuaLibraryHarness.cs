@@ -28,7 +28,7 @@ sealed class LuaLibraryHarness : IDisposable
             __newindex = function(_, k) error(name .. ": global write: " .. tostring(k), 2) end,
         })
         local chunk = assert(load(source, "=" .. name, "t", env))
-        _G[name] = chunk({ null = null, c_functions = c_functions })
+        _G[name] = chunk({ null = null, c_functions = c_functions, support = rawget(_G, "libsupport") })
         loading = false
         """;
 
@@ -37,10 +37,11 @@ sealed class LuaLibraryHarness : IDisposable
         unpack = table.unpack
         string.pack, string.unpack, string.packsize = nil, nil, nil
         math.tointeger, math.ult, math.mininteger, math.maxinteger = nil, nil, nil, nil
-        utf8, debug, rawlen, table.unpack, table.move = nil, nil, nil, nil, nil
+        utf8, debug, rawlen, table.unpack, table.move, libsupport = nil, nil, nil, nil, nil, nil
         """;
 
-    static readonly string[] Libraries = ["cjson", "cmsgpack", "bit", "struct"];
+    // libsupport first: the others get its result as env.support.
+    static readonly string[] Libraries = ["libsupport", "cjson", "cmsgpack", "bit", "struct"];
 
     readonly Lua _lua = new();
 
