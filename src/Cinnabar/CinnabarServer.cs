@@ -520,6 +520,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     }
 
     /// <summary>dbAdd: clients blocked on the key may be served (RENAME, MOVE, COPY onto a waited key); the "new" event.</summary>
+    public void OnStreamRemoved(Database db, ReadOnlySpan<byte> key) => Blocking.OnStreamRemoved(db, key);
+
     public void OnKeyAdded(Database db, ReadOnlySpan<byte> key)
     {
         Blocking.OnKeyAdded(db, key);

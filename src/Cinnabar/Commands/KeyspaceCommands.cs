@@ -409,6 +409,7 @@ public static class KeyspaceCommands
         if (!ParseFlushFlags(c)) return;
         c.Server.Transactions.TouchAllWatchedKeysInDb(c.Db, null); // signalFlushedDb
         c.Server.Stats.Dirty += c.Db.Flush();
+        c.Server.Blocking.ScanDatabaseForReadyKeys(c.Db); // group readers of a flushed stream are answered
         c.Server.Tracking.InvalidateKeysOnFlush();
         // Replicas and the AOF see a FLUSHDB of an empty db too.
         c.Server.Propagation.ForceCommandPropagation(PropagationTargets.All);
@@ -444,6 +445,7 @@ public static class KeyspaceCommands
         {
             server.Transactions.TouchAllWatchedKeysInDb(db, null); // signalFlushedDb
             removed += db.Flush();
+            server.Blocking.ScanDatabaseForReadyKeys(db); // signalFlushedDb: group readers of a flushed stream are answered
         }
         server.Tracking.InvalidateKeysOnFlush();
         server.ReplicaKeysWithExpire.Clear(); // flushSlaveKeysWithExpireList

@@ -139,20 +139,30 @@ public sealed class BlockingKeys
     /// <summary>signalKeyAsReady: a key in the client's db that others may wait on received data; served after the command.</summary>
     public static void SignalKeyAsReady(Client c, ReadOnlySpan<byte> key) => c.Server.Blocking.Signal(c.Db, key);
 
-    /// <summary>dbAdd's signal: only a value that can serve a waiter (list, sorted set) makes the key ready.</summary>
+    /// <summary>dbAdd's signal: only a value that can serve a waiter (list, sorted set, stream) makes the key ready.</summary>
     public void OnKeyAdded(Database db, ReadOnlySpan<byte> key)
     {
         if (!_blocking.TryGetValue(db, out var byKey) || byKey.Count == 0) return;
-        if (db.Main.Find(key)?.Type is ObjType.List or ObjType.ZSet) Signal(db, key);
+        if (db.Main.Find(key)?.Type is ObjType.List or ObjType.ZSet or ObjType.Stream) Signal(db, key);
     }
 
-    /// <summary>scanDatabaseForReadyKeys (SWAPDB): every waited key of the db that now holds a servable value is ready.</summary>
+    /// <summary>
+    /// scanDatabaseForReadyKeys and scanDatabaseForDeletedStreams (SWAPDB, FLUSHALL): every
+    /// waited key of the db that now holds a servable value is ready, and so is every key a
+    /// stream reader waits on (a group reader whose stream went away is answered with an error).
+    /// </summary>
     public void ScanDatabaseForReadyKeys(Database db)
     {
         if (!_blocking.TryGetValue(db, out var byKey) || byKey.Count == 0) return;
-        foreach (var key in byKey.Keys.ToList())
-            if (db.Main.Find(key)?.Type is ObjType.List or ObjType.ZSet) Signal(db, key);
+        foreach (var (key, q) in byKey.ToList())
+        {
+            if (db.Main.Find(key)?.Type is ObjType.List or ObjType.ZSet or ObjType.Stream) Signal(db, key);
+            else if (q.Any(c => c.BlockState!.Type == BlockType.Stream)) Signal(db, key);
+        }
     }
+
+    /// <summary>signalDeletedKeyAsReady: a stream left the keyspace (deleted, overwritten, renamed away); its group readers must learn it.</summary>
+    public void OnStreamRemoved(Database db, ReadOnlySpan<byte> key) => Signal(db, key);
 
     public void Signal(Database db, ReadOnlySpan<byte> key)
     {
@@ -182,9 +192,19 @@ public sealed class BlockingKeys
                     var st = c.BlockState!;
                     if (st.Serve == null) continue; // unblocked meanwhile (served through another key)
                     var value = db.Main.Find(key);
-                    if (value == null) break; // the key ran dry
-                    if (!Serves(st.Type, value.Type)) continue;
-                    if (!_server.Dispatcher.CallBlocked(c, st, db, key)) break;
+                    if (st.Type == BlockType.Stream)
+                    {
+                        // Readers do not consume: each decides alone, and a group reader also
+                        // answers a key that went away or changed type (serveClientsBlockedOnStreamKey,
+                        // unblockDeletedStreamReadgroupClients).
+                        if (!_server.Dispatcher.CallBlocked(c, st, db, key)) continue;
+                    }
+                    else
+                    {
+                        if (value == null) break; // the key ran dry
+                        if (!Serves(st.Type, value.Type)) continue;
+                        if (!_server.Dispatcher.CallBlocked(c, st, db, key)) break;
+                    }
                     UnblockClient(c, requeue: true);
                     _server.Clients.QueueReplyWrite(c);
                 }

@@ -236,6 +236,7 @@ public sealed class Database
                 }
                 Main.Replace(old, value, hash);
                 UsedMemory += ObjectSize.OfKey(value) - ObjectSize.OfKey(old);
+                if (old.Type == ObjType.Stream) _owner.OnStreamRemoved(this, key);
             }
             if (!keepTtl && Expires.Count > 0) Expires.Remove(key);
         }
@@ -294,6 +295,7 @@ public sealed class Database
         if (Expires.Count > 0) Expires.Remove(key);
         UsedMemory -= ObjectSize.OfKey(o);
         _owner.OnValueFreed(o);
+        if (o.Type == ObjType.Stream) _owner.OnStreamRemoved(this, key);
         return true;
     }
 
@@ -310,6 +312,7 @@ public sealed class Database
         if (o == null) return null;
         if (Expires.Count > 0) Expires.Remove(key);
         UsedMemory -= ObjectSize.OfKey(o);
+        if (o.Type == ObjType.Stream) _owner.OnStreamRemoved(this, key);
         return o;
     }
 
@@ -446,6 +449,9 @@ public interface IKeyspaceOwner
 
     /// <summary>After a key is added (dbAdd): the "new" event.</summary>
     void OnKeyAdded(Database db, ReadOnlySpan<byte> key);
+
+    /// <summary>A stream left key (deleted, overwritten, detached): readers blocked on it are told (signalDeletedKeyAsReady).</summary>
+    void OnStreamRemoved(Database db, ReadOnlySpan<byte> key) { }
     void OnKeyExpired(Database db, byte[] key);
     void OnValueFreed(RedisObject o);
     void SignalModifiedKey(Database db, ReadOnlySpan<byte> key);

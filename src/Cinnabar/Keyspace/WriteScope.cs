@@ -92,6 +92,16 @@ public ref struct WriteScope
         owner.AddDirty(dirty);
     }
 
+    /// <summary>
+    /// A change Redis makes without signalModifiedKey (XREADGROUP's deliveries and consumer
+    /// creation): the memory delta and the dirty count, no signal and no event.
+    /// </summary>
+    public void EndWithoutSignal(long dirty)
+    {
+        ApplyDelta();
+        _db.Owner.AddDirty(dirty);
+    }
+
     /// <summary>notifyKeyspaceEvent on the key for an event besides End's (SET's "expire", LMOVE's push onto its own source).</summary>
     public readonly void Notify(NotifyClass type, string eventName) => _db.Owner.NotifyKeyspaceEvent(type, eventName, _key, _db.Id);
 

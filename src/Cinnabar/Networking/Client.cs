@@ -58,6 +58,9 @@ public sealed class Client : IFileEventHandler
     /// <summary>Set by FreeClient: a handler that freed its own client stops the batch (cheaper than a dictionary probe per command).</summary>
     internal bool Freed;
 
+    /// <summary>mustObeyClient: the primary's link or the AOF loader, whose commands were already checked where they first ran.</summary>
+    public bool MustObey => HasFlag(ClientFlags.Master) || (HasFlag(ClientFlags.Fake) && !HasFlag(ClientFlags.Script));
+
     public string? Name;
     public string? LibName;
     public string? LibVersion;

@@ -205,14 +205,12 @@ public sealed partial class ServerConfig
         StoredInt("busy-reply-threshold", 5000, 0, LongMax, alias: "lua-time-limit");
         StoredInt("cluster-node-timeout", 15000, 0, LongMax);
         StoredInt("latency-monitor-threshold", 0, 0, LongMax);
-        StoredInt("stream-node-max-entries", 100, 0, LongMax);
         StoredInt("cluster-link-sendbuf-limit", 0, 0, LongMax, memory: true);
         StoredInt("hash-max-listpack-entries", 512, 0, LongMax, alias: "hash-max-ziplist-entries");
         StoredInt("set-max-intset-entries", 512, 0, LongMax);
         StoredInt("zset-max-listpack-entries", 128, 0, LongMax, alias: "zset-max-ziplist-entries");
         StoredInt("active-defrag-ignore-bytes", 100L << 20, 1, LongMax, memory: true);
         StoredInt("hash-max-listpack-value", 64, 0, LongMax, memory: true, alias: "hash-max-ziplist-value");
-        StoredInt("stream-node-max-bytes", 4096, 0, LongMax, memory: true);
         StoredInt("zset-max-listpack-value", 64, 0, LongMax, memory: true, alias: "zset-max-ziplist-value");
         StoredInt("hll-sparse-max-bytes", 3000, 0, LongMax, memory: true);
         StoredInt("tracking-table-max-keys", 1000000, 0, LongMax);

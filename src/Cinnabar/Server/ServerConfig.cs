@@ -64,6 +64,8 @@ public sealed partial class ServerConfig
     public int ListMaxListpackSize = -2;
     public int ListCompressDepth;
     public long HashMaxListpackEntries = 512;
+    public long StreamNodeMaxBytes = 4096;
+    public long StreamNodeMaxEntries = 100;
     public long HashMaxListpackValue = 64;
     public long SetMaxIntsetEntries = 512;
     public long HllSparseMaxBytes = 3000;
@@ -285,6 +287,8 @@ public sealed partial class ServerConfig
         Bool("lazyfree-lazy-user-flush", false, v => LazyfreeLazyUserFlush = v, () => LazyfreeLazyUserFlush);
         Int("list-max-listpack-size", -2, int.MinValue, int.MaxValue, v => ListMaxListpackSize = (int)v, () => ListMaxListpackSize, aliases: "list-max-ziplist-size");
         Int("list-compress-depth", 0, 0, int.MaxValue, v => ListCompressDepth = (int)v, () => ListCompressDepth);
+        Int("stream-node-max-bytes", 4096, 0, long.MaxValue, v => StreamNodeMaxBytes = v, () => StreamNodeMaxBytes, memory: true);
+        Int("stream-node-max-entries", 100, 0, long.MaxValue, v => StreamNodeMaxEntries = v, () => StreamNodeMaxEntries);
         Int("hash-max-listpack-entries", 512, 0, long.MaxValue, v => HashMaxListpackEntries = v, () => HashMaxListpackEntries, aliases: "hash-max-ziplist-entries");
         Int("hash-max-listpack-value", 64, 0, long.MaxValue, v => HashMaxListpackValue = v, () => HashMaxListpackValue, memory: true, aliases: "hash-max-ziplist-value");
         Int("set-max-intset-entries", 512, 0, long.MaxValue, v => SetMaxIntsetEntries = v, () => SetMaxIntsetEntries);
