@@ -25,6 +25,10 @@ ROOT = os.path.dirname(HERE)
 CINNABAR = os.path.join(ROOT, "src/Cinnabar.Server/bin/Release/net10.0/cinnabar-server")
 # The EVALSHA row's script (issue 12's benchmark): one GET and one INCR.
 EVALSHA_SCRIPT = "redis.call('get', KEYS[1]) return redis.call('incr', KEYS[2])"
+# Rows that are custom command lines rather than redis-benchmark tests (issue 12's EVALSHA,
+# issue 13's streams): XADD appends to one stream with generated IDs; XREADGROUP delivers one
+# new entry per call to a consumer of a group over a stream filled beforehand (see prepare_custom).
+CUSTOM_ROWS = ("EVALSHA", "XADD", "XREADGROUP")
 
 ROWS = ["PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPOP", "SADD", "HSET", "ZADD", "LRANGE_100", "MSET"]
 # Requests per run at -P 1, sized so one run takes about a second against redis-server on a
@@ -106,12 +110,9 @@ def bench(port, pid, test, clients, pipeline, size, n):
     cpu_before = cpu_ns(pid)
     cmd = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-d", str(size),
            "-n", str(n), "-t", test.lower(), "--csv"]
-    if test == "EVALSHA":
-        # Not a redis-benchmark test of its own: a cached script doing one GET and one INCR.
-        sha = subprocess.run(["redis-cli", "-p", str(port), "SCRIPT", "LOAD", EVALSHA_SCRIPT],
-                             capture_output=True, text=True).stdout.strip()
+    if test in CUSTOM_ROWS:
         cmd = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-r", "100000",
-               "-n", str(n), "--csv", "EVALSHA", sha, "2", "key:__rand_int__", "counter:__rand_int__"]
+               "-n", str(n), "--csv"] + prepare_custom(port, test, n)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
     cpu_us_per_request = (cpu_ns(pid) - cpu_before) / 1000.0 / n
     gc_after = gc_stats(port)
@@ -119,11 +120,33 @@ def bench(port, pid, test, clients, pipeline, size, n):
     # redis-benchmark names some rows with a suffix ("LRANGE_100 (first 100 elements)",
     # "MSET (10 keys)") and prints helper rows ("LPUSH (needed to benchmark LRANGE)").
     for row in csv.reader(io.StringIO(out)):
-        if row and test == "EVALSHA" and row[0].upper().startswith("EVALSHA"):
+        if row and test in CUSTOM_ROWS and row[0].upper().startswith(test):
             return float(row[1]), float(row[4]), float(row[6]), cpu_us_per_request, gcs, gc_pause_ms
         if row and row[0].split(" (")[0] == test and "needed to" not in row[0]:
             return float(row[1]), float(row[4]), float(row[6]), cpu_us_per_request, gcs, gc_pause_ms
     raise RuntimeError("no result for %s (command failing or unsupported?)" % test)
+
+
+def prepare_custom(port, test, n):
+    """The command line of a custom row, after any state it needs is in place."""
+    if test == "EVALSHA":
+        # A cached script doing one GET and one INCR.
+        sha = subprocess.run(["redis-cli", "-p", str(port), "SCRIPT", "LOAD", EVALSHA_SCRIPT],
+                             capture_output=True, text=True).stdout.strip()
+        return ["EVALSHA", sha, "2", "key:__rand_int__", "counter:__rand_int__"]
+    if test == "XADD":
+        return ["XADD", "bench:stream", "*", "field", "__rand_int__", "other", "value"]
+    # XREADGROUP: a fresh stream of n entries (3 fields) and a group at its start, so every call delivers one entry.
+    subprocess.run(["redis-cli", "-p", str(port), "DEL", "bench:xrg"], capture_output=True)
+    buf = io.BytesIO()
+    for i in range(n + 1000):
+        parts = [b"XADD", b"bench:xrg", b"%d-1" % (i + 1), b"f1", b"v%d" % i, b"f2", b"x" * 10, b"f3", b"42"]
+        buf.write(b"*%d\r\n" % len(parts))
+        for p in parts:
+            buf.write(b"$%d\r\n%s\r\n" % (len(p), p))
+    subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=buf.getvalue(), capture_output=True)
+    subprocess.run(["redis-cli", "-p", str(port), "XGROUP", "CREATE", "bench:xrg", "g", "0"], capture_output=True)
+    return ["XREADGROUP", "GROUP", "g", "consumer", "COUNT", "1", "STREAMS", "bench:xrg", ">"]
 
 
 def warm_up(servers, args):
@@ -143,8 +166,9 @@ def warm_up(servers, args):
                 subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(args.clients), "-P", pipeline,
                                 "-n", "20000" if pipeline == "16" else "5000", "-d", "1024" if attempt % 2 else "3",
                                 "-t", args.rows.lower(), "-q"], capture_output=True, timeout=300)
-                if "EVALSHA" in args.rows.split(","):
-                    bench(port, servers[name][1].pid, "EVALSHA", args.clients, int(pipeline), 3, 20000)
+                for custom in CUSTOM_ROWS:
+                    if custom in args.rows.split(","):
+                        bench(port, servers[name][1].pid, custom, args.clients, int(pipeline), 3, 20000)
         jit_ms = (cpu_ns(servers["cinnabar"][1].pid, thread="Tiered") - before) / 1e6
         print("warm-up pass %d: JIT thread %.0f ms" % (attempt + 1, jit_ms), flush=True)
         if attempt >= 1 and jit_ms < 20:

@@ -348,11 +348,7 @@ public static class StreamCommands
         }
         if (KeyLookup.CheckType(c, o, ObjType.Stream)) return;
         var s = S(o);
-        if (id < s.MaxDeletedEntryId)
-        {
-            c.Reply.Error("The ID specified in XSETID is smaller than current max_deleted_entry_id");
-            return;
-        }
+        // Redis 7.0 checks the new ID against the top item only (not against the current max deleted ID).
         if (s.Length > 0)
         {
             if (id < s.LastValidId())

@@ -3,8 +3,8 @@
 // else (with BLOCK) parked on the keys until an XADD, XGROUP DESTROY or the key's deletion
 // makes them ready. A group read delivers entries into the group's and the consumer's PEL, or
 // replays the consumer's own PEL for an ID other than ">". XREADGROUP itself never propagates:
-// each delivery goes out as XCLAIM ... FORCE JUSTID LASTID, and the group's position as
-// XGROUP SETID ... ENTRIESREAD, so replicas and the AOF hold the same PELs.
+// each delivery goes out as XCLAIM ... FORCE JUSTID LASTID, and a NOACK read's new group
+// position as XGROUP SETID ... ENTRIESREAD, so replicas and the AOF hold the same PELs.
 using Cinnabar.DataTypes;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
@@ -54,8 +54,8 @@ public static class StreamReadCommands
                 streamsCount = args.Count - streamsArg;
                 if (streamsCount % 2 != 0)
                 {
-                    char symbol = xreadgroup ? '>' : '$';
-                    c.Reply.Error($"Unbalanced '{c.Cmd!.FullName}' list of streams: for each stream key an ID or '{symbol}' must be specified.");
+                    // Redis 7.0 says XREAD and '$' for XREADGROUP too.
+                    c.Reply.Error("Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
                     return;
                 }
                 streamsCount /= 2;
@@ -268,7 +268,8 @@ public static class StreamReadCommands
                 if (g.EntriesRead != RedisStream.InvalidEntriesRead && !s.RangeHasTombstones(id, null)) g.EntriesRead++;
                 else if (s.EntriesAdded != 0) g.EntriesRead = s.EstimateDistanceFromFirstEverEntry(id);
                 g.LastId = id;
-                propagateLastId = true;
+                // Without NOACK each delivery's XCLAIM carries the last ID (LASTID) already.
+                if (noack) propagateLastId = true;
             }
             ReplyEntry(c, it, id, numFields);
             if (noack) continue;

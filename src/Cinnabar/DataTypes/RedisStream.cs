@@ -125,12 +125,19 @@ public sealed class RedisStream : ISizedValue, IDuplicable
         if (haveNode)
         {
             lp = new Listpack(tail!);
-            if (lp.TotalBytes + totalLen >= nodeMaxBytes) lp = default;
-            else if (nodeMaxEntries != 0)
+            bool full = lp.TotalBytes + totalLen >= nodeMaxBytes;
+            if (!full && nodeMaxEntries != 0)
             {
                 int p = lp.First();
                 long count = GetInteger(lp, p) + GetInteger(lp, lp.Next(p)); // live and deleted entries
-                if (count >= nodeMaxEntries) lp = default;
+                full = count >= nodeMaxEntries;
+            }
+            if (full)
+            {
+                // The tail is done growing: it gives back its preallocated room (lpShrinkToFit).
+                lp.Shrink();
+                if (!ReferenceEquals(lp.Buf, tail)) SetNode(lastKey, lp.Buf, tail);
+                lp = default;
             }
         }
 

@@ -44,6 +44,8 @@ public static class ReplicationStreamDiff
             string flag = c.Arg(i - 1).ToUpperInvariant();
             return flag == "PXAT" ? 1 : flag == "EXAT" ? 1000 : 0;
         }
+        // A stream delivery's time (XREADGROUP, XCLAIM and XAUTOCLAIM propagate as XCLAIM ... TIME <ms>).
+        if (name == "XCLAIM" && i >= 6 && c.Arg(i - 1).Equals("TIME", StringComparison.OrdinalIgnoreCase)) return 1;
         if (name == "RESTORE" && i == 2 && c.Args.Skip(4).Any(a => Encoding.Latin1.GetString(a).Equals("ABSTTL", StringComparison.OrdinalIgnoreCase)))
             return 1;
         return 0;
