@@ -219,6 +219,26 @@ public sealed class Rax<T> where T : class
         return n.IsKey;
     }
 
+    /// <summary>The first key and its value (raxSeek "^" then raxNext), or false when empty.</summary>
+    public bool TryGetFirst(Span<byte> key, out int keyLength, out T? value)
+    {
+        var n = _root;
+        keyLength = 0;
+        while (!n.IsKey)
+        {
+            if (n.Children.Length == 0)
+            {
+                value = null;
+                return false;
+            }
+            n = n.Children[0];
+            n.Label.CopyTo(key[keyLength..]);
+            keyLength += n.Label.Length;
+        }
+        value = n.Value;
+        return true;
+    }
+
     /// <summary>raxFree: drops every key.</summary>
     public void Clear()
     {

@@ -220,17 +220,15 @@ public sealed class RedisStream : ISizedValue, IDuplicable
     {
         if (args.Strategy == StreamTrimStrategy.None) return 0;
         long maxLen = args.MaxLen, limit = args.Limit, deleted = 0;
-        var ri = Nodes.GetIterator();
-        ri.Seek(RaxSeek.First);
         Span<byte> key = stackalloc byte[StreamId.EncodedSize];
-        while (ri.Next())
+        // Trimming works on the head node: each one removed whole makes the next the head.
+        while (Nodes.TryGetFirst(key, out _, out var head))
         {
             if (args.Strategy == StreamTrimStrategy.MaxLen && Length <= maxLen) break;
-            var lp = new Listpack(ri.Value);
+            var lp = new Listpack(head!);
             int p = lp.First();
             long entries = GetInteger(lp, p);
             if (limit != 0 && deleted + entries > limit) break; // the amount of work allowed is spent
-            ri.Key.CopyTo(key);
             var masterId = StreamId.Decode(key);
             bool removeNode = args.Strategy == StreamTrimStrategy.MaxLen
                 ? Length - entries >= maxLen
@@ -238,7 +236,6 @@ public sealed class RedisStream : ISizedValue, IDuplicable
             if (removeNode)
             {
                 RemoveNode(key);
-                ri.Seek(RaxSeek.GreaterOrEqual, key);
                 Length -= entries;
                 deleted += entries;
                 continue;
@@ -294,7 +291,8 @@ public sealed class RedisStream : ISizedValue, IDuplicable
             if (!ReferenceEquals(lp.Buf, oldArray)) SetNode(key, lp.Buf, oldArray);
             break; // the target was met inside this node
         }
-        FirstId = Length == 0 ? StreamId.Min : GetEdgeId(first: true, skipTombstones: true);
+        // Redis recomputes the first ID after every trim; it can only have moved if something went.
+        if (deleted > 0) FirstId = Length == 0 ? StreamId.Min : GetEdgeId(first: true, skipTombstones: true);
         return deleted;
     }
 
