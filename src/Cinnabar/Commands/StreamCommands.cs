@@ -376,7 +376,7 @@ public static class StreamCommands
     [Command("xrevrange")] static void XRevRange(Client c) => RangeGeneric(c, rev: true);
 
     /// <summary>streamParseIntervalIDOrReply: an ID, or "(" and an ID for an exclusive bound.</summary>
-    static bool TryParseIntervalId(Client c, int i, out StreamId id, out bool exclusive, ulong missingSeq)
+    internal static bool TryParseIntervalId(Client c, int i, out StreamId id, out bool exclusive, ulong missingSeq)
     {
         var a = c.Args[i];
         exclusive = a.Length > 1 && a[0] == '(';

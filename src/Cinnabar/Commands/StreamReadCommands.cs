@@ -176,19 +176,16 @@ public static class StreamReadCommands
             var s = S(o);
             if (groups != null)
             {
+                // The consumer is found or created only for a stream served now (7.0).
+                if (serve[k] == 0) continue;
                 var w = c.Db.BeginWrite(key, o);
                 var consumer = LookupOrCreateConsumer(c, w, key, groups[k], args[groupArg], args[groupArg + 1], noack, now, out long dirty);
-                if (serve[k] != 0)
-                {
-                    ReplyStreamName(c, key);
-                    if (serve[k] == 2) ReplyFromConsumerPel(c, s, ids[k], count, consumer, now);
-                    else
-                    {
-                        ids[k].TryIncrement(out var start);
-                        ReplyWithGroupRange(c, s, start, count, groups[k], consumer, noack, key, args[groupArg], now);
-                    }
-                    dirty++;
-                }
+                ReplyStreamName(c, key);
+                // Either way the ID given is the last one seen: the reply starts after it.
+                ids[k].TryIncrement(out var start);
+                if (serve[k] == 2) ReplyFromConsumerPel(c, s, start, count, consumer, now);
+                else ReplyWithGroupRange(c, s, start, count, groups[k], consumer, noack, key, args[groupArg], now);
+                dirty++;
                 w.EndWithoutSignal(dirty);
             }
             else if (serve[k] != 0)
