@@ -3,8 +3,10 @@
 // redis-server primary (or the reverse) can be compared with one command. Unordered things (keys,
 // set members, hash fields, sorted set elements) are XORed together as SHA1s (xorDigest: digest
 // ^= SHA1(data)) so their order does not matter; ordered things (list elements, a key's parts)
-// are mixed: digest = SHA1(digest ^ SHA1(data)). Members stored as integers are digested as their decimal text, scores as %.17g.
+// are mixed: digest = SHA1(digest ^ SHA1(data)). Members stored as integers are digested as their decimal text, scores as %.17g;
+// a stream mixes its live entries in ID order.
 using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Cinnabar.DataTypes;
@@ -75,10 +77,33 @@ public static class DatasetDigest
                     XorHash(digest, element);
                 }
                 break;
+            case ObjType.Stream:
+                DigestStream(digest, (RedisStream)o.Ptr!);
+                break;
             default:
                 throw new NotSupportedException("DEBUG DIGEST: no digest for " + RedisObject.TypeName(o.Type));
         }
         if (db.GetExpire(key) != -1) XorHash(digest, "!!expire!!"u8);
+    }
+
+    /// <summary>Each live entry mixed in order: its ID as "ms.seq" (a dot, as debug.c formats it), then every field and value; groups are not part of it.</summary>
+    static void DigestStream(byte[] digest, RedisStream s)
+    {
+        Span<byte> id = stackalloc byte[StreamId.MaxFormattedLength];
+        var it = new StreamIterator(s, null, null, rev: false);
+        while (it.GetId(out var entryId, out long numFields))
+        {
+            Utf8Formatter.TryFormat(entryId.Ms, id, out int n);
+            id[n++] = (byte)'.';
+            Utf8Formatter.TryFormat(entryId.Seq, id[n..], out int m);
+            Mix(digest, id[..(n + m)]);
+            for (long i = 0; i < numFields; i++)
+            {
+                it.GetField(out var field, out var value);
+                Mix(digest, field);
+                Mix(digest, value);
+            }
+        }
     }
 
     /// <summary>xorDigest: digest ^= SHA1(data).</summary>

@@ -1,8 +1,9 @@
 // The AOF-format base of a rewrite (aof.c's rewriteAppendOnlyFileRio), for aof-use-rdb-preamble
 // no: per non-empty db a SELECT, then per key the fewest commands that rebuild it — SET for a
-// string, RPUSH / SADD / ZADD / HMSET in batches of AOF_REWRITE_ITEMS_PER_CMD (64) items — and
-// PEXPIREAT for a key with a TTL; with aof-timestamp-enabled a #TS line first. Output is
-// buffered and written to the stream in 64 KB blocks.
+// string, RPUSH / SADD / ZADD / HMSET in batches of AOF_REWRITE_ITEMS_PER_CMD (64) items, a
+// stream as one XADD per entry, XSETID and its groups' XGROUP CREATE / XCLAIM — and PEXPIREAT
+// for a key with a TTL; with aof-timestamp-enabled a #TS line first. Output is buffered and
+// written to the stream in 64 KB blocks.
 using System.Buffers.Text;
 using Cinnabar.DataTypes;
 using Cinnabar.Keyspace;
@@ -76,6 +77,9 @@ public static class AofRewriter
                 break;
             case ObjType.Hash:
                 RewriteHash(w, key, o);
+                break;
+            case ObjType.Stream:
+                RewriteStream(w, key, (RedisStream)o.Ptr!);
                 break;
             default:
                 throw new NotSupportedException("AOF rewrite: no form for " + RedisObject.TypeName(o.Type));
@@ -178,6 +182,106 @@ public static class AofRewriter
             w.Bulk(e.Value!);
             if (++count == ItemsPerCmd) count = 0;
             left--;
+        }
+    }
+
+    /// <summary>
+    /// rewriteStreamObject: an XADD per live entry (an empty stream: XADD MAXLEN 0 of a throwaway
+    /// entry), XSETID for the last ID and the 7.0 metadata, then per group XGROUP CREATE with its
+    /// read counter and per consumer XGROUP CREATECONSUMER (no pending entries) or an XCLAIM
+    /// FORCE of each pending entry with its delivery time and count.
+    /// </summary>
+    static void RewriteStream(Writer w, ReadOnlySpan<byte> key, RedisStream s)
+    {
+        Span<byte> id = stackalloc byte[StreamId.MaxFormattedLength];
+        if (s.Length > 0)
+        {
+            var it = new StreamIterator(s, null, null, rev: false);
+            while (it.GetId(out var entryId, out long numFields))
+            {
+                w.Count(3 + numFields * 2);
+                w.Bulk("XADD"u8);
+                w.Bulk(key);
+                w.Bulk(id[..entryId.Format(id)]);
+                for (long i = 0; i < numFields; i++)
+                {
+                    it.GetField(out var field, out var value);
+                    w.Bulk(field);
+                    w.Bulk(value);
+                }
+            }
+        }
+        else
+        {
+            w.Count(7);
+            w.Bulk("XADD"u8);
+            w.Bulk(key);
+            w.Bulk("MAXLEN"u8);
+            w.Bulk("0"u8);
+            w.Bulk("0-1"u8);
+            w.Bulk("x"u8);
+            w.Bulk("y"u8);
+        }
+
+        w.Count(7);
+        w.Bulk("XSETID"u8);
+        w.Bulk(key);
+        w.Bulk(id[..s.LastId.Format(id)]);
+        w.Bulk("ENTRIESADDED"u8);
+        w.Bulk(s.EntriesAdded);
+        w.Bulk("MAXDELETEDID"u8);
+        w.Bulk(id[..s.MaxDeletedEntryId.Format(id)]);
+
+        if (s.Groups == null) return;
+        var gi = s.Groups.GetIterator();
+        gi.Seek(RaxSeek.First);
+        while (gi.Next())
+        {
+            var group = gi.Value;
+            w.Count(7);
+            w.Bulk("XGROUP"u8);
+            w.Bulk("CREATE"u8);
+            w.Bulk(key);
+            w.Bulk(gi.Key);
+            w.Bulk(id[..group.LastId.Format(id)]);
+            w.Bulk("ENTRIESREAD"u8);
+            w.Bulk(group.EntriesRead);
+
+            var ci = group.Consumers.GetIterator();
+            ci.Seek(RaxSeek.First);
+            while (ci.Next())
+            {
+                var consumer = ci.Value;
+                if (consumer.Pel.Count == 0)
+                {
+                    w.Count(5);
+                    w.Bulk("XGROUP"u8);
+                    w.Bulk("CREATECONSUMER"u8);
+                    w.Bulk(key);
+                    w.Bulk(gi.Key);
+                    w.Bulk(consumer.Name);
+                    continue;
+                }
+                var pi = consumer.Pel.GetIterator();
+                pi.Seek(RaxSeek.First);
+                while (pi.Next())
+                {
+                    var nack = pi.Value;
+                    w.Count(12);
+                    w.Bulk("XCLAIM"u8);
+                    w.Bulk(key);
+                    w.Bulk(gi.Key);
+                    w.Bulk(consumer.Name);
+                    w.Bulk("0"u8);
+                    w.Bulk(id[..StreamId.Decode(pi.Key).Format(id)]);
+                    w.Bulk("TIME"u8);
+                    w.Bulk(nack.DeliveryTime);
+                    w.Bulk("RETRYCOUNT"u8);
+                    w.Bulk(nack.DeliveryCount);
+                    w.Bulk("JUSTID"u8);
+                    w.Bulk("FORCE"u8);
+                }
+            }
         }
     }
 

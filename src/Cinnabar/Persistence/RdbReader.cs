@@ -179,6 +179,7 @@ public ref struct RdbReader
             RdbTypes.HashListpack => LoadHashListpack(cfg),
             RdbTypes.ZSet or RdbTypes.ZSet2 => LoadZSet(type, cfg),
             RdbTypes.ZSetListpack => LoadZSetListpack(cfg),
+            RdbTypes.StreamListpacks or RdbTypes.StreamListpacks2 => RdbStream.Load(ref this, type),
             RdbTypes.ListZiplist => LoadListFromEntries(Ziplist(LoadString()), cfg),
             RdbTypes.ListQuicklist => LoadQuicklistOfZiplists(cfg),
             RdbTypes.HashZiplist => LoadHashFromPairs(Pairs(Ziplist(LoadString())), cfg),

@@ -1,7 +1,8 @@
 // Serializes objects the way rdb.c's rdbSaveObjectType / rdbSaveObject do, into a growable
 // buffer: lengths in the 6/14/32/64-bit forms, strings as RDB int encodings when they are
 // canonical integers, LZF-compressed when rdbcompression is on and the string is over 20 bytes
-// and shrinks, and each encoding's native blob (listpack, intset, quicklist node) as a string.
+// and shrinks, and each encoding's native blob (listpack, intset, quicklist node) as a string
+// (streams: RdbStream).
 // CreateDumpPayload adds the DUMP footer: RDB version and CRC-64, both little-endian.
 using System.Buffers.Binary;
 using System.Buffers.Text;
@@ -168,6 +169,7 @@ public sealed class RdbWriter
         (ObjType.ZSet, ObjEncoding.SkipList) => RdbTypes.ZSet2,
         (ObjType.Hash, ObjEncoding.Listpack) => RdbTypes.HashListpack,
         (ObjType.Hash, ObjEncoding.HashTable) => RdbTypes.Hash,
+        (ObjType.Stream, ObjEncoding.Stream) => RdbTypes.StreamListpacks2,
         _ => throw new NotSupportedException("RDB: no serialization for " + RedisObject.TypeName(o.Type) + "/" + RedisObject.EncodingName(o.Encoding)),
     };
 
@@ -199,6 +201,9 @@ public sealed class RdbWriter
                     SaveRawString(e.Key);
                     SaveRawString(e.Value!);
                 }
+                break;
+            case RedisStream s:
+                RdbStream.Save(this, s);
                 break;
             case ZSetSkipList z:
                 // From the greatest to the smallest, as Redis does, so loading inserts at the head.
