@@ -90,7 +90,7 @@ public static class DatasetDigest
     static void DigestStream(byte[] digest, RedisStream s)
     {
         Span<byte> id = stackalloc byte[StreamId.MaxFormattedLength];
-        var it = new StreamIterator(s, null, null, rev: false);
+        using var it = StreamIterator.Start(s, null, null, rev: false);
         while (it.GetId(out var entryId, out long numFields))
         {
             Utf8Formatter.TryFormat(entryId.Ms, id, out int n);

@@ -427,7 +427,7 @@ public static class StreamCommands
     /// <summary>streamReplyWithRange without a group: the entries in [start, end], at most count (0 = all).</summary>
     internal static long ReplyWithRange(Client c, RedisStream s, StreamId start, StreamId end, long count, bool rev)
     {
-        var it = new StreamIterator(s, start, end, rev);
+        using var it = StreamIterator.Start(s, start, end, rev);
         long n = 0;
         while ((count == 0 || n < count) && it.GetId(out _, out _)) n++;
         c.Reply.ArrayLen(n);
@@ -453,7 +453,7 @@ public static class StreamCommands
     /// <summary>streamReplyWithRange(id, id, RAWENTRIES): the entry with this ID if it exists (false, nothing written, if not).</summary>
     internal static bool ReplyEntryIfExists(Client c, RedisStream s, StreamId id)
     {
-        var it = new StreamIterator(s, id, id, rev: false);
+        using var it = StreamIterator.Start(s, id, id, rev: false);
         if (!it.GetId(out var found, out long numFields)) return false;
         ReplyEntry(c, it, found, numFields);
         return true;

@@ -595,7 +595,11 @@ public static class StreamGroupCommands
     }
 
     /// <summary>streamEntryExists: whether the stream holds a live entry with this ID.</summary>
-    static bool StreamEntryExists(RedisStream s, StreamId id) => new StreamIterator(s, id, id, rev: false).GetId(out _, out _);
+    static bool StreamEntryExists(RedisStream s, StreamId id)
+    {
+        using var it = StreamIterator.Start(s, id, id, rev: false);
+        return it.GetId(out _, out _);
+    }
 
     // ------------------------------------------------------------------ XAUTOCLAIM
 

@@ -198,7 +198,7 @@ public static class StreamInfoCommands
     /// <summary>The first or last live entry as [id, [field, value, ...]], or null for an empty stream.</summary>
     static void ReplyEdgeEntry(Client c, RedisStream s, bool rev)
     {
-        var it = new StreamIterator(s, null, null, rev);
+        using var it = StreamIterator.Start(s, null, null, rev);
         if (it.GetId(out var id, out long numFields)) ReplyEntry(c, it, id, numFields);
         else c.Reply.Null();
     }

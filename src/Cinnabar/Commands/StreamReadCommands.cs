@@ -99,15 +99,16 @@ public static class StreamReadCommands
         // The command propagates only through what it does (XCLAIM, XGROUP SETID/CREATECONSUMER).
         c.Server.Propagation.PreventCommandPropagation();
 
-        var ids = new StreamId[streamsCount];
-        var groups = groupArg < 0 ? null : new StreamConsumerGroup[streamsCount];
+        // No per-call arrays: IDs on the stack, groups looked up again where needed (a rax find by name).
+        Span<StreamId> ids = streamsCount <= 16 ? stackalloc StreamId[streamsCount] : new StreamId[streamsCount];
+        bool grouped = groupArg >= 0;
         for (int k = 0; k < streamsCount; k++)
         {
             var key = args[streamsArg + k];
             int idArg = streamsArg + streamsCount + k;
             var o = c.Db.LookupRead(key);
             if (KeyLookup.CheckType(c, o, ObjType.Stream)) return;
-            if (groups != null)
+            if (grouped)
             {
                 var g = o == null ? null : S(o).LookupGroup(args[groupArg]);
                 if (g == null)
@@ -115,7 +116,6 @@ public static class StreamReadCommands
                     c.Reply.ErrorWithRawBytes($"-NOGROUP No such key '{Latin1(key)}' or consumer group '{Latin1(args[groupArg])}' in XREADGROUP with GROUP option");
                     return;
                 }
-                groups[k] = g;
             }
             var idText = args[idArg];
             if (idText.SequenceEqual("$"u8))
@@ -149,13 +149,14 @@ public static class StreamReadCommands
             var o = c.Db.LookupRead(args[streamsArg + k]);
             if (o == null) continue;
             var s = S(o);
-            if (groups != null)
+            if (grouped)
             {
+                var g = s.LookupGroup(args[groupArg])!;
                 if (ids[k] != StreamId.Max) serve[k] = 2; // a history read is always served
-                else if (s.Length > 0 && s.LastValidId() > groups[k].LastId)
+                else if (s.Length > 0 && s.LastValidId() > g.LastId)
                 {
                     serve[k] = 1;
-                    ids[k] = groups[k].LastId;
+                    ids[k] = g.LastId;
                 }
             }
             else if (s.Length > 0 && s.LastValidId() > ids[k]) serve[k] = 1;
@@ -174,17 +175,18 @@ public static class StreamReadCommands
             var o = c.Db.Main.Find(key);
             if (o == null) continue;
             var s = S(o);
-            if (groups != null)
+            if (grouped)
             {
                 // The consumer is found or created only for a stream served now (7.0).
                 if (serve[k] == 0) continue;
+                var g = s.LookupGroup(args[groupArg])!;
                 var w = c.Db.BeginWrite(key, o);
-                var consumer = LookupOrCreateConsumer(c, w, key, groups[k], args[groupArg], args[groupArg + 1], noack, now, out long dirty);
+                var consumer = LookupOrCreateConsumer(c, w, key, g, args[groupArg], args[groupArg + 1], noack, now, out long dirty);
                 ReplyStreamName(c, key);
                 // Either way the ID given is the last one seen: the reply starts after it.
                 ids[k].TryIncrement(out var start);
                 if (serve[k] == 2) ReplyFromConsumerPel(c, s, start, count, consumer, now);
-                else ReplyWithGroupRange(c, s, start, count, groups[k], consumer, noack, key, args[groupArg], now);
+                else ReplyWithGroupRange(c, s, start, count, g, consumer, noack, key, args[groupArg], now);
                 dirty++;
                 w.EndWithoutSignal(dirty);
             }
@@ -207,7 +209,7 @@ public static class StreamReadCommands
             c.Reply.NullArray();
             return;
         }
-        BlockForStreams(c, streamsArg, streamsCount, ids, deadline, count == 0 ? BlockedDefaultCount : count,
+        BlockForStreams(c, streamsArg, streamsCount, ids.ToArray(), deadline, count == 0 ? BlockedDefaultCount : count,
             groupArg < 0 ? null : args.ToArray(groupArg), groupArg < 0 ? null : args.ToArray(groupArg + 1), noack);
     }
 
@@ -251,7 +253,7 @@ public static class StreamReadCommands
     static long ReplyWithGroupRange(Client c, RedisStream s, StreamId start, long count, StreamConsumerGroup g, StreamConsumer consumer,
         bool noack, ReadOnlySpan<byte> key, ReadOnlySpan<byte> groupName, long now)
     {
-        var it = new StreamIterator(s, start, null, rev: false);
+        using var it = StreamIterator.Start(s, start, null, rev: false);
         long n = 0;
         while ((count == 0 || n < count) && it.GetId(out _, out _)) n++;
         c.Reply.ArrayLen(n);

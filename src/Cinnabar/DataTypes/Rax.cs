@@ -13,40 +13,54 @@ public sealed class Rax<T> where T : class
 {
     sealed class Node(byte[] label)
     {
-        public byte[] Label = label;    // the bytes of the edge leading into this node
-        public Node[] Children = [];    // sorted by their label's first byte
+        public byte[] Label = label;    // the bytes of the edge leading into this node (never mutated: shared when one byte)
+        public Node[] Children = [];    // the first ChildCount, sorted by their label's first byte
+        public int ChildCount;
         public bool IsKey;
         public T? Value;
 
         public int IndexOf(byte b)
         {
             var ch = Children;
-            for (int i = 0; i < ch.Length; i++)
+            for (int i = 0; i < ChildCount; i++)
             {
                 byte f = ch[i].Label[0];
                 if (f == b) return i;
                 if (f > b) return ~i;
             }
-            return ~ch.Length;
+            return ~ChildCount;
         }
 
         public void InsertChild(int at, Node n)
         {
-            var ch = new Node[Children.Length + 1];
-            Array.Copy(Children, 0, ch, 0, at);
-            ch[at] = n;
-            Array.Copy(Children, at, ch, at + 1, Children.Length - at);
-            Children = ch;
+            // Room doubles (up to the 256 a byte can branch to), so a dense node's inserts do not
+            // copy its children each time, as rax.c's memmove in a realloc'd node would.
+            if (ChildCount == Children.Length) Array.Resize(ref Children, Math.Min(256, Math.Max(2, ChildCount * 2)));
+            Array.Copy(Children, at, Children, at + 1, ChildCount - at);
+            Children[at] = n;
+            ChildCount++;
         }
 
         public void RemoveChild(int at)
         {
-            var ch = Children.Length == 1 ? [] : new Node[Children.Length - 1];
-            Array.Copy(Children, 0, ch, 0, at);
-            Array.Copy(Children, at + 1, ch, at, Children.Length - at - 1);
-            Children = ch;
+            ChildCount--;
+            Array.Copy(Children, at + 1, Children, at, ChildCount - at);
+            Children[ChildCount] = null!;
+            if (ChildCount == 0) Children = [];
+            else if (ChildCount * 4 <= Children.Length && Children.Length > 4) Array.Resize(ref Children, ChildCount * 2);
+        }
+
+        public void SetOnlyChild(Node n)
+        {
+            Children = [n, null!];
+            ChildCount = 1;
         }
     }
+
+    /// <summary>One shared array per single-byte label: most edges near the leaves are one byte long.</summary>
+    static readonly byte[][] OneByteLabels = Enumerable.Range(0, 256).Select(b => new[] { (byte)b }).ToArray();
+
+    static byte[] NewLabel(ReadOnlySpan<byte> bytes) => bytes.Length == 1 ? OneByteLabels[bytes[0]] : bytes.ToArray();
 
     readonly Node _root = new([]);
 
@@ -63,9 +77,10 @@ public sealed class Rax<T> where T : class
     static long CountNodes(Node n)
     {
         long c = 1;
-        bool branching = n.Children.Length > 1;
-        foreach (var ch in n.Children)
+        bool branching = n.ChildCount > 1;
+        for (int i = 0; i < n.ChildCount; i++)
         {
+            var ch = n.Children[i];
             if (branching && ch.Label.Length > 1) c++;
             c += CountNodes(ch);
         }
@@ -127,7 +142,7 @@ public sealed class Rax<T> where T : class
             int i = n.IndexOf(key[pos]);
             if (i < 0)
             {
-                n.InsertChild(~i, new Node(key[pos..].ToArray()) { IsKey = true, Value = value });
+                n.InsertChild(~i, new Node(NewLabel(key[pos..])) { IsKey = true, Value = value });
                 Count++;
                 return true;
             }
@@ -140,8 +155,9 @@ public sealed class Rax<T> where T : class
                 continue;
             }
             // The key leaves (or ends inside) the child's edge: split the edge at the divergence.
-            var mid = new Node(ch.Label.AsSpan(0, common).ToArray()) { Children = [ch] };
-            ch.Label = ch.Label.AsSpan(common).ToArray();
+            var mid = new Node(NewLabel(ch.Label.AsSpan(0, common)));
+            mid.SetOnlyChild(ch);
+            ch.Label = NewLabel(ch.Label.AsSpan(common));
             n.Children[i] = mid;
             pos += common;
             if (pos == key.Length)
@@ -151,7 +167,7 @@ public sealed class Rax<T> where T : class
             }
             else
             {
-                var leaf = new Node(key[pos..].ToArray()) { IsKey = true, Value = value };
+                var leaf = new Node(NewLabel(key[pos..])) { IsKey = true, Value = value };
                 mid.InsertChild(key[pos] < ch.Label[0] ? 0 : 1, leaf);
             }
             Count++;
@@ -183,13 +199,13 @@ public sealed class Rax<T> where T : class
         n.Value = null;
         Count--;
         if (parent == null) return old; // the root keeps its shape
-        if (n.Children.Length == 0)
+        if (n.ChildCount == 0)
         {
             parent.RemoveChild(pi);
             // The parent may now be a non-key node with one child: fold it into that child.
-            if (grand != null && !parent.IsKey && parent.Children.Length == 1) Merge(grand, gi, parent);
+            if (grand != null && !parent.IsKey && parent.ChildCount == 1) Merge(grand, gi, parent);
         }
-        else if (n.Children.Length == 1) Merge(parent, pi, n);
+        else if (n.ChildCount == 1) Merge(parent, pi, n);
         return old;
     }
 
@@ -209,9 +225,9 @@ public sealed class Rax<T> where T : class
     {
         var n = _root;
         keyLength = 0;
-        while (n.Children.Length > 0)
+        while (n.ChildCount > 0)
         {
-            n = n.Children[^1];
+            n = n.Children[n.ChildCount - 1];
             n.Label.CopyTo(key[keyLength..]);
             keyLength += n.Label.Length;
         }
@@ -226,7 +242,7 @@ public sealed class Rax<T> where T : class
         keyLength = 0;
         while (!n.IsKey)
         {
-            if (n.Children.Length == 0)
+            if (n.ChildCount == 0)
             {
                 value = null;
                 return false;
@@ -243,6 +259,7 @@ public sealed class Rax<T> where T : class
     public void Clear()
     {
         _root.Children = [];
+        _root.ChildCount = 0;
         _root.IsKey = false;
         _root.Value = null;
         Count = 0;
@@ -256,7 +273,7 @@ public sealed class Rax<T> where T : class
     /// </summary>
     public sealed class Iterator
     {
-        readonly Rax<T> _rax;
+        Rax<T>? _rax;
         Node[] _nodes = new Node[8];
         int[] _idx = new int[8];
         int _depth = -1;           // _nodes[0.._depth] is the path to the current node
@@ -264,7 +281,16 @@ public sealed class Rax<T> where T : class
         int _keyLen;
         bool _justSeeked, _eof = true;
 
-        internal Iterator(Rax<T> rax) => _rax = rax;
+        internal Iterator(Rax<T>? rax) => _rax = rax;
+
+        /// <summary>Points a reusable iterator at another rax (or none, to drop the reference); seek before use.</summary>
+        public void Attach(Rax<T>? rax)
+        {
+            if (rax == null) Array.Clear(_nodes); // a detached iterator keeps no nodes alive
+            _rax = rax;
+            _eof = true;
+            _depth = -1;
+        }
 
         public ReadOnlySpan<byte> Key => _key.AsSpan(0, _keyLen);
         public T Value => _nodes[_depth].Value!;
@@ -284,7 +310,7 @@ public sealed class Rax<T> where T : class
                 return true;
             }
             var n = _nodes[_depth];
-            if (n.Children.Length > 0)
+            if (n.ChildCount > 0)
             {
                 Push(0);
                 Leftmost();
@@ -308,7 +334,7 @@ public sealed class Rax<T> where T : class
         public bool Seek(RaxSeek op, ReadOnlySpan<byte> key = default)
         {
             _depth = 0;
-            _nodes[0] = _rax._root;
+            _nodes[0] = _rax!._root;
             _keyLen = 0;
             _eof = false;
             _justSeeked = true;
@@ -353,7 +379,7 @@ public sealed class Rax<T> where T : class
         {
             while (!_nodes[_depth].IsKey)
             {
-                if (_nodes[_depth].Children.Length == 0)
+                if (_nodes[_depth].ChildCount == 0)
                 {
                     _eof = true; // only an empty root has neither
                     return;
@@ -365,7 +391,7 @@ public sealed class Rax<T> where T : class
         /// <summary>The last key at or below the current node: the deepest last child (a leaf is always a key).</summary>
         void Rightmost()
         {
-            while (_nodes[_depth].Children.Length > 0) Push(_nodes[_depth].Children.Length - 1);
+            while (_nodes[_depth].ChildCount > 0) Push(_nodes[_depth].ChildCount - 1);
             if (!_nodes[_depth].IsKey) _eof = true;
         }
 
@@ -376,7 +402,7 @@ public sealed class Rax<T> where T : class
             {
                 Pop();
                 int next = _idx[_depth] + 1;
-                if (next < _nodes[_depth].Children.Length)
+                if (next < _nodes[_depth].ChildCount)
                 {
                     Push(next);
                     Leftmost();
@@ -432,7 +458,7 @@ public sealed class Rax<T> where T : class
                 {
                     // The current node's path is the key: it qualifies unless strict; its subtree is greater.
                     if (n.IsKey && !strict) return;
-                    if (n.Children.Length > 0)
+                    if (n.ChildCount > 0)
                     {
                         Push(0);
                         Leftmost();
@@ -444,7 +470,7 @@ public sealed class Rax<T> where T : class
                 if (i < 0)
                 {
                     i = ~i; // the first child greater than the key's byte
-                    if (i < n.Children.Length)
+                    if (i < n.ChildCount)
                     {
                         Push(i);
                         Leftmost();
@@ -467,7 +493,7 @@ public sealed class Rax<T> where T : class
                     return;
                 }
                 // The child subtree is smaller: continue after it.
-                if (i + 1 < n.Children.Length)
+                if (i + 1 < n.ChildCount)
                 {
                     Push(i + 1);
                     Leftmost();

@@ -314,7 +314,7 @@ public sealed class RedisStream : ISizedValue, IDuplicable
     /// <summary>streamDeleteItem: flags the entry with this ID deleted (removing its node if it was the last live one).</summary>
     public bool DeleteItem(StreamId id)
     {
-        var it = new StreamIterator(this, id, id, rev: false);
+        using var it = StreamIterator.Start(this, id, id, rev: false);
         if (!it.GetId(out var found, out _)) return false;
         it.RemoveEntry(found);
         return true;
@@ -323,7 +323,8 @@ public sealed class RedisStream : ISizedValue, IDuplicable
     /// <summary>streamGetEdgeID: the first or last ID (tombstones included or not); Max/Min when there is none.</summary>
     public StreamId GetEdgeId(bool first, bool skipTombstones)
     {
-        var it = new StreamIterator(this, null, null, rev: !first) { SkipTombstones = skipTombstones };
+        using var it = StreamIterator.Start(this, null, null, rev: !first);
+        it.SkipTombstones = skipTombstones;
         if (it.GetId(out var id, out _)) return id;
         return first ? StreamId.Max : StreamId.Min;
     }

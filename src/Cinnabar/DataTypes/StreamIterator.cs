@@ -4,42 +4,79 @@
 // off. GetId positions on an entry; GetField then yields its field/value pairs in order.
 namespace Cinnabar.DataTypes;
 
-public sealed class StreamIterator
+public sealed class StreamIterator : IDisposable
 {
-    readonly RedisStream _s;
-    readonly Rax<byte[]>.Iterator _ri;
+    RedisStream _s = null!;
+    readonly Rax<byte[]>.Iterator _ri = new(null);
     StreamId _start, _end;
-    readonly StreamId? _startArg, _endArg;
-    readonly bool _rev;
+    StreamId? _startArg, _endArg;
+    bool _rev;
     StreamId _masterId;
     Listpack _lp;
-    bool _inNode;
-    int _ele, _flagsAt, _masterFieldsStart, _masterFieldsPtr;
+    bool _inNode, _resume;
+    int _ele, _flagsAt, _lpCountAt, _masterFieldsStart, _masterFieldsPtr;
     long _masterFieldsCount, _entryFlags, _unread;
     readonly byte[] _fieldBuf = new byte[24], _valueBuf = new byte[24];
+
+    // The first entry found since the seek, so Restart resumes there instead of walking the node again.
+    readonly byte[] _markKey = new byte[StreamId.EncodedSize];
+    int _markEle;
+    bool _marked;
 
     /// <summary>Whether deleted entries are skipped (the default); XINFO and edge lookups may see them.</summary>
     public bool SkipTombstones = true;
 
-    /// <summary>streamIteratorStart: null bounds mean the stream's start and end.</summary>
-    public StreamIterator(RedisStream s, StreamId? start, StreamId? end, bool rev)
+    [ThreadStatic] static StreamIterator? t_spare;
+
+    StreamIterator() { }
+
+    /// <summary>
+    /// streamIteratorStart: null bounds mean the stream's start and end. The iterator is the
+    /// thread's spare one when it is free (a command's walks allocate nothing); Dispose gives it back.
+    /// </summary>
+    public static StreamIterator Start(RedisStream s, StreamId? start, StreamId? end, bool rev)
     {
-        _s = s;
-        _ri = s.Nodes.GetIterator();
-        _rev = rev;
-        _startArg = start;
-        _endArg = end;
-        Seek(start, end);
+        var it = t_spare ?? new StreamIterator();
+        t_spare = null;
+        it._s = s;
+        it._ri.Attach(s.Nodes);
+        it._rev = rev;
+        it._startArg = start;
+        it._endArg = end;
+        it.SkipTombstones = true;
+        it.Seek(start, end);
+        return it;
+    }
+
+    /// <summary>streamIteratorStop: the iterator may be reused by the next Start on this thread.</summary>
+    public void Dispose()
+    {
+        _s = null!;
+        _lp = default;
+        _ri.Attach(null);
+        t_spare ??= this;
     }
 
     /// <summary>Back to the first entry of the range (a reply counts its entries, then writes them).</summary>
-    public void Restart() => Seek(_startArg, _endArg);
+    public void Restart()
+    {
+        if (!_marked)
+        {
+            Seek(_startArg, _endArg);
+            return;
+        }
+        _ri.Seek(RaxSeek.Equal, _markKey);
+        _ri.Next();
+        EnterNode();
+        _ele = _markEle;
+        _resume = true;
+    }
 
     void Seek(StreamId? start, StreamId? end)
     {
         _start = start ?? StreamId.Min;
         _end = end ?? StreamId.Max;
-        _inNode = false;
+        _inNode = _resume = _marked = false;
         Span<byte> key = stackalloc byte[StreamId.EncodedSize];
         if (!_rev)
         {
@@ -67,7 +104,8 @@ public sealed class StreamIterator
     {
         while (true)
         {
-            if (!_inNode)
+            if (_resume) _resume = false; // Restart put _ele where the first entry's walk begins
+            else if (!_inNode)
             {
                 if (!(_rev ? _ri.Prev() : _ri.Next()))
                 {
@@ -75,22 +113,13 @@ public sealed class StreamIterator
                     numFields = 0;
                     return false;
                 }
-                _masterId = StreamId.Decode(_ri.Key);
-                _lp = new Listpack(_ri.Value);
-                _ele = _lp.First();           // count
-                _ele = _lp.Next(_ele);        // deleted
-                _ele = _lp.Next(_ele);        // master num-fields
-                _masterFieldsCount = RedisStream.GetInteger(_lp, _ele);
-                _ele = _lp.Next(_ele);        // first master field
-                _masterFieldsStart = _ele;
+                EnterNode();
                 if (!_rev)
                 {
                     // Skip the master fields: _ele ends on the master terminator.
                     for (long i = 0; i < _masterFieldsCount; i++) _ele = _lp.Next(_ele);
                 }
                 else _ele = _lp.Last(); // the last entry's lp-count
-                _inNode = true;
-                _unread = 0;
             }
             else if (_rev) _ele = _lp.Prev(_flagsAt); // before the entry just emitted: the previous one's lp-count
             else
@@ -109,6 +138,7 @@ public sealed class StreamIterator
                 }
                 else
                 {
+                    _lpCountAt = _ele;
                     long lpCount = RedisStream.GetInteger(_lp, _ele);
                     if (lpCount == 0) break; // the master entry's terminator: this node is done
                     while (lpCount-- > 0) _ele = _lp.Prev(_ele);
@@ -156,8 +186,31 @@ public sealed class StreamIterator
         }
     }
 
+    /// <summary>Reads the current rax node's master entry: _ele ends on its first field.</summary>
+    void EnterNode()
+    {
+        _masterId = StreamId.Decode(_ri.Key);
+        _lp = new Listpack(_ri.Value);
+        _ele = _lp.First();           // count
+        _ele = _lp.Next(_ele);        // deleted
+        _ele = _lp.Next(_ele);        // master num-fields
+        _masterFieldsCount = RedisStream.GetInteger(_lp, _ele);
+        _ele = _lp.Next(_ele);        // first master field
+        _masterFieldsStart = _ele;
+        _inNode = true;
+        _unread = 0;
+    }
+
     void Emit(long flags, long numFields)
     {
+        if (!_marked)
+        {
+            _marked = true;
+            _ri.Key.CopyTo(_markKey);
+            // Where GetId's walk starts for this entry: the element before its flags going
+            // forwards, its lp-count going backwards.
+            _markEle = _rev ? _lpCountAt : _lp.Prev(_flagsAt);
+        }
         _entryFlags = flags;
         _masterFieldsPtr = _masterFieldsStart;
         _unread = (flags & RedisStream.FlagSameFields) != 0 ? numFields : numFields * 2;

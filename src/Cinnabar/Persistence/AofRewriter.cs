@@ -196,7 +196,7 @@ public static class AofRewriter
         Span<byte> id = stackalloc byte[StreamId.MaxFormattedLength];
         if (s.Length > 0)
         {
-            var it = new StreamIterator(s, null, null, rev: false);
+            using var it = StreamIterator.Start(s, null, null, rev: false);
             while (it.GetId(out var entryId, out long numFields))
             {
                 w.Count(3 + numFields * 2);

@@ -33,7 +33,7 @@ public class RedisStreamTests
 
     static List<Entry> Read(RedisStream s, StreamId? start, StreamId? end, bool rev)
     {
-        var it = new StreamIterator(s, start, end, rev);
+        using var it = StreamIterator.Start(s, start, end, rev);
         var list = new List<Entry>();
         while (it.GetId(out var id, out long n))
         {
