@@ -15,13 +15,17 @@ public static class KeyspaceCommands
 
     // ---------------------------------------------------------------- DEL / UNLINK / EXISTS / TOUCH / TYPE
 
-    /// <summary>delGenericCommand: lazy and sync deletion behave the same here (the GC frees values).</summary>
-    static void DelGeneric(Client c)
+    /// <summary>
+    /// delGenericCommand: lazy and sync deletion free the same way here (the GC frees values off the
+    /// loop); a lazy one counts a big value in lazyfreed_objects as Redis's background free would.
+    /// </summary>
+    static void DelGeneric(Client c, bool lazy)
     {
         long deleted = 0;
         for (int j = 1; j < c.Args.Count; j++)
         {
             var w = c.Db.BeginWrite(c.Args[j]); // an expired key is reclaimed first, as expireIfNeeded
+            if (lazy && w.Value is { } o && LazyFree.WouldFreeInBackground(o)) c.Server.Stats.LazyfreedObjects++;
             if (!w.Delete()) continue;
             w.End(NotifyClass.Generic, "del");
             deleted++;
@@ -30,10 +34,10 @@ public static class KeyspaceCommands
     }
 
     [Command("del")]
-    static void Del(Client c) => DelGeneric(c);
+    static void Del(Client c) => DelGeneric(c, c.Server.Config.LazyfreeLazyUserDel);
 
     [Command("unlink")]
-    static void Unlink(Client c) => DelGeneric(c);
+    static void Unlink(Client c) => DelGeneric(c, lazy: true);
 
     [Command("exists")]
     static void Exists(Client c)
@@ -391,24 +395,32 @@ public static class KeyspaceCommands
     }
 
     /// <summary>getFlushCommandFlags: [ASYNC|SYNC] or nothing. Returns false after replying a syntax error.</summary>
-    static bool ParseFlushFlags(Client c)
+    /// <summary>
+    /// getFlushCommandFlags: ASYNC, SYNC, or lazyfree-lazy-user-flush. Dropping the dicts is O(1)
+    /// either way (the garbage collector frees the values off the loop, which is what ASYNC asks
+    /// for, and SYNC loses nothing by it); async counts the keys in lazyfreed_objects, as Redis's
+    /// background free of the old dicts does.
+    /// </summary>
+    static bool ParseFlushFlags(Client c, out bool async)
     {
+        async = false;
         if (c.Args.Count > 2 || (c.Args.Count == 2 && !c.Args.Is(1, "async") && !c.Args.Is(1, "sync")))
         {
             c.Reply.Error(Errors.Syntax);
             return false;
         }
-        // Dropping the dicts is O(1) either way: the garbage collector frees the values off the loop,
-        // which is what ASYNC asks for, and SYNC loses nothing by it.
+        async = c.Args.Count == 2 ? c.Args.Is(1, "async") : c.Server.Config.LazyfreeLazyUserFlush;
         return true;
     }
 
     [Command("flushdb")]
     static void FlushDb(Client c)
     {
-        if (!ParseFlushFlags(c)) return;
+        if (!ParseFlushFlags(c, out bool async)) return;
         c.Server.Transactions.TouchAllWatchedKeysInDb(c.Db, null); // signalFlushedDb
-        c.Server.Stats.Dirty += c.Db.Flush();
+        long removed = c.Db.Flush();
+        c.Server.Stats.Dirty += removed;
+        if (async) c.Server.Stats.LazyfreedObjects += removed;
         c.Server.Blocking.ScanDatabaseForReadyKeys(c.Db); // group readers of a flushed stream are answered
         c.Server.Tracking.InvalidateKeysOnFlush();
         // Replicas and the AOF see a FLUSHDB of an empty db too.
@@ -419,13 +431,15 @@ public static class KeyspaceCommands
     [Command("flushall")]
     static void FlushAll(Client c)
     {
-        if (!ParseFlushFlags(c)) return;
+        if (!ParseFlushFlags(c, out bool async)) return;
         // flushAllDataAndResetRDB. Redis 7.0 adds the keys removed and nothing more: an empty
         // FLUSHALL propagates because it forces its propagation, not through dirty. A running
         // BGSAVE is killed, and with save points the now empty dataset is saved at once (which
         // resets the dirty count).
         var server = c.Server;
-        server.Stats.Dirty += EmptyData(server);
+        long removed = EmptyData(server);
+        server.Stats.Dirty += removed;
+        if (async) server.Stats.LazyfreedObjects += removed;
         if (server.BackgroundSave.InProgress) server.BackgroundSave.Kill();
         if (server.Config.SaveParams.Count > 0) Persistence.RdbFile.Save(server);
         c.Server.Propagation.ForceCommandPropagation(PropagationTargets.All);

@@ -220,7 +220,7 @@ public static class Info
         Field(sb, "mem_allocator", "dotnet-gc");
         Field(sb, "active_defrag_running", 0);
         Field(sb, "lazyfree_pending_objects", 0);
-        Field(sb, "lazyfreed_objects", 0);
+        Field(sb, "lazyfreed_objects", s.Stats.LazyfreedObjects);
     }
 
     static void PersistenceSection(CinnabarServer s, StringBuilder sb)

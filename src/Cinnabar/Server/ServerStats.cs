@@ -36,6 +36,7 @@ public sealed class ServerStats
     /// <summary>Persistence (INFO persistence): what the last RDB load found.</summary>
     public long RdbLastLoadKeysLoaded;
     public long RdbLastLoadKeysExpired;
+    public long LazyfreedObjects; // lazyfreed_objects: values and flushed keys Redis would have freed in the background (Keyspace/LazyFree.cs)
     public long PeakMemory; // used_memory_peak: the highest used_memory INFO has observed
     public readonly Dictionary<string, long> ErrorCounts = new(StringComparer.Ordinal);
 
@@ -55,7 +56,7 @@ public sealed class ServerStats
         LastEvictionExceededTimeUs = TotalEvictionExceededTimeUs = 0;
         KeyspaceHits = KeyspaceMisses = NetInputBytes = NetOutputBytes = RejectedCalls = TotalErrorReplies = 0;
         ClientQbufLimitDisconnections = ClientOutbufLimitDisconnections = UnexpectedErrorReplies = 0;
-        TotalReadsProcessed = TotalWritesProcessed = 0;
+        TotalReadsProcessed = TotalWritesProcessed = LazyfreedObjects = 0;
         SyncFull = SyncPartialOk = SyncPartialErr = NetReplInputBytes = NetReplOutputBytes = 0;
         ErrorCounts.Clear();
     }
