@@ -44,9 +44,21 @@ public static class StreamGroupCommands
         c.Reply.ErrorWithRawBytes($"unknown subcommand or wrong number of arguments for '{sub}'. Try {CStr(c.Args[0]).ToUpperInvariant()} HELP.");
     }
 
-    /// <summary>The -NOGROUP of XPENDING, XCLAIM and XAUTOCLAIM.</summary>
-    static void NoKeyOrGroup(Client c) =>
+    /// <summary>
+    /// The stream at args[1] and its group args[2] for XPENDING, XCLAIM and XAUTOCLAIM: false after
+    /// WRONGTYPE or their -NOGROUP (a missing key and a missing group answer alike).
+    /// </summary>
+    static bool LookupGroupOrReply(Client c, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RedisObject? o,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StreamConsumerGroup? g)
+    {
+        g = null;
+        o = c.Db.LookupRead(c.Args[1]);
+        if (KeyLookup.CheckType(c, o, ObjType.Stream)) return false;
+        g = o == null ? null : S(o).LookupGroup(c.Args[2]);
+        if (o != null && g != null) return true;
         c.Reply.ErrorWithRawBytes($"-NOGROUP No such key '{CStr(c.Args[1])}' or consumer group '{CStr(c.Args[2])}'");
+        return false;
+    }
 
     /// <summary>The range start of XPENDING and XAUTOCLAIM: "(" moves it one ID up.</summary>
     static bool TryParseRangeStart(Client c, int i, out StreamId start)
@@ -360,14 +372,7 @@ public static class StreamGroupCommands
             if (startIdx + 3 < args.Count) consumerArg = startIdx + 3;
         }
 
-        var o = c.Db.LookupRead(args[1]);
-        if (KeyLookup.CheckType(c, o, ObjType.Stream)) return;
-        var g = o == null ? null : S(o).LookupGroup(args[2]);
-        if (g == null)
-        {
-            NoKeyOrGroup(c);
-            return;
-        }
+        if (!LookupGroupOrReply(c, out var o, out var g)) return;
 
         if (justInfo) ReplyPendingSummary(c, g);
         else ReplyPendingRange(c, g, start, end, count, minIdle, consumerArg);
@@ -469,15 +474,8 @@ public static class StreamGroupCommands
     {
         var args = c.Args;
         var key = args[1];
-        var o = c.Db.LookupRead(key);
-        if (KeyLookup.CheckType(c, o, ObjType.Stream)) return;
-        var g = o == null ? null : S(o).LookupGroup(args[2]);
-        if (g == null)
-        {
-            NoKeyOrGroup(c);
-            return;
-        }
-        var s = S(o!);
+        if (!LookupGroupOrReply(c, out var o, out var g)) return;
+        var s = S(o);
         if (!Arguments.TryGetLong(c, 4, out long minIdle, "Invalid min-idle-time argument for XCLAIM")) return;
         if (minIdle < 0) minIdle = 0;
 
@@ -635,20 +633,13 @@ public static class StreamGroupCommands
         }
 
         var key = args[1];
-        var o = c.Db.LookupRead(key);
-        if (KeyLookup.CheckType(c, o, ObjType.Stream)) return;
-        var g = o == null ? null : S(o).LookupGroup(args[2]);
-        if (g == null)
-        {
-            NoKeyOrGroup(c);
-            return;
-        }
+        if (!LookupGroupOrReply(c, out var o, out var g)) return;
         if (count > AutoClaimMaxTransientBytes / StreamId.EncodedSize)
         {
             c.Reply.Error("Insufficient memory, failed allocating transient memory, COUNT too high.");
             return;
         }
-        var s = S(o!);
+        var s = S(o);
 
         var w = c.Db.BeginWrite(key, o);
         long dirty = 0, now = c.Server.NowMs, attempts = count * AutoClaimAttemptsFactor;
