@@ -94,6 +94,24 @@ public class StreamBlockingTests(ServerFixture fx) : IClassFixture<ServerFixture
     }
 
     [Fact]
+    public void ClientUnblockAnswersAsATimeoutOrAnError()
+    {
+        using var a = fx.Connect();
+        using var p = fx.Connect();
+        long id = a.Call("CLIENT", "ID").Integer;
+        a.Send("XREAD", "BLOCK", "0", "STREAMS", "unblock:s", "$");
+        fx.WaitBlocked(1);
+        Assert.Equal(":1", p.CallS("CLIENT", "UNBLOCK", id.ToString()));
+        Assert.Equal("*nil", a.Read().ToString());
+        Assert.Equal("+OK", p.CallS("XGROUP", "CREATE", "unblock:s", "g", "$", "MKSTREAM"));
+        a.Send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "unblock:s", ">");
+        fx.WaitBlocked(1);
+        Assert.Equal(":1", p.CallS("CLIENT", "UNBLOCK", id.ToString(), "ERROR"));
+        Assert.Equal("-UNBLOCKED client unblocked via CLIENT UNBLOCK", a.Read().ToString());
+        Assert.Equal("*[\"0\", *[\"unblock:s\"]]", p.CallS("SCAN", "0", "COUNT", "1000", "TYPE", "stream", "MATCH", "unblock:*"));
+    }
+
+    [Fact]
     public void BlockInsideMultiAnswersAtOnce()
     {
         using var a = fx.Connect();
