@@ -358,6 +358,7 @@ public static class BitmapCommands
         RedisObject? target = null;
         RedisObject? readValue = null;
         WriteScope w = default;
+        bool grown = false;
         if (onlyGets)
         {
             readValue = c.Db.LookupRead(args[1]);
@@ -370,7 +371,7 @@ public static class BitmapCommands
                 c.Reply.Error("BITFIELD_RO only supports the GET subcommand");
                 return;
             }
-            target = LookupStringForBitCommand(c, highestWrite, out _, out w);
+            target = LookupStringForBitCommand(c, highestWrite, out grown, out w);
             if (target == null) return;
         }
 
@@ -386,16 +387,18 @@ public static class BitmapCommands
                 else c.Reply.Integer((long)BitOps.GetUnsignedBitfield(src, op.Offset, op.Bits));
                 continue;
             }
-            // bitfieldGeneric counts a change only for a write that happened (not an OVERFLOW FAIL).
-            if (ExecuteWrite(c, target!.ValueArea, op)) changes++;
+            // bitfieldGeneric counts a write that happened (not an OVERFLOW FAIL) if it changed the
+            // value, or every one when the string was created or grown for this command.
+            if (ExecuteWrite(c, target!.ValueArea, op, out bool changed) && (changed || grown)) changes++;
         }
         if (changes > 0) w.End(NotifyClass.String, "setbit", changes);
         else if (target != null) w.EndUnchanged();
     }
 
     /// <summary>SET replies the old value, INCRBY the new one; an overflow under FAIL writes nothing, replies nil and returns false.</summary>
-    static bool ExecuteWrite(Client c, Span<byte> s, BitfieldOp op)
+    static bool ExecuteWrite(Client c, Span<byte> s, BitfieldOp op, out bool changed)
     {
+        changed = false;
         bool incr = op.Opcode == BitfieldOpcode.IncrBy;
         if (op.Signed)
         {
@@ -421,6 +424,7 @@ public static class BitmapCommands
             }
             c.Reply.Integer(retval);
             BitOps.SetUnsignedBitfield(s, op.Offset, op.Bits, (ulong)newval);
+            changed = oldval != newval;
         }
         else
         {
@@ -446,6 +450,7 @@ public static class BitmapCommands
             }
             c.Reply.Integer((long)retval);
             BitOps.SetUnsignedBitfield(s, op.Offset, op.Bits, newval);
+            changed = oldval != newval;
         }
         return true;
     }

@@ -638,7 +638,7 @@ public static class SortedSetCommands
     {
         if (c.Args.Count >= 3)
         {
-            if (!Arguments.TryGetLongInRange(c, 2, -long.MaxValue, long.MaxValue, out long count)) return;
+            if (!SetCommands.TryGetRandomCount(c, 2, out long count)) return;
             bool withScores = false;
             if (c.Args.Count > 4 || (c.Args.Count == 4 && !c.Args.Is(3, "withscores")))
             {
@@ -648,7 +648,7 @@ public static class SortedSetCommands
             if (c.Args.Count == 4)
             {
                 withScores = true;
-                if (count < -long.MaxValue / 2)
+                if (count < -long.MaxValue / 2 || count > long.MaxValue / 2) // the reply's length doubles
                 {
                     c.Reply.Error("value is out of range");
                     return;
