@@ -24,6 +24,14 @@ public static class StreamCommands
         return false;
     }
 
+    /// <summary>Strict IDs from args[first] on into ids (XDEL, XACK parse them all before acting); false after the error reply.</summary>
+    internal static bool TryParseIds(Client c, int first, Span<StreamId> ids)
+    {
+        for (int j = 0; j < ids.Length; j++)
+            if (!TryParseId(c, first + j, out ids[j], strict: true)) return false;
+        return true;
+    }
+
     /// <summary>addReplyStreamID.</summary>
     internal static void ReplyId(Client c, StreamId id)
     {
@@ -230,15 +238,10 @@ public static class StreamCommands
             return;
         }
         ReplyId(c, id);
+        // One scope for the append and the trim: the signal, "xadd" and then "xtrim", as Redis orders them.
+        bool trimmed = trim.Strategy != StreamTrimStrategy.None && s.Trim(trim) > 0;
         w.End(NotifyClass.Stream, "xadd");
-
-        bool trimmed = false;
-        if (trim.Strategy != StreamTrimStrategy.None)
-        {
-            var tw = c.Db.BeginWrite(key, o);
-            trimmed = s.Trim(trim) > 0;
-            tw.End(NotifyClass.Stream, trimmed ? "xtrim" : null, dirty: 0);
-        }
+        if (trimmed) w.Notify(NotifyClass.Stream, "xtrim");
         if (trim.Approx || !idGiven || !seqGiven) PropagateRewritten(c, s, trim, trim.Approx, !idGiven || !seqGiven ? idPos : -1, id);
         BlockingKeys.SignalKeyAsReady(c, key);
     }
@@ -281,8 +284,7 @@ public static class StreamCommands
         // Every ID is checked before any is deleted: the command never half-runs.
         int n = c.Args.Count - 2;
         Span<StreamId> ids = n <= 8 ? stackalloc StreamId[n] : new StreamId[n];
-        for (int j = 0; j < n; j++)
-            if (!TryParseId(c, j + 2, out ids[j], strict: true)) return;
+        if (!TryParseIds(c, 2, ids)) return;
 
         var w = c.Db.BeginWrite(key, o);
         long deleted = 0;

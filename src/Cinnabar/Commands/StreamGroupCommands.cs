@@ -310,8 +310,7 @@ public static class StreamGroupCommands
         }
         int n = c.Args.Count - 3;
         Span<StreamId> ids = n <= 8 ? stackalloc StreamId[n] : new StreamId[n];
-        for (int j = 0; j < n; j++)
-            if (!TryParseId(c, j + 3, out ids[j], strict: true)) return;
+        if (!TryParseIds(c, 3, ids)) return;
 
         var w = c.Db.BeginWrite(key, o);
         long acknowledged = 0;

@@ -309,13 +309,7 @@ public sealed class Rax<T> where T : class
                 _justSeeked = false;
                 return true;
             }
-            var n = _nodes[_depth];
-            if (n.ChildCount > 0)
-            {
-                Push(0);
-                Leftmost();
-            }
-            else AdvanceUp();
+            FirstFromChild(0);
             return !_eof;
         }
 
@@ -458,24 +452,13 @@ public sealed class Rax<T> where T : class
                 {
                     // The current node's path is the key: it qualifies unless strict; its subtree is greater.
                     if (n.IsKey && !strict) return;
-                    if (n.ChildCount > 0)
-                    {
-                        Push(0);
-                        Leftmost();
-                    }
-                    else AdvanceUp();
+                    FirstFromChild(0);
                     return;
                 }
                 int i = n.IndexOf(key[pos]);
                 if (i < 0)
                 {
-                    i = ~i; // the first child greater than the key's byte
-                    if (i < n.ChildCount)
-                    {
-                        Push(i);
-                        Leftmost();
-                    }
-                    else AdvanceUp();
+                    FirstFromChild(~i); // the first child greater than the key's byte
                     return;
                 }
                 var label = n.Children[i].Label;
@@ -486,19 +469,8 @@ public sealed class Rax<T> where T : class
                     pos += common;
                     continue;
                 }
-                if (pos + common == key.Length || label[common] > key[pos + common])
-                {
-                    Push(i); // the whole child subtree is greater than the key
-                    Leftmost();
-                    return;
-                }
-                // The child subtree is smaller: continue after it.
-                if (i + 1 < n.ChildCount)
-                {
-                    Push(i + 1);
-                    Leftmost();
-                }
-                else AdvanceUp();
+                // The whole child subtree is greater than the key, or smaller: then continue after it.
+                FirstFromChild(pos + common == key.Length || label[common] > key[pos + common] ? i : i + 1);
                 return;
             }
         }
@@ -538,6 +510,17 @@ public sealed class Rax<T> where T : class
                 BeforeChild(i); // the child subtree is greater
                 return;
             }
+        }
+
+        /// <summary>The first key from the current node's child i on: that child's subtree, or after the node's whole subtree.</summary>
+        void FirstFromChild(int i)
+        {
+            if (i < _nodes[_depth].ChildCount)
+            {
+                Push(i);
+                Leftmost();
+            }
+            else AdvanceUp();
         }
 
         /// <summary>The last key before the current node's child i: an earlier sibling's subtree, the node itself, or further up.</summary>

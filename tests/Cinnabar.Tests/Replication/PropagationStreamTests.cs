@@ -10,34 +10,13 @@ namespace Cinnabar.Tests.Replication;
 
 public sealed class PropagationStreamTests : IDisposable
 {
-    readonly ServerFixture _fx = new();
-    readonly RespClient _replica;
-    readonly RespClient _c;
+    readonly ReplicaStreamTap _tap = new();
+    ServerFixture _fx => _tap.Server;
+    RespClient _c => _tap.Client;
 
-    public PropagationStreamTests()
-    {
-        _c = _fx.Connect();
-        _replica = _fx.Connect();
-        _replica.Send("SYNC");
-        _replica.ReadRdbTransfer();
-        // The stream starts with a SELECT: take it out of the way with a first write.
-        _c.Call("SET", "start", "1");
-        Assert.Equal("SELECT 0", Next());
-        Assert.Equal("SET start 1", Next());
-    }
+    public void Dispose() => _tap.Dispose();
 
-    public void Dispose()
-    {
-        _c.Dispose();
-        _replica.Dispose();
-        _fx.Dispose();
-    }
-
-    string Next()
-    {
-        var r = _replica.TryRead(TimeSpan.FromSeconds(5)) ?? throw new Xunit.Sdk.XunitException("nothing propagated");
-        return string.Join(" ", r.Items!.Select(i => i.Text));
-    }
+    string Next() => _tap.Next();
 
     /// <summary>A marker write proves nothing else was propagated before it.</summary>
     void AssertNothingPropagatedBeforeMarker()

@@ -10,35 +10,18 @@ namespace Cinnabar.Tests.Streams;
 
 public sealed partial class ConsumerGroupPropagationTests : IDisposable
 {
-    readonly ServerFixture _fx = new();
-    readonly RespClient _replica;
-    readonly RespClient _c;
+    readonly ReplicaStreamTap _tap = new();
+    ServerFixture _fx => _tap.Server;
+    RespClient _c => _tap.Client;
 
-    public ConsumerGroupPropagationTests()
-    {
-        _c = _fx.Connect();
-        _replica = _fx.Connect();
-        _replica.Send("SYNC");
-        _replica.ReadRdbTransfer();
-        _c.Call("SET", "start", "1");
-        Assert.Equal("SELECT 0", Next());
-        Assert.Equal("SET start 1", Next());
-    }
-
-    public void Dispose()
-    {
-        _c.Dispose();
-        _replica.Dispose();
-        _fx.Dispose();
-    }
+    public void Dispose() => _tap.Dispose();
 
     [GeneratedRegex(@"TIME \d+")]
     private static partial Regex TimeRegex();
 
     string Next()
     {
-        var r = _replica.TryRead(TimeSpan.FromSeconds(5)) ?? throw new Xunit.Sdk.XunitException("nothing propagated");
-        return TimeRegex().Replace(string.Join(" ", r.Items!.Select(i => i.Text)), "TIME T");
+        return TimeRegex().Replace(_tap.Next(), "TIME T");
     }
 
     void Expect(params string[] commands)
