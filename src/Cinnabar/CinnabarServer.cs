@@ -29,6 +29,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly ServerStats Stats = new();
     public readonly KeyspaceEvents Events;
     public readonly CommandTable Commands;
+    /// <summary>Users, authentication and the permission check (Security/Acl.cs).</summary>
+    public readonly Security.Acl Acl;
     public readonly Dispatcher Dispatcher;
     public Database[] Databases { get; private set; } = [];
     public EventLoop Loop { get; private set; } = null!;
@@ -125,6 +127,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Log = new Logger(Config);
         Events = new KeyspaceEvents(Config);
         Commands = CommandTable.LoadDefault();
+        Acl = new Security.Acl(this);
+        Acl.UpdateDefaultUserPassword(Config.RequirePass);
+        Config.RequirePassChanged += Acl.UpdateDefaultUserPassword;
         Dispatcher = new Dispatcher(this);
         Evictor = new Evictor(this);
         Clients = new ClientManager(this);
@@ -167,6 +172,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         // loader runs the loop's file events every loading-process-events-interval-bytes, so
         // clients connect and get -LOADING (or the answer of a command allowed while loading,
         // INFO); the loop thread starts after.
+        Acl.LoadUsersAtStartup();
         Bind();
         ReplicaSide.ConfigureFromConfig();
         BeforeLoadingData?.Invoke();
@@ -341,7 +347,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Loop.Dispose();
     }
 
-    public bool AuthRequired(Client c) => Config.RequirePass != null && !c.Authenticated;
+    public bool AuthRequired(Client c) => Acl.AuthRequired(c);
 
     /// <summary>performEvictions (Keyspace/Eviction.cs): run before every command while maxmemory is set.</summary>
     public EvictResult PerformEvictions() => Evictor.PerformEvictions();

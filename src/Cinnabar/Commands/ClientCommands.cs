@@ -151,8 +151,7 @@ public static class ClientCommands
                 else if (args.Is(i, "laddr")) laddr = value;
                 else if (args.Is(i, "user"))
                 {
-                    // Only the default user exists until ACL users do.
-                    if (value != "default")
+                    if (c.Server.Acl.GetUser(value) == null)
                     {
                         c.Reply.Error($"No such user '{value}'");
                         return;
@@ -190,7 +189,7 @@ public static class ClientCommands
             if (laddr != null && target.LocalAddress != laddr) continue;
             if (type != null && TypeOf(target) != type) continue;
             if (id != 0 && target.Id != id) continue;
-            if (user != null && target.User != user) continue;
+            if (user != null && target.User?.Name != user) continue;
             if (target == c && skipme) continue;
             if (target == c) closeThisClient = true;
             else c.Server.Clients.FreeClient(target);
@@ -376,7 +375,7 @@ public static class ClientCommands
         sb.Append(ci, $"sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={c.QueryBufferUsed} qbuf-free={c.QueryBufferCapacity - c.QueryBufferUsed} ");
         sb.Append(ci, $"argv-mem={argvMem} multi-mem={multiMem} rbs={ReplyBuffer.ChunkSize} rbp={ReplyBuffer.ChunkSize} ");
         sb.Append(ci, $"obl={c.Output.BufferBytes} oll={c.Output.ChunkCount} omem={omem} tot-mem={totMem} events={events} ");
-        sb.Append(ci, $"cmd={c.LastCmd?.FullName ?? "NULL"} user={c.User} redir={Tracking.Tracking.RedirectOf(c)} resp={c.Reply.Protocol}");
+        sb.Append(ci, $"cmd={c.LastCmd?.FullName ?? "NULL"} user={c.User?.Name ?? "(superuser)"} redir={Tracking.Tracking.RedirectOf(c)} resp={c.Reply.Protocol}");
         return sb.ToString();
     }
 

@@ -52,6 +52,8 @@ public sealed class CommandDef
     public CommandFlags Flags;
     public int FirstKey, LastKey, KeyStep;
     public string[] AclCategories = [];
+    public ulong AclCategoryMask;   // bit i = Security.AclCommandIndex.Categories[i]
+    public int AclId = -1;          // the command's bit in ACL selectors (ACLGetCommandID)
     public RespValue? Info;  // the COMMAND INFO entry as redis-server 7.0 returns it
     public RespValue? Docs;  // the COMMAND DOCS value
     public CommandHandler? Handler;

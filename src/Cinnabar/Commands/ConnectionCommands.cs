@@ -1,6 +1,6 @@
 // Connection commands (Redis's PING, ECHO, SELECT, QUIT, AUTH, HELLO, RESET): the protocol
-// handshake, authentication with requirepass (the default user is the only user until ACLs
-// exist), database selection and RESET back to a fresh connection's state.
+// handshake, authentication as an ACL user (Security/Acl.cs; the one-argument AUTH is the
+// default user's requirepass), database selection and RESET back to a fresh connection's state.
 using Cinnabar.Networking;
 using Cinnabar.Protocol;
 
@@ -63,33 +63,17 @@ public static class ConnectionCommands
             c.Reply.Error("syntax error");
             return;
         }
-        string? user = c.Args.Count == 3 ? c.Args.ToStringAt(1) : null;
-        string pass = c.Args.ToStringAt(c.Args.Count - 1);
-        if (user == null && c.Server.Config.RequirePass == null)
+        if (c.Args.Count == 2 && c.Server.Acl.DefaultUser.HasFlag(Security.UserFlags.NoPass))
         {
             c.Reply.Error("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             return;
         }
-        if (CheckPassword(c, user ?? "default", pass)) c.Reply.Ok();
+        byte[] user = c.Args.Count == 3 ? c.Args[1].ToArray() : "default"u8.ToArray();
+        if (c.Server.Acl.Authenticate(c, user, c.Args[c.Args.Count - 1].ToArray())) c.Reply.Ok();
         else c.Reply.Error(WrongPass);
     }
 
     const string WrongPass = "-WRONGPASS invalid username-password pair or user is disabled.";
-
-    static bool CheckPassword(Client c, string user, string pass)
-    {
-        var required = c.Server.Config.RequirePass;
-        bool ok = user == "default" && (required == null || FixedTimeEquals(required, pass));
-        if (ok)
-        {
-            c.Authenticated = true;
-            c.User = user;
-        }
-        return ok;
-    }
-
-    static bool FixedTimeEquals(string a, string b) =>
-        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(a), System.Text.Encoding.UTF8.GetBytes(b));
 
     [Command("hello")]
     static void Hello(Client c)
@@ -108,14 +92,15 @@ public static class ConnectionCommands
             }
         }
         // Options are parsed first, then applied in Redis's order: AUTH, the auth check, SETNAME, protocol.
-        string? user = null, pass = null, setName = null;
+        byte[]? user = null, pass = null;
+        string? setName = null;
         for (int j = next; j < args.Count; j++)
         {
             int moreargs = args.Count - 1 - j;
             if (args.Is(j, "AUTH") && moreargs >= 2)
             {
-                user = args.ToStringAt(j + 1);
-                pass = args.ToStringAt(j + 2);
+                user = args[j + 1].ToArray();
+                pass = args[j + 2].ToArray();
                 j += 2;
             }
             else if (args.Is(j, "SETNAME") && moreargs >= 1)
@@ -129,7 +114,7 @@ public static class ConnectionCommands
                 return;
             }
         }
-        if (user != null && !CheckPassword(c, user, pass!))
+        if (user != null && !c.Server.Acl.Authenticate(c, user, pass!))
         {
             c.Reply.Error(WrongPass);
             return;
@@ -169,8 +154,7 @@ public static class ConnectionCommands
         c.Db = c.Server.Databases[0];
         c.Reply.Protocol = 2;
         c.Name = null;
-        c.User = "default";
-        c.Authenticated = c.Server.Config.RequirePass == null;
+        c.Server.Acl.SetDefaultAuth(c);
         c.Flags &= ~(ClientFlags.Monitor | ClientFlags.PubSub | ClientFlags.NoEvict | ClientFlags.ReplyOff | ClientFlags.ReplySkipNext);
         // A pending CLIENT REPLY SKIP still swallows this reply, as in Redis.
         c.Reply.Enabled = !c.HasFlag(ClientFlags.ReplySkip);

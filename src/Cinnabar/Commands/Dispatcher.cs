@@ -1,6 +1,6 @@
 // Command dispatch (Redis's processCommand + call): resolves argv against the command table,
 // runs the checks in Redis's order (unknown command, arity, protected commands, auth, MULTI
-// restrictions, OOM, read-only replica, Pub/Sub context, loading, busy script, MULTI queueing), then calls
+// restrictions, ACL, OOM, read-only replica, Pub/Sub context, loading, busy script, MULTI queueing), then calls
 // the handler. call() measures the command (commandstats, the dirty delta) and runs the
 // post-call steps in Redis's order: slowlog, MONITOR, propagation of what changed, tracking;
 // at the end of the outermost call the unit's commands leave (propagatePendingCommands) and
@@ -73,13 +73,13 @@ public sealed class Dispatcher
 
     /// <summary>
     /// processCommand's checks after lookup and arity, in Redis's order, as one function:
-    /// protected commands, authentication, MULTI's no_multi, OOM (evicting first), -MISCONF after
+    /// protected commands, authentication, MULTI's no_multi, the ACL, OOM (evicting first), -MISCONF after
     /// a failed save, min-replicas, the read-only replica, RESP2's Pub/Sub context, a stale
     /// replica, loading, a busy script; EVAL/FCALL are checked with their script's declared flags.
     /// With CommandCaller.Script only the noscript flag applies here (a running script's
     /// redis.call is checked by ScriptRun.Call, Redis's scriptCall). Returns the error to reply (a
-    /// leading '-' carries its own code), or null when the command may run. ACL and cluster
-    /// redirection join here when they exist.
+    /// leading '-' carries its own code), or null when the command may run. Cluster redirection
+    /// joins here when it exists.
     /// </summary>
     public string? CheckCommand(Client c, CommandDef cmd, CommandCaller caller)
     {
@@ -96,6 +96,9 @@ public sealed class Dispatcher
             return "-NOAUTH Authentication required.";
         if (fromClient && c.HasFlag(ClientFlags.Multi) && cmd.Has(CommandFlags.NoMulti))
             return "Command not allowed inside a transaction";
+        // ACLCheckAllPerm: the command, its keys and channels against the client's user.
+        if (fromClient && c.User is { Unrestricted: false } && _server.Acl.CheckClientCommand(c, cmd) is { } denied)
+            return denied;
         bool busy = _server.Lua.Busy;
         if (_server.Config.MaxMemory > 0 && !busy)
         {

@@ -30,6 +30,8 @@ public static class SortCommand
         long limitStart = 0, limitCount = -1;
         byte[]? sortBy = null, storeKey = null;
         var getPatterns = new List<byte[]>();
+        // BY and GET patterns read arbitrary keys: only for a user who may read every key.
+        bool fullKeyAccess = c.Server.Acl.HasUnrestrictedKeyAccess(c.User, c.Cmd!, c.Args, KeySpecFlags.Access);
         for (int j = 2; j < c.Args.Count; j++)
         {
             int left = c.Args.Count - j - 1;
@@ -51,10 +53,20 @@ public static class SortCommand
                 sortBy = c.Args.ToArray(j + 1);
                 // A BY pattern without '*' is constant: nothing to sort, no weights to look up.
                 if (Array.IndexOf(sortBy, (byte)'*') < 0) dontSort = true;
+                else if (!fullKeyAccess)
+                {
+                    c.Reply.Error("BY option of SORT denied due to insufficient ACL permissions.");
+                    return;
+                }
                 j++;
             }
             else if (c.Args.Is(j, "get") && left >= 1)
             {
+                if (!fullKeyAccess)
+                {
+                    c.Reply.Error("GET option of SORT denied due to insufficient ACL permissions.");
+                    return;
+                }
                 getPatterns.Add(c.Args.ToArray(j + 1));
                 j++;
             }

@@ -67,7 +67,8 @@ public sealed class Client : IFileEventHandler
     public ClientFlags Flags;
     public Database Db;
     public bool Authenticated;
-    public string User = "default";
+    /// <summary>The ACL user (null: unrestricted, as the primary's and the AOF's clients).</summary>
+    public Security.AclUser? User;
 
     public readonly ReplyBuffer Output = new();
     public readonly ReplyWriter Reply;
@@ -365,7 +366,7 @@ public sealed class Client : IFileEventHandler
             if (HasFlag(ClientFlags.Blocked | ClientFlags.CloseAfterReply | ClientFlags.CloseAsap)) break;
             // The primary's stream waits while a script is busy: -BUSY would lose its writes.
             if (HasFlag(ClientFlags.Master) && Server.Lua.Busy) break;
-            Parser.AuthRequired = !Authenticated && Server.Config.RequirePass != null;
+            Parser.AuthRequired = !Authenticated && Server.Acl.AuthRequired(this);
             Parser.ProtoMaxBulkLen = HasFlag(ClientFlags.Master) ? long.MaxValue : Server.Config.ProtoMaxBulkLen;
             var status = Parser.Parse(query, ref _qpos, _qend);
             if (status == ParseStatus.Incomplete) break;

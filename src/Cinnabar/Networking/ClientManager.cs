@@ -49,7 +49,7 @@ public sealed class ClientManager
             return;
         }
         // As in Redis 7.0 the bind address does not matter: without a password only loopback peers get in.
-        if (config.ProtectedMode && config.RequirePass == null && s.RemoteEndPoint is IPEndPoint ep && !IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address))
+        if (config.ProtectedMode && _server.Acl.DefaultUser.HasFlag(Security.UserFlags.NoPass) && s.RemoteEndPoint is IPEndPoint ep && !IPAddress.IsLoopback(ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address))
         {
             s.Send(System.Text.Encoding.ASCII.GetBytes(ProtectedModeError), SocketFlags.None, out _);
             stats.RejectedConnections++;
@@ -68,7 +68,7 @@ public sealed class ClientManager
             catch (SocketException) { }
         }
         var c = new Client(++_nextClientId, _server, s);
-        c.Authenticated = config.RequirePass == null;
+        _server.Acl.SetDefaultAuth(c);
         c.Reply.OnError = stats.RecordError;
         c.Token = _server.Loop.Register(s, c, EventMask.Readable);
         _byId[c.Id] = c;
@@ -110,7 +110,12 @@ public sealed class ClientManager
     }
 
     /// <summary>Test seam: a client with no socket whose commands run through the real input path (Client.FeedQueryBuffer).</summary>
-    internal Client CreateDetachedClient() => new(++_nextClientId, _server, null) { Authenticated = _server.Config.RequirePass == null };
+    internal Client CreateDetachedClient()
+    {
+        var c = new Client(++_nextClientId, _server, null);
+        _server.Acl.SetDefaultAuth(c);
+        return c;
+    }
 
     /// <summary>freeClient: unlinks the client, lets mechanisms drop its state (CinnabarServer.FreeClientState), closes the socket. A second call is a no-op.</summary>
     public void FreeClient(Client c)

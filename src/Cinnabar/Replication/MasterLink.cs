@@ -136,7 +136,13 @@ internal sealed class MasterLink : Networking.IFileEventHandler
     }
 
     /// <summary>Inline command from arguments (sendCommand): the handshake's arguments hold no spaces.</summary>
-    static string Inline(params string[] args) => string.Join(' ', args) + "\r\n";
+    /// <summary>sendCommandArgv: a multibulk request, so any byte (a NUL in masterauth) passes.</summary>
+    static string MultiBulk(params string[] args)
+    {
+        var sb = new StringBuilder().Append('*').Append(args.Length).Append("\r\n");
+        foreach (var a in args) sb.Append('$').Append(Encoding.UTF8.GetByteCount(a)).Append("\r\n").Append(a).Append("\r\n");
+        return sb.ToString();
+    }
 
     public void OnWritable() { }
 
@@ -233,12 +239,12 @@ internal sealed class MasterLink : Networking.IFileEventHandler
         var config = _server.Config;
         var sb = new StringBuilder();
         string auth = config.GetString("masterauth"), user = config.GetString("masteruser");
-        if (auth.Length > 0) sb.Append(user.Length > 0 ? Inline("AUTH", user, auth) : Inline("AUTH", auth));
+        if (auth.Length > 0) sb.Append(user.Length > 0 ? MultiBulk("AUTH", user, auth) : MultiBulk("AUTH", auth));
         long announcePort = config.GetLong("replica-announce-port");
-        sb.Append(Inline("REPLCONF", "listening-port", (announcePort != 0 ? announcePort : _server.Port).ToString()));
+        sb.Append(MultiBulk("REPLCONF", "listening-port", (announcePort != 0 ? announcePort : _server.Port).ToString()));
         string announceIp = config.GetString("replica-announce-ip");
-        if (announceIp.Length > 0) sb.Append(Inline("REPLCONF", "ip-address", announceIp));
-        sb.Append(Inline("REPLCONF", "capa", "eof", "capa", "psync2"));
+        if (announceIp.Length > 0) sb.Append(MultiBulk("REPLCONF", "ip-address", announceIp));
+        sb.Append(MultiBulk("REPLCONF", "capa", "eof", "capa", "psync2"));
         State = auth.Length > 0 ? ReplState.ReceiveAuthReply : ReplState.ReceivePortReply;
         Send(sb.ToString());
     }
@@ -256,7 +262,7 @@ internal sealed class MasterLink : Networking.IFileEventHandler
         }
         else _server.Log.Notice("Partial resynchronization not possible (no cached master)");
         // A primary handing over (FAILOVER) asks its target to promote itself first.
-        Send(_server.Failover.State == FailoverState.InProgress ? Inline("PSYNC", replId, offset, "FAILOVER") : Inline("PSYNC", replId, offset));
+        Send(_server.Failover.State == FailoverState.InProgress ? MultiBulk("PSYNC", replId, offset, "FAILOVER") : MultiBulk("PSYNC", replId, offset));
     }
 
     /// <summary>slaveTryPartialResynchronization's reading half: +FULLRESYNC, +CONTINUE, a retryable error, or no PSYNC at all.</summary>

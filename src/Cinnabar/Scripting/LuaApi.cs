@@ -118,7 +118,7 @@ static unsafe class LuaApi
         return 0;
     }
 
-    /// <summary>redis.acl_check_cmd(cmd, ...): whether the caller's user may run it (every user may run everything until ACLs exist).</summary>
+    /// <summary>redis.acl_check_cmd(cmd, ...): whether the caller's user may run it (keys and channels included).</summary>
     [UnmanagedCallersOnly]
     public static int AclCheckCmd(IntPtr l) => Guard(l, &AclCheckCmdBody);
 
@@ -129,7 +129,9 @@ static unsafe class LuaApi
         if (ReadArgv(l, run, out var args) is { } argvError) return Raise(l, argvError);
         var cmd = run.ScriptClient.Server.Commands.Resolve(args, out bool unknownSub);
         if (cmd == null || unknownSub) return Raise(l, "Invalid command passed to redis.acl_check_cmd()");
-        LuaNative.PushBoolean(l, 1);
+        var server = run.ScriptClient.Server;
+        bool allowed = server.Acl.Check(run.ScriptClient.User, cmd, args, out _) == Security.AclDenial.Ok;
+        LuaNative.PushBoolean(l, allowed ? 1 : 0);
         return 1;
     }
 

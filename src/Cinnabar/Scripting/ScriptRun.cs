@@ -58,6 +58,7 @@ public sealed class ScriptRun
         Engine = engine;
         ScriptClient = scriptClient;
         Caller = caller;
+        scriptClient.User = caller.User; // the script's commands are checked as the caller's
         FunctionName = functionName;
         EvalMode = evalMode;
         ReadOnly = AllowOom = WriteDirty = TimedOut = Killed = false;
@@ -282,6 +283,13 @@ public sealed class ScriptRun
         // scriptVerifyAllowStale
         if (_server.IsReplica && _server.ReplicaSide.State != Replication.ReplState.Connected && !_server.Config.GetBool("replica-serve-stale-data") && !cmd.Has(CommandFlags.Stale))
             return "Can not execute the command on a stale replica";
+        // scriptVerifyACL
+        var denial = _server.Acl.Check(ScriptClient.User, cmd, ScriptClient.Args, out int pos);
+        if (denial != Security.AclDenial.Ok)
+        {
+            _server.Acl.AddLogEntry(ScriptClient, denial, Security.AclLogContext.Lua, pos, null, null);
+            return "The user executing the script " + Security.Acl.ErrorMessage(denial);
+        }
         // scriptVerifyWriteCommandAllow: for a read-only script a may-replicate command (PUBLISH,
         // PFCOUNT) counts as a write, so read-only scripts run during CLIENT PAUSE WRITE.
         if (ReadOnly && cmd.Has(CommandFlags.Write | CommandFlags.MayReplicate)) return "Write commands are not allowed from read-only scripts.";

@@ -96,6 +96,18 @@ public static class ConfigLoader
                 LoadFromString(config, ReadFile(path), Path.GetDirectoryName(Path.GetFullPath(path))!, state);
                 continue;
             }
+            if (name == "user" && values.Count >= 1)
+            {
+                // ACLAppendUserForLoading: checked now, loaded by the ACL at start-up.
+                var argv = parts.Select(p => Encoding.Latin1.GetString(p)).ToArray();
+                argv[0] = "user";
+                if (config.UserDeclarations.Any(u => u[1] == argv[1]))
+                    throw Fatal(ln, line, $"Error in user declaration '{argv[1]}': {Security.Acl.RuleErrorText(Security.AclRuleError.DuplicateUser)}");
+                if (Security.Acl.ValidateUserDeclaration(argv, out int errorIndex) is { } userError)
+                    throw Fatal(ln, line, $"Error in user declaration '{argv[errorIndex]}': {userError}");
+                config.UserDeclarations.Add(argv);
+                continue;
+            }
             var entry = config.Find(name);
             if (entry == null)
             {
@@ -121,7 +133,7 @@ public static class ConfigLoader
     }
 
     /// <summary>Directives accepted for compatibility whose mechanism is not configurable here.</summary>
-    static bool IgnoredDirective(string name) => name is "rename-command" or "user" or "loadmodule";
+    static bool IgnoredDirective(string name) => name is "rename-command" or "loadmodule";
 
     static ConfigException Fatal(int line, string text, string error) => new(
         $"\n*** FATAL CONFIG FILE ERROR (Redis {CinnabarServer.RedisVersion}) ***\nReading the configuration file, at line {line + 1}\n>>> '{text}'\n{error}");

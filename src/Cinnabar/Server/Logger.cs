@@ -32,6 +32,14 @@ public sealed class Logger
     public void Notice(string msg) => Write(2, msg);
     public void Warning(string msg) => Write(3, msg);
 
+    /// <summary>strerror(errno) for a failed file operation, as Redis's messages quote it.</summary>
+    public static string StrError(Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "No such file or directory",
+        UnauthorizedAccessException => "Permission denied",
+        _ => e.Message,
+    };
+
     public void Write(int level, string msg)
     {
         if (!Enabled(level)) return;

@@ -30,6 +30,12 @@ public sealed partial class ServerConfig
     /// <summary>Raised when maxmemory is set (the server evicts at once if the new limit is lower).</summary>
     public event Action? MaxMemoryChanged;
 
+    /// <summary>Raised when requirepass is set: it is the default ACL user's password (none: nopass).</summary>
+    public event Action<string?>? RequirePassChanged;
+
+    /// <summary>The `user name rules...` lines of the configuration, in order, for the ACL to load at start-up.</summary>
+    public readonly List<string[]> UserDeclarations = [];
+
     /// <summary>repl-backlog-size: an existing backlog is resized at once (resizeReplicationBacklog).</summary>
     public long ReplBacklogSize = 1024 * 1024;
     public event Action? ReplBacklogSizeChanged;
@@ -221,6 +227,7 @@ public sealed partial class ServerConfig
         Str("requirepass", "", v =>
         {
             RequirePass = v.Length == 0 ? null : v;
+            RequirePassChanged?.Invoke(RequirePass);
             return null;
         }, () => RequirePass ?? "", sensitive: true);
         Int("proto-max-bulk-len", 512L * 1024 * 1024, 1024 * 1024, long.MaxValue, v => ProtoMaxBulkLen = v, () => ProtoMaxBulkLen, memory: true);

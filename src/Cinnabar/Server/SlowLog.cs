@@ -90,11 +90,12 @@ public sealed class SlowLog
         return copy;
     }
 
-    /// <summary>Passwords never reach the slow log (redactClientCommandArgument): AUTH's arguments, HELLO's AUTH pair.</summary>
+    /// <summary>Passwords never reach the slow log (redactClientCommandArgument): AUTH's arguments, HELLO's AUTH pair, ACL SETUSER's rules.</summary>
     static bool IsRedacted(Client c, int i)
     {
         var args = c.Args;
         if (args.Is(0, "auth")) return i > 0;
+        if (args.Is(0, "acl") && args.Count > 1 && args.Is(1, "setuser")) return i >= 2;
         if (args.Is(0, "hello"))
         {
             for (int j = 2; j + 2 < args.Count; j++)

@@ -126,6 +126,20 @@ public sealed class Multi
         {
             c.Args = args;
             c.Cmd = cmd;
+            // The rules may have changed since the command was queued: they are checked again.
+            var denial = _server.Acl.Check(c.User, cmd, args, out int pos);
+            if (denial != Security.AclDenial.Ok)
+            {
+                _server.Acl.AddLogEntry(c, denial, Security.AclLogContext.Multi, pos, null, null);
+                c.Reply.Error("-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + denial switch
+                {
+                    Security.AclDenial.Command => "no permission to execute the command or subcommand",
+                    Security.AclDenial.Key => "no permission to touch the specified keys",
+                    Security.AclDenial.Channel => "no permission to access one of the channels used as arguments",
+                    _ => "no permission",
+                });
+                continue;
+            }
             _server.Dispatcher.Call(c, cmd);
         }
         c.Args = origArgs;

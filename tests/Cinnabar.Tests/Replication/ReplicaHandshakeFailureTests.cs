@@ -1,7 +1,7 @@
 // A replica facing a primary that misbehaves: a fake primary on a loopback socket answers the
 // handshake and then sends a corrupt RDB, an abort, or garbage. The replica must log Redis's
 // line, keep no half-loaded dataset, stay up and try again; and a primary without PSYNC gets
-// SYNC. Each fake primary is a TcpListener the test drives line by line.
+// SYNC. Each fake primary is a TcpListener the test drives request by request.
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -28,11 +28,26 @@ public class ReplicaHandshakeFailureTests
             s.ReceiveTimeout = 10_000;
             while (true)
             {
-                string line = ReadLine(s);
+                string line = ReadCommand(s);
                 string? reply = answer(line);
                 if (reply == null) return (s, line);
                 s.Send(Encoding.ASCII.GetBytes(reply));
             }
+        }
+
+        /// <summary>One request as a line: inline (PING), or multibulk (the rest of the handshake) joined by spaces.</summary>
+        static string ReadCommand(Socket s)
+        {
+            string line = ReadLine(s);
+            if (!line.StartsWith('*')) return line;
+            int n = int.Parse(line[1..]);
+            var args = new string[n];
+            for (int i = 0; i < n; i++)
+            {
+                ReadLine(s); // $len
+                args[i] = ReadLine(s);
+            }
+            return string.Join(' ', args);
         }
 
         static string ReadLine(Socket s)
