@@ -130,7 +130,8 @@ public static class ConfigCommands
         }
         try
         {
-            ConfigRewrite.Rewrite(c.Server.Config, path);
+            var users = c.Server.Config.GetString("aclfile").Length > 0 ? [] : c.Server.Acl.ConfigLines().ToList();
+            ConfigRewrite.Rewrite(c.Server.Config, path, users);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
