@@ -31,6 +31,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly CommandTable Commands;
     /// <summary>Users, authentication and the permission check (Security/Acl.cs).</summary>
     public readonly Security.Acl Acl;
+    /// <summary>The TLS options for tls-port connections (Networking/TlsContext.cs).</summary>
+    public readonly TlsContext Tls = new();
     public readonly Dispatcher Dispatcher;
     public Database[] Databases { get; private set; } = [];
     public EventLoop Loop { get; private set; } = null!;
@@ -130,6 +132,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Acl = new Security.Acl(this);
         Acl.UpdateDefaultUserPassword(Config.RequirePass);
         Config.RequirePassChanged += Acl.UpdateDefaultUserPassword;
+        Config.TlsChanged = ReconfigureTls;
         Dispatcher = new Dispatcher(this);
         Evictor = new Evictor(this);
         Clients = new ClientManager(this);
@@ -187,6 +190,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             Clients.FreeAll();
             foreach (var l in AllListeners) l.Dispose();
             _listeners.Clear();
+            _tlsListeners.Clear();
             _unixListener = null;
             Loop.Dispose();
             throw;
@@ -279,6 +283,27 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             }
         }
         if (_listeners.Count == 0) throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.");
+        int tlsPort = (int)Config.GetLong("tls-port");
+        if (tlsPort != 0)
+        {
+            if (Tls.Configure(Config) is { } tlsError)
+            {
+                Log.Warning(tlsError);
+                throw new InvalidOperationException("Failed to configure TLS. Check logs for more info.");
+            }
+            foreach (var l in _listeners.ToList())
+            {
+                try
+                {
+                    _tlsListeners.Add(new Listener(this, l.EndPoint.Address, tlsPort, Config.TcpBacklog) { Tls = true });
+                }
+                catch (SocketException e)
+                {
+                    Log.Warning($"Could not create server TCP listening socket {l.EndPoint.Address}:{tlsPort}: bind: {e.Message}");
+                    throw new InvalidOperationException($"Failed listening on port {tlsPort} (TLS), aborting.", e);
+                }
+            }
+        }
         string unixSocket = Config.GetString("unixsocket");
         if (unixSocket.Length > 0)
         {
@@ -296,7 +321,19 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// <summary>The unixsocket listener, when configured.</summary>
     Listener? _unixListener;
 
-    IEnumerable<Listener> AllListeners => _unixListener == null ? _listeners : _listeners.Append(_unixListener);
+    /// <summary>The tls-port listeners, one per bind address.</summary>
+    readonly List<Listener> _tlsListeners = [];
+
+    IEnumerable<Listener> AllListeners => _listeners.Concat(_tlsListeners).Concat(_unixListener == null ? [] : [_unixListener]);
+
+    /// <summary>applyTlsCfg: a changed tls-* parameter rebuilds the options new TLS connections use.</summary>
+    string? ReconfigureTls()
+    {
+        if (Config.GetLong("tls-port") == 0) return null;
+        var err = Tls.Configure(Config);
+        if (err != null) Log.Warning(err);
+        return err;
+    }
 
     public void Stop()
     {
@@ -338,6 +375,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Aof.Dispose();
         foreach (var l in AllListeners) l.Dispose();
         _listeners.Clear();
+        _tlsListeners.Clear();
         if (_unixListener != null)
         {
             try { File.Delete(Config.GetString("unixsocket")); } // Redis unlinks its socket file on exit

@@ -52,6 +52,8 @@ public sealed class Client : IFileEventHandler
     public readonly long Id;
     public readonly CinnabarServer Server;
     public readonly Socket? Socket;
+    /// <summary>Set for a connection accepted on tls-port: its bytes go through TLS (Networking/TlsConnection.cs).</summary>
+    public TlsConnection? Tls;
     internal int Token = -1;
     internal bool WriteHandlerInstalled;
 
@@ -198,6 +200,9 @@ public sealed class Client : IFileEventHandler
         try
         {
             ReadQueryFromSocket(Socket);
+            // TLS may hold decrypted bytes the query buffer had no room for: no readable event would announce them.
+            while (Tls is { HasBufferedPlaintext: true } && !Freed && !HasFlag(ClientFlags.CloseAfterReply | ClientFlags.CloseAsap))
+                ReadQueryFromSocket(Socket);
         }
         finally
         {
@@ -215,10 +220,13 @@ public sealed class Client : IFileEventHandler
             return;
         }
         var query = _query!;
-        int n = socket.Receive(query, _qend, query.Length - _qend, SocketFlags.None, out var err);
+        SocketError err;
+        int n = Tls != null ? Tls.Receive(socket, query, _qend, query.Length - _qend, out err) : socket.Receive(query, _qend, query.Length - _qend, SocketFlags.None, out err);
+        if (Tls is { HasPendingOutput: true }) Server.Clients.QueueReplyWrite(this); // handshake records still to send
         if (err == SocketError.WouldBlock) return;
         if (err != SocketError.Success || n == 0)
         {
+            if (Tls?.Failure is { } failure) Server.Log.Verbose($"Error accepting a client connection: {failure} (addr={RemoteAddress} laddr={LocalAddress})");
             Server.Clients.FreeClient(this);
             return;
         }
@@ -441,6 +449,22 @@ public sealed class Client : IFileEventHandler
     {
         if (Socket == null) return true;
         long total = 0;
+        if (Tls != null)
+        {
+            // Replies are encrypted into the TLS outbox, which goes out as far as the socket takes it.
+            while (Output.HasPending)
+            {
+                var head = Output.PeekHead();
+                Tls.Write(head);
+                total += head.Length;
+                Output.ConsumeAcross(head.Length);
+            }
+            if (!Tls.Flush(Socket))
+            {
+                Server.Clients.FreeClient(this);
+                return false;
+            }
+        }
         while (Output.HasPending)
         {
             int n;
@@ -508,7 +532,8 @@ public sealed class Client : IFileEventHandler
     }
 
     /// <summary>clientHasPendingReplies: replies in the buffer, or for a replica stream bytes it has not been sent.</summary>
-    internal bool HasPendingReplies => Output.HasPending || (ReplicaState != null && Replication.ReplicationPrimary.HasPendingStream(ReplicaState));
+    internal bool HasPendingReplies => Output.HasPending || (Tls?.HasPendingOutput ?? false)
+        || (ReplicaState != null && Replication.ReplicationPrimary.HasPendingStream(ReplicaState));
 
     public void OnWritable()
     {

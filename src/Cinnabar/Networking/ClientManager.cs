@@ -36,7 +36,7 @@ public sealed class ClientManager
     public bool Contains(long id) => _byId.ContainsKey(id);
 
     /// <summary>acceptCommonHandler: rejects over maxclients or in protected mode, else links a new client to the loop.</summary>
-    internal void AcceptClient(Socket s)
+    internal void AcceptClient(Socket s, bool tls = false)
     {
         var config = _server.Config;
         var stats = _server.Stats;
@@ -68,6 +68,7 @@ public sealed class ClientManager
             catch (SocketException) { }
         }
         var c = new Client(++_nextClientId, _server, s);
+        if (tls) c.Tls = new TlsConnection(_server.Tls.ServerOptions!);
         _server.Acl.SetDefaultAuth(c);
         c.Reply.OnError = stats.RecordError;
         c.Token = _server.Loop.Register(s, c, EventMask.Readable);
@@ -131,6 +132,7 @@ public sealed class ClientManager
         }
         catch (InvalidOperationException) { }
         c.Socket.Dispose();
+        c.Tls?.Dispose();
         c.Output.Clear();
     }
 

@@ -2,7 +2,8 @@
 // Unix domain socket of `unixsocket` (created with `unixsocketperm`). It accepts pending
 // connections when readable, makes each non-blocking (TCP_NODELAY for TCP) and hands it to
 // ClientManager.AcceptClient, which enforces maxclients and protected mode (TCP only, as in
-// Redis) and sets keepalive before the client exists.
+// Redis) and sets keepalive before the client exists. A tls-port listener's clients get a
+// TlsConnection.
 using System.Net;
 using System.Net.Sockets;
 
@@ -15,6 +16,8 @@ public sealed class Listener : IFileEventHandler, IDisposable
     internal int Token;
     public IPEndPoint EndPoint => (IPEndPoint)Socket.LocalEndPoint!;
     public bool IsUnix => Socket.AddressFamily == AddressFamily.Unix;
+    /// <summary>A tls-port listener: its connections speak TLS.</summary>
+    public bool Tls { get; init; }
 
     const int SolSocket = 1, SoReuseAddr = 2; // Linux's <sys/socket.h>
 
@@ -69,7 +72,7 @@ public sealed class Listener : IFileEventHandler, IDisposable
             }
             s.Blocking = false;
             if (!IsUnix) s.NoDelay = true;
-            _server.Clients.AcceptClient(s);
+            _server.Clients.AcceptClient(s, Tls);
         }
     }
 

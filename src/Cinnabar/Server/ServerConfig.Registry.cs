@@ -55,6 +55,29 @@ public sealed partial class ServerConfig
         Enum(name, def, values, set, get, immutable);
     }
 
+    /// <summary>
+    /// A tls-* parameter (applyTlsCfg): once the server is up, a change reconfigures TLS for new
+    /// connections, and a configuration that does not load is refused and rolled back.
+    /// </summary>
+    void TlsSetting(string name, string def, string[]? values)
+    {
+        if (Registered(name)) return;
+        var (set, get) = Stored(name, def, v => v, s => s);
+        Func<string, string?> apply = v =>
+        {
+            string old = get();
+            set(v);
+            if (TlsChanged?.Invoke() is null) return null;
+            set(old);
+            return "Unable to update TLS configuration. Check server logs.";
+        };
+        if (values != null) Enum(name, def, values, v => { apply(v); }, get);
+        else Str(name, def, apply, get, sensitive: name.EndsWith("-pass", StringComparison.Ordinal));
+    }
+
+    /// <summary>Set by the server once running: reconfigures TLS, returning the error to log or null.</summary>
+    public Func<string?>? TlsChanged;
+
     void StoredString(string name, string def, bool immutable = false, bool sensitive = false, string? alias = null, Func<string, string?>? validate = null)
     {
         if (Registered(name)) return;
@@ -227,7 +250,7 @@ public sealed partial class ServerConfig
         StoredInt("tls-session-cache-timeout", 300, 0, IntMax);
         StoredBool("tls-cluster", false);
         StoredBool("tls-replication", false);
-        StoredEnum("tls-auth-clients", "yes", ["no", "yes", "optional"]);
+        TlsSetting("tls-auth-clients", "yes", ["no", "yes", "optional"]);
         StoredBool("tls-prefer-server-ciphers", false);
         StoredBool("tls-session-caching", true);
         foreach (var name in new[]
@@ -236,7 +259,7 @@ public sealed partial class ServerConfig
                      "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir", "tls-protocols",
                      "tls-ciphers", "tls-ciphersuites",
                  })
-            StoredString(name, "");
+            TlsSetting(name, "", null);
 
         // Special configs.
         RegisterSave();

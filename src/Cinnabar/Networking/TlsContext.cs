@@ -1,0 +1,109 @@
+// The server's TLS configuration (tls.c's tlsConfigure): the certificate and key (PEM, the key
+// optionally encrypted with tls-key-file-pass), the CA that client certificates must chain to
+// (tls-ca-cert-file / tls-ca-cert-dir), tls-auth-clients yes|no|optional, tls-protocols and
+// tls-ciphersuites. Built at start-up when tls-port is set and again when a tls-* parameter
+// changes with CONFIG SET; connections accepted afterwards use the new options.
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Cinnabar.Server;
+
+namespace Cinnabar.Networking;
+
+public sealed class TlsContext
+{
+    /// <summary>The options new TLS connections are accepted with (null until configured).</summary>
+    public SslServerAuthenticationOptions? ServerOptions { get; private set; }
+
+    /// <summary>tlsConfigure: null on success, else what to log (the options in use stay as they were).</summary>
+    public string? Configure(ServerConfig config)
+    {
+        string certFile = config.GetString("tls-cert-file"), keyFile = config.GetString("tls-key-file");
+        if (certFile.Length == 0) return "No tls-cert-file configured!";
+        if (keyFile.Length == 0) return "No tls-key-file configured!";
+        X509Certificate2 cert;
+        try
+        {
+            string pass = config.GetString("tls-key-file-pass");
+            cert = pass.Length > 0 ? X509Certificate2.CreateFromEncryptedPemFile(certFile, pass, keyFile) : X509Certificate2.CreateFromPemFile(certFile, keyFile);
+        }
+        catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException or ArgumentException)
+        {
+            return $"Failed to load certificate: {certFile}: {e.Message}";
+        }
+        var trust = new X509Certificate2Collection();
+        string caFile = config.GetString("tls-ca-cert-file"), caDir = config.GetString("tls-ca-cert-dir");
+        try
+        {
+            if (caFile.Length > 0) trust.ImportFromPemFile(caFile);
+            if (caDir.Length > 0)
+                foreach (var f in Directory.EnumerateFiles(caDir)) trust.ImportFromPemFile(f);
+        }
+        catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
+        {
+            return $"Failed to configure CA certificate(s) file/directory: {e.Message}";
+        }
+        string auth = config.GetString("tls-auth-clients");
+        if (auth != "no" && trust.Count == 0) return "Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!";
+        if (ParseProtocols(config.GetString("tls-protocols")) is not { } protocols) return $"Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.";
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = SslStreamCertificateContext.Create(cert, additionalCertificates: null, offline: true),
+            ClientCertificateRequired = auth != "no",
+            EnabledSslProtocols = protocols,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            AllowRenegotiation = false,
+            RemoteCertificateValidationCallback = (_, peer, _, errors) =>
+            {
+                if (peer == null) return auth != "yes";
+                return ChainsTo(peer, trust);
+            },
+        };
+        string suites = config.GetString("tls-ciphersuites");
+        if (suites.Length > 0 && OperatingSystem.IsLinux())
+        {
+            var list = new List<TlsCipherSuite>();
+            foreach (var name in suites.Split(':', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!Enum.TryParse<TlsCipherSuite>(name, out var suite)) return "Failed to configure ciphersuites: " + name;
+                list.Add(suite);
+            }
+            options.CipherSuitesPolicy = new CipherSuitesPolicy(list);
+        }
+        ServerOptions = options;
+        return null;
+    }
+
+    /// <summary>A client certificate must chain to one of the configured CAs.</summary>
+    static bool ChainsTo(X509Certificate peer, X509Certificate2Collection trust)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(trust);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(peer as X509Certificate2 ?? new X509Certificate2(peer));
+    }
+
+    /// <summary>tls-protocols: "TLSv1.2 TLSv1.3" by default (an empty value).</summary>
+    static SslProtocols? ParseProtocols(string value)
+    {
+        if (value.Length == 0) return SslProtocols.Tls12 | SslProtocols.Tls13;
+        var p = SslProtocols.None;
+        foreach (var word in value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+#pragma warning disable SYSLIB0039 // TLS 1.0/1.1 are accepted as Redis accepts them in the configuration
+            p |= word.ToLowerInvariant() switch
+            {
+                "tlsv1" => SslProtocols.Tls,
+                "tlsv1.1" => SslProtocols.Tls11,
+                "tlsv1.2" => SslProtocols.Tls12,
+                "tlsv1.3" => SslProtocols.Tls13,
+                _ => (SslProtocols)(-1),
+            };
+#pragma warning restore SYSLIB0039
+            if ((int)p == -1) return null;
+        }
+        return p;
+    }
+}
