@@ -84,13 +84,24 @@ public static class ConfigCommands
         }
 
         var previous = new string[pairs];
+        config.BeginSetBatch();
         for (int i = 0; i < pairs; i++)
         {
             previous[i] = entries[i].Get();
             var err = entries[i].Apply(values[i]);
             if (err == null) continue;
             for (int j = i - 1; j >= 0; j--) entries[j].Apply(previous[j]);
+            config.AbortSetBatch();
             SetFailed(c, names[i], err);
+            return;
+        }
+        if (config.EndSetBatch() is { } applyError)
+        {
+            // The deferred apply failed: every parameter goes back (restoreBackupConfig).
+            config.BeginSetBatch();
+            for (int j = pairs - 1; j >= 0; j--) entries[j].Apply(previous[j]);
+            config.AbortSetBatch();
+            SetFailed(c, names.First(n => n.StartsWith("tls-", StringComparison.OrdinalIgnoreCase)), applyError);
             return;
         }
         c.Reply.Ok();

@@ -67,9 +67,15 @@ public sealed partial class ServerConfig
         {
             string old = get();
             set(v);
+            if (_setBatch)
+            {
+                // CONFIG SET of several parameters: TLS is rebuilt once, from all of them (EndSetBatch).
+                _tlsPending = true;
+                return null;
+            }
             if (TlsChanged?.Invoke() is null) return null;
             set(old);
-            return "Unable to update TLS configuration. Check server logs.";
+            return TlsUpdateError;
         };
         if (values != null) Enum(name, def, values, v => { apply(v); }, get);
         else Str(name, def, apply, get, sensitive: name.EndsWith("-pass", StringComparison.Ordinal));
@@ -77,6 +83,33 @@ public sealed partial class ServerConfig
 
     /// <summary>Set by the server once running: reconfigures TLS, returning the error to log or null.</summary>
     public Func<string?>? TlsChanged;
+
+    public const string TlsUpdateError = "Unable to update TLS configuration. Check server logs.";
+    bool _setBatch;
+    bool _tlsPending;
+
+    /// <summary>CONFIG SET with several parameters: apply functions that need them all wait for EndSetBatch.</summary>
+    public void BeginSetBatch()
+    {
+        _setBatch = true;
+        _tlsPending = false;
+    }
+
+    /// <summary>Runs the deferred apply steps once (Redis dedups its apply functions); returns the error, or null.</summary>
+    public string? EndSetBatch()
+    {
+        _setBatch = false;
+        bool tls = _tlsPending;
+        _tlsPending = false;
+        return tls && TlsChanged?.Invoke() is not null ? TlsUpdateError : null;
+    }
+
+    /// <summary>After a failed batch the previous values are put back without applying them again.</summary>
+    public void AbortSetBatch()
+    {
+        _setBatch = false;
+        _tlsPending = false;
+    }
 
     void StoredString(string name, string def, bool immutable = false, bool sensitive = false, string? alias = null, Func<string, string?>? validate = null)
     {

@@ -52,7 +52,7 @@ public sealed class RespReply
 public sealed class RespClient : IDisposable
 {
     readonly TcpClient _tcp;
-    readonly NetworkStream _stream;
+    readonly Stream _stream;
     // An own read buffer (rather than a BufferedStream) so TryRead can tell whether a reply
     // is already buffered before it polls the socket.
     readonly byte[] _buf = new byte[65536];
@@ -65,6 +65,18 @@ public sealed class RespClient : IDisposable
         _tcp.NoDelay = true;
         _tcp.ReceiveTimeout = timeoutMs;
         _stream = _tcp.GetStream();
+    }
+
+    /// <summary>A client over TLS: the handshake (with an optional client certificate) runs before this returns.</summary>
+    public RespClient(int port, System.Net.Security.SslClientAuthenticationOptions tls, int timeoutMs = 10000)
+    {
+        _tcp = new TcpClient();
+        _tcp.Connect("127.0.0.1", port);
+        _tcp.NoDelay = true;
+        _tcp.ReceiveTimeout = timeoutMs;
+        var ssl = new System.Net.Security.SslStream(_tcp.GetStream());
+        ssl.AuthenticateAsClient(tls);
+        _stream = ssl;
     }
 
     public Socket Socket => _tcp.Client;
@@ -277,5 +289,9 @@ public sealed class RespClient : IDisposable
         }
     }
 
-    public void Dispose() => _tcp.Dispose();
+    public void Dispose()
+    {
+        _stream.Dispose();
+        _tcp.Dispose();
+    }
 }
