@@ -91,40 +91,36 @@ public static class ConnectionCommands
                 return;
             }
         }
-        // Options are parsed first, then applied in Redis's order: AUTH, the auth check, SETNAME, protocol.
-        byte[]? user = null, pass = null;
-        string? setName = null;
+        // Redis 7.0 applies each option as it reads it: an AUTH or SETNAME before a bad option
+        // stays done, and SETNAME works before the authentication check.
         for (int j = next; j < args.Count; j++)
         {
             int moreargs = args.Count - 1 - j;
             if (args.Is(j, "AUTH") && moreargs >= 2)
             {
-                user = args[j + 1].ToArray();
-                pass = args[j + 2].ToArray();
+                if (!c.Server.Acl.Authenticate(c, args[j + 1].ToArray(), args[j + 2].ToArray()))
+                {
+                    c.Reply.Error(WrongPass);
+                    return;
+                }
                 j += 2;
             }
             else if (args.Is(j, "SETNAME") && moreargs >= 1)
             {
-                setName = args.ToStringAt(j + 1);
+                if (!ClientCommands.SetNameOrReply(c, args.ToStringAt(j + 1))) return;
                 j++;
             }
             else
             {
-                c.Reply.Error($"Syntax error in HELLO option '{args.ToStringAt(j)}'");
+                c.Reply.ErrorWithRawBytes($"Syntax error in HELLO option '{StreamGroupCommands.CStr(args[j])}'");
                 return;
             }
         }
-        if (user != null && !c.Server.Acl.Authenticate(c, user, pass!))
-        {
-            c.Reply.Error(WrongPass);
-            return;
-        }
         if (c.Server.AuthRequired(c))
         {
-            c.Reply.Error("-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+            c.Reply.Error("-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
             return;
         }
-        if (setName != null && !ClientCommands.SetNameOrReply(c, setName)) return;
         if (ver != 0) c.Reply.Protocol = (int)ver;
         var r = c.Reply;
         r.MapLen(7);

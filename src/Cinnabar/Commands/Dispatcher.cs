@@ -294,8 +294,11 @@ public sealed class Dispatcher
 
     static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;
 
-    /// <summary>An argument as one char per byte, so truncation counts bytes and the reply echoes them exactly.</summary>
-    static string Latin1(Protocol.CommandArgs args, int i) => Encoding.Latin1.GetString(args[i]);
+    /// <summary>
+    /// An argument as one char per byte, so truncation counts bytes and the reply echoes them
+    /// exactly; it ends at a NUL, as Redis's printf("%s") of it does.
+    /// </summary>
+    static string Latin1(Protocol.CommandArgs args, int i) => StreamGroupCommands.CStr(args[i]);
 
     /// <summary>"unknown command 'x', with args beginning with: 'a' 'b' " exactly as Redis builds it.</summary>
     static string UnknownCommandError(Protocol.CommandArgs args)

@@ -386,7 +386,7 @@ public sealed class Client : IFileEventHandler
             if (status == ParseStatus.Error)
             {
                 Server.Log.Verbose($"Protocol error ({Parser.Error}) from client: {Describe()}");
-                Reply.Error(Parser.Error!);
+                Reply.ErrorWithRawBytes(Parser.Error!); // it may quote the offending byte
                 Flags |= ClientFlags.CloseAfterReply;
                 Parser.Reset();
                 _qpos = _qend;

@@ -73,6 +73,16 @@ public sealed class RespParser
         return ParseMultibulk(buf, ref pos, end);
     }
 
+    /// <summary>
+    /// strchr on the query buffer, as Redis finds the end of a count or an inline line: a NUL
+    /// before the byte hides it, so the request stays incomplete (until it is too big).
+    /// </summary>
+    static int FindBeforeNul(ReadOnlySpan<byte> s, byte b)
+    {
+        int i = s.IndexOfAny(b, (byte)0);
+        return i >= 0 && s[i] == b ? i : -1;
+    }
+
     ParseStatus Fail(string message)
     {
         Error = "Protocol error: " + message;
@@ -83,7 +93,7 @@ public sealed class RespParser
     {
         if (!_inMultibulk)
         {
-            int nl = buf.AsSpan(pos, end - pos).IndexOf((byte)'\r');
+            int nl = FindBeforeNul(buf.AsSpan(pos, end - pos), (byte)'\r');
             if (nl < 0)
             {
                 if (end - pos > InlineMaxSize) return Fail("too big mbulk count string");
@@ -106,7 +116,7 @@ public sealed class RespParser
         {
             if (_bulkLen == -1)
             {
-                int nl = buf.AsSpan(pos, end - pos).IndexOf((byte)'\r');
+                int nl = FindBeforeNul(buf.AsSpan(pos, end - pos), (byte)'\r');
                 if (nl < 0)
                 {
                     if (end - pos > InlineMaxSize) return Fail("too big bulk count string");
@@ -134,7 +144,7 @@ public sealed class RespParser
 
     ParseStatus ParseInline(byte[] buf, ref int pos, int end)
     {
-        int nl = buf.AsSpan(pos, end - pos).IndexOf((byte)'\n');
+        int nl = FindBeforeNul(buf.AsSpan(pos, end - pos), (byte)'\n');
         if (nl < 0)
         {
             if (end - pos > InlineMaxSize) return Fail("too big inline request");

@@ -35,7 +35,12 @@ public sealed class CinnabarProcess : IDisposable
     /// <summary>Starts the server with `dir` and the given options; returns once it answers PING (or has exited).</summary>
     public CinnabarProcess(string dir, params string[] options) : this(dir, FreePort(), options) { }
 
-    public CinnabarProcess(string dir, int port, params string[] options)
+    public CinnabarProcess(string dir, int port, params string[] options) : this(null, dir, port, options) { }
+
+    /// <summary>Starts the server with a configuration file (the first argument, as redis-server takes it), then `dir` and the options.</summary>
+    public static CinnabarProcess WithConfigFile(string configFile, string dir, params string[] options) => new(configFile, dir, FreePort(), options);
+
+    CinnabarProcess(string? configFile, string dir, int port, string[] options)
     {
         Port = port;
         var psi = new ProcessStartInfo(ExePath)
@@ -45,6 +50,7 @@ public sealed class CinnabarProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = dir,
         };
+        if (configFile != null) psi.ArgumentList.Add(configFile);
         foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--enable-debug-command", "yes" })
             psi.ArgumentList.Add(a);
         foreach (var o in options) psi.ArgumentList.Add(o);

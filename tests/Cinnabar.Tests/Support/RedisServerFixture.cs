@@ -16,12 +16,18 @@ public sealed class RedisServerFixture : IDisposable
     readonly string _dir;
     readonly bool _ownsDir;
     readonly StringBuilder _log = new();
+    readonly string[] _options;
 
     public RedisServerFixture() : this(null) { }
 
-    /// <summary>A redis-server whose `dir` is the given folder (RDB file tests: it loads dump.rdb from there); the folder is left in place.</summary>
-    internal RedisServerFixture(string? dir)
+    /// <summary>
+    /// A redis-server whose `dir` is the given folder (RDB file tests: it loads dump.rdb from
+    /// there; the folder is left in place), or a fresh one when null; options are extra
+    /// "--name", "value" arguments (an aclfile, say).
+    /// </summary>
+    internal RedisServerFixture(string? dir, params string[] options)
     {
+        _options = options;
         _ownsDir = dir == null;
         _dir = dir ?? Path.Combine(Path.GetTempPath(), "cinnabar-redis-" + Guid.NewGuid().ToString("N"));
         var exe = ExternalTools.IsCI ? ExternalTools.Require("redis-server") : ExternalTools.Find("redis-server");
@@ -57,6 +63,7 @@ public sealed class RedisServerFixture : IDisposable
         foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                      "--enable-debug-command", "yes", "--daemonize", "no", "--dir", _dir })
             psi.ArgumentList.Add(a);
+        foreach (var a in _options) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (_log) _log.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_log) _log.AppendLine(e.Data); };
