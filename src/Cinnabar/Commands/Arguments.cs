@@ -8,6 +8,13 @@ namespace Cinnabar.Commands;
 
 public static class Arguments
 {
+    /// <summary>A C string's view of an argument, one char per byte: %s in an error stops at an embedded NUL.</summary>
+    public static string CStr(ReadOnlySpan<byte> b)
+    {
+        int nul = b.IndexOf((byte)0);
+        return System.Text.Encoding.Latin1.GetString(nul < 0 ? b : b[..nul]);
+    }
+
     public static bool TryGetLong(Client c, int i, out long value, string? error = null)
     {
         if (RespParser.TryParseLong(c.Args[i], out value)) return true;

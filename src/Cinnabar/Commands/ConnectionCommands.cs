@@ -112,7 +112,7 @@ public static class ConnectionCommands
             }
             else
             {
-                c.Reply.ErrorWithRawBytes($"Syntax error in HELLO option '{StreamGroupCommands.CStr(args[j])}'");
+                c.Reply.ErrorWithRawBytes($"Syntax error in HELLO option '{Arguments.CStr(args[j])}'");
                 return;
             }
         }

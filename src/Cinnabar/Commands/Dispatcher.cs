@@ -298,7 +298,7 @@ public sealed class Dispatcher
     /// An argument as one char per byte, so truncation counts bytes and the reply echoes them
     /// exactly; it ends at a NUL, as Redis's printf("%s") of it does.
     /// </summary>
-    static string Latin1(Protocol.CommandArgs args, int i) => StreamGroupCommands.CStr(args[i]);
+    static string Latin1(Protocol.CommandArgs args, int i) => Arguments.CStr(args[i]);
 
     /// <summary>"unknown command 'x', with args beginning with: 'a' 'b' " exactly as Redis builds it.</summary>
     static string UnknownCommandError(Protocol.CommandArgs args)

@@ -29,19 +29,12 @@ public static class StreamGroupCommands
 
     // ------------------------------------------------------------------ shared helpers
 
-    /// <summary>A C string's view of an argument: %s in an error stops at an embedded NUL.</summary>
-    internal static string CStr(ReadOnlySpan<byte> b)
-    {
-        int nul = b.IndexOf((byte)0);
-        return System.Text.Encoding.Latin1.GetString(nul < 0 ? b : b[..nul]);
-    }
-
     /// <summary>addReplySubcommandSyntaxError: the subcommand as typed (at most 128 bytes), the command upper-cased.</summary>
     internal static void SubcommandSyntaxError(Client c)
     {
-        var sub = CStr(c.Args[1]);
+        var sub = Arguments.CStr(c.Args[1]);
         if (sub.Length > 128) sub = sub[..128];
-        c.Reply.ErrorWithRawBytes($"unknown subcommand or wrong number of arguments for '{sub}'. Try {CStr(c.Args[0]).ToUpperInvariant()} HELP.");
+        c.Reply.ErrorWithRawBytes($"unknown subcommand or wrong number of arguments for '{sub}'. Try {Arguments.CStr(c.Args[0]).ToUpperInvariant()} HELP.");
     }
 
     /// <summary>
@@ -56,7 +49,7 @@ public static class StreamGroupCommands
         if (KeyLookup.CheckType(c, o, ObjType.Stream)) return false;
         g = o == null ? null : S(o).LookupGroup(c.Args[2]);
         if (o != null && g != null) return true;
-        c.Reply.ErrorWithRawBytes($"-NOGROUP No such key '{CStr(c.Args[1])}' or consumer group '{CStr(c.Args[2])}'");
+        c.Reply.ErrorWithRawBytes($"-NOGROUP No such key '{Arguments.CStr(c.Args[1])}' or consumer group '{Arguments.CStr(c.Args[2])}'");
         return false;
     }
 
@@ -149,7 +142,7 @@ public static class StreamGroupCommands
         cg = S(o).LookupGroup(args[3]);
         if (cg == null && groupRequired)
         {
-            c.Reply.ErrorWithRawBytes($"-NOGROUP No such consumer group '{CStr(args[3])}' for key name '{CStr(args[2])}'");
+            c.Reply.ErrorWithRawBytes($"-NOGROUP No such consumer group '{Arguments.CStr(args[3])}' for key name '{Arguments.CStr(args[2])}'");
             return false;
         }
         return true;
@@ -515,7 +508,7 @@ public static class StreamGroupCommands
             }
             else
             {
-                c.Reply.ErrorWithRawBytes($"Unrecognized XCLAIM option '{CStr(args[j])}'");
+                c.Reply.ErrorWithRawBytes($"Unrecognized XCLAIM option '{Arguments.CStr(args[j])}'");
                 return;
             }
         }

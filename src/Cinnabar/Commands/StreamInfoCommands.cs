@@ -49,7 +49,7 @@ public static class StreamInfoCommands
         var g = s.LookupGroup(c.Args[3]);
         if (g == null)
         {
-            c.Reply.ErrorWithRawBytes($"-NOGROUP No such consumer group '{StreamGroupCommands.CStr(c.Args[3])}' for key name '{StreamGroupCommands.CStr(c.Args[2])}'");
+            c.Reply.ErrorWithRawBytes($"-NOGROUP No such consumer group '{Arguments.CStr(c.Args[3])}' for key name '{Arguments.CStr(c.Args[2])}'");
             return;
         }
         long now = c.Server.NowMs;

@@ -75,12 +75,5 @@ public class ConfigDefaultsTests(ServerFixture fx) : IClassFixture<ServerFixture
         return map;
     }
 
-    static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int p = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return p;
-    }
+    static int FreePort() => RedisServerFixture.FreePort();
 }

@@ -16,14 +16,7 @@ public sealed class TlsTests : IDisposable
 
     public void Dispose() => _certs.Dispose();
 
-    static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    static int FreePort() => RedisServerFixture.FreePort();
 
     (ServerFixture Server, int TlsPort) Start(string auth = "yes")
     {

@@ -90,7 +90,8 @@ public sealed class RedisServerFixture : IDisposable
         Kill(p);
     }
 
-    static int FreePort()
+    /// <summary>A loopback port free right now (for servers whose port must be known before they start).</summary>
+    internal static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
