@@ -226,10 +226,11 @@ public sealed class TlsConnection
             _source.OnCompleted(continuation, state, token, flags & ~ValueTaskSourceOnCompletedFlags.FlowExecutionContext);
     }
 
-    /// <summary>A FIFO of bytes in 16 KiB blocks.</summary>
+    /// <summary>A FIFO of bytes in 16 KiB blocks; emptied blocks are kept for reuse (a steady connection allocates none).</summary>
     internal sealed class ByteQueue
     {
         readonly Queue<byte[]> _blocks = new();
+        readonly Stack<byte[]> _spare = new();
         byte[]? _tail;
         int _tailUsed, _headStart;
         public int Count { get; private set; }
@@ -240,7 +241,7 @@ public sealed class TlsConnection
             {
                 if (_tail == null || _tailUsed == _tail.Length)
                 {
-                    _tail = new byte[16 * 1024];
+                    _tail = _spare.Count > 0 ? _spare.Pop() : new byte[16 * 1024];
                     _tailUsed = 0;
                     _blocks.Enqueue(_tail);
                 }
@@ -273,6 +274,7 @@ public sealed class TlsConnection
                     _blocks.Dequeue();
                     _headStart = 0;
                     if (ReferenceEquals(head, _tail)) _tail = null;
+                    if (_spare.Count < 4) _spare.Push(head);
                 }
             }
         }
