@@ -25,10 +25,9 @@ public sealed class Acl
     public Acl(CinnabarServer server)
     {
         _server = server;
-        Commands = new AclCommandIndex(server.Commands);
+        Commands = new AclCommandIndex(server.Commands) { Warn = server.Log.Warning };
         DefaultUser = CreateDefaultUser();
         _users[DefaultUser.Name] = DefaultUser;
-        AclSelector.FirstArgWarning ??= _ => { };
     }
 
     /// <summary>acl-pubsub-default: whether a new user or selector starts with every channel.</summary>

@@ -24,6 +24,9 @@ public sealed class AclCommandIndex
         "transaction", "scripting",
     ];
 
+    /// <summary>Where rule warnings go (the server's log at warning level; none for validation).</summary>
+    public Action<string>? Warn { get; init; }
+
     readonly Dictionary<string, CommandDef> _topLevel = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Top-level commands in table order (their subcommands follow each in their own order).</summary>

@@ -254,12 +254,9 @@ public sealed class AclSelector
         _firstArgs ??= [];
         if (!_firstArgs.TryGetValue(parent.AclId, out var list)) _firstArgs[parent.AclId] = list = [];
         if (!list.Any(a => string.Equals(a, sub, StringComparison.OrdinalIgnoreCase))) list.Add(sub);
-        FirstArgWarning?.Invoke(name);
+        index.Warn?.Invoke($"Deprecation warning: Allowing a first arg of an otherwise blocked command is a misuse of ACL and may get disabled in the future (offender: +{name})");
         return AclRuleError.None;
     }
-
-    /// <summary>Redis logs a deprecation warning for every "+cmd|firstarg" rule; the owner wires the log here.</summary>
-    public static Action<string>? FirstArgWarning;
 
     static bool Is(string op, string word) => string.Equals(op, word, StringComparison.OrdinalIgnoreCase);
 
