@@ -76,7 +76,7 @@ public sealed class Monitor
         for (int i = 0; i < args.Count; i++)
         {
             if (i > 0) bytes.Add((byte)' ');
-            AppendRepr(bytes, args[i]);
+            AppendRepr(bytes, Server.SlowLog.IsRedacted(args, i) ? "(redacted)"u8 : args[i]);
         }
         bytes.Add((byte)'\r');
         bytes.Add((byte)'\n');

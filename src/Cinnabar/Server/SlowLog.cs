@@ -72,7 +72,7 @@ public sealed class SlowLog
                 copy[i] = Encoding.ASCII.GetBytes($"... ({args.Count - argc + 1} more arguments)");
                 break;
             }
-            if (IsRedacted(c, i))
+            if (IsRedacted(c.Args, i))
             {
                 copy[i] = "(redacted)"u8.ToArray();
                 continue;
@@ -90,10 +90,12 @@ public sealed class SlowLog
         return copy;
     }
 
-    /// <summary>Passwords never reach the slow log (redactClientCommandArgument): AUTH's arguments, HELLO's AUTH pair, ACL SETUSER's rules.</summary>
-    static bool IsRedacted(Client c, int i)
+    /// <summary>
+    /// Passwords never reach the slow log or MONITOR (redactClientCommandArgument): AUTH's
+    /// arguments, HELLO's AUTH pair, ACL SETUSER's rules.
+    /// </summary>
+    public static bool IsRedacted(Protocol.CommandArgs args, int i)
     {
-        var args = c.Args;
         if (args.Is(0, "auth")) return i > 0;
         if (args.Is(0, "acl") && args.Count > 1 && args.Is(1, "setuser")) return i >= 2;
         if (args.Is(0, "hello"))

@@ -118,8 +118,8 @@ public sealed class Multi
         UnwatchAllKeys(c);
         var origArgs = c.Args;
         var origCmd = c.Cmd;
+        // The queue stays until the end, as mstate does: CLIENT LIST inside EXEC shows multi=N.
         var queued = state.Commands.ToArray();
-        state.Commands.Clear();
         c.Reply.ArrayLen(queued.Length);
         // CLIENT_MULTI stays set while the queue runs: blocking commands see it and don't block.
         foreach (var (cmd, args) in queued)

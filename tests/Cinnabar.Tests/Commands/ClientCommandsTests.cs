@@ -222,6 +222,36 @@ public class ClientCommandsTests(ServerFixture fx) : IClassFixture<ServerFixture
     }
 
     [Fact]
+    public void MonitorShowsPasswordsRedacted()
+    {
+        using var m = fx.Connect();
+        using var c = fx.Connect();
+        Assert.Equal("+OK", m.CallS("MONITOR"));
+        c.Call("AUTH", "secret");
+        c.Call("AUTH", "someone", "secret");
+        c.Call("HELLO", "2", "AUTH", "someone", "pw", "SETNAME", "n");
+        c.Call("ACL", "SETUSER", "mon-u", ">pw"); // admin: not shown at all
+        c.Call("PING");
+        Assert.EndsWith("\"AUTH\" \"(redacted)\"", m.Read().Text!);
+        Assert.EndsWith("\"AUTH\" \"(redacted)\" \"(redacted)\"", m.Read().Text!);
+        Assert.EndsWith("\"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\" \"SETNAME\" \"n\"", m.Read().Text!);
+        Assert.EndsWith("\"PING\"", m.Read().Text!);
+        c.Call("ACL", "DELUSER", "mon-u");
+    }
+
+    [Fact]
+    public void ClientInfoInsideExecCountsTheQueuedCommands()
+    {
+        using var c = fx.Connect();
+        c.Call("MULTI");
+        c.Call("PING");
+        c.Call("CLIENT", "INFO");
+        var info = c.Call("EXEC").Items![1].Text!;
+        Assert.Contains(" multi=2 ", info);
+        Assert.Contains(" multi=-1 ", c.Call("CLIENT", "INFO").Text!);
+    }
+
+    [Fact]
     public void ResetRestoresAFreshConnection()
     {
         using var c = fx.Connect();
