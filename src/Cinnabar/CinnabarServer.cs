@@ -133,6 +133,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Acl.UpdateDefaultUserPassword(Config.RequirePass);
         Config.RequirePassChanged += Acl.UpdateDefaultUserPassword;
         Config.TlsChanged = ReconfigureTls;
+        Config.ListenPortChanged = ChangeListenPort;
         Dispatcher = new Dispatcher(this);
         Evictor = new Evictor(this);
         Clients = new ClientManager(this);
@@ -234,7 +235,10 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             Clock.UpdateCachedTime(_awakeSince);
         };
         foreach (var l in AllListeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
+        _listenersRegistered = true;
     }
+
+    bool _listenersRegistered;
 
     bool _processingEventsWhileBlocked;
 
@@ -258,30 +262,9 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     void Bind()
     {
-        foreach (var raw in Config.Bind)
-        {
-            bool optional = raw.StartsWith('-');
-            string addr = optional ? raw[1..] : raw;
-            IPAddress ip = addr switch
-            {
-                "*" => IPAddress.Any,
-                "::*" => IPAddress.IPv6Any,
-                "localhost" => IPAddress.Loopback,
-                _ => IPAddress.Parse(addr),
-            };
-            try
-            {
-                int port = _listeners.Count > 0 && Config.Port == 0 ? _listeners[0].EndPoint.Port : Config.Port;
-                _listeners.Add(new Listener(this, ip, port, Config.TcpBacklog));
-            }
-            catch (SocketException e)
-            {
-                // listenToPort: Redis's two lines, then the server does not start (exit code 1).
-                if (optional && e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported) continue;
-                Log.Warning($"Could not create server TCP listening socket {addr}:{Config.Port}: bind: {e.Message}");
-                throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.", e);
-            }
-        }
+        // Port 0 at start-up is an ephemeral port (embedding and tests), not "no TCP" as in Redis.
+        if (ListenToPort(Config.Port, tls: false, _listeners) is { } error)
+            throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.", error);
         if (_listeners.Count == 0) throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.");
         int tlsPort = (int)Config.GetLong("tls-port");
         if (tlsPort != 0)
@@ -291,18 +274,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
                 Log.Warning(tlsError);
                 throw new InvalidOperationException("Failed to configure TLS. Check logs for more info.");
             }
-            foreach (var l in _listeners.ToList())
-            {
-                try
-                {
-                    _tlsListeners.Add(new Listener(this, l.EndPoint.Address, tlsPort, Config.TcpBacklog) { Tls = true });
-                }
-                catch (SocketException e)
-                {
-                    Log.Warning($"Could not create server TCP listening socket {l.EndPoint.Address}:{tlsPort}: bind: {e.Message}");
-                    throw new InvalidOperationException($"Failed listening on port {tlsPort} (TLS), aborting.", e);
-                }
-            }
+            if (ListenToPort(tlsPort, tls: true, _tlsListeners) is { } error2)
+                throw new InvalidOperationException($"Failed listening on port {tlsPort} (TLS), aborting.", error2);
         }
         string unixSocket = Config.GetString("unixsocket");
         if (unixSocket.Length > 0)
@@ -316,6 +289,78 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
                 throw new InvalidOperationException($"Failed opening Unix socket: {e.Message}", e);
             }
         }
+    }
+
+    /// <summary>
+    /// listenToPort: a listener on port for every bind address (a "-" address may be missing).
+    /// On failure Redis's log line is written, the listeners made so far are closed and the
+    /// exception returned.
+    /// </summary>
+    SocketException? ListenToPort(int port, bool tls, List<Listener> into)
+    {
+        var made = new List<Listener>();
+        foreach (var raw in Config.Bind)
+        {
+            bool optional = raw.StartsWith('-');
+            string addr = optional ? raw[1..] : raw;
+            IPAddress ip = addr switch
+            {
+                "*" => IPAddress.Any,
+                "::*" => IPAddress.IPv6Any,
+                "localhost" => IPAddress.Loopback,
+                _ => IPAddress.Parse(addr),
+            };
+            try
+            {
+                // An ephemeral port (0) chosen by the first address is reused for the others.
+                int p = port == 0 && made.Count > 0 ? made[0].EndPoint.Port : port;
+                made.Add(new Listener(this, ip, p, Config.TcpBacklog) { Tls = tls });
+            }
+            catch (SocketException e)
+            {
+                if (optional && e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported) continue;
+                Log.Warning($"Could not create server TCP listening socket {addr}:{port}: bind: {e.Message}");
+                foreach (var l in made) l.Dispose();
+                return e;
+            }
+        }
+        into.AddRange(made);
+        return null;
+    }
+
+    /// <summary>
+    /// changeListenPort (CONFIG SET port / tls-port): the listeners of that kind close, then the
+    /// new port is bound on every bind address; 0 leaves none. When the new port cannot be bound
+    /// the old one is bound again and CONFIG SET's error returned.
+    /// </summary>
+    string? ChangeListenPort(bool tls)
+    {
+        if (!_listenersRegistered) return null; // not started yet: Bind uses the value
+        var list = tls ? _tlsListeners : _listeners;
+        int port = tls ? (int)Config.GetLong("tls-port") : Config.Port;
+        int oldPort = list.Count > 0 ? list[0].EndPoint.Port : 0;
+        foreach (var l in list)
+        {
+            Loop.Unregister(l.Socket, l.Token);
+            l.Dispose();
+        }
+        list.Clear();
+        if (port == 0) return null;
+        const string Failed = "Unable to listen on this port. Check server logs.";
+        if (tls && Tls.ServerOptions == null && Tls.Configure(Config) is { } tlsError)
+        {
+            Log.Warning(tlsError);
+            return Failed;
+        }
+        string? result = null;
+        if (ListenToPort(port, tls, list) != null)
+        {
+            // The old port is bound again (what restoring the old value does in Redis).
+            result = Failed;
+            if (oldPort != 0) ListenToPort(oldPort, tls, list);
+        }
+        foreach (var l in list) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
+        return result;
     }
 
     /// <summary>The unixsocket listener, when configured.</summary>

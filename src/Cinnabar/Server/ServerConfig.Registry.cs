@@ -279,6 +279,7 @@ public sealed partial class ServerConfig
 
         // TLS configs (the Debian build has TLS compiled in, so they are listed).
         StoredInt("tls-port", 0, 0, 65535);
+        RebindOnChange("tls-port", tls: true);
         StoredInt("tls-session-cache-size", 20 * 1024, 0, IntMax);
         StoredInt("tls-session-cache-timeout", 300, 0, IntMax);
         StoredBool("tls-cluster", false);

@@ -30,6 +30,25 @@ public sealed partial class ServerConfig
     /// <summary>Raised when maxmemory is set (the server evicts at once if the new limit is lower).</summary>
     public event Action? MaxMemoryChanged;
 
+    /// <summary>Set by the server once running: rebinds the TCP (false) or TLS (true) listeners to the new port; returns the error or null.</summary>
+    public Func<bool, string?>? ListenPortChanged;
+
+    /// <summary>updatePort / applyTLSPort: once running, a new value rebinds; if that fails the value goes back.</summary>
+    void RebindOnChange(string name, bool tls)
+    {
+        var e = Find(name)!;
+        var setValue = e.Apply;
+        var get = e.Get;
+        e.Apply = v =>
+        {
+            string old = get();
+            if (setValue(v) is { } err) return err;
+            if (ListenPortChanged?.Invoke(tls) is not { } bindError) return null;
+            setValue(old); // the server is listening on the old port again
+            return bindError;
+        };
+    }
+
     /// <summary>Raised when requirepass is set: it is the default ACL user's password (none: nopass).</summary>
     public event Action<string?>? RequirePassChanged;
 
@@ -209,6 +228,7 @@ public sealed partial class ServerConfig
         }, () => KeyspaceEvents.FlagsToString(NotifyKeyspaceEvents));
         RegisterAof();
         Int("port", 6379, 0, 65535, v => Port = (int)v, () => Port);
+        RebindOnChange("port", tls: false);
         // Redis's built-in default is "* -::*" guarded by protected mode; Cinnabar's embedded default
         // is loopback only (the README's first command must not expose a server). CONFIG GET shows it.
         Str("bind", "127.0.0.1 -::1", v =>
