@@ -26,7 +26,7 @@ public sealed class TlsContext
         try
         {
             string pass = config.GetString("tls-key-file-pass");
-            cert = pass.Length > 0 ? X509Certificate2.CreateFromEncryptedPemFile(certFile, pass, keyFile) : X509Certificate2.CreateFromPemFile(certFile, keyFile);
+            cert = pass.Length > 0 ? LoadWithPassword(certFile, keyFile, pass) : X509Certificate2.CreateFromPemFile(certFile, keyFile);
         }
         catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException or ArgumentException)
         {
@@ -73,6 +73,19 @@ public sealed class TlsContext
         }
         ServerOptions = options;
         return null;
+    }
+
+    /// <summary>An encrypted key with the password; a key that is not encrypted loads as it is (OpenSSL ignores the password then).</summary>
+    static X509Certificate2 LoadWithPassword(string certFile, string keyFile, string pass)
+    {
+        try
+        {
+            return X509Certificate2.CreateFromEncryptedPemFile(certFile, pass, keyFile);
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        {
+            return X509Certificate2.CreateFromPemFile(certFile, keyFile);
+        }
     }
 
     /// <summary>A client certificate must chain to one of the configured CAs.</summary>
