@@ -72,7 +72,7 @@ public sealed class SlowLog
                 copy[i] = Encoding.ASCII.GetBytes($"... ({args.Count - argc + 1} more arguments)");
                 break;
             }
-            if (IsRedacted(c.Args, i))
+            if (IsRedacted(c.Args, i) || IsSensitiveConfigValue(c, i))
             {
                 copy[i] = "(redacted)"u8.ToArray();
                 continue;
@@ -88,6 +88,14 @@ public sealed class SlowLog
             else copy[i] = a.ToArray();
         }
         return copy;
+    }
+
+    /// <summary>CONFIG SET of a sensitive parameter (masterauth, requirepass, ...): its value is redacted (configSetCommand).</summary>
+    static bool IsSensitiveConfigValue(Client c, int i)
+    {
+        var args = c.Args;
+        if (i < 3 || i % 2 == 0 || !args.Is(0, "config") || !args.Is(1, "set")) return false;
+        return c.Server.Config.Find(args.ToStringAt(i - 1)) is { Sensitive: true };
     }
 
     /// <summary>

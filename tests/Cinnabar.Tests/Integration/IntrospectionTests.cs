@@ -172,6 +172,22 @@ public class IntrospectionTests(ServerFixture fx) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public void SlowlogRedactsPasswordsAndSensitiveConfigValues()
+    {
+        using var server = new ServerFixture(cfg => cfg.Set("slowlog-log-slower-than", "0", startup: true));
+        using var c = server.Connect();
+        c.Call("SLOWLOG", "RESET");
+        c.Call("CONFIG", "SET", "masterauth", "secret", "maxmemory-samples", "5");
+        c.Call("ACL", "SETUSER", "slow-u", ">pw", "+get");
+        c.Call("AUTH", "slow-u", "pw");
+        var entries = c.Call("SLOWLOG", "GET", "3").Items!;
+        string Args(int i) => string.Join(' ', entries[i].Items![3].Items!.Select(a => a.Text));
+        Assert.Equal("AUTH (redacted) (redacted)", Args(0));
+        Assert.Equal("ACL SETUSER (redacted) (redacted) (redacted)", Args(1));
+        Assert.Equal("CONFIG SET masterauth (redacted) maxmemory-samples 5", Args(2));
+    }
+
+    [Fact]
     public void SlowlogIgnoresFastCommandsByDefault()
     {
         using var c = fx.Connect();
