@@ -125,7 +125,7 @@ public static class HashType
             int p = lp.Seek(2L * System.Random.Shared.Next(lp.Count / 2));
             return (lp.GetBytes(p), lp.GetBytes(lp.Next(p)));
         }
-        var e = ((StringDict)o.Ptr!).Random();
+        var e = ((StringDict)o.Ptr!).FairRandom();
         return (e.Key, e.Value!);
     }
 }

@@ -73,5 +73,5 @@ public static class SetType
     }
 
     /// <summary>setTypeRandomElement.</summary>
-    public static byte[] Random(RedisObject o) => o.Ptr is Intset iset ? Format(iset.Random()) : ((StringDict)o.Ptr!).Random().Key;
+    public static byte[] Random(RedisObject o) => o.Ptr is Intset iset ? Format(iset.Random()) : ((StringDict)o.Ptr!).FairRandom().Key;
 }

@@ -71,8 +71,11 @@ public sealed class StringDict : IDuplicable, ISizedValue
         return true;
     }
 
-    /// <summary>A fairly chosen random entry (dictGetFairRandomKey approximated by dictGetRandomKey).</summary>
+    /// <summary>A random entry (dictGetRandomKey: a random bucket, biased towards short chains).</summary>
     public DictEntry<byte[]?> Random() => Dict.RandomEntry()!;
+
+    /// <summary>A fairly chosen random entry (dictGetFairRandomKey).</summary>
+    public DictEntry<byte[]?> FairRandom() => Dict.FairRandomEntry()!;
 
     public IEnumerable<DictEntry<byte[]?>> Entries() => Dict.Entries();
 

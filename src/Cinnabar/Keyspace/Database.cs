@@ -401,7 +401,7 @@ public sealed class Database
         bool allVolatile = Main.Count == Expires.Count;
         while (true)
         {
-            var o = Main.RandomEntry();
+            var o = Main.FairRandomEntry(); // dbRandomKey uses dictGetFairRandomKey
             if (o == null) return null;
             if (Expires.Count > 0 && Expires.Find(o.KeySpan) is { } x && IsExpiredAt(x.When, _owner.NowMs))
             {

@@ -520,6 +520,23 @@ public class EntryDict<TEntry> where TEntry : DictEntry
         return AsEntry(r);
     }
 
+    [ThreadStatic] static TEntry?[]? t_fairSample;
+
+    /// <summary>
+    /// dictGetFairRandomKey: one of up to 15 entries sampled from consecutive buckets, which is
+    /// far less biased towards short chains than one random bucket (SRANDMEMBER, SPOP,
+    /// HRANDFIELD, RANDOMKEY); a sample that found nothing falls back to RandomEntry.
+    /// </summary>
+    public TEntry? FairRandomEntry()
+    {
+        var sample = t_fairSample ??= new TEntry?[15];
+        int n = SampleEntries(sample, sample.Length);
+        if (n == 0) return RandomEntry();
+        var picked = sample[Random.Shared.Next(n)];
+        Array.Clear(sample, 0, n);
+        return picked;
+    }
+
     /// <summary>
     /// Samples up to <paramref name="count"/> entries from random positions (dictGetSomeKeys):
     /// fast and not uniform, as used by active expiry and eviction. Visits at most count*10 buckets.
