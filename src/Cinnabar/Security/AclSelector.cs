@@ -3,7 +3,9 @@
 // read/write permissions, and the channel patterns. A user's root selector holds the rules
 // written outside parentheses; each "(...)" adds another, and a command runs when any selector
 // allows all of it. Holds the rule language of ACLSetSelector, the check of ACLSelectorCheckCmd,
-// and the best-fit description of ACLDescribeSelectorCommandRules that ACL GETUSER/LIST print.
+// and the best-fit description of ACLDescribeSelectorCommandRules that ACL GETUSER/LIST print;
+// with the check's two helpers: the keys extracted once per check (AclKeyCache) and where the
+// Pub/Sub commands keep their channels (AclChannels, db.c's commands_with_channels).
 using Cinnabar.Commands;
 using Cinnabar.Keyspace;
 using Cinnabar.Protocol;
