@@ -78,9 +78,9 @@ public static class AclCommands
         r.Bulk("commands"u8);
         r.Bulk(s.DescribeCommandRules(index));
         r.Bulk("keys"u8);
-        r.Bulk(Encoding.Latin1.GetBytes(s.HasFlag(SelectorFlags.AllKeys) ? "~*" : string.Join(' ', s.Patterns.Select(AclSelector.PatternString))));
+        r.Bulk(Encoding.Latin1.GetBytes(s.DescribeKeys()));
         r.Bulk("channels"u8);
-        r.Bulk(Encoding.Latin1.GetBytes(s.HasFlag(SelectorFlags.AllChannels) ? "&*" : string.Join(' ', s.Channels.Select(ch => "&" + Latin1(ch)))));
+        r.Bulk(Encoding.Latin1.GetBytes(s.DescribeChannels()));
     }
 
     [Command("acl|list")]
@@ -109,15 +109,19 @@ public static class AclCommands
 
     const string NoAclFile = "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
 
+    /// <summary>The aclfile LOAD and SAVE work on; false (after Redis's error) when none is configured.</summary>
+    static bool TryGetAclFile(Client c, out string path)
+    {
+        path = c.Server.Config.GetString("aclfile");
+        if (path.Length > 0) return true;
+        c.Reply.Error(NoAclFile);
+        return false;
+    }
+
     [Command("acl|load")]
     static void Load(Client c)
     {
-        string path = c.Server.Config.GetString("aclfile");
-        if (path.Length == 0)
-        {
-            c.Reply.Error(NoAclFile);
-            return;
-        }
+        if (!TryGetAclFile(c, out var path)) return;
         if (c.Server.Acl.LoadFromFile(path) is { } errors) c.Reply.ErrorWithRawBytes(errors);
         else c.Reply.Ok();
     }
@@ -125,12 +129,7 @@ public static class AclCommands
     [Command("acl|save")]
     static void Save(Client c)
     {
-        string path = c.Server.Config.GetString("aclfile");
-        if (path.Length == 0)
-        {
-            c.Reply.Error(NoAclFile);
-            return;
-        }
+        if (!TryGetAclFile(c, out var path)) return;
         if (c.Server.Acl.SaveToFile(path)) c.Reply.Ok();
         else c.Reply.Error("There was an error trying to save the ACLs. Please check the server logs for more information");
     }

@@ -432,19 +432,22 @@ public sealed class AclSelector
         fake.ChangePermission(cmd, userBit);
     }
 
+    /// <summary>The key patterns as ACL GETUSER shows them ("~*" for allkeys; "" for none).</summary>
+    public string DescribeKeys() => HasFlag(SelectorFlags.AllKeys) ? "~*" : string.Join(' ', Patterns.Select(PatternString));
+
+    /// <summary>The channel patterns as ACL GETUSER shows them ("&*" for allchannels; "" for none).</summary>
+    public string DescribeChannels() =>
+        HasFlag(SelectorFlags.AllChannels) ? "&*" : string.Join(' ', Channels.Select(ch => "&" + System.Text.Encoding.Latin1.GetString(ch)));
+
     /// <summary>ACLDescribeSelector: keys, channels, then the command rules, as ACL LIST writes them.</summary>
     public string Describe(AclCommandIndex index)
     {
         var sb = new System.Text.StringBuilder();
-        if (HasFlag(SelectorFlags.AllKeys)) sb.Append("~* ");
-        else
-            foreach (var p in Patterns) sb.Append(PatternString(p)).Append(' ');
-        if (HasFlag(SelectorFlags.AllChannels)) sb.Append("&* ");
-        else
-        {
-            sb.Append("resetchannels ");
-            foreach (var ch in Channels) sb.Append('&').Append(System.Text.Encoding.Latin1.GetString(ch)).Append(' ');
-        }
+        string keys = DescribeKeys(), channels = DescribeChannels();
+        if (keys.Length > 0) sb.Append(keys).Append(' ');
+        // Without allchannels the list starts with resetchannels, so loading it back drops the default.
+        if (!HasFlag(SelectorFlags.AllChannels)) sb.Append("resetchannels ");
+        if (channels.Length > 0) sb.Append(channels).Append(' ');
         sb.Append(DescribeCommandRules(index));
         return sb.ToString();
     }

@@ -81,25 +81,13 @@ public sealed class AclUser
         }
         else if (op[0] is '>' or '#')
         {
-            string hash;
-            if (op[0] == '>') hash = HashPassword(op.AsSpan(1));
-            else
-            {
-                if (!IsValidHash(op.AsSpan(1))) return AclRuleError.BadHash;
-                hash = op[1..];
-            }
+            if (PasswordHashOf(op) is not { } hash) return AclRuleError.BadHash;
             if (!Passwords.Contains(hash)) Passwords.Add(hash);
             Flags &= ~UserFlags.NoPass;
         }
         else if (op[0] is '<' or '!')
         {
-            string hash;
-            if (op[0] == '<') hash = HashPassword(op.AsSpan(1));
-            else
-            {
-                if (!IsValidHash(op.AsSpan(1))) return AclRuleError.BadHash;
-                hash = op[1..];
-            }
+            if (PasswordHashOf(op) is not { } hash) return AclRuleError.BadHash;
             if (!Passwords.Remove(hash)) return AclRuleError.NoSuchPassword;
         }
         else if (op[0] == '(' && op[^1] == ')')
@@ -132,6 +120,13 @@ public sealed class AclUser
     }
 
     static bool Is(string op, string word) => string.Equals(op, word, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>">pw"/"<pw": the password's hash; "#hash"/"!hash": the hash itself, null when it is not one.</summary>
+    static string? PasswordHashOf(string op)
+    {
+        if (op[0] is '>' or '<') return HashPassword(op.AsSpan(1));
+        return IsValidHash(op.AsSpan(1)) ? op[1..] : null;
+    }
 
     /// <summary>ACLHashPassword: the lower-case hex SHA-256 of the password's bytes.</summary>
     public static string HashPassword(ReadOnlySpan<char> latin1Password)
