@@ -9,7 +9,9 @@ Typed tree: bulk string -> JSON string; integer -> JSON number; array -> JSON li
 simple string -> {"s": ...}; map -> {"m": [k, v, ...]}; set -> {"set": [...]};
 double -> {"d": ...}; null -> null.
 
-Usage: tools/gen-commands.py [port]   (starts nothing; point it at a redis-server)
+Usage: tools/gen-commands.py [port] [output]   (starts nothing; point it at a redis-server)
+       tools/gen-commands.py 26379 src/Cinnabar/Sentinel/sentinel-commands.json   (a redis-sentinel:
+       the table of Sentinel mode)
 """
 import json
 import socket
@@ -76,15 +78,17 @@ def main():
     f = sock.makefile("rb")
     command(sock, f, "HELLO", "3")
     version = command(sock, f, "INFO", "server")
-    names = sorted(n for n in command(sock, f, "COMMAND", "LIST"))
+    # Sentinel's COMMAND LIST also names the subcommands ("sentinel|masters"): they are in their parent's entry.
+    names = sorted(n for n in command(sock, f, "COMMAND", "LIST") if "|" not in n)
     table = {}
     for name in names:
         info = command(sock, f, "COMMAND", "INFO", name)[0]
         docs = command(sock, f, "COMMAND", "DOCS", name)["m"]
         table[name] = {"info": info, "docs": docs[1] if docs else None}
-    ver = [l for l in version["verbatim"].split("\r\n") if l.startswith("redis_version:")][0]
+    text = version["verbatim"] if isinstance(version, dict) else version  # Sentinel: a plain bulk
+    ver = [l for l in text.split("\r\n") if l.startswith("redis_version:")][0]
     out = {"generatedFrom": ver, "commands": table}
-    path = "src/Cinnabar/Commands/commands.json"
+    path = sys.argv[2] if len(sys.argv) > 2 else "src/Cinnabar/Commands/commands.json"
     with open(path, "w") as w:
         json.dump(out, w, separators=(",", ":"), sort_keys=False)
         w.write("\n")

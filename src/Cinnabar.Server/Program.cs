@@ -1,13 +1,31 @@
 // cinnabar-server: the executable. Parses `cinnabar-server [/path/to/redis.conf] [--name value ...]`
-// as redis-server does, prints the banner and serves until SHUTDOWN, SIGINT or SIGTERM.
+// as redis-server does, prints the banner and serves until SHUTDOWN, SIGINT or SIGTERM. With
+// --sentinel (anywhere), or run under a name containing redis-sentinel, it is a Sentinel
+// (checkForSentinelMode): port 26379 and protected-mode off by default, and a writable config
+// file is required, since Sentinel saves its state there.
 using System.Runtime.InteropServices;
 using Cinnabar;
 using Cinnabar.Server;
 
 var config = new ServerConfig();
+bool sentinelMode = args.Contains("--sentinel") || Path.GetFileName(Environment.GetCommandLineArgs()[0]).Contains("redis-sentinel", StringComparison.Ordinal);
+if (sentinelMode)
+{
+    args = args.Where(a => a != "--sentinel").ToArray();
+    config.SentinelMode = true;
+    config.Set("port", Cinnabar.Sentinel.Sentinel.DefaultPort.ToString(System.Globalization.CultureInfo.InvariantCulture), startup: true);
+    config.Set("protected-mode", "no", startup: true);
+}
+CinnabarServer server;
 try
 {
     ConfigLoader.LoadFromCommandLine(config, args);
+    if (sentinelMode && SentinelConfigFileError(config) is { } sentinelError)
+    {
+        new Logger(config).Warning(sentinelError);
+        return 1;
+    }
+    server = new CinnabarServer(config);
 }
 catch (ConfigException e)
 {
@@ -15,7 +33,6 @@ catch (ConfigException e)
     return 1;
 }
 
-var server = new CinnabarServer(config);
 server.BeforeLoadingData = () => Banner.PrintLogo(server);
 try
 {
@@ -40,3 +57,18 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
 });
 server.WaitForShutdown();
 return 0;
+
+// sentinelCheckConfigFile: Sentinel writes its state to its config file, so it needs one it can write.
+static string? SentinelConfigFileError(ServerConfig config)
+{
+    if (config.ConfigFile == null) return "Sentinel needs config file on disk to save state. Exiting...";
+    try
+    {
+        using var f = new FileStream(config.ConfigFile, FileMode.Open, FileAccess.Write);
+        return null;
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        return $"Sentinel config file {config.ConfigFile} is not writable: {Logger.StrError(e)}. Exiting...";
+    }
+}

@@ -128,7 +128,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Config = config ?? new ServerConfig();
         Log = new Logger(Config);
         Events = new KeyspaceEvents(Config);
-        Commands = CommandTable.LoadDefault();
+        Commands = Config.SentinelMode ? CommandTable.LoadSentinel() : CommandTable.LoadDefault();
         Acl = new Security.Acl(this);
         Acl.UpdateDefaultUserPassword(Config.RequirePass);
         Config.RequirePassChanged += Acl.UpdateDefaultUserPassword;
@@ -159,7 +159,16 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Config.MaxMemoryChanged += UpdateMaxmemory;
         Config.ReplBacklogSizeChanged += Replication.ResizeBacklog;
         Config.MinReplicasChanged += Replication.RefreshGoodReplicasCount;
+        if (Config.SentinelMode)
+        {
+            Log.Role = 'X';
+            Sentinel = new Sentinel.Sentinel(this);
+            Sentinel.LoadConfig(Config.SentinelDirectives); // a bad `sentinel` line throws ConfigException
+        }
     }
+
+    /// <summary>Sentinel mode's state (null for a data server).</summary>
+    public readonly Sentinel.Sentinel? Sentinel;
 
     /// <summary>Runs in Start() before the dataset is loaded (the executable prints its banner there, as redis-server does).</summary>
     public Action? BeforeLoadingData;
@@ -178,13 +187,14 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         // INFO); the loop thread starts after.
         Acl.LoadUsersAtStartup();
         Bind();
-        ReplicaSide.ConfigureFromConfig();
+        if (Sentinel == null) ReplicaSide.ConfigureFromConfig();
         BeforeLoadingData?.Invoke();
         CreateEventLoop();
         try
         {
             LoadingProgress.ProcessEvents = true;
-            Persistence.StartupRecovery.LoadDataFromDisk(this); // AOF or RDB
+            if (Sentinel != null) Sentinel.IsRunning(); // a Sentinel holds no data: it starts monitoring
+            else Persistence.StartupRecovery.LoadDataFromDisk(this); // AOF or RDB
         }
         catch
         {
@@ -541,6 +551,11 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Replication.StartPendingFullSync();
         Aof.Cron(everySecond: CronLoops % Math.Max(1, Config.Hz) == 0);
         ShutdownSequence.Cron();
+        if (Sentinel != null)
+        {
+            Sentinel.Timer();
+            return 1000 / Sentinel.Hz;
+        }
         return 1000 / Math.Max(1, Config.Hz);
     }
 

@@ -2,6 +2,8 @@
 // generated from redis-server 7.0 (commands.json) and the [Command] handlers found in this
 // assembly. Lookup is case-insensitive and allocation-free (an alternate span lookup).
 // Commands without a handler stay in the metadata but are invisible: they answer as unknown.
+// Sentinel mode has its own table (sentinel-commands.json, generated from redis-sentinel 7.0):
+// the 15 commands a Sentinel serves, with [SentinelCommand] handlers where they differ.
 using System.Reflection;
 using System.Text.Json;
 using Cinnabar.Protocol;
@@ -24,11 +26,16 @@ public sealed class CommandTable
         _lookup = _all.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public static CommandTable LoadDefault()
+    public static CommandTable LoadDefault() => Load("commands.json", sentinel: false);
+
+    /// <summary>Sentinel mode's table: redis-sentinel's commands, Sentinel's INFO, ROLE, PUBLISH and SENTINEL.</summary>
+    public static CommandTable LoadSentinel() => Load("sentinel-commands.json", sentinel: true);
+
+    static CommandTable Load(string resource, bool sentinel)
     {
         var t = new CommandTable();
-        using var stream = typeof(CommandTable).Assembly.GetManifestResourceStream("commands.json")
-            ?? throw new InvalidOperationException("commands.json resource missing");
+        using var stream = typeof(CommandTable).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException(resource + " resource missing");
         using var doc = JsonDocument.Parse(stream);
         foreach (var prop in doc.RootElement.GetProperty("commands").EnumerateObject())
         {
@@ -50,7 +57,7 @@ public sealed class CommandTable
             if (t._all.TryGetValue(name, out var p)) p.Flags |= CommandFlags.MayReplicate;
         foreach (var name in new[] { "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro" })
             if (t._all.TryGetValue(name, out var p)) p.Flags |= CommandFlags.ScriptDeclaredFlags;
-        t.BindHandlers(typeof(CommandTable).Assembly);
+        t.BindHandlers(typeof(CommandTable).Assembly, sentinel);
         return t;
     }
 
@@ -120,29 +127,34 @@ public sealed class CommandTable
         return f;
     }
 
-    /// <summary>Binds every [Command] static method of the assembly to its table entry.</summary>
-    public void BindHandlers(Assembly assembly)
+    /// <summary>
+    /// Binds every [Command] static method of the assembly to its table entry; in Sentinel mode
+    /// only those the table has, then the [SentinelCommand] handlers over them.
+    /// </summary>
+    public void BindHandlers(Assembly assembly, bool sentinel = false)
     {
-        foreach (var type in assembly.GetTypes())
+        var methods = assembly.GetTypes().SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)).ToList();
+        foreach (var m in methods)
+            foreach (var attr in m.GetCustomAttributes<CommandAttribute>())
+                Bind(attr.Name, m, strict: !sentinel);
+        if (!sentinel) return;
+        foreach (var m in methods)
+            foreach (var attr in m.GetCustomAttributes<SentinelCommandAttribute>())
+                Bind(attr.Name, m, strict: true);
+    }
+
+    void Bind(string name, MethodInfo m, bool strict)
+    {
+        var parts = name.Split('|');
+        CommandDef? target = null;
+        if (_all.TryGetValue(parts[0], out var def))
+            target = parts.Length == 1 ? def : def.Subcommands?.GetValueOrDefault(parts[1]);
+        if (target == null)
         {
-            foreach (var m in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
-            {
-                foreach (var attr in m.GetCustomAttributes<CommandAttribute>())
-                {
-                    var handler = m.CreateDelegate<CommandHandler>();
-                    var parts = attr.Name.Split('|');
-                    if (!_all.TryGetValue(parts[0], out var def))
-                        throw new InvalidOperationException($"[Command(\"{attr.Name}\")] is not a Redis 7.0 command");
-                    if (parts.Length == 2)
-                    {
-                        if (def.Subcommands == null || !def.Subcommands.TryGetValue(parts[1], out var sub))
-                            throw new InvalidOperationException($"[Command(\"{attr.Name}\")] is not a Redis 7.0 subcommand");
-                        sub.Handler = handler;
-                    }
-                    else def.Handler = handler;
-                }
-            }
+            if (strict) throw new InvalidOperationException($"[Command(\"{name}\")] is not a command of this table");
+            return;
         }
+        target.Handler = m.CreateDelegate<CommandHandler>();
     }
 
     /// <summary>

@@ -20,7 +20,7 @@ public static class Banner
                            _.-``__ ''-._
                       _.-``    `.  `_.  ''-._           Cinnabar {CinnabarServer.CinnabarVersion} (Redis {CinnabarServer.RedisVersion} compatible) 64 bit
                   .-`` .-```.  ```\/    _.,_ ''-._
-                 (    '      ,       .-`  | `,    )     Running in standalone mode
+                 (    '      ,       .-`  | `,    )     Running in {(s.Sentinel != null ? "sentinel" : "standalone")} mode
                  |`-._`-...-` __...-.``-._|'` _.-'|     Port: {s.Config.Port}
                  |    `-._   `._    /     _.-'    |     PID: {Environment.ProcessId}
                   `-._    `-._  `-./  _.-'    _.-'
@@ -36,7 +36,8 @@ public static class Banner
 
             """);
         }
-        log.Notice("Server initialized");
+        if (s.Sentinel != null) log.Notice($"Running mode=sentinel, port={s.Config.Port}.");
+        else log.Notice("Server initialized");
     }
 
     /// <summary>Once loaded and bound.</summary>

@@ -108,6 +108,14 @@ public static class ConfigLoader
                 config.UserDeclarations.Add(argv);
                 continue;
             }
+            if (name == "sentinel")
+            {
+                // A bare "sentinel" is the --sentinel switch (handled before the file is read).
+                if (values.Count == 0) continue;
+                if (!config.SentinelMode) throw Fatal(ln, line, "sentinel directive while not in sentinel mode");
+                config.SentinelDirectives.Add(new SentinelDirective([.. values], ln + 1, line));
+                continue;
+            }
             var entry = config.Find(name);
             if (entry == null)
             {
@@ -135,6 +143,9 @@ public static class ConfigLoader
     /// <summary>Directives accepted for compatibility whose mechanism is not configurable here.</summary>
     static bool IgnoredDirective(string name) => name is "rename-command" or "loadmodule";
 
-    static ConfigException Fatal(int line, string text, string error) => new(
-        $"\n*** FATAL CONFIG FILE ERROR (Redis {CinnabarServer.RedisVersion}) ***\nReading the configuration file, at line {line + 1}\n>>> '{text}'\n{error}");
+    static ConfigException Fatal(int line, string text, string error) => FatalAt(line + 1, text, error);
+
+    /// <summary>Redis's "FATAL CONFIG FILE ERROR" text for a line (1-based), also used for the queued sentinel lines.</summary>
+    public static ConfigException FatalAt(int lineNumber, string text, string error) => new(
+        $"\n*** FATAL CONFIG FILE ERROR (Redis {CinnabarServer.RedisVersion}) ***\nReading the configuration file, at line {lineNumber}\n>>> '{text}'\n{error}");
 }

@@ -107,7 +107,7 @@ public static class Info
         Field(sb, "redis_git_sha1", "00000000");
         Field(sb, "redis_git_dirty", 0);
         Field(sb, "redis_build_id", "cinnabar-" + CinnabarServer.CinnabarVersion);
-        Field(sb, "redis_mode", "standalone");
+        Field(sb, "redis_mode", s.Sentinel != null ? "sentinel" : "standalone");
         Field(sb, "os", $"{RuntimeInformation.OSDescription} {RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}");
         Field(sb, "arch_bits", IntPtr.Size * 8);
         Field(sb, "monotonic_clock", "Stopwatch");
@@ -121,7 +121,7 @@ public static class Info
         Field(sb, "server_time_usec", now * 1000);
         Field(sb, "uptime_in_seconds", uptime);
         Field(sb, "uptime_in_days", uptime / 86400);
-        Field(sb, "hz", s.Config.Hz);
+        Field(sb, "hz", s.Sentinel?.Hz ?? s.Config.Hz);
         Field(sb, "configured_hz", s.Config.Hz);
         Field(sb, "lru_clock", s.Clock.LruClock);
         Field(sb, "executable", Environment.ProcessPath ?? "");

@@ -55,6 +55,12 @@ public sealed partial class ServerConfig
     /// <summary>The `user name rules...` lines of the configuration, in order, for the ACL to load at start-up.</summary>
     public readonly List<string[]> UserDeclarations = [];
 
+    /// <summary>server.sentinel_mode: started as `--sentinel` (or as redis-sentinel); set before the config is read.</summary>
+    public bool SentinelMode;
+
+    /// <summary>The `sentinel ...` lines of the config file (queueSentinelConfig), handed to Sentinel once the whole file is read.</summary>
+    public readonly List<SentinelDirective> SentinelDirectives = [];
+
     /// <summary>repl-backlog-size: an existing backlog is resized at once (resizeReplicationBacklog).</summary>
     public long ReplBacklogSize = 1024 * 1024;
     public event Action? ReplBacklogSizeChanged;
@@ -367,3 +373,6 @@ public sealed partial class ServerConfig
         return setting == "yes" || (setting == "local" && c.IsLocal);
     }
 }
+
+/// <summary>One `sentinel <option> ...` config line: its arguments after "sentinel", and where it was read (for the FATAL error).</summary>
+public sealed record SentinelDirective(string[] Argv, int LineNumber, string Line);
