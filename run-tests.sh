@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, build (warnings are errors), unit, integration,
 # differential and interop tests, and the docs check when docs/render.sh exists.
-# Installs redis-server/redis-tools (Debian packages: the oracle, redis-cli, redis-benchmark,
-# redis-check-rdb) when any is missing. Ends with one line
+# Installs redis-server/redis-tools/redis-sentinel (Debian packages: the oracle, redis-cli,
+# redis-benchmark, redis-check-rdb, and redis-sentinel for the mixed Sentinel quorum) when any is missing. Ends with one line
 # "N passed, N failed, N skipped" and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -11,8 +11,8 @@ failed_steps=()
 step() { echo; echo "== $*"; }
 
 # --- tools: the oracle and the interop tools come from Debian's packages.
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null || ! command -v redis-check-rdb >/dev/null || ! command -v redis-check-aof >/dev/null; then
-  step "installing redis-server and redis-tools (Debian packages)"
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null || ! command -v redis-check-rdb >/dev/null || ! command -v redis-check-aof >/dev/null || ! command -v redis-sentinel >/dev/null; then
+  step "installing redis-server, redis-tools and redis-sentinel (Debian packages)"
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null; then SUDO="sudo -n"; else SUDO="unavailable"; fi
@@ -20,8 +20,8 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || 
   if [ "$SUDO" = "unavailable" ]; then
     echo "cannot install (not root, no sudo): differential and interop tests will be skipped (or fail under CI=true)"
   elif ! { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-           $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server redis-tools >/dev/null; }; then
-    echo "installing redis-server/redis-tools failed"
+           $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server redis-tools redis-sentinel >/dev/null; }; then
+    echo "installing redis-server/redis-tools/redis-sentinel failed"
     failed_steps+=("install redis")
   fi
 fi

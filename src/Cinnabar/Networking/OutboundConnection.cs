@@ -4,7 +4,8 @@
 // by RespReplyReader and handed, in order, to the callback each command was sent with. After a
 // SUBSCRIBE every further reply (the subscribe confirmation, then each message) goes to the
 // SUBSCRIBE's callback, as hiredis does for a context in subscribe mode. A connect failure, an
-// I/O error, EOF or a protocol error closes the connection once and reports why.
+// I/O error, EOF, a protocol error or an error reply nothing waits for (a refused SUBSCRIBE)
+// closes the connection once and reports why.
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -91,7 +92,8 @@ public sealed class OutboundConnection : IFileEventHandler
     {
         var sb = new StringBuilder().Append('*').Append(argv.Length).Append("\r\n");
         foreach (var a in argv) sb.Append('$').Append(Encoding.UTF8.GetByteCount(a)).Append("\r\n").Append(a).Append("\r\n");
-        int n = Encoding.UTF8.GetByteCount(sb.ToString());
+        string request = sb.ToString();
+        int n = Encoding.UTF8.GetByteCount(request);
         if (_outEnd + n > _out.Length)
         {
             int pending = _outEnd - _outStart;
@@ -101,7 +103,7 @@ public sealed class OutboundConnection : IFileEventHandler
             _outStart = 0;
             _outEnd = pending;
         }
-        _outEnd += Encoding.UTF8.GetBytes(sb.ToString(), 0, sb.Length, _out, _outEnd);
+        _outEnd += Encoding.UTF8.GetBytes(request, 0, request.Length, _out, _outEnd);
     }
 
     void Flush()
@@ -166,8 +168,14 @@ public sealed class OutboundConnection : IFileEventHandler
             _subscriber(reply);
             return;
         }
-        if (!_callbacks.TryDequeue(out var cb)) return; // an unsolicited reply: nothing waits for it
-        if (cb.Subscribe && !reply.IsError) _subscriber = cb.Callback;
+        // An error nothing waits for (the SUBSCRIBE's refusal, "max clients reached") ends the
+        // connection, as hiredis does: a Pub/Sub link that cannot subscribe is useless.
+        if (!_callbacks.TryDequeue(out var cb) || (cb.Subscribe && reply.IsError))
+        {
+            if (reply.IsError) Fail(reply.Text);
+            return;
+        }
+        if (cb.Subscribe) _subscriber = cb.Callback;
         cb.Callback?.Invoke(reply);
     }
 

@@ -144,7 +144,8 @@ public sealed class ShutdownSequence
         }
         aof.PrepareForShutdown();
         var config = _server.Config;
-        if ((config.SaveParams.Count > 0 && _save != false) || _save == true)
+        // A Sentinel has no dataset to save (its state is in its config file).
+        if (_server.Sentinel == null && ((config.SaveParams.Count > 0 && _save != false) || _save == true))
         {
             _server.Log.Notice("Saving the final RDB snapshot before exiting.");
             if (!Persistence.RdbFile.Save(_server))

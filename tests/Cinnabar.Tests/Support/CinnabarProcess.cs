@@ -40,6 +40,9 @@ public sealed class CinnabarProcess : IDisposable
     /// <summary>Starts the server with a configuration file (the first argument, as redis-server takes it), then `dir` and the options.</summary>
     public static CinnabarProcess WithConfigFile(string configFile, string dir, params string[] options) => new(configFile, dir, FreePort(), options);
 
+    /// <summary>The same on a given port (a Sentinel whose port its config file names).</summary>
+    public static CinnabarProcess WithConfigFile(string configFile, string dir, int port, params string[] options) => new(configFile, dir, port, options);
+
     CinnabarProcess(string? configFile, string dir, int port, string[] options)
     {
         Port = port;
