@@ -65,6 +65,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly Persistence.BackgroundSave BackgroundSave;
     /// <summary>Lua scripts and functions: EVAL's cache, the running script, the busy state (Scripting/LuaScripting.cs).</summary>
     public readonly Scripting.LuaScripting Lua;
+    /// <summary>MIGRATE's cached connections to target instances (Networking/MigrateSocketCache.cs).</summary>
+    public readonly MigrateSocketCache MigrateSockets = new();
 
     /// <summary>hasActiveChildProcess: a snapshot (BGSAVE, full sync, AOF rewrite base) or an AOF rewrite is running; one at a time.</summary>
     public bool HasActiveChildProcess => BackgroundSave.ChildActive || Aof.RewriteInProgress;
@@ -426,6 +428,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     {
         BackgroundSave.Kill(); // an embedding process that stops the server leaves no writer thread or temp file
         ReplicaSide.Close();
+        MigrateSockets.CloseAll();
         Clients.FreeAll();
         Aof.Dispose();
         foreach (var l in AllListeners) l.Dispose();
@@ -546,6 +549,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             // replicationCron, run_with_period(1000): the replica half, then the primary half.
             ReplicaSide.Cron();
             Replication.Cron();
+            // run_with_period(1000): MIGRATE connections unused for 10 s close.
+            MigrateSockets.CloseTimedOut(NowMs / 1000);
         }
         BackgroundSave.Cron();
         Replication.StartPendingFullSync();

@@ -1,6 +1,7 @@
-// DUMP and RESTORE (cluster.c's dumpCommand / restoreCommand): a value's RDB serialization with
-// the version and CRC-64 footer, and its reverse. The format lives in Persistence/ (RdbWriter,
-// RdbReader); these handlers only look up, check the options, act and reply as Redis does.
+// DUMP, RESTORE and RESTORE-ASKING (cluster.c's dumpCommand / restoreCommand): a value's RDB
+// serialization with the version and CRC-64 footer, and its reverse. The format lives in
+// Persistence/ (RdbWriter, RdbReader); these handlers only look up, check the options, act and
+// reply as Redis does. MIGRATE, which sends these payloads, is in MigrateCommand.cs.
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
 using Cinnabar.Persistence;
@@ -24,8 +25,12 @@ static class DumpRestoreCommands
         c.Reply.Bulk(RdbWriter.CreateDumpPayload(o, c.Server.Config.GetBool("rdbcompression")));
     }
 
-    /// <summary>RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency].</summary>
+    /// <summary>
+    /// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency].
+    /// RESTORE-ASKING is the same command with the "asking" flag, what MIGRATE sends in cluster mode.
+    /// </summary>
     [Command("restore")]
+    [Command("restore-asking")]
     static void Restore(Client c)
     {
         long lfuFreq = -1, lruIdle = -1;

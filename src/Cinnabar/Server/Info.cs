@@ -317,7 +317,7 @@ public static class Info
         Field(sb, "pubsubshard_channels", 0);
         Field(sb, "latest_fork_usec", 0);
         Field(sb, "total_forks", 0);
-        Field(sb, "migrate_cached_sockets", 0);
+        Field(sb, "migrate_cached_sockets", s.MigrateSockets.Count);
         Field(sb, "slave_expires_tracked_keys", 0);
         Field(sb, "active_defrag_hits", 0);
         Field(sb, "active_defrag_misses", 0);

@@ -100,16 +100,44 @@ public sealed class SlowLog
 
     /// <summary>
     /// Passwords never reach the slow log or MONITOR (redactClientCommandArgument): AUTH's
-    /// arguments, HELLO's AUTH pair, ACL SETUSER's rules.
+    /// arguments, HELLO's AUTH pair, ACL SETUSER's rules, MIGRATE's AUTH and AUTH2 credentials.
     /// </summary>
     public static bool IsRedacted(Protocol.CommandArgs args, int i)
     {
         if (args.Is(0, "auth")) return i > 0;
+        if (args.Is(0, "migrate")) return IsMigrateCredential(args, i);
         if (args.Is(0, "acl") && args.Count > 1 && args.Is(1, "setuser")) return i >= 2;
         if (args.Is(0, "hello"))
         {
             for (int j = 2; j + 2 < args.Count; j++)
                 if (args.Is(j, "auth")) return i == j + 1 || i == j + 2;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The arguments migrateCommand redacts while it parses its options: AUTH's password and
+    /// AUTH2's pair, up to the option that ends the parse (KEYS, an unknown one, a missing operand).
+    /// </summary>
+    static bool IsMigrateCredential(Protocol.CommandArgs args, int i)
+    {
+        for (int j = 6; j < args.Count && j < i; j++)
+        {
+            int moreArgs = args.Count - 1 - j;
+            if (args.Is(j, "copy") || args.Is(j, "replace")) continue;
+            if (args.Is(j, "auth"))
+            {
+                if (moreArgs == 0) return false;
+                if (i == j + 1) return true;
+                j++;
+            }
+            else if (args.Is(j, "auth2"))
+            {
+                if (moreArgs < 2) return false;
+                if (i == j + 1 || i == j + 2) return true;
+                j += 2;
+            }
+            else return false; // KEYS (the rest are keys) or a syntax error
         }
         return false;
     }
