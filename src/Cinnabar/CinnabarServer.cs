@@ -172,6 +172,10 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// <summary>Sentinel mode's state (null for a data server).</summary>
     public readonly Sentinel.Sentinel? Sentinel;
 
+    /// <summary>Cluster mode's state and redirection (null unless cluster-enabled yes).</summary>
+    public Cluster.ClusterState? Cluster { get; private set; }
+    public Cluster.ClusterRouting? ClusterRouting { get; private set; }
+
     /// <summary>Runs in Start() before the dataset is loaded (the executable prints its banner there, as redis-server does).</summary>
     public Action? BeforeLoadingData;
 
@@ -189,6 +193,12 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         // INFO); the loop thread starts after.
         Acl.LoadUsersAtStartup();
         Bind();
+        if (Config.GetBool("cluster-enabled") && Sentinel == null)
+        {
+            Cluster = new Cluster.ClusterState(this);
+            Cluster.Init(); // nodes.conf and the bus port (a failure aborts the start, as in Redis)
+            ClusterRouting = new Cluster.ClusterRouting(this, Cluster);
+        }
         if (Sentinel == null) ReplicaSide.ConfigureFromConfig();
         BeforeLoadingData?.Invoke();
         CreateEventLoop();
@@ -247,6 +257,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             Clock.UpdateCachedTime(_awakeSince);
         };
         foreach (var l in AllListeners) l.Token = Loop.Register(l.Socket, l, EventMask.Readable);
+        Cluster?.RegisterListeners();
         _listenersRegistered = true;
     }
 
@@ -428,6 +439,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     {
         BackgroundSave.Kill(); // an embedding process that stops the server leaves no writer thread or temp file
         ReplicaSide.Close();
+        Cluster?.Close();
         MigrateSockets.CloseAll();
         Clients.FreeAll();
         Aof.Dispose();
@@ -515,6 +527,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             return;
         }
         Pause.ResumePostponedClients();
+        Cluster?.BeforeSleep();
         Blocking.BeforeSleep();
         Tracking.BroadcastInvalidationMessages();
         if (Config.ActiveExpireEnabled && !IsReplica && !ExpiryPaused) _activeExpire.Cycle(fast: true);
@@ -556,6 +569,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Replication.StartPendingFullSync();
         Aof.Cron(everySecond: CronLoops % Math.Max(1, Config.Hz) == 0);
         ShutdownSequence.Cron();
+        // clusterCron, run_with_period(100).
+        if (Cluster != null && (CronLoops % Math.Max(1, Config.Hz / 10) == 0)) Cluster.Cron();
         if (Sentinel != null)
         {
             Sentinel.Timer();

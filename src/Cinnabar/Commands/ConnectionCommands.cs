@@ -39,6 +39,11 @@ public static class ConnectionCommands
             c.Reply.Error("value is not an integer or out of range");
             return;
         }
+        if (c.Server.Cluster != null && id != 0)
+        {
+            c.Reply.Error("SELECT is not allowed in cluster mode");
+            return;
+        }
         if (id < 0 || id >= c.Server.Databases.Length)
         {
             c.Reply.Error("DB index is out of range");

@@ -67,6 +67,7 @@ public sealed class Dispatcher
             return;
         }
         Call(c, cmd);
+        ResetAsking(c, cmd);
         // Clients blocked on keys this command fed are served now (inside EXEC, after the whole unit).
         if (_server.Blocking.HasReadyKeys && !c.HasFlag(ClientFlags.Multi)) _server.Blocking.HandleClientsBlockedOnKeys();
     }
@@ -99,6 +100,12 @@ public sealed class Dispatcher
         // ACLCheckAllPerm: the command, its keys and channels against the client's user.
         if (fromClient && c.User is { Unrestricted: false } && _server.Acl.CheckClientCommand(c, cmd) is { } denied)
             return denied;
+        // Cluster redirection (getNodeByQuery): -MOVED / -ASK / -CROSSSLOT / -TRYAGAIN / -CLUSTERDOWN.
+        if (fromClient && _server.ClusterRouting is { } routing && routing.Check(c, cmd) is { } redirect)
+        {
+            _redirected = true;
+            return redirect;
+        }
         bool busy = _server.Lua.Busy;
         if (_server.Config.MaxMemory > 0 && !busy)
         {
@@ -280,16 +287,35 @@ public sealed class Dispatcher
         return served;
     }
 
+    /// <summary>The last CheckCommand refusal was a cluster redirection: EXEC is discarded, not aborted, and the redirection replied as is.</summary>
+    bool _redirected;
+
     void Reject(Client c, CommandDef? cmd, string error, bool rawBytes = false)
     {
         if (cmd != null) cmd.RejectedCalls++;
         _server.Stats.RejectedCalls++;
+        bool redirected = _redirected;
+        _redirected = false;
+        if (redirected && cmd != null && IsExec(cmd))
+        {
+            _server.Transactions.DiscardTransaction(c);
+            c.Reply.Error(error);
+            ResetAsking(c, cmd);
+            return;
+        }
         if (c.HasFlag(ClientFlags.Multi)) c.Flags |= ClientFlags.DirtyExec; // flagTransaction
+        ResetAsking(c, cmd);
         if (cmd != null && IsExec(cmd)) _server.Transactions.ExecCommandAbort(c, error);
         else if (rawBytes) c.Reply.ErrorWithRawBytes(error);
         else c.Reply.Error(error);
         // resetClient runs for a rejected command too: CLIENT CACHING lasts one command.
         Tracking.Tracking.ResetCaching(c, cmd);
+    }
+
+    /// <summary>resetClient: ASKING lasts one command (the whole transaction inside MULTI).</summary>
+    static void ResetAsking(Client c, CommandDef? cmd)
+    {
+        if (c.Asking && !c.HasFlag(ClientFlags.Multi) && !(cmd is { Parent: null, Name: "asking" })) c.Asking = false;
     }
 
     static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;

@@ -62,19 +62,22 @@ public static class PubSubCommands
         PubSub.PubSub.UpdatePubSubFlag(c);
     }
 
-    // Messages reach replicas' subscribers too: PUBLISH and SPUBLISH propagate to replicas (not to the AOF).
+    // Messages reach replicas' subscribers too: PUBLISH and SPUBLISH propagate to replicas (not to
+    // the AOF); in a cluster they go over the bus instead (PUBLISH to every node, SPUBLISH to the shard).
     [Command("publish")]
     static void Publish(Client c)
     {
         c.Reply.Integer(c.Server.PubSub.PublishMessage(c.Args[1], c.Args[2], PubSubType.Global));
-        c.Server.Propagation.ForceCommandPropagation(PropagationTargets.Repl);
+        if (c.Server.Cluster is { } cluster) cluster.PropagatePublish(c.Args[1], c.Args[2], sharded: false);
+        else c.Server.Propagation.ForceCommandPropagation(PropagationTargets.Repl);
     }
 
     [Command("spublish")]
     static void SPublish(Client c)
     {
         c.Reply.Integer(c.Server.PubSub.PublishMessage(c.Args[1], c.Args[2], PubSubType.ShardType));
-        c.Server.Propagation.ForceCommandPropagation(PropagationTargets.Repl);
+        if (c.Server.Cluster is { } cluster) cluster.PropagatePublish(c.Args[1], c.Args[2], sharded: true);
+        else c.Server.Propagation.ForceCommandPropagation(PropagationTargets.Repl);
     }
 
     [Command("pubsub|channels")]

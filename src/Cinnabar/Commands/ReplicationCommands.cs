@@ -29,6 +29,11 @@ public static class ReplicationCommands
     {
         var server = c.Server;
         var side = server.ReplicaSide;
+        if (server.Cluster != null)
+        {
+            c.Reply.Error("REPLICAOF not allowed in cluster mode.");
+            return;
+        }
         if (server.Failover.State != Replication.FailoverState.None)
         {
             c.Reply.Error("REPLICAOF not allowed while failing over.");

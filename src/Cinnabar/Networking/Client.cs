@@ -67,6 +67,12 @@ public sealed class Client : IFileEventHandler
     public string? LibName;
     public string? LibVersion;
     public ClientFlags Flags;
+
+    /// <summary>CLIENT_ASKING: the next command may use a slot being imported (cleared after it, unless in MULTI).</summary>
+    public bool Asking;
+
+    /// <summary>CLIENT_READONLY (READONLY): a cluster replica serves this client's reads of its master's slots.</summary>
+    public bool ReadOnlyCluster;
     public Database Db;
     public bool Authenticated;
     /// <summary>The ACL user (null: unrestricted, as the primary's and the AOF's clients).</summary>

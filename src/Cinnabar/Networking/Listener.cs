@@ -3,7 +3,7 @@
 // connections when readable, makes each non-blocking (TCP_NODELAY for TCP) and hands it to
 // ClientManager.AcceptClient, which enforces maxclients and protected mode (TCP only, as in
 // Redis) and sets keepalive before the client exists. A tls-port listener's clients get a
-// TlsConnection.
+// TlsConnection. The cluster bus listener hands its sockets to the cluster instead.
 using System.Net;
 using System.Net.Sockets;
 
@@ -18,6 +18,9 @@ public sealed class Listener : IFileEventHandler, IDisposable
     public bool IsUnix => Socket.AddressFamily == AddressFamily.Unix;
     /// <summary>A tls-port listener: its connections speak TLS.</summary>
     public bool Tls { get; init; }
+
+    /// <summary>Where accepted sockets go instead of becoming clients (the cluster bus listener).</summary>
+    public Action<Socket>? Accepted { get; init; }
 
     const int SolSocket = 1, SoReuseAddr = 2; // Linux's <sys/socket.h>
 
@@ -72,7 +75,8 @@ public sealed class Listener : IFileEventHandler, IDisposable
             }
             s.Blocking = false;
             if (!IsUnix) s.NoDelay = true;
-            _server.Clients.AcceptClient(s, Tls);
+            if (Accepted != null) Accepted(s);
+            else _server.Clients.AcceptClient(s, Tls);
         }
     }
 

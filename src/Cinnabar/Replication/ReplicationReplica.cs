@@ -46,6 +46,15 @@ public sealed class ReplicationReplica
     /// <summary>repl_down_since: unix ms when the link went down (0: never up or now connected).</summary>
     long _downSinceMs;
 
+    /// <summary>
+    /// The cluster failover's data age: ms since the primary's link last carried anything, or since
+    /// it went down (a replica never linked counts as infinitely old, as repl_down_since 0 does).
+    /// </summary>
+    public long MasterDataAgeMs =>
+        Master != null ? _server.NowMs - Master.LastInteractionMs
+        : _downSinceMs != 0 ? _server.NowMs - _downSinceMs
+        : long.MaxValue / 2;
+
     bool IsHandshaking => _link != null && State is >= ReplState.Connecting and < ReplState.Transfer;
 
     ReplicationPrimary History => _server.Replication;

@@ -69,7 +69,7 @@ public static class Info
             case "errorstats": ErrorStatsSection(s, sb); break;
             // Per-command latency histograms are not kept; the section is present and empty.
             case "latencystats": sb.Append("# Latencystats\r\n"); break;
-            case "cluster": sb.Append("# Cluster\r\ncluster_enabled:0\r\n"); break;
+            case "cluster": sb.Append("# Cluster\r\ncluster_enabled:").Append(s.Cluster != null ? 1 : 0).Append("\r\n"); break;
             case "keyspace": KeyspaceSection(s, sb); break;
             case "gc": GcSection(sb); break;
         }
@@ -144,7 +144,7 @@ public static class Info
         }
         sb.Append("# Clients\r\n");
         Field(sb, "connected_clients", s.Clients.All.Count(c => !c.HasFlag(ClientFlags.Replica)));
-        Field(sb, "cluster_connections", 0);
+        Field(sb, "cluster_connections", s.Cluster?.ConnectionsCount ?? 0);
         Field(sb, "maxclients", s.Config.MaxClients);
         Field(sb, "client_recent_max_input_buffer", maxIn);
         Field(sb, "client_recent_max_output_buffer", maxOut);
