@@ -10,6 +10,9 @@ namespace Cinnabar.Cluster;
 
 public sealed partial class ClusterState
 {
+    /// <summary>DEBUG DROP-CLUSTER-PACKET-FILTER: the message type dropped on arrival (-1: none).</summary>
+    public int DropPacketFilter = -1;
+
     /// <summary>clusterBuildMessageHdr: a header about this node (or its master's slots and epoch for a replica).</summary>
     byte[] BuildHeader(MessageType type, int bodySize)
     {
@@ -166,6 +169,11 @@ public sealed partial class ClusterState
         if (type < ClusterMessage.TypeCount) MessagesReceived[type]++;
         if (totlen < 16 || totlen > msg.Length) return true;
         if (ClusterMessage.U16(msg, ClusterMessage.OffVer) != ClusterMessage.ProtocolVersion) return true;
+        if (type == DropPacketFilter)
+        {
+            Log.Warning("Dropping packet that matches debug drop filter");
+            return true;
+        }
         var flags = (NodeFlags)ClusterMessage.U16(msg, ClusterMessage.OffFlags);
         int extensions = ClusterMessage.U16(msg, ClusterMessage.OffExtensions);
         uint explen;

@@ -52,6 +52,12 @@ public static class DebugCommands
             c.Reply.Ok();
         }
         else if (args.Is(1, "loadaof") && argc == 2) AofCommands.DebugLoadAof(c);
+        else if (args.Is(1, "drop-cluster-packet-filter") && argc == 3)
+        {
+            // Bus messages of this type are dropped on arrival (-1: none), for tests of lost messages.
+            if (c.Server.Cluster is { } cluster) cluster.DropPacketFilter = (int)Arguments.Atoi(args.ToStringAt(2));
+            c.Reply.Ok();
+        }
         else c.Reply.Error($"unknown subcommand or wrong number of arguments for '{Truncate(args.ToStringAt(1))}'. Try DEBUG HELP.");
     }
 
