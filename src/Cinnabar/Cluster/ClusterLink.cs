@@ -67,6 +67,9 @@ public sealed class ClusterLink : IFileEventHandler
         if (error != null)
         {
             _cluster.Log.Verbose($"Connection with Node {Node!.Name} at {Node.Ip}:{Node.CPort} failed: {(error as SocketException)?.Message ?? error.Message}");
+            // Redis's connect to a dead loopback port fails at once, and then counts as a ping
+            // sent: without it a node that died with no ping pending would never turn PFAIL.
+            if (Node.PingSent == 0) Node.PingSent = ClusterState.Now;
             Free();
             return;
         }

@@ -113,6 +113,7 @@ public sealed class ClusterTopologyTests(ITestOutputHelper output)
             Assert.True(create.ExitCode == 0, create.ToString());
             Assert.Contains("[OK] All 16384 slots covered.", create.Stdout);
             foreach (var n in nodes) WaitFor(() => Info(n.Port, "cluster_state") == "ok", $"node {n.Port} to see the cluster ok");
+            WaitFor(() => Cli("--cluster", "check", $"127.0.0.1:{nodes[0].Port}").ExitCode == 0, "the nodes to agree");
             var check = Cli("--cluster", "check", $"127.0.0.1:{nodes[0].Port}");
             Assert.True(check.ExitCode == 0, check.ToString());
             Assert.Contains("[OK] All nodes agree about slots configuration.", check.Stdout);
@@ -141,9 +142,20 @@ public sealed class ClusterTopologyTests(ITestOutputHelper output)
             var victim = nodes.First(n => n.Port == toPort);
             string victimId = MyId(victim.Port);
             var replica = nodes.First(n => n != victim && ReplicaOfId(n.Port) == victimId);
+            // A replica that never completed a sync may not fail over (its data age is infinite, as in Redis).
+            WaitFor(() => { using var rc = replica.Connect(); return ReplicationWait.Info(rc, "master_link_status") == "up"; }, "the replica to be in sync");
             victim.KillHard();
             var sw = Stopwatch.StartNew();
-            WaitFor(() => Role(replica.Port) == "master" && OwnsSlot(replica.Port, 16383), "the replica to be promoted");
+            try
+            {
+                WaitFor(() => Role(replica.Port) == "master" && OwnsSlot(replica.Port, 16383), "the replica to be promoted");
+            }
+            catch (TimeoutException e)
+            {
+                static string Tail(CinnabarProcess p) => string.Join('\n', p.Log.Split('\n')
+                    .Where(l => !l.Contains("SYNC", StringComparison.Ordinal) && !l.Contains("Connecting to MASTER", StringComparison.Ordinal)).TakeLast(40));
+                throw new TimeoutException(e.Message + "\n--- replica log\n" + Tail(replica) + "\n--- a primary's log\n" + Tail(nodes.First(n => n != victim && n != replica && Role(n.Port) == "master")), e);
+            }
             output.WriteLine($"kill to promoted replica: {sw.ElapsedMilliseconds} ms (node timeout {NodeTimeoutMs} ms)");
             var survivor = nodes.First(n => n != victim && n != replica);
             WaitFor(() => Info(survivor.Port, "cluster_state") == "ok", "the cluster to be ok again");
@@ -167,6 +179,12 @@ public sealed class ClusterTopologyTests(ITestOutputHelper output)
             if (slot >= start && slot <= end) return range.Items[2].Items![2].Text == myId;
         }
         return false;
+    }
+
+    static string Nodes(int port)
+    {
+        using var c = new RespClient(port, timeoutMs: 2000);
+        return c.Call("CLUSTER", "NODES").Text!;
     }
 
     static string Role(int port)
@@ -211,18 +229,28 @@ public sealed class ClusterTopologyTests(ITestOutputHelper output)
             }
             var create = Cli(["--cluster", "create", .. ports.Select(p => $"127.0.0.1:{p}"), "--cluster-yes"]);
             Assert.True(create.ExitCode == 0, create.ToString());
+            foreach (int p in ports) WaitFor(() => Info(p, "cluster_state") == "ok", $"redis-server {p} to see the cluster ok");
             for (int i = 0; i < 200; i++) Assert.Equal("OK", ClusterCall(ports[0], "SET", "m:" + i, "v" + i).Text);
 
             string cdir = Directory.CreateDirectory(Path.Combine(root, "cinnabar")).FullName;
             cinnabar = new CinnabarProcess(cdir, ClusterPort(), ClusterOptions);
+            // redis-cli refuses to add a node until the nodes agree on the configuration.
+            WaitFor(() => Cli("--cluster", "check", $"127.0.0.1:{ports[0]}").ExitCode == 0, "the redis-server nodes to agree");
             var add = Cli("--cluster", "add-node", $"127.0.0.1:{cinnabar.Port}", $"127.0.0.1:{ports[0]}");
             Assert.True(add.ExitCode == 0, add.ToString());
-            WaitFor(() => Info(ports[1], "cluster_known_nodes") == "4" && Info(cinnabar.Port, "cluster_known_nodes") == "4", "every node to know the Cinnabar node");
+            // Every node must know the new one by its real name (not a handshake entry): reshard's
+            // SETSLOT NODE goes to all of them.
+            string cinnabarId = MyId(cinnabar.Port);
+            foreach (int p in ports)
+                WaitFor(() => Nodes(p).Contains(cinnabarId, StringComparison.Ordinal) && !Nodes(p).Contains("handshake", StringComparison.Ordinal), $"redis-server {p} to know the Cinnabar node");
+            WaitFor(() => Info(cinnabar.Port, "cluster_known_nodes") == "4" && !Nodes(cinnabar.Port).Contains("handshake", StringComparison.Ordinal), "the Cinnabar node to know the others");
+            WaitFor(() => Cli("--cluster", "check", $"127.0.0.1:{cinnabar.Port}").ExitCode == 0, "all four nodes to agree");
+            // Like a redis-server node, a new node refuses RESTORE-ASKING until it sees the cluster ok.
+            WaitFor(() => Info(cinnabar.Port, "cluster_state") == "ok", "the Cinnabar node to see the cluster ok");
             var reshard = Cli("--cluster", "reshard", $"127.0.0.1:{ports[0]}", "--cluster-from", MyId(ports[0]), "--cluster-to", MyId(cinnabar.Port),
                 "--cluster-slots", "500", "--cluster-yes");
             Assert.True(reshard.ExitCode == 0, reshard.ToString());
             Assert.True(OwnsSlot(cinnabar.Port, 0), "the Cinnabar node owns slot 0");
-            WaitFor(() => Info(cinnabar.Port, "cluster_state") == "ok", "the Cinnabar node to see the cluster ok");
             for (int i = 0; i < 200; i++) Assert.Equal("v" + i, ClusterCall(ports[1], "GET", "m:" + i).Text);
             var check = Cli("--cluster", "check", $"127.0.0.1:{ports[2]}");
             Assert.True(check.ExitCode == 0, check.ToString());
