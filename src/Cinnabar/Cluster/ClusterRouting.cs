@@ -28,27 +28,58 @@ public sealed class ClusterRouting
     /// <summary>processCommand's cluster step: the redirection error, or null when this node serves the command.</summary>
     public string? Check(Client c, CommandDef cmd)
     {
+        c.Slot = -1;
         if (c.MustObey) return null;
         bool isExec = cmd.Parent == null && cmd.Name == "exec";
         var top = cmd.Parent ?? cmd;
         if (!isExec && !cmd.Has(CommandFlags.MovableKeys) && KeySpecs.Of(cmd).Length == 0 && !HasPubSubShardChannel(top)) return null;
-        var n = GetNodeByQuery(c, cmd, isExec, out int slot, out var code);
+        var n = GetNodeByQuery(c, cmd, isExec, out int slot, out var code, out bool hasKeys);
+        if (hasKeys) c.Slot = slot;
         if (n == _cluster.Myself && code == Redir.None) return null;
         return RedirectError(n, slot, code);
     }
 
+    /// <summary>
+    /// scriptVerifyClusterState: a script's redis.call may only touch keys this node serves, and
+    /// (unless the script allows cross-slot keys) only the slot of the keys it declared or touched first.
+    /// </summary>
+    public string? CheckScriptCall(Client scriptClient, CommandDef cmd, Client caller, bool allowCrossSlot)
+    {
+        if (caller.MustObey) return null;
+        scriptClient.Asking = caller.Asking;
+        scriptClient.ReadOnlyCluster = caller.ReadOnlyCluster;
+        var n = GetNodeByQuery(scriptClient, cmd, isExec: false, out int slot, out var code, out bool hasKeys);
+        if (n != _cluster.Myself || code != Redir.None)
+        {
+            return code switch
+            {
+                Redir.DownRoState => "Script attempted to execute a write command while the cluster is down and readonly",
+                Redir.DownState => "Script attempted to execute a command while the cluster is down",
+                _ => $"Script attempted to access a non local key in a cluster node script: {scriptClient.Server.Lua.Running?.FunctionName ?? ""}",
+            };
+        }
+        if (hasKeys && !allowCrossSlot)
+        {
+            if (caller.Slot == -1) caller.Slot = slot;
+            else if (caller.Slot != slot) return "Script attempted to access keys that do not hash to the same slot";
+        }
+        return null;
+    }
+
     static bool HasPubSubShardChannel(CommandDef top) => top.Name is "ssubscribe" or "sunsubscribe" or "spublish";
 
-    ClusterNode? GetNodeByQuery(Client c, CommandDef cmd, bool isExec, out int slot, out Redir code)
+    ClusterNode? GetNodeByQuery(Client c, CommandDef cmd, bool isExec, out int slot, out Redir code, out bool hasKeys)
     {
         code = Redir.None;
         slot = 0;
+        hasKeys = false;
         var myself = _cluster.Myself;
         if (isExec && !c.HasFlag(ClientFlags.Multi)) return myself;
         var top = cmd.Parent ?? cmd;
         bool isPubSubShard = HasPubSubShardChannel(top);
         ClusterNode? n = null;
-        byte[]? firstKey = null;
+        CommandArgs? firstArgs = null;
+        int firstPos = 0;
         bool multipleKeys = false, migratingSlot = false, importingSlot = false;
         int missingKeys = 0, existingKeys = 0;
 
@@ -62,9 +93,11 @@ public sealed class ClusterRouting
             {
                 var key = margv[_keys[j].Pos];
                 int thisSlot = KeyHashSlot.Of(key);
-                if (firstKey == null)
+                if (firstArgs == null)
                 {
-                    firstKey = key.ToArray();
+                    hasKeys = true;
+                    firstArgs = margv;
+                    firstPos = _keys[j].Pos;
                     slot = thisSlot;
                     n = _cluster.Slots[slot];
                     if (n == null)
@@ -75,7 +108,7 @@ public sealed class ClusterRouting
                     if (n == myself && _cluster.MigratingSlotsTo[slot] != null) migratingSlot = true;
                     else if (_cluster.ImportingSlotsFrom[slot] != null) importingSlot = true;
                 }
-                else if (!key.SequenceEqual(firstKey))
+                else if (!key.SequenceEqual(firstArgs[firstPos]))
                 {
                     if (slot != thisSlot)
                     {

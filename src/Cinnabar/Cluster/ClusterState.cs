@@ -577,6 +577,9 @@ public sealed partial class ClusterState
                 HandleSlaveMigration(maxSlaves);
         }
         if (updateState || !StateOk) UpdateState();
+        // clientsCronHandleTimeout's cluster part: blocked clients whose slot moved away are redirected.
+        if (_server.ClusterRouting is { } routing && _server.Blocking.BlockedClients > 0)
+            _server.Blocking.RedirectBlockedClients((c, key) => routing.BlockedClientRedirect(c, key, c.LastCmd?.Has(Commands.CommandFlags.Write) ?? false));
     }
 
     public long ConnectionsCount => (Nodes.Count - 1) * 2L;

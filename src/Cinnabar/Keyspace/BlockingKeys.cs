@@ -136,6 +136,24 @@ public sealed class BlockingKeys
         }
     }
 
+    /// <summary>
+    /// clusterRedirectBlockedClientIfNeeded for every client blocked on keys: one whose key's slot
+    /// is no longer served here (or a cluster that went down) gets the redirection and is unblocked.
+    /// </summary>
+    public void RedirectBlockedClients(Func<Client, byte[], string?> redirect)
+    {
+        foreach (var c in _blocked.ToArray())
+        {
+            var st = c.BlockState!;
+            if (st.Type is not (BlockType.List or BlockType.ZSet or BlockType.Stream) || st.Keys.Count == 0) continue;
+            if (redirect(c, st.Keys[0]) is not { } error) continue;
+            c.Reply.Error(error);
+            _server.Dispatcher.CountUnblocked(c, st);
+            UnblockClient(c, requeue: true);
+            _server.Clients.QueueReplyWrite(c);
+        }
+    }
+
     /// <summary>signalKeyAsReady: a key in the client's db that others may wait on received data; served after the command.</summary>
     public static void SignalKeyAsReady(Client c, ReadOnlySpan<byte> key) => c.Server.Blocking.Signal(c.Db, key);
 

@@ -73,6 +73,9 @@ public sealed class Client : IFileEventHandler
 
     /// <summary>CLIENT_READONLY (READONLY): a cluster replica serves this client's reads of its master's slots.</summary>
     public bool ReadOnlyCluster;
+
+    /// <summary>c->slot: the slot of the current command's keys in a cluster (-1: none), which its script's keys must match.</summary>
+    public int Slot = -1;
     public Database Db;
     public bool Authenticated;
     /// <summary>The ACL user (null: unrestricted, as the primary's and the AOF's clients).</summary>

@@ -43,6 +43,8 @@ public sealed class ScriptRun
 
     public bool ReadOnly { get; private set; }
     public bool AllowOom { get; private set; }
+    /// <summary>SCRIPT_ALLOW_CROSS_SLOT: an EVAL without shebang, or a script flagged allow-cross-slot-keys.</summary>
+    public bool AllowCrossSlot { get; private set; }
     public bool WriteDirty { get; private set; }
     public bool TimedOut { get; private set; }
     public bool Killed { get; private set; }
@@ -130,6 +132,7 @@ public sealed class ScriptRun
         if (caller.HasFlag(ClientFlags.Multi)) scriptClient.Flags |= ClientFlags.Multi;
         if (ro || ((flags & ScriptFlags.EvalCompatMode) == 0 && (flags & ScriptFlags.NoWrites) != 0)) run.ReadOnly = true;
         if ((flags & ScriptFlags.EvalCompatMode) == 0 && (flags & ScriptFlags.AllowOom) != 0) run.AllowOom = true;
+        run.AllowCrossSlot = (flags & (ScriptFlags.EvalCompatMode | ScriptFlags.AllowCrossSlot)) != 0;
         _current = run;
         server.Lua.Running = run;
         return run;
@@ -306,6 +309,9 @@ public sealed class ScriptRun
             && _server.Lua.ScriptOom && cmd.Has(CommandFlags.DenyOom))
             return "-OOM command not allowed when used memory > 'maxmemory'.";
         if (cmd.Has(CommandFlags.Write)) WriteDirty = true;
+        // scriptVerifyClusterState
+        if (_server.ClusterRouting is { } routing && routing.CheckScriptCall(ScriptClient, cmd, Caller, AllowCrossSlot) is { } clusterError)
+            return clusterError;
         return null;
     }
 }
