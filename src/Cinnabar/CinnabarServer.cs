@@ -183,7 +183,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public void Start()
     {
         Databases = new Database[Config.Databases];
-        for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this, KeyspaceMemory);
+        bool indexSlots = Config.GetBool("cluster-enabled"); // immutable: a database indexes its slots for life
+        for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this, KeyspaceMemory, indexSlots);
         _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
         Clock.UpdateCachedTime();
         // Bound and registered before the banner and the load, as Redis's initServer (so a client
@@ -659,6 +660,23 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         SignalModifiedKeyByServer(db, key);
         Propagation.PropagateDeletion(db.Id, Config.GetBool("lazyfree-lazy-expire") ? "UNLINK"u8 : "DEL"u8, key, joinUnit: true);
         Stats.ExpiredKeys++;
+    }
+
+    /// <summary>
+    /// A key delKeysInSlot removed (Database.DeleteKeysInSlot), fanned out as Redis 7.2 does
+    /// (redis#11084; 7.0.15 deletes silently, so its replicas and AOF keep the keys): its DEL
+    /// (UNLINK under lazyfree-lazy-server-del) leaves at once, WATCH and tracking are signalled
+    /// with no client as the modifier, and it counts as a change. Redis tells only modules of the
+    /// "del" (the key moved to another node, no client deleted it), so Pub/Sub subscribers get nothing.
+    /// </summary>
+    public void OnSlotKeyDeleted(Database db, RedisObject o)
+    {
+        var key = o.KeySpan;
+        bool lazy = Config.GetBool("lazyfree-lazy-server-del");
+        if (lazy && LazyFree.WouldFreeInBackground(o)) Stats.LazyfreedObjects++;
+        Propagation.PropagateDeletion(db.Id, lazy ? "UNLINK"u8 : "DEL"u8, key, joinUnit: false);
+        SignalModifiedKeyByServer(db, key);
+        Stats.Dirty++;
     }
 
     /// <summary>

@@ -198,7 +198,7 @@ public static class ObjectCommands
         long keys = 0;
         foreach (var d in dbs)
         {
-            overheadTotal += HashtableOverhead(d.Main, ObjectSize.KeyEntryFields) + HashtableOverhead(d.Expires, ObjectSize.DictEntryOverhead);
+            overheadTotal += HashtableOverhead(d.Main, ObjectSize.KeyEntryFields) + HashtableOverhead(d.Expires, ObjectSize.DictEntryOverhead) + d.SlotsIndexMemory;
             keys += d.Count;
         }
         long dataset = Math.Max(0, total - overheadTotal);
@@ -223,7 +223,7 @@ public static class ObjectCommands
             r.MapLen(3);
             Field(r, "overhead.hashtable.main", HashtableOverhead(d.Main, ObjectSize.KeyEntryFields));
             Field(r, "overhead.hashtable.expires", HashtableOverhead(d.Expires, ObjectSize.DictEntryOverhead));
-            Field(r, "overhead.hashtable.slot-to-keys", 0);
+            Field(r, "overhead.hashtable.slot-to-keys", d.SlotsIndexMemory);
         }
         Field(r, "overhead.total", overheadTotal);
         Field(r, "keys.count", keys);

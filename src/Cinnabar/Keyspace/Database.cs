@@ -2,7 +2,9 @@
 // expires dict of keys to absolute unix-ms deadlines, and the lookup functions that apply
 // passive expiry and touch the LRU/LFU field on every access, so an expired key is never
 // observable. Writes go through a WriteScope (BeginWrite); every primitive that changes or
-// removes a linked value calls the pre-write hook first. All calls happen on the loop thread.
+// removes a linked value calls the pre-write hook first. With cluster-enabled, the keys of each
+// hash slot are indexed too (SlotToKeys), kept where the main dict links and unlinks. All calls
+// happen on the loop thread.
 namespace Cinnabar.Keyspace;
 
 public sealed class Database
@@ -14,6 +16,9 @@ public sealed class Database
     /// <summary>Keys to deadlines; an entry shares its key array with the key's object, as Redis shares the sds.</summary>
     public EntryDict<ExpireEntry> Expires { get; private set; } = new();
     readonly IKeyspaceOwner _owner;
+
+    /// <summary>db->slots_to_keys: the keys of each hash slot, with cluster-enabled only (null otherwise).</summary>
+    SlotToKeys? _slots;
 
     /// <summary>
     /// Set while a snapshot is in progress: called before any linked value changes or leaves.
@@ -48,19 +53,22 @@ public sealed class Database
     /// <summary>Where the active expire cycle resumes scanning this db (expires_cursor).</summary>
     public ulong ExpiresCursor;
 
-    public Database(int id, IKeyspaceOwner owner, MemoryCounter? memory = null)
+    /// <param name="indexSlots">cluster-enabled: keep the keys of each hash slot (fixed for the database's life).</param>
+    public Database(int id, IKeyspaceOwner owner, MemoryCounter? memory = null, bool indexSlots = false)
     {
         Id = id;
         _owner = owner;
         _memory = memory ?? new MemoryCounter();
+        if (indexSlots) _slots = new SlotToKeys();
         AttachDictMemory();
     }
 
-    /// <summary>The dicts' buckets and expires entries count toward used memory (ObjectSize.KeyspaceOverhead).</summary>
+    /// <summary>The dicts' buckets and expires entries, and the slot index, count toward used memory (ObjectSize.KeyspaceOverhead).</summary>
     void AttachDictMemory()
     {
         Main.AttachMemory(_memory, 0);
         Expires.AttachMemory(_memory, ObjectSize.DictEntryOverhead);
+        _slots?.AttachMemory(_memory);
     }
 
     public long Count => Main.Count;
@@ -169,6 +177,7 @@ public sealed class Database
         _owner.InitObjectLru(value);
         value.SnapshotMark = SnapshotMark;
         Main.Link(value, hash);
+        _slots?.Add(value);
         UsedMemory += ObjectSize.OfKey(value);
         return true;
     }
@@ -179,6 +188,7 @@ public sealed class Database
         value.SnapshotMark = SnapshotMark; // linked after a running snapshot began: not in it
         AttachKey(value, key);
         Main.Link(value, hash);
+        _slots?.Add(value);
         UsedMemory += ObjectSize.OfKey(value);
         _owner.OnKeyAdded(this, value.KeySpan);
     }
@@ -235,6 +245,7 @@ public sealed class Database
                     if (keepTtl && Expires.Count > 0) RetargetExpire(old.KeyBuf, value);
                 }
                 Main.Replace(old, value, hash);
+                _slots?.Replace(old, value);
                 UsedMemory += ObjectSize.OfKey(value) - ObjectSize.OfKey(old);
                 if (old.Type == ObjType.Stream) _owner.OnStreamRemoved(this, key);
             }
@@ -292,6 +303,7 @@ public sealed class Database
         if (preWrite) CallPreWriteHook(key);
         var o = Main.Unlink(key);
         if (o == null) return false;
+        _slots?.Remove(o);
         if (Expires.Count > 0) Expires.Remove(key);
         UsedMemory -= ObjectSize.OfKey(o);
         _owner.OnValueFreed(o);
@@ -310,6 +322,7 @@ public sealed class Database
         if (preWrite) CallPreWriteHook(key);
         var o = Main.Unlink(key);
         if (o == null) return null;
+        _slots?.Remove(o);
         if (Expires.Count > 0) Expires.Remove(key);
         UsedMemory -= ObjectSize.OfKey(o);
         if (o.Type == ObjType.Stream) _owner.OnStreamRemoved(this, key);
@@ -373,6 +386,11 @@ public sealed class Database
         Expires.DetachMemory();
         Main = new EntryDict<RedisObject>();
         Expires = new EntryDict<ExpireEntry>();
+        if (_slots != null)
+        {
+            _slots.DetachMemory(); // slotToKeyFlush: the index goes with the dict it indexes
+            _slots = new SlotToKeys();
+        }
         AttachDictMemory();
         UsedMemory = 0;
         AvgTtl = 0;
@@ -387,11 +405,70 @@ public sealed class Database
         other.PreWriteHook?.BeforeFlush(other);
         (Main, other.Main) = (other.Main, Main);
         (Expires, other.Expires) = (other.Expires, Expires);
+        (_slots, other._slots) = (other._slots, _slots); // the index moves with the dict it indexes
         AttachDictMemory(); // each database's counter takes its new dicts (the same one between a server's databases)
         other.AttachDictMemory();
         (UsedMemory, other.UsedMemory) = (other.UsedMemory, UsedMemory);
         (AvgTtl, other.AvgTtl) = (other.AvgTtl, AvgTtl);
         (ExpiresCursor, other.ExpiresCursor) = (other.ExpiresCursor, ExpiresCursor);
+    }
+
+    // ---------------------------------------------------------------- the Slot to Key API (cluster-enabled)
+
+    /// <summary>The keys of each hash slot are indexed (cluster-enabled); without it the calls below see no keys.</summary>
+    public bool SlotsIndexed => _slots != null;
+
+    /// <summary>The index itself (tests check it against the main dict, object by object).</summary>
+    internal SlotToKeys? SlotsToKeys => _slots;
+
+    /// <summary>The slot index's share of used memory (MEMORY STATS' overhead.hashtable.slot-to-keys).</summary>
+    public long SlotsIndexMemory => _slots?.AccountedMemory ?? 0;
+
+    /// <summary>SlotsIndexMemory recounted from the index (ObjectSize.KeyspaceOverhead, for ComputeUsedMemory).</summary>
+    public long ComputeSlotsIndexMemory() => _slots?.ComputeMemory() ?? 0;
+
+    /// <summary>countKeysInSlot: O(1); logically expired keys not yet deleted count, as in Redis.</summary>
+    public long CountKeysInSlot(int slot) => _slots?.CountInSlot(slot) ?? 0;
+
+    /// <summary>
+    /// getKeysInSlot: up to count keys of slot, in no particular order (logically expired ones
+    /// included, as in Redis). A key's array is the keyspace's own when it holds just the key
+    /// (any non-string), else a copy; callers must not modify them.
+    /// </summary>
+    public List<byte[]> GetKeysInSlot(int slot, int count)
+    {
+        var keys = new List<byte[]>();
+        var set = _slots?.InSlot(slot);
+        if (set == null || count <= 0) return keys;
+        foreach (var o in set)
+        {
+            keys.Add(o.KeyBuf.Length == o.KeyLen ? o.KeyBuf : o.KeySpan.ToArray());
+            if (keys.Count == count) break;
+        }
+        return keys;
+    }
+
+    /// <summary>The slots holding at least one key, ascending: a walk of the 16384-entry table.</summary>
+    public IEnumerable<int> NonEmptySlots() => _slots?.NonEmptySlots() ?? [];
+
+    /// <summary>
+    /// delKeysInSlot: deletes every key of slot through dbDelete, each then fanned out as the
+    /// server's own deletion (IKeyspaceOwner.OnSlotKeyDeleted: DEL propagated at once, WATCH and
+    /// tracking signalled, dirty). Returns the number of keys deleted.
+    /// </summary>
+    public int DeleteKeysInSlot(int slot)
+    {
+        var set = _slots?.InSlot(slot);
+        if (set == null) return 0;
+        var victims = set.ToArray(); // each delete changes the set
+        int deleted = 0;
+        foreach (var o in victims)
+        {
+            if (!Delete(o.KeySpan)) continue; // the key array outlives the unlink: no copy needed
+            _owner.OnSlotKeyDeleted(this, o);
+            deleted++;
+        }
+        return deleted;
     }
 
     /// <summary>A random key that is not expired (dbRandomKey), or null.</summary>
@@ -453,6 +530,9 @@ public interface IKeyspaceOwner
     /// <summary>A stream left key (deleted, overwritten, detached): readers blocked on it are told (signalDeletedKeyAsReady).</summary>
     void OnStreamRemoved(Database db, ReadOnlySpan<byte> key) { }
     void OnKeyExpired(Database db, byte[] key);
+
+    /// <summary>delKeysInSlot deleted o (unlinked, still carrying its key): propagation, WATCH/tracking signal, dirty.</summary>
+    void OnSlotKeyDeleted(Database db, RedisObject o) { }
     void OnValueFreed(RedisObject o);
     void SignalModifiedKey(Database db, ReadOnlySpan<byte> key);
 

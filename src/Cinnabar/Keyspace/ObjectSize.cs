@@ -44,8 +44,9 @@ public static class ObjectSize
     /// <summary>
     /// What a database costs beyond its keys: one 8-byte slot per bucket of both dicts' tables
     /// (about 8 bytes per key at the usual fill) and one entry per key with a TTL (the expires
-    /// entry shares the key bytes with the main dict). Redis counts both in used_memory too.
+    /// entry shares the key bytes with the main dict), and with cluster-enabled the slot index.
+    /// Redis counts all of them in used_memory too.
     /// </summary>
     public static long KeyspaceOverhead(Database db) =>
-        (db.Main.BucketCount + db.Expires.BucketCount) * 8 + db.Expires.Count * DictEntryOverhead;
+        (db.Main.BucketCount + db.Expires.BucketCount) * 8 + db.Expires.Count * DictEntryOverhead + db.ComputeSlotsIndexMemory();
 }

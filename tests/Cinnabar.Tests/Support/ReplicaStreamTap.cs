@@ -6,14 +6,22 @@ namespace Cinnabar.Tests.Support;
 public sealed class ReplicaStreamTap : IDisposable
 {
     readonly RespClient _replica;
+    readonly bool _ownsServer;
 
-    public ServerFixture Server { get; } = new();
+    public ServerFixture Server { get; }
 
     /// <summary>A client of the server (not the replica) for the commands under test.</summary>
     public RespClient Client { get; }
 
-    public ReplicaStreamTap()
+    public ReplicaStreamTap() : this(new ServerFixture(), ownsServer: true) { }
+
+    /// <summary>A replica's stream of a server the caller started (and stops: Dispose leaves it running).</summary>
+    internal ReplicaStreamTap(ServerFixture server) : this(server, ownsServer: false) { }
+
+    ReplicaStreamTap(ServerFixture server, bool ownsServer)
     {
+        Server = server;
+        _ownsServer = ownsServer;
         Client = Server.Connect();
         _replica = Server.Connect();
         _replica.Send("SYNC");
@@ -34,6 +42,6 @@ public sealed class ReplicaStreamTap : IDisposable
     {
         Client.Dispose();
         _replica.Dispose();
-        Server.Dispose();
+        if (_ownsServer) Server.Dispose();
     }
 }
