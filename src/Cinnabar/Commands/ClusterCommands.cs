@@ -556,16 +556,18 @@ public static class ClusterCommands
         foreach (var k in keys) c.Reply.Bulk(k);
     }
 
+    static ClusterNode? NodeOrError(Client c, ClusterState cl, int i)
+    {
+        var n = cl.LookupNode(Arg(c, i));
+        if (n == null) c.Reply.Error($"Unknown node {Arg(c, i)}");
+        return n;
+    }
+
     [Command("cluster|forget")]
     static void Forget(Client c)
     {
         if (Enabled(c) is not { } cl) return;
-        var n = cl.LookupNode(Arg(c, 2));
-        if (n == null)
-        {
-            c.Reply.Error($"Unknown node {Arg(c, 2)}");
-            return;
-        }
+        if (NodeOrError(c, cl, 2) is not { } n) return;
         if (n == cl.Myself)
         {
             c.Reply.Error("I tried hard but I can't forget myself...");
@@ -586,12 +588,7 @@ public static class ClusterCommands
     static void Replicate(Client c)
     {
         if (Enabled(c) is not { } cl) return;
-        var n = cl.LookupNode(Arg(c, 2));
-        if (n == null)
-        {
-            c.Reply.Error($"Unknown node {Arg(c, 2)}");
-            return;
-        }
+        if (NodeOrError(c, cl, 2) is not { } n) return;
         if (n == cl.Myself)
         {
             c.Reply.Error("Can't replicate myself");
@@ -617,12 +614,7 @@ public static class ClusterCommands
     static void Replicas(Client c)
     {
         if (Enabled(c) is not { } cl) return;
-        var n = cl.LookupNode(Arg(c, 2));
-        if (n == null)
-        {
-            c.Reply.Error($"Unknown node {Arg(c, 2)}");
-            return;
-        }
+        if (NodeOrError(c, cl, 2) is not { } n) return;
         if (n.IsSlave)
         {
             c.Reply.Error("The specified node is not a master");
@@ -636,9 +628,7 @@ public static class ClusterCommands
     static void CountFailureReports(Client c)
     {
         if (Enabled(c) is not { } cl) return;
-        var n = cl.LookupNode(Arg(c, 2));
-        if (n == null) c.Reply.Error($"Unknown node {Arg(c, 2)}");
-        else c.Reply.Integer(cl.FailureReportsCount(n));
+        if (NodeOrError(c, cl, 2) is { } n) c.Reply.Integer(cl.FailureReportsCount(n));
     }
 
     [Command("cluster|failover")]

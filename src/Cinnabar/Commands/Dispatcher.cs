@@ -74,13 +74,12 @@ public sealed class Dispatcher
 
     /// <summary>
     /// processCommand's checks after lookup and arity, in Redis's order, as one function:
-    /// protected commands, authentication, MULTI's no_multi, the ACL, OOM (evicting first), -MISCONF after
+    /// protected commands, authentication, MULTI's no_multi, the ACL, cluster redirection, OOM (evicting first), -MISCONF after
     /// a failed save, min-replicas, the read-only replica, RESP2's Pub/Sub context, a stale
     /// replica, loading, a busy script; EVAL/FCALL are checked with their script's declared flags.
     /// With CommandCaller.Script only the noscript flag applies here (a running script's
     /// redis.call is checked by ScriptRun.Call, Redis's scriptCall). Returns the error to reply (a
-    /// leading '-' carries its own code), or null when the command may run. Cluster redirection
-    /// joins here when it exists.
+    /// leading '-' carries its own code), or null when the command may run.
     /// </summary>
     public string? CheckCommand(Client c, CommandDef cmd, CommandCaller caller)
     {
