@@ -216,7 +216,7 @@ public sealed partial class Sentinel
                 }
             }
             if (l.Length >= 32 && l.StartsWith("master_link_down_since_seconds", StringComparison.Ordinal))
-                ri.MasterLinkDownTime = ParseLong(l.AsSpan(31)) * 1000;
+                ri.MasterLinkDownTime = ParseLong(l[31..]) * 1000;
             if (l.StartsWith("role:master", StringComparison.Ordinal)) role = InstanceFlags.Master;
             else if (l.StartsWith("role:slave", StringComparison.Ordinal)) role = InstanceFlags.Slave;
             if (role == InstanceFlags.Slave)
@@ -232,7 +232,7 @@ public sealed partial class Sentinel
                 }
                 if (l.StartsWith("master_port:", StringComparison.Ordinal))
                 {
-                    int p = (int)ParseLong(l.AsSpan(12));
+                    int p = (int)ParseLong(l[12..]);
                     if (ri.SlaveMasterPort != p)
                     {
                         ri.SlaveMasterPort = p;
@@ -241,9 +241,9 @@ public sealed partial class Sentinel
                 }
                 if (l.StartsWith("master_link_status:", StringComparison.Ordinal))
                     ri.SlaveMasterLinkUp = string.Equals(l[19..], "up", StringComparison.OrdinalIgnoreCase);
-                if (l.StartsWith("slave_priority:", StringComparison.Ordinal)) ri.SlavePriority = (int)ParseLong(l.AsSpan(15));
-                if (l.StartsWith("slave_repl_offset:", StringComparison.Ordinal)) ri.SlaveReplOffset = ParseLong(l.AsSpan(18));
-                if (l.StartsWith("replica_announced:", StringComparison.Ordinal)) ri.ReplicaAnnounced = (int)ParseLong(l.AsSpan(18));
+                if (l.StartsWith("slave_priority:", StringComparison.Ordinal)) ri.SlavePriority = (int)ParseLong(l[15..]);
+                if (l.StartsWith("slave_repl_offset:", StringComparison.Ordinal)) ri.SlaveReplOffset = ParseLong(l[18..]);
+                if (l.StartsWith("replica_announced:", StringComparison.Ordinal)) ri.ReplicaAnnounced = (int)ParseLong(l[18..]);
             }
         }
         ri.InfoRefresh = Now;
@@ -341,16 +341,8 @@ public sealed partial class Sentinel
         return (ip, (int)ParseLong(port));
     }
 
-    /// <summary>atoi/strtoll: the leading digits (and sign); 0 when there are none.</summary>
-    static long ParseLong(ReadOnlySpan<char> s)
-    {
-        int i = 0;
-        bool neg = false;
-        if (i < s.Length && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
-        long v = 0;
-        for (; i < s.Length && char.IsAsciiDigit(s[i]); i++) v = unchecked(v * 10 + (s[i] - '0'));
-        return neg ? -v : v;
-    }
+    /// <summary>atoi/strtoll, as the project's Arguments.Atoi: the leading digits (and sign); 0 when there are none.</summary>
+    static long ParseLong(string s) => Commands.Arguments.Atoi(s);
 
     /// <summary>sentinelReceiveHelloMessages: a message on the hello channel from another Sentinel.</summary>
     void ReceiveHelloMessages(SentinelInstance ri, RespReply r)
