@@ -83,6 +83,21 @@ public sealed class ClusterLink : IFileEventHandler
 
     public long SendBufferAllocated => _sndbuf.Length;
     public long SendBufferUsed => _sndEnd - _sndStart;
+
+    /// <summary>
+    /// clusterNodeCronResizeBuffers: a send buffer whose free space is more than four times what
+    /// it holds shrinks to what it holds (the buffer grows by doubling, as sds does).
+    /// </summary>
+    public void ShrinkSendBuffer()
+    {
+        int used = _sndEnd - _sndStart;
+        if ((_sndbuf.Length - used) / 4 <= used) return;
+        var smaller = used == 0 ? [] : new byte[used];
+        Buffer.BlockCopy(_sndbuf, _sndStart, smaller, 0, used);
+        _sndbuf = smaller;
+        _sndStart = 0;
+        _sndEnd = used;
+    }
     public string Events => !_connected ? "" : (_mask & EventMask.Writable) != 0 ? "rw" : "r";
 
     /// <summary>clusterSendMessage: queued and counted; flushed now if the socket takes it.</summary>
@@ -94,7 +109,7 @@ public sealed class ClusterLink : IFileEventHandler
         if (_sndEnd + msg.Length > _sndbuf.Length)
         {
             int pending = _sndEnd - _sndStart;
-            var bigger = pending + msg.Length > _sndbuf.Length ? new byte[Math.Max(_sndbuf.Length * 2, pending + msg.Length)] : _sndbuf;
+            var bigger = pending + msg.Length > _sndbuf.Length ? new byte[Math.Max(_sndbuf.Length * 2, Math.Max(pending + msg.Length, RcvbufInit))] : _sndbuf;
             Buffer.BlockCopy(_sndbuf, _sndStart, bigger, 0, pending);
             _sndbuf = bigger;
             _sndStart = 0;

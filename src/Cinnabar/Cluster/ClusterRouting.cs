@@ -25,15 +25,19 @@ public sealed class ClusterRouting
 
     enum Redir { None, CrossSlot, Unstable, Ask, Moved, DownState, DownUnbound, DownRoState }
 
-    /// <summary>processCommand's cluster step: the redirection error, or null when this node serves the command.</summary>
-    public string? Check(Client c, CommandDef cmd)
+    /// <summary>
+    /// processCommand's cluster step: the redirection error, or null when this node serves the
+    /// command. <paramref name="flags"/> are getCommandFlags's: a script's shebang decides whether
+    /// EVAL writes, so a READONLY replica sends a writing script to its primary.
+    /// </summary>
+    public string? Check(Client c, CommandDef cmd, CommandFlags flags)
     {
         c.Slot = -1;
         if (c.MustObey) return null;
         bool isExec = cmd.Parent == null && cmd.Name == "exec";
         var top = cmd.Parent ?? cmd;
         if (!isExec && !cmd.Has(CommandFlags.MovableKeys) && KeySpecs.Of(cmd).Length == 0 && !HasPubSubShardChannel(top)) return null;
-        var n = GetNodeByQuery(c, cmd, isExec, out int slot, out var code, out bool hasKeys);
+        var n = GetNodeByQuery(c, cmd, flags, isExec, out int slot, out var code, out bool hasKeys);
         if (hasKeys) c.Slot = slot;
         if (n == _cluster.Myself && code == Redir.None) return null;
         return RedirectError(n, slot, code);
@@ -48,7 +52,7 @@ public sealed class ClusterRouting
         if (caller.MustObey) return null;
         scriptClient.Asking = caller.Asking;
         scriptClient.ReadOnlyCluster = caller.ReadOnlyCluster;
-        var n = GetNodeByQuery(scriptClient, cmd, isExec: false, out int slot, out var code, out bool hasKeys);
+        var n = GetNodeByQuery(scriptClient, cmd, cmd.Flags, isExec: false, out int slot, out var code, out bool hasKeys);
         if (n != _cluster.Myself || code != Redir.None)
         {
             return code switch
@@ -68,7 +72,7 @@ public sealed class ClusterRouting
 
     static bool HasPubSubShardChannel(CommandDef top) => top.Name is "ssubscribe" or "sunsubscribe" or "spublish";
 
-    ClusterNode? GetNodeByQuery(Client c, CommandDef cmd, bool isExec, out int slot, out Redir code, out bool hasKeys)
+    ClusterNode? GetNodeByQuery(Client c, CommandDef cmd, CommandFlags flags, bool isExec, out int slot, out Redir code, out bool hasKeys)
     {
         code = Redir.None;
         slot = 0;
@@ -141,7 +145,7 @@ public sealed class ClusterRouting
                 code = Redir.DownState;
                 return null;
             }
-            else if (cmd.Has(CommandFlags.Write))
+            else if ((flags & CommandFlags.Write) != 0)
             {
                 code = Redir.DownRoState;
                 return null;
@@ -167,7 +171,7 @@ public sealed class ClusterRouting
             }
             return myself;
         }
-        bool isWrite = cmd.Has(CommandFlags.Write) || (isExec && Transactions.Multi.TransactionHasWrite(c));
+        bool isWrite = (flags & CommandFlags.Write) != 0 || (isExec && Transactions.Multi.TransactionHasWrite(c));
         if ((c.ReadOnlyCluster || isPubSubShard) && !isWrite && myself.IsSlave && myself.ReplicaOf == n) return myself;
         if (n != myself) code = Redir.Moved;
         return n;

@@ -482,11 +482,23 @@ public sealed partial class ClusterState
     {
         _iteration++;
         Myself.Hostname = Config.GetString("cluster-announce-hostname");
+        UpdateMyselfFlags(); // CONFIG SET cluster-replica-no-failover reaches the flags (and the next ping's header)
         long now = Now;
         long handshakeTimeout = Math.Max(NodeTimeout, 1000);
         _statsPfailNodes = 0;
+        long linksMemory = 0;
         foreach (var node in Nodes.Values.ToList())
         {
+            // Buffers are shrunk, links still over cluster-link-sendbuf-limit freed (and
+            // reconnected below), and what is left counted for INFO's mem_cluster_links.
+            if (!node.Has(NodeFlags.Myself))
+            {
+                node.Link?.ShrinkSendBuffer();
+                node.InboundLink?.ShrinkSendBuffer();
+                FreeLinkOnBufferLimitReached(node.Link);
+                FreeLinkOnBufferLimitReached(node.InboundLink);
+                linksMemory += (node.Link?.SendBufferAllocated ?? 0) + (node.InboundLink?.SendBufferAllocated ?? 0);
+            }
             if (node.Has(NodeFlags.Myself | NodeFlags.NoAddr)) continue;
             if (node.Has(NodeFlags.PFail)) _statsPfailNodes++;
             if (node.InHandshake && now - node.CTime > handshakeTimeout)
@@ -505,6 +517,7 @@ public sealed partial class ClusterState
                 _links.Add(link);
             }
         }
+        LinksMemory = linksMemory;
 
         // Every second, ping the one of five random nodes with the oldest pong.
         if (_iteration % 10 == 0)
@@ -583,6 +596,19 @@ public sealed partial class ClusterState
     }
 
     public long ConnectionsCount => (Nodes.Count - 1) * 2L;
+
+    /// <summary>INFO memory's mem_cluster_links: the links' send buffers, summed by the cron.</summary>
+    public long LinksMemory { get; private set; }
+
+    /// <summary>freeClusterLinkOnBufferLimitReached: a peer that stopped reading must not grow our memory without bound.</summary>
+    void FreeLinkOnBufferLimitReached(ClusterLink? link)
+    {
+        long limit = Config.GetLong("cluster-link-sendbuf-limit");
+        if (link == null || limit == 0 || link.SendBufferAllocated <= limit) return;
+        Log.Warning($"Freeing cluster link({(link.Inbound ? "from" : "to")} node {link.Node?.Name ?? ""}, used memory: {link.SendBufferAllocated}) due to exceeding send buffer memory limit.");
+        link.Free();
+        LinksBufferLimitExceeded++;
+    }
 
     /// <summary>Links and listeners close with the server.</summary>
     public void Close()

@@ -39,6 +39,8 @@ public enum CommandFlags : long
     TouchesArbitraryKeys = 1L << 27,
     /// <summary>EVAL/FCALL and their _RO forms: the flags processCommand checks are the script's (getCommandFlags).</summary>
     ScriptDeclaredFlags = 1L << 28,
+    /// <summary>CMD_NO_ASYNC_LOADING: refused with -LOADING while a replica loads its primary's data in the background.</summary>
+    NoAsyncLoading = 1L << 29,
 }
 
 public delegate void CommandHandler(Client c);

@@ -121,6 +121,7 @@ public sealed class CommandTable
                 "no_multi" => CommandFlags.NoMulti,
                 "movablekeys" => CommandFlags.MovableKeys,
                 "allow_busy" => CommandFlags.AllowBusy,
+                "no_async_loading" => CommandFlags.NoAsyncLoading,
                 _ => CommandFlags.None,
             };
         }

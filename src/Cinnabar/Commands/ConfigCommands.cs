@@ -68,6 +68,12 @@ public static class ConfigCommands
             string? err = null;
             if (e.Immutable) err = "can't set immutable config";
             else if (e.Protected && !ProtectedConfigAllowed(c)) err = "can't set protected config";
+            else if (c.Server.Loading && e.Name == "appendonly")
+            {
+                // DENY_LOADING_CONFIG (appendonly alone in 7.0): -LOADING, which clients handle as a retry.
+                c.Reply.Error("-LOADING Redis is loading the dataset in memory");
+                return;
+            }
             else
             {
                 // An alias and its primary name are separate table entries in Redis 7.0, so only

@@ -58,6 +58,7 @@ public static class DebugCommands
             if (c.Server.Cluster is { } cluster) cluster.DropPacketFilter = (int)Arguments.Atoi(args.ToStringAt(2));
             c.Reply.Ok();
         }
+        else if (args.Is(1, "clusterlink") && args.Is(2, "kill") && argc == 5) KillClusterLink(c);
         else c.Reply.Error($"unknown subcommand or wrong number of arguments for '{Truncate(args.ToStringAt(1))}'. Try DEBUG HELP.");
     }
 
@@ -97,16 +98,51 @@ public static class DebugCommands
         c.Reply.Ok();
     }
 
+    /// <summary>DEBUG CLUSTERLINK KILL to|from|all node-id: the cron reconnects an outbound link; the peer reopens the inbound one.</summary>
+    static void KillClusterLink(Client c)
+    {
+        if (c.Server.Cluster is not { } cluster)
+        {
+            c.Reply.Error("Debug option only available for cluster mode enabled setup!");
+            return;
+        }
+        string name = c.Args.ToStringAt(4);
+        var node = cluster.LookupNode(name);
+        if (node == null)
+        {
+            c.Reply.Error($"Unknown node {name}");
+            return;
+        }
+        var args = c.Args;
+        if (args.Is(3, "from")) node.InboundLink?.Free();
+        else if (args.Is(3, "to")) node.Link?.Free();
+        else if (args.Is(3, "all"))
+        {
+            node.Link?.Free();
+            node.InboundLink?.Free();
+        }
+        else
+        {
+            c.Reply.Error($"Unknown direction {args.ToStringAt(3)}");
+            return;
+        }
+        c.Reply.Ok();
+    }
+
     static string Truncate(string s) => s.Length > 128 ? s[..128] : s;
 
     static void Help(Client c) => HelpReply.Write(c, "DEBUG",
     [
         "AOF-FLUSH-SLEEP <microsec>",
         "    Server will sleep before flushing the AOF, this is used for testing.",
+        "CLUSTERLINK KILL <to|from|all> <node-id>",
+        "    Kills the link based on the direction to/from (both) with the provided node.",
         "DIGEST",
         "    Output a hex signature representing the current DB content.",
         "DIGEST-VALUE <key> [<key> ...]",
         "    Output a hex signature of the values of all the specified keys.",
+        "DROP-CLUSTER-PACKET-FILTER <packet-type>",
+        "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
         "ERROR <string>",
         "    Return a Redis protocol error with <string> as message. Useful for clients",
         "    unit tests to simulate Redis errors.",

@@ -100,7 +100,7 @@ public sealed class Dispatcher
         if (fromClient && c.User is { Unrestricted: false } && _server.Acl.CheckClientCommand(c, cmd) is { } denied)
             return denied;
         // Cluster redirection (getNodeByQuery): -MOVED / -ASK / -CROSSSLOT / -TRYAGAIN / -CLUSTERDOWN.
-        if (fromClient && _server.ClusterRouting is { } routing && routing.Check(c, cmd) is { } redirect)
+        if (fromClient && _server.ClusterRouting is { } routing && routing.Check(c, cmd, flags) is { } redirect)
         {
             _redirected = true;
             return redirect;
@@ -137,7 +137,8 @@ public sealed class Dispatcher
         if (_server.IsReplica && _server.ReplicaSide.State != Replication.ReplState.Connected && !_server.Config.GetBool("replica-serve-stale-data")
             && ((flags & CommandFlags.Stale) == 0 || (IsExec(cmd) && Transactions.Multi.TransactionDeniesStale(c))))
             return "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
-        if (fromClient && _server.Loading && !cmd.Has(CommandFlags.Loading))
+        // A load refuses what is not flagged loading; a replica's async (swapdb) load only what is flagged no-async-loading.
+        if (fromClient && _server.Loading && (_server.LoadingProgress.Async ? cmd.Has(CommandFlags.NoAsyncLoading) : !cmd.Has(CommandFlags.Loading)))
             return "-LOADING Redis is loading the dataset in memory";
         // A script past busy-reply-threshold: only the few commands flagged allow-busy run meanwhile.
         if (fromClient && busy && !cmd.Has(CommandFlags.AllowBusy))

@@ -15,6 +15,12 @@ public sealed class LoadingProgress(CinnabarServer server)
     /// <summary>server.loading: a load is running.</summary>
     public bool Active { get; private set; }
 
+    /// <summary>
+    /// server.async_loading: a replica's swapdb load of the same history, into temporary
+    /// databases while the old dataset keeps serving reads (only no-async-loading commands are refused).
+    /// </summary>
+    public bool Async { get; private set; }
+
     /// <summary>Set while Start() loads the dataset on its own thread, before the loop thread runs: only then are events processed from the loader.</summary>
     public bool ProcessEvents { get; set; }
 
@@ -26,9 +32,10 @@ public sealed class LoadingProgress(CinnabarServer server)
     public long RdbUsedMem { get; set; }
 
     /// <summary>startLoading: totalBytes is what the files to load hold (INFO loading_total_bytes).</summary>
-    public void Start(long totalBytes)
+    public void Start(long totalBytes, bool async = false)
     {
         Active = true;
+        Async = async;
         StartTimeUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         TotalBytes = totalBytes;
         LoadedBytes = 0;
@@ -39,7 +46,17 @@ public sealed class LoadingProgress(CinnabarServer server)
         _clock.Restart();
     }
 
-    public void Stop() => Active = false;
+    public void Stop() => Active = Async = false;
+
+    /// <summary>A diskless load's bytes as they arrive from the primary, before the parse (no delay, no event pass: the loop is running).</summary>
+    public void Received(long bytes) => LoadedBytes = bytes;
+
+    /// <summary>The received RDB is parsed: from here the loaded bytes are the parser's position in it.</summary>
+    public void BeginParse(long totalBytes)
+    {
+        TotalBytes = totalBytes;
+        LoadedBytes = _fileStart = 0;
+    }
 
     /// <summary>A file of the load begins (the RDB, or each AOF base and incr file): positions given to Progress count from here.</summary>
     public void BeginFile() => _fileStart = LoadedBytes;

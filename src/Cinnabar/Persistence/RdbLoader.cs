@@ -66,10 +66,21 @@ public static class RdbLoader
         return LoadBytes(server, data, allowDuplicates, keepExpired, feedExpired);
     }
 
-    /// <summary>A replica's diskless load (repl-diskless-load on-empty-db / swapdb): the RDB its primary sent, from memory; expired keys are kept.</summary>
-    public static LoadResult LoadFromMemory(CinnabarServer server, byte[] data) => LoadBytes(server, data, allowDuplicates: false, keepExpired: true, feedExpired: false);
+    /// <summary>
+    /// A replica's diskless load (repl-diskless-load on-empty-db / swapdb): the RDB its primary
+    /// sent, from memory, into dbs and functions (swapdb's temporary ones, or the live ones);
+    /// expired keys are kept.
+    /// </summary>
+    public static LoadResult LoadFromMemory(CinnabarServer server, byte[] data, Database[] dbs, Scripting.FunctionLibraries functions) =>
+        LoadBytes(server, data, allowDuplicates: false, keepExpired: true, feedExpired: false, new LoadTarget(dbs, functions));
 
-    static LoadResult LoadBytes(CinnabarServer server, byte[] data, bool allowDuplicates, bool keepExpired, bool feedExpired)
+    /// <summary>rdbLoadingCtx: the databases and function libraries a load fills.</summary>
+    readonly record struct LoadTarget(Database[] Dbs, Scripting.FunctionLibraries Functions)
+    {
+        public static LoadTarget Live(CinnabarServer server) => new(server.Databases, server.Lua.Functions);
+    }
+
+    static LoadResult LoadBytes(CinnabarServer server, byte[] data, bool allowDuplicates, bool keepExpired, bool feedExpired, LoadTarget? target = null)
     {
         var progress = server.LoadingProgress;
         bool own = !progress.Active; // DEBUG RELOAD and a replica's sync load outside start-up: loading for its duration
@@ -78,7 +89,7 @@ public static class RdbLoader
         LoadResult result;
         try
         {
-            result = LoadRio(server, data, allowDuplicates, out _, keepExpired, feedExpired);
+            result = LoadRio(server, target ?? LoadTarget.Live(server), data, allowDuplicates, out _, keepExpired, feedExpired);
         }
         finally
         {
@@ -96,7 +107,7 @@ public static class RdbLoader
     /// </summary>
     internal static LoadResult LoadPreamble(CinnabarServer server, byte[] data, out int end)
     {
-        var result = LoadRio(server, data, allowDuplicates: false, out end);
+        var result = LoadRio(server, LoadTarget.Live(server), data, allowDuplicates: false, out end);
         server.Stats.RdbLastLoadKeysLoaded = result.KeysLoaded;
         server.Stats.RdbLastLoadKeysExpired = result.KeysExpired;
         server.Log.Notice($"Done loading RDB, keys loaded: {result.KeysLoaded}, keys expired: {result.KeysExpired}.");
@@ -110,7 +121,7 @@ public static class RdbLoader
     static RdbLoadException Corrupt(string what) => new("Internal error in RDB reading: " + what);
 
     /// <summary>rdbLoadRio over the whole file's bytes.</summary>
-    static LoadResult LoadRio(CinnabarServer server, byte[] data, bool allowDuplicates, out int end, bool keepExpired = false, bool feedExpired = false)
+    static LoadResult LoadRio(CinnabarServer server, LoadTarget target, byte[] data, bool allowDuplicates, out int end, bool keepExpired = false, bool feedExpired = false)
     {
         if (data.Length < 9) throw ShortRead();
         if (!data.AsSpan(0, 5).SequenceEqual("REDIS"u8))
@@ -120,7 +131,8 @@ public static class RdbLoader
 
         var r = new RdbReader(data);
         r.ReadBytes(9);
-        var db = server.Databases[0];
+        var dbs = target.Dbs;
+        var db = dbs[0];
         long expireMs = -1, loaded = 0, expired = 0;
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         bool master = !server.IsReplica && !keepExpired;
@@ -150,9 +162,9 @@ public static class RdbLoader
                         break;
                     case RdbTypes.OpSelectDb:
                         ulong dbid = r.LoadLen();
-                        if (dbid >= (ulong)server.Databases.Length)
-                            throw new RdbLoadException($"FATAL: Data file was created with a Redis server configured to handle more than {server.Databases.Length} databases. Exiting");
-                        db = server.Databases[(int)dbid];
+                        if (dbid >= (ulong)dbs.Length)
+                            throw new RdbLoadException($"FATAL: Data file was created with a Redis server configured to handle more than {dbs.Length} databases. Exiting");
+                        db = dbs[(int)dbid];
                         continue;
                     case RdbTypes.OpResizeDb:
                         // dictExpand: the db's tables are sized for its keys up front, so the load
@@ -169,7 +181,7 @@ public static class RdbLoader
                     case RdbTypes.OpFunction:
                         throw Corrupt("Pre-GA function format not supported");
                     case RdbTypes.OpFunction2:
-                        server.Lua.Functions.LoadFromRdb(r.LoadString(), replace: allowDuplicates);
+                        target.Functions.LoadFromRdb(r.LoadString(), replace: allowDuplicates);
                         continue;
                     default:
                         if (!RdbTypes.IsObjectType(type)) throw Corrupt($"Unknown RDB encoding type {type}");

@@ -2,7 +2,8 @@
 // syncWithMaster, slaveTryPartialResynchronization and readSyncBulkPayload): the non-blocking
 // connect, the handshake (PING, AUTH, REPLCONF listening-port / ip-address / capa, PSYNC), and
 // for a full resync the RDB transfer, in the "$<len>" or the "$EOF:<mark>" form, to a temp file
-// (repl-diskless-load disabled) or to memory (on-empty-db, swapdb). Every step runs on the event
+// (repl-diskless-load disabled) or to memory (on-empty-db, swapdb; the load begins at the "$" line:
+// Replication/DisklessLoad.cs). Every step runs on the event
 // loop from readable events; replies are read a byte at a time up to their newline, as Redis's
 // syncReadLine does, so nothing past a reply is consumed from the socket. The outcome goes to
 // ReplicationReplica: a partial resync (+CONTINUE) or a payload to load, with the socket handed
@@ -381,8 +382,9 @@ internal sealed class MasterLink : Networking.IFileEventHandler
             }
             TransferSize = size;
             _server.Log.Notice($"MASTER <-> REPLICA sync: receiving {size} bytes from master {target}");
-            if (size == 0) PayloadComplete();
         }
+        if (_memory != null) _owner.BeginDisklessLoad(this, TransferSize);
+        if (!_useMark && TransferSize == 0) PayloadComplete();
     }
 
     /// <summary>readSyncBulkPayload's data part: exactly the announced bytes (or up to the EOF mark), then the load.</summary>
@@ -426,6 +428,7 @@ internal sealed class MasterLink : Networking.IFileEventHandler
                 return;
             }
             TransferRead += n;
+            if (_memory != null) _server.LoadingProgress.Received(TransferRead);
             if (!_useMark && TransferRead == TransferSize) eof = true;
             if (eof)
             {

@@ -8,7 +8,7 @@ public enum ReplicaSyncState
 {
     /// <summary>SLAVE_STATE_WAIT_BGSAVE_START: waiting for a snapshot to start.</summary>
     WaitBgsaveStart,
-    /// <summary>SLAVE_STATE_WAIT_BGSAVE_END: its snapshot runs; the RDB goes out when it ends.</summary>
+    /// <summary>SLAVE_STATE_WAIT_BGSAVE_END: its snapshot runs; the RDB goes out when it ends (a diskless one as it is written).</summary>
     WaitBgsaveEnd,
     /// <summary>SLAVE_STATE_ONLINE: the RDB (or +CONTINUE) was queued; it gets the stream.</summary>
     Online,
@@ -37,9 +37,10 @@ public sealed class ReplicaState
 
     /// <summary>
     /// The full sync's RDB still to send: the snapshot's chunks, shared by every replica of that
-    /// sync (no copy per replica), this replica's position in them, then the EOF mark (diskless).
+    /// sync (no copy per replica), this replica's position in them, then the EOF mark (diskless,
+    /// set when the snapshot is complete; until then the chunks stream as they come).
     /// </summary>
-    public IReadOnlyList<(byte[] Chunk, int Length)>? RdbChunks;
+    public SyncRdb? RdbChunks;
     public int RdbChunk, RdbPos;
     public byte[]? RdbTrailer;
 

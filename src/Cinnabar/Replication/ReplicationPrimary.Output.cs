@@ -88,7 +88,7 @@ public sealed partial class ReplicationPrimary
         return total;
     }
 
-    /// <summary>The RDB chunks from the replica's position, then the EOF mark; RdbChunks goes null when all is sent.</summary>
+    /// <summary>The RDB chunks from the replica's position, then (once complete) the EOF mark; RdbChunks goes null when all is sent.</summary>
     static long WriteTransfer(ReplicaState st, System.Net.Sockets.Socket socket, out bool failed)
     {
         failed = false;
@@ -105,6 +105,7 @@ public sealed partial class ReplicationPrimary
             st.RdbChunk++;
             st.RdbPos = 0;
         }
+        if (!chunks.Complete) return total; // a streaming sync: more chunks come as the snapshot writes them
         if (st.RdbTrailer is { } trailer)
         {
             int n = Send(socket, trailer, st.RdbPos, trailer.Length - st.RdbPos, out failed);
@@ -145,7 +146,7 @@ public sealed partial class ReplicationPrimary
 
     /// <summary>Whether a replica has RDB or stream bytes left to send (its own replies aside).</summary>
     internal static bool HasPendingStream(ReplicaState st) =>
-        st.RdbChunks != null || (st.RefBlock is { } b && st.Online && !st.StreamOnAck && (st.RefPos < b.Used || b.Next != null));
+        (st.RdbChunks is { } rdb && (st.RdbChunk < rdb.Count || rdb.Complete)) || (st.RefBlock is { } b && st.Online && !st.StreamOnAck && (st.RefPos < b.Used || b.Next != null));
 
     /// <summary>
     /// getClientOutputBufferMemoryUsage for a replica: the shared blocks from its reference to the

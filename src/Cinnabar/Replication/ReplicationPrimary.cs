@@ -354,8 +354,9 @@ public sealed partial class ReplicationPrimary
         c.Output.Write(Encoding.ASCII.GetBytes($"+FULLRESYNC {c.Server.Replication.ReplId} {offset}\r\n"));
 
     long _syncStartOffset;
-    RdbBuffer? _syncRdb;
+    SyncRdb? _syncRdb;
     bool _syncUsesEofMark;
+    byte[]? _syncEofMark;
 
     /// <summary>
     /// startBgsaveForReplication: one snapshot into memory for every replica waiting to start; the
@@ -380,8 +381,30 @@ public sealed partial class ReplicationPrimary
         }
         _syncUsesEofMark = allEof && _server.Config.GetBool("repl-diskless-sync");
         _server.Log.Notice($"Starting BGSAVE for SYNC with target: {(_syncUsesEofMark ? "replicas sockets" : "disk")}");
-        _syncRdb = new RdbBuffer();
+        if (_syncUsesEofMark)
+        {
+            // Diskless: "$EOF:<mark>" now, and each chunk streams to the replicas as the snapshot writes it.
+            _syncEofMark = Encoding.ASCII.GetBytes(Server.RandomBytes.Hex(20)); // one per transfer, as Redis's child
+            var rdb = _syncRdb = new SyncRdb(() => _server.Loop.Post(SyncRdbAppended));
+            var header = Encoding.ASCII.GetBytes($"$EOF:{Encoding.ASCII.GetString(_syncEofMark)}\r\n");
+            foreach (var r in _replicas)
+            {
+                var st = r.ReplicaState!;
+                if (st.State != ReplicaSyncState.WaitBgsaveEnd) continue;
+                r.Output.Write(header);
+                st.RdbChunks = rdb;
+                st.RdbChunk = st.RdbPos = 0;
+            }
+        }
+        else _syncRdb = new SyncRdb();
         _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.Replicas, _syncRdb, SaveInfo(), FullSyncSnapshotDone);
+    }
+
+    /// <summary>A streaming sync's snapshot wrote a chunk (posted from its writer thread): its replicas send it.</summary>
+    void SyncRdbAppended()
+    {
+        foreach (var r in _replicas)
+            if (r.ReplicaState!.RdbChunks is { } rdb && ReferenceEquals(rdb, _syncRdb)) _server.Clients.QueueReplyWrite(r);
     }
 
     /// <summary>
@@ -417,8 +440,8 @@ public sealed partial class ReplicationPrimary
     {
         var rdb = _syncRdb!;
         _syncRdb = null;
+        rdb.Complete = error == null;
         int served = 0;
-        byte[]? mark = _syncUsesEofMark ? Encoding.ASCII.GetBytes(Server.RandomBytes.Hex(20)) : null; // one per transfer, as Redis's child
         foreach (var r in _replicas.ToArray())
         {
             var st = r.ReplicaState!;
@@ -430,21 +453,31 @@ public sealed partial class ReplicationPrimary
                 _server.Clients.FreeClient(r);
                 continue;
             }
-            // The header goes in the replica's own buffer; the RDB is sent from the snapshot's chunks
-            // (WriteReplicaData), then the EOF mark, then the stream since the snapshot began
-            // (its reference was taken at the first write after the start).
-            r.Output.Write(_syncUsesEofMark ? Encoding.ASCII.GetBytes($"$EOF:{Encoding.ASCII.GetString(mark!)}\r\n") : Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
-            st.RdbChunks = rdb.Chunks;
-            st.RdbChunk = st.RdbPos = 0;
-            st.RdbTrailer = mark;
-            st.StreamOnAck = _syncUsesEofMark; // a diskless replica's stream follows its first REPLCONF ACK
+            if (_syncUsesEofMark)
+            {
+                // The header and the chunks so far went out while the snapshot ran; the EOF mark
+                // ends the RDB, and the stream since the snapshot began follows the first REPLCONF ACK.
+                st.RdbTrailer = _syncEofMark;
+                st.StreamOnAck = true;
+                _server.Log.Notice($"Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming");
+            }
+            else
+            {
+                // The header goes in the replica's own buffer; the RDB is sent from the snapshot's
+                // chunks (WriteReplicaData), then the stream since the snapshot began (its
+                // reference was taken at the first write after the start).
+                r.Output.Write(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
+                st.RdbChunks = rdb;
+                st.RdbChunk = st.RdbPos = 0;
+                _server.Log.Notice($"Synchronization with replica {name} succeeded");
+            }
             st.State = ReplicaSyncState.Online;
             st.AckTimeMs = _server.NowMs;
             served++;
-            _server.Log.Notice($"Synchronization with replica {name} succeeded");
             _server.Clients.QueueReplyWrite(r);
         }
         if (_syncUsesEofMark && error == null) _server.Log.Notice($"Diskless rdb transfer, done reading from pipe, {served} replicas still up.");
+        _syncEofMark = null;
         RefreshGoodReplicasCount();
     }
 
@@ -452,32 +485,8 @@ public sealed partial class ReplicationPrimary
     void StartCommandStream(Client r)
     {
         r.ReplicaState!.StreamOnAck = false;
+        _server.Log.Notice($"Synchronization with replica {ReplicaName(r)} succeeded");
         _server.Clients.QueueReplyWrite(r);
-    }
-
-    /// <summary>The RDB of a full sync, in the chunks the snapshot's writer thread wrote (never disposed away).</summary>
-    sealed class RdbBuffer : Stream
-    {
-        public readonly List<(byte[] Chunk, int Length)> Chunks = new();
-        long _length;
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            Chunks.Add((buffer.ToArray(), buffer.Length));
-            _length += buffer.Length;
-        }
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => _length;
-        public override long Position { get => _length; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>

@@ -148,6 +148,12 @@ public sealed class ReplicationReplica
     void CancelHandshake(bool reconnect)
     {
         if (_link == null) return;
+        if (_disklessLoad is { } load)
+        {
+            // The transfer was cut: what arrived is not a dataset.
+            _disklessLoad = null;
+            load.Fail();
+        }
         _link.Close();
         _link = null;
         State = ReplState.Connect;
@@ -198,36 +204,39 @@ public sealed class ReplicationReplica
     internal void FullSyncPayloadReceived(Socket socket, string replId, long offset, bool usedMark, string? path, byte[]? inMemory)
     {
         _link = null;
-        // An AOF rewrite or a BGSAVE would save data that is about to be replaced.
-        _server.Aof.StopForSync();
-        if (_server.BackgroundSave.InProgress)
+        State = ReplState.Transfer; // while the load runs (clients are served between keys)
+        var diskless = _disklessLoad;
+        _disklessLoad = null;
+        if (diskless == null)
         {
-            if (inMemory == null)
-                _server.Log.Notice("Replica is about to load the RDB file received from the master, but there is a pending RDB child running. Killing process and removing its temp file to avoid any race");
-            _server.BackgroundSave.Kill();
+            StopPersistenceForSync(fromDisk: true);
+            AttachToNewMaster();
+            _server.Log.Notice("MASTER <-> REPLICA sync: Flushing old data");
+            Commands.KeyspaceCommands.EmptyData(_server, withFunctions: true);
+            _server.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
+            if (!LoadFromDisk(path!))
+            {
+                socket.Dispose();
+                State = ReplState.Connect;
+                return;
+            }
         }
-        // replicationAttachToNewMaster: our replicas follow us to the new history.
-        DiscardCachedMaster();
-        History.DisconnectReplicas();
-        History.FreeBacklog();
-        _server.Log.Notice("MASTER <-> REPLICA sync: Flushing old data");
-        Commands.KeyspaceCommands.EmptyData(_server, withFunctions: true);
-        _server.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
-        try
+        else
         {
-            if (inMemory != null) Persistence.RdbLoader.LoadFromMemory(_server, inMemory);
-            else Persistence.RdbLoader.Load(_server, path!, allowDuplicates: false);
-        }
-        catch (Persistence.RdbLoadException e)
-        {
-            foreach (var line in e.Lines) _server.Log.Warning(line);
-            _server.Log.Warning(inMemory != null
-                ? "Failed trying to load the MASTER synchronization DB from socket, check server logs."
-                : "Failed trying to load the MASTER synchronization DB from disk, check server logs.");
-            Commands.KeyspaceCommands.EmptyData(_server, withFunctions: true); // never serve half a dataset
-            socket.Dispose();
-            State = ReplState.Connect;
-            return;
+            try
+            {
+                diskless.Parse(inMemory!);
+            }
+            catch (Persistence.RdbLoadException e)
+            {
+                foreach (var line in e.Lines) _server.Log.Warning(line);
+                diskless.Fail();
+                socket.Dispose();
+                State = ReplState.Connect;
+                return;
+            }
+            if (diskless.SwapsDb) AttachToNewMaster(); // the old dataset served the old history until now
+            diskless.Complete();
         }
         // A primary that only knows SYNC gives no id or offset: a new history of our own from 0.
         bool prePsync = offset == -1;
@@ -240,6 +249,63 @@ public sealed class ReplicationReplica
         // A diskless primary starts the stream on the first ACK.
         if (usedMark) SendAck();
         _server.Aof.RestartAfterSyncIfNeeded();
+    }
+
+    /// <summary>
+    /// The primary's "$" line announced a diskless transfer: the load starts now (readSyncBulkPayload
+    /// parses from the socket), so INFO shows it and clients get -LOADING, or with swapdb of the same
+    /// history keep reading the old dataset.
+    /// </summary>
+    internal void BeginDisklessLoad(MasterLink link, long totalBytes)
+    {
+        StopPersistenceForSync(fromDisk: false);
+        bool swap = _server.Config.GetString("repl-diskless-load") == "swapdb";
+        if (!swap) AttachToNewMaster();
+        _disklessLoad = DisklessLoad.Start(_server, swap, sameHistory: History.ReplId == link.MasterReplId, totalBytes);
+    }
+
+    DisklessLoad? _disklessLoad;
+
+    /// <summary>An AOF rewrite or a BGSAVE would save data that is about to be replaced.</summary>
+    void StopPersistenceForSync(bool fromDisk)
+    {
+        _server.Aof.StopForSync();
+        if (!_server.BackgroundSave.InProgress) return;
+        if (fromDisk)
+            _server.Log.Notice("Replica is about to load the RDB file received from the master, but there is a pending RDB child running. Killing process and removing its temp file to avoid any race");
+        _server.BackgroundSave.Kill();
+    }
+
+    /// <summary>replicationAttachToNewMaster: the cached primary goes, and our replicas follow us to the new history.</summary>
+    void AttachToNewMaster()
+    {
+        DiscardCachedMaster();
+        History.DisconnectReplicas();
+        History.FreeBacklog();
+    }
+
+    /// <summary>rdbLoad of the received file, with client events processed between keys (they get -LOADING).</summary>
+    bool LoadFromDisk(string path)
+    {
+        var progress = _server.LoadingProgress;
+        bool processEvents = progress.ProcessEvents;
+        progress.ProcessEvents = true;
+        try
+        {
+            Persistence.RdbLoader.Load(_server, path, allowDuplicates: false);
+            return true;
+        }
+        catch (Persistence.RdbLoadException e)
+        {
+            foreach (var line in e.Lines) _server.Log.Warning(line);
+            _server.Log.Warning("Failed trying to load the MASTER synchronization DB from disk, check server logs.");
+            Commands.KeyspaceCommands.EmptyData(_server, withFunctions: true); // never serve half a dataset
+            return false;
+        }
+        finally
+        {
+            progress.ProcessEvents = processEvents;
+        }
     }
 
     /// <summary>replicationCreateMasterClient: the link's socket as a client that runs the primary's commands without replies.</summary>

@@ -31,7 +31,15 @@ public sealed class LuaScripting
 
     public EvalScripts Eval { get; }
 
-    public FunctionLibraries Functions { get; }
+    public FunctionLibraries Functions { get; private set; }
+
+    /// <summary>functionsLibCtxSwapWithCurrent (a replica's swapdb load): loaded becomes the libraries in use; the old ones are returned.</summary>
+    public FunctionLibraries SwapFunctions(FunctionLibraries loaded)
+    {
+        var old = Functions;
+        Functions = loaded;
+        return old;
+    }
 
     /// <summary>curr_run_ctx: the script running now, or null.</summary>
     public ScriptRun? Running { get; internal set; }

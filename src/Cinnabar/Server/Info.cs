@@ -215,7 +215,7 @@ public static class Info
         Field(sb, "mem_total_replication_buffers", replBuf);
         Field(sb, "mem_clients_slaves", (replicasHold ? replBuf - backlogSize : 0) + s.ReplicaOutputMemory.Bytes);
         Field(sb, "mem_clients_normal", s.Clients.All.Sum(c => c.Output.ListBytes + c.QueryBufferCapacity));
-        Field(sb, "mem_cluster_links", 0);
+        Field(sb, "mem_cluster_links", s.Cluster?.LinksMemory ?? 0);
         Field(sb, "mem_aof_buffer", s.Aof.BufferMemory);
         Field(sb, "mem_allocator", "dotnet-gc");
         Field(sb, "active_defrag_running", 0);
@@ -226,8 +226,8 @@ public static class Info
     static void PersistenceSection(CinnabarServer s, StringBuilder sb)
     {
         sb.Append("# Persistence\r\n");
-        Field(sb, "loading", s.Loading ? 1 : 0);
-        Field(sb, "async_loading", 0);
+        Field(sb, "loading", s.Loading && !s.LoadingProgress.Async ? 1 : 0);
+        Field(sb, "async_loading", s.LoadingProgress.Async ? 1 : 0);
         // current_*: the running snapshot's progress; its cow sizes are the bytes the pre-write
         // hook serialized ahead of the walk (what fork's copy-on-write would have copied).
         var bg = s.BackgroundSave;
