@@ -266,6 +266,11 @@ public static class KeyspaceCommands
     [Command("move")]
     static void Move(Client c)
     {
+        if (c.Server.Cluster != null)
+        {
+            c.Reply.Error("MOVE is not allowed in cluster mode"); // a cluster has db 0 only
+            return;
+        }
         var key = c.Args[1];
         var src = c.Db;
         if (!TryGetInt(c, 2, out int dbid)) return;
@@ -337,6 +342,11 @@ public static class KeyspaceCommands
                 return;
             }
         }
+        if (c.Server.Cluster != null && (src.Id != 0 || dst.Id != 0))
+        {
+            c.Reply.Error("Copying to another database is not allowed in cluster mode");
+            return;
+        }
         if (src == dst && key.SequenceEqual(newKey))
         {
             c.Reply.Error(SameObject);
@@ -369,6 +379,11 @@ public static class KeyspaceCommands
     [Command("swapdb")]
     static void SwapDb(Client c)
     {
+        if (c.Server.Cluster != null)
+        {
+            c.Reply.Error("SWAPDB is not allowed in cluster mode");
+            return;
+        }
         if (!TryGetInt(c, 1, out int id1, "invalid first DB index")) return;
         if (!TryGetInt(c, 2, out int id2, "invalid second DB index")) return;
         var db1 = SelectDb(c, id1);
