@@ -285,6 +285,8 @@ public sealed partial class ClusterState
     {
         var n = Slots[slot];
         if (n == null) return false;
+        // The shard that served the slot (myself, or my primary) drops its channels' subscribers.
+        if (n == Myself || Myself.ReplicaOf == n) _server.PubSub.RemoveShardChannelsInSlot(slot);
         n.ClearSlot(slot);
         Slots[slot] = null;
         return true;
@@ -619,5 +621,5 @@ public sealed partial class ClusterState
     }
 
     /// <summary>The replication offset this node announces: the primary's, or what a replica processed.</summary>
-    long MyReplOffset => Myself.IsSlave ? _server.ReplicaSide.MasterReplOffset : _server.Replication.MasterReplOffset;
+    long MyReplOffset => Myself.IsSlave ? _server.ReplicaSide.SlaveOffset : _server.Replication.MasterReplOffset;
 }

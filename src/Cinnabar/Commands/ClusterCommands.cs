@@ -158,7 +158,7 @@ public static class ClusterCommands
     static bool ReplicaAvailable(Client c, ClusterState cl, ClusterNode node)
     {
         if (node.Failed) return false;
-        long offset = node == cl.Myself ? c.Server.ReplicaSide.MasterReplOffset : node.ReplOffset;
+        long offset = node == cl.Myself ? c.Server.ReplicaSide.SlaveOffset : node.ReplOffset;
         return offset != 0;
     }
 
@@ -245,7 +245,7 @@ public static class ClusterCommands
     static void ShardNode(Client c, ClusterState cl, ClusterNode node)
     {
         long offset = node == cl.Myself
-            ? (node.IsSlave ? c.Server.ReplicaSide.MasterReplOffset : c.Server.Replication.MasterReplOffset)
+            ? (node.IsSlave ? c.Server.ReplicaSide.SlaveOffset : c.Server.Replication.MasterReplOffset)
             : node.ReplOffset;
         string health = node.Failed ? "fail" : node.IsSlave && offset == 0 ? "loading" : "online";
         c.Reply.MapLen(8);

@@ -155,6 +155,24 @@ public sealed class PubSub
         return all.Length;
     }
 
+    /// <summary>
+    /// removeChannelsInSlot: this shard no longer serves the slot, so every client subscribed to
+    /// one of its shard channels is unsubscribed from it (and told, with sunsubscribe).
+    /// </summary>
+    public void RemoveShardChannelsInSlot(int slot)
+    {
+        if (ShardChannels.Count == 0) return;
+        foreach (var (channel, clients) in ShardChannels.ToArray())
+        {
+            if (Cluster.KeyHashSlot.Of(channel) != slot) continue;
+            foreach (var c in clients.ToArray())
+            {
+                UnsubscribeChannel(c, channel, notify: true, PubSubType.ShardType);
+                UpdatePubSubFlag(c);
+            }
+        }
+    }
+
     // ------------------------------------------------------------ patterns
 
     public void SubscribePattern(Client c, ReadOnlySpan<byte> pattern)

@@ -41,6 +41,12 @@ public sealed class ReplicationReplica
 
     /// <summary>master->reploff: stream bytes the master client has applied; read_reploff: bytes it has read.</summary>
     public long MasterReplOffset { get; private set; }
+
+    /// <summary>
+    /// replicationGetSlaveOffset: what this replica has processed of its primary's stream, from the
+    /// master client or the cached one; 0 while a full sync loads (the cluster hides it meanwhile).
+    /// </summary>
+    public long SlaveOffset => MasterHost == null ? 0 : Master != null ? MasterReplOffset : Math.Max(Cached?.ReplOffset ?? 0, 0);
     public long MasterReadReplOffset { get; private set; }
 
     /// <summary>repl_down_since: unix ms when the link went down (0: never up or now connected).</summary>
