@@ -169,6 +169,7 @@ public sealed class PubSub
             {
                 UnsubscribeChannel(c, channel, notify: true, PubSubType.ShardType);
                 UpdatePubSubFlag(c);
+                _server.Clients.QueueReplyWrite(c); // not the client whose command runs: its push needs a write
             }
         }
     }
