@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, build (warnings are errors), unit, integration,
-# differential and interop tests, and the docs check when docs/render.sh exists.
+# differential and interop tests, the packages (the sample against the Cinnabar package, the
+# cinnabar-server tool installed from its package), and the docs check when docs/render.sh exists.
 # Installs redis-server/redis-tools/redis-sentinel (Debian packages: the oracle, redis-cli,
 # redis-benchmark, redis-check-rdb, and redis-sentinel for the mixed Sentinel quorum) when any is missing. Ends with one line
 # "N passed, N failed, N skipped" and exits non-zero when anything failed.
@@ -43,6 +44,48 @@ trap 'rm -rf "$results"' EXIT
 dotnet test Cinnabar.slnx -c Release --no-build -nologo \
   --logger "trx" --results-directory "$results" \
   --blame-hang-timeout 5m --blame-hang-dump-type none || failed_steps+=("tests")
+
+# --- the packages as a user gets them: dotnet pack into artifacts/packages (gitignored), the
+# sample test project built against the Cinnabar package (its results join the count below), and
+# the cinnabar-server tool installed with --tool-path into a temp dir (nothing global), asked for
+# --version and started for a PING with redis-cli.
+step "packages: Cinnabar (sample tests) and the cinnabar-server tool"
+packages_started=$SECONDS
+version="$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)"
+packages="$PWD/artifacts/packages"
+rm -rf "$packages"
+if dotnet pack src/Cinnabar -c Release --no-build -o "$packages" -nologo -v quiet &&
+   dotnet pack src/Cinnabar.Server -c Release --no-build -o "$packages" -nologo -v quiet; then
+  # The sample restores into a folder of its own, emptied of Cinnabar first: the global cache
+  # would keep serving the first package it saw of this version.
+  rm -rf artifacts/sample-packages/cinnabar
+  { dotnet restore samples/Cinnabar.Sample.Tests --packages artifacts/sample-packages -v quiet &&
+    dotnet test samples/Cinnabar.Sample.Tests -c Release --no-restore -nologo \
+      --logger "trx" --results-directory "$results"; } || failed_steps+=("sample")
+  tool_dir="$(mktemp -d "${TMPDIR:-/tmp}/cinnabar-tool.XXXXXX")"
+  if dotnet tool install cinnabar-server --version "$version" --tool-path "$tool_dir" --add-source "$packages" >/dev/null; then
+    tool_version="$("$tool_dir/cinnabar-server" --version)"
+    echo "$tool_version"
+    [[ "$tool_version" == "Cinnabar server v=$version redis="* ]] || failed_steps+=("tool --version")
+    port=$((20000 + RANDOM % 20000))
+    "$tool_dir/cinnabar-server" --port "$port" --bind 127.0.0.1 --save "" --dir "$tool_dir" >"$tool_dir/log" &
+    tool_pid=$!
+    pong=""
+    for _ in $(seq 100); do
+      pong="$(redis-cli -p "$port" ping 2>/dev/null)" && [ "$pong" = "PONG" ] && break
+      sleep 0.1
+    done
+    echo "cinnabar-server (tool) on port $port answered PING: ${pong:-nothing}"
+    [ "$pong" = "PONG" ] || { cat "$tool_dir/log"; failed_steps+=("tool PING"); }
+    kill "$tool_pid" 2>/dev/null; wait "$tool_pid" 2>/dev/null
+  else
+    failed_steps+=("tool install")
+  fi
+  rm -rf "$tool_dir"
+else
+  failed_steps+=("pack")
+fi
+echo "packages step: $((SECONDS - packages_started)) s"
 
 if [ -x docs/render.sh ]; then
   step "docs/render.sh --check"

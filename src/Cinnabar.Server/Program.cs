@@ -2,12 +2,15 @@
 // as redis-server does, prints the banner and serves until SHUTDOWN, SIGINT or SIGTERM. With
 // --sentinel (anywhere), or run under a name containing redis-sentinel, it is a Sentinel
 // (checkForSentinelMode): port 26379 and protected-mode off by default, and a writable config
-// file is required, since Sentinel saves its state there.
+// file is required, since Sentinel saves its state there. -v/--version and -h/--help answer
+// without starting (SpecialOptions.cs). The server owns this process: it logs to stdout.
 using System.Runtime.InteropServices;
 using Cinnabar;
 using Cinnabar.Server;
 
-var config = new ServerConfig();
+if (SpecialOptions.Handle(args, Console.Out, Console.Error) is int exitCode) return exitCode;
+var config = new ServerConfig { OwnsProcess = true };
+var log = new Logger(config);
 bool sentinelMode = args.Contains("--sentinel") || Path.GetFileName(Environment.GetCommandLineArgs()[0]).Contains("redis-sentinel", StringComparison.Ordinal);
 if (sentinelMode)
 {
@@ -22,10 +25,10 @@ try
     ConfigLoader.LoadFromCommandLine(config, args);
     if (sentinelMode && SentinelConfigFileError(config) is { } sentinelError)
     {
-        new Logger(config).Warning(sentinelError);
+        log.Warning(sentinelError);
         return 1;
     }
-    server = new CinnabarServer(config);
+    server = new CinnabarServer(config, log);
 }
 catch (ConfigException e)
 {

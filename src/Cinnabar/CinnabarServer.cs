@@ -3,10 +3,12 @@
 // created in the constructor (clients, transactions, blocking, Pub/Sub, tracking, MONITOR,
 // slowlog, replication, propagation), and calls them explicitly in Redis's order from
 // serverCron, beforeSleep, freeClient and the keyspace's signals. Two servers in one process
-// share nothing. Embeddable: new CinnabarServer(config).Start() serves on its own loop thread.
+// share nothing. Embeddable: new CinnabarServer(config).Start() serves on its own loop thread
+// (Embedding/EmbeddedCinnabar.cs is the documented hosting API over it).
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Reflection;
 using Cinnabar.Commands;
 using Cinnabar.Keyspace;
 using Cinnabar.Networking;
@@ -22,7 +24,10 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     /// <summary>REDIS_VERSION_NUM: 0x00MMmmpp (redis.REDIS_VERSION_NUM in scripts).</summary>
     public const long RedisVersionNum = (7 << 16) | (0 << 8) | 15;
-    public const string CinnabarVersion = "0.1.0";
+
+    /// <summary>This build's version: the package version, from Directory.Build.props.</summary>
+    public static readonly string CinnabarVersion =
+        typeof(CinnabarServer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0];
 
     public readonly ServerConfig Config;
     public readonly Logger Log;
@@ -74,6 +79,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     ActiveExpire _activeExpire = null!;
     Thread? _thread;
     readonly ManualResetEventSlim _stopped = new(false);
+    readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public readonly string RunId = Server.RandomBytes.Hex(20);
     public readonly long StartTimeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -125,10 +131,12 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public IReadOnlyList<IPEndPoint> EndPoints => _listeners.Select(l => l.EndPoint).ToList();
     public int Port => _listeners.Count > 0 ? _listeners[0].EndPoint.Port : Config.Port;
 
-    public CinnabarServer(ServerConfig? config = null)
+    /// <summary>A server over config (defaults when null), logging through log (a Logger of the same config; one that writes nowhere unless the config owns the process, when null).</summary>
+    public CinnabarServer(ServerConfig? config = null, Logger? log = null)
     {
-        Config = config ?? new ServerConfig();
-        Log = new Logger(Config);
+        Config = config ?? log?.Config ?? new ServerConfig();
+        if (log != null && log.Config != Config) throw new ArgumentException("the logger reads another configuration", nameof(log));
+        Log = log ?? new Logger(Config);
         Events = new KeyspaceEvents(Config);
         Commands = Config.SentinelMode ? CommandTable.LoadSentinel() : CommandTable.LoadDefault();
         Acl = new Security.Acl(this);
@@ -234,6 +242,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             {
                 Cleanup();
                 _stopped.Set();
+                _completion.TrySetResult();
             }
         })
         {
@@ -433,6 +442,20 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     /// <summary>Blocks until the loop thread ends (SHUTDOWN or Stop).</summary>
     public void WaitForShutdown() => _stopped.Wait();
+
+    /// <summary>Completes once the loop thread has ended and released the ports and files (SHUTDOWN, BeginShutdown or Stop).</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>
+    /// Thread-safe: SHUTDOWN NOW FORCE as a client would send it, carried out on the loop (the
+    /// final save when save points are set, the AOF flushed, the loop stopped even if the save
+    /// fails). Completion completes once it is done; before Start or after the end it does nothing.
+    /// </summary>
+    public void BeginShutdown()
+    {
+        if (_thread == null || Completion.IsCompleted) return;
+        Loop.Post(() => ShutdownSequence.Begin(save: null, force: true, now: true, requester: null));
+    }
 
     public void Dispose() => Stop();
 

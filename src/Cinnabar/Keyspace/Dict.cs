@@ -105,7 +105,6 @@ public sealed class Dict<TValue> : EntryDict<DictEntry<TValue>>
 public class EntryDict<TEntry> where TEntry : DictEntry
 {
     const int InitialSize = 4;
-    const int ForceResizeRatio = 5;
     /// <summary>Below this fill percentage a table is shrunk (HASHTABLE_MIN_FILL).</summary>
     public const int MinFillPercent = 10;
 
@@ -119,9 +118,6 @@ public class EntryDict<TEntry> where TEntry : DictEntry
     MemoryCounter? _memory;
     int _entryCost;
     long _accounted;
-
-    /// <summary>Resizing is allowed (Redis disables it while a fork child runs; kept for parity).</summary>
-    public static bool ResizeEnabled = true;
 
     public long Count => _used[0] + _used[1];
     public bool IsRehashing => _rehashIdx != -1;
@@ -319,7 +315,7 @@ public class EntryDict<TEntry> where TEntry : DictEntry
             Reaccount();
             return;
         }
-        if (_used[0] >= t0.Length && (ResizeEnabled || _used[0] / t0.Length > ForceResizeRatio))
+        if (_used[0] >= t0.Length)
             Resize(_used[0] + 1);
     }
 
@@ -351,7 +347,7 @@ public class EntryDict<TEntry> where TEntry : DictEntry
     public bool ShrinkIfNeeded()
     {
         var t0 = _tables[0];
-        if (t0 == null || IsRehashing || !ResizeEnabled) return false;
+        if (t0 == null || IsRehashing) return false;
         if (t0.Length > InitialSize && _used[0] * 100 / t0.Length < MinFillPercent)
             return Resize(Math.Max(_used[0], InitialSize));
         return false;

@@ -90,7 +90,7 @@ public sealed class FunctionLibraries
     /// <summary>functionsVerifyName: letters, digits and underscores, at least one.</summary>
     static bool IsValidName(string name) => name.Length > 0 && name.All(ch => ch is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_');
 
-    /// <summary>functionExtractLibMetaData: the engine and name of "#!<engine> name=<name>", and where the code after that line starts.</summary>
+    /// <summary>functionExtractLibMetaData: the engine and name of "#!&lt;engine&gt; name=&lt;name&gt;", and where the code after that line starts.</summary>
     static bool TryParseMetadata(ReadOnlySpan<byte> code, out string engine, out string name, out int shebangLength, out string? error)
     {
         engine = name = "";

@@ -85,13 +85,10 @@ public sealed unsafe class LuaEngine : IDisposable
         LuaNative.Gc(l, LuaNative.GcCollect, 0); // what building the environment left behind
     }
 
-    static IntPtr _lib;
+    /// <summary>liblua54's handle, loaded once for the process (what every engine's luaopen_* lookups read).</summary>
+    static readonly Lazy<IntPtr> Lib = new(() => NativeLibrary.Load("lua54", typeof(LuaEngine).Assembly, null));
 
-    static IntPtr LibraryOpener(string name)
-    {
-        if (_lib == IntPtr.Zero) _lib = NativeLibrary.Load("lua54", typeof(LuaEngine).Assembly, null);
-        return NativeLibrary.GetExport(_lib, "luaopen_" + name);
-    }
+    static IntPtr LibraryOpener(string name) => NativeLibrary.GetExport(Lib.Value, "luaopen_" + name);
 
     static byte[] Resource(string name)
     {

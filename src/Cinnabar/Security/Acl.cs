@@ -311,7 +311,8 @@ public sealed class Acl
 
     // --- configuration and the ACL file ------------------------------------------------------
 
-    static AclCommandIndex? s_validationIndex;
+    /// <summary>The read-only index `user` lines are checked against, built once for the process (no server's state).</summary>
+    static readonly Lazy<AclCommandIndex> ValidationIndex = new(() => new AclCommandIndex(CommandTable.LoadDefault()));
 
     /// <summary>
     /// ACLAppendUserForLoading's check of a `user` line while the configuration is read: the rules
@@ -327,7 +328,7 @@ public sealed class Acl
             errorIndex = invalid;
             return RuleErrorText(AclRuleError.None);
         }
-        var index = s_validationIndex ??= new AclCommandIndex(CommandTable.LoadDefault());
+        var index = ValidationIndex.Value;
         var scratch = new AclUser("__fakeuser__", false);
         for (int j = 0; j < merged.Count; j++)
         {

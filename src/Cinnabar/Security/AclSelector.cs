@@ -435,7 +435,7 @@ public sealed class AclSelector
     /// <summary>The key patterns as ACL GETUSER shows them ("~*" for allkeys; "" for none).</summary>
     public string DescribeKeys() => HasFlag(SelectorFlags.AllKeys) ? "~*" : string.Join(' ', Patterns.Select(PatternString));
 
-    /// <summary>The channel patterns as ACL GETUSER shows them ("&*" for allchannels; "" for none).</summary>
+    /// <summary>The channel patterns as ACL GETUSER shows them ("&amp;*" for allchannels; "" for none).</summary>
     public string DescribeChannels() =>
         HasFlag(SelectorFlags.AllChannels) ? "&*" : string.Join(' ', Channels.Select(ch => "&" + System.Text.Encoding.Latin1.GetString(ch)));
 

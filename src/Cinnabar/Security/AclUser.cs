@@ -121,7 +121,7 @@ public sealed class AclUser
 
     static bool Is(string op, string word) => string.Equals(op, word, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>">pw"/"<pw": the password's hash; "#hash"/"!hash": the hash itself, null when it is not one.</summary>
+    /// <summary>"&gt;pw"/"&lt;pw": the password's hash; "#hash"/"!hash": the hash itself, null when it is not one.</summary>
     static string? PasswordHashOf(string op)
     {
         if (op[0] is '>' or '<') return HashPassword(op.AsSpan(1));

@@ -1,7 +1,8 @@
 // redis.conf and command-line parsing (config.c loadServerConfig/loadServerConfigFromString):
-// `cinnabar-server [config-file] [--name value ...]`, one directive per line, arguments split
-// with sdssplitargs quoting, `include` of other files, and memory units (100mb, 1gb) handled
-// by the typed entries. Errors are reported in Redis's "FATAL CONFIG FILE ERROR" format.
+// `cinnabar-server [config-file] [--name value ...] [-]` (- reads stdin), one directive per
+// line, arguments split with sdssplitargs quoting, `include` of other files, and memory units
+// (100mb, 1gb) handled by the typed entries. Errors are reported in Redis's "FATAL CONFIG FILE
+// ERROR" format.
 using System.Text;
 using Cinnabar.Protocol;
 
@@ -11,32 +12,59 @@ public sealed class ConfigException(string message) : Exception(message);
 
 public static class ConfigLoader
 {
-    public static void LoadFromCommandLine(ServerConfig config, string[] args)
+    /// <summary>
+    /// redis-server's main() over its arguments: a first argument not starting with "-" is the
+    /// config file; "-" as the first or the last argument reads more configuration from stdin
+    /// (after the file); every "--name" starts a directive and the arguments after it are its
+    /// values, quoted, appended last so they override both. A "--name" with no value yet takes
+    /// the next argument as its value even if that starts with "--", except after --save, which
+    /// then means save "". stdin is Console.In unless given.
+    /// </summary>
+    public static void LoadFromCommandLine(ServerConfig config, string[] args, TextReader? stdin = null)
     {
-        int i = 0;
-        var text = new StringBuilder();
-        if (args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal))
+        int j = 0;
+        string? file = null;
+        if (args.Length > 0 && !args[0].StartsWith('-'))
         {
-            config.ConfigFile = args[0] == "-" ? null : Path.GetFullPath(args[0]);
-            text.Append(args[0] == "-" ? Console.In.ReadToEnd() : ReadFile(args[0])).Append('\n');
-            i = 1;
+            file = args[0];
+            config.ConfigFile = Path.GetFullPath(file);
+            j = 1;
         }
-        bool first = true;
-        for (; i < args.Length; i++)
+        var options = new StringBuilder();
+        bool fromStdin = false, lastHasValue = true;
+        for (; j < args.Length; j++)
         {
-            var a = args[i];
-            if (a.StartsWith("--", StringComparison.Ordinal) && a.Length > 2)
+            string a = args[j];
+            if (a == "-" && (j == 0 || j == args.Length - 1)) fromStdin = true;
+            else if (lastHasValue && a.StartsWith("--", StringComparison.Ordinal))
             {
-                if (!first) text.Append('\n');
-                text.Append(a[2..]).Append(' ');
-                first = false;
+                if (options.Length > 0) options.Append('\n');
+                options.Append(a, 2, a.Length - 2).Append(' ');
+                var parts = new List<byte[]>();
+                lastHasValue = !(InlineSplitter.Split(Encoding.UTF8.GetBytes(a), parts) && parts.Count == 1); // "--port 6380" as one argument has its value
+                if (!lastHasValue && a.Equals("--save", StringComparison.OrdinalIgnoreCase)
+                    && (j == args.Length - 1 || args[j + 1].StartsWith("--", StringComparison.Ordinal)))
+                {
+                    // `--save --port 7000` and a trailing `--save` mean save "" (pre-7.0.1 behaviour kept by Redis).
+                    options.Append("\"\"");
+                    lastHasValue = true;
+                }
             }
             else
             {
-                text.Append(Quote(a)).Append(' ');
+                options.Append(Quote(a)).Append(' ');
+                lastHasValue = true;
             }
         }
-        LoadFromString(config, text.ToString(), baseDir: config.ConfigFile != null ? Path.GetDirectoryName(config.ConfigFile)! : Directory.GetCurrentDirectory());
+        var text = new StringBuilder();
+        if (file != null) text.Append(ReadFile(file));
+        if (fromStdin)
+        {
+            new Logger(config) { Role = 'C' }.Warning("Reading config from stdin");
+            text.Append((stdin ?? Console.In).ReadToEnd());
+        }
+        text.Append('\n').Append(options);
+        LoadFromString(config, text.ToString(), baseDir: file != null ? Path.GetDirectoryName(config.ConfigFile)! : Directory.GetCurrentDirectory());
     }
 
     static string ReadFile(string path)

@@ -1,6 +1,9 @@
 // Log lines in Redis's format ("pid:M 21 Nov 2026 07:46:10.123 * message"), filtered by
-// loglevel and written to stdout or the logfile. Thread-safe: background work logs too.
+// loglevel and written to the logfile, else to Console (stdout for the executable, nothing for
+// an embedded server unless its host asks), and to the host's ILogger when one is given.
+// Thread-safe: background work logs too.
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 
 namespace Cinnabar.Server;
 
@@ -11,10 +14,20 @@ public sealed class Logger
     readonly int _pid = Environment.ProcessId;
     public char Role = 'M';
 
-    /// <summary>Where lines go when logfile is empty (stdout for the executable; tests may silence it).</summary>
-    public TextWriter? Console = System.Console.Out;
+    /// <summary>Where lines go when logfile is empty: stdout when the server owns its process (ServerConfig.OwnsProcess), else none until set.</summary>
+    public TextWriter? Console;
 
-    public Logger(ServerConfig config) => _config = config;
+    /// <summary>The host's logger (embedding): every line that passes loglevel, as the bare message at the matching LogLevel.</summary>
+    public ILogger? Sink;
+
+    public Logger(ServerConfig config)
+    {
+        _config = config;
+        Console = config.OwnsProcess ? System.Console.Out : null;
+    }
+
+    /// <summary>The configuration this logger reads loglevel and logfile from.</summary>
+    public ServerConfig Config => _config;
 
     static int LevelOf(string name) => name switch
     {
@@ -23,6 +36,15 @@ public sealed class Logger
         "notice" => 2,
         "warning" => 3,
         _ => 4,
+    };
+
+    /// <summary>Redis's levels as Microsoft.Extensions.Logging's: debug, verbose, notice, warning.</summary>
+    static LogLevel SinkLevel(int level) => level switch
+    {
+        0 => LogLevel.Trace,
+        1 => LogLevel.Debug,
+        2 => LogLevel.Information,
+        _ => LogLevel.Warning,
     };
 
     public bool Enabled(int level) => level >= LevelOf(_config.LogLevel);
@@ -43,13 +65,16 @@ public sealed class Logger
     public void Write(int level, string msg)
     {
         if (!Enabled(level)) return;
+        if (Sink is { } sink && sink.IsEnabled(SinkLevel(level)))
+            sink.Log(SinkLevel(level), default, msg, null, static (m, _) => m);
+        if (_config.LogFile.Length == 0 && Console == null) return;
         char mark = ".-*#"[level];
         var now = DateTime.Now;
         string line = $"{_pid}:{Role} {now.ToString("dd MMM yyyy HH:mm:ss.fff", CultureInfo.InvariantCulture)} {mark} {msg}";
         Raw(line);
     }
 
-    /// <summary>Writes a line as is (the ASCII-art banner).</summary>
+    /// <summary>Writes a line as is to the logfile or Console (the ASCII-art banner; not for the Sink).</summary>
     public void Raw(string text)
     {
         lock (_lock)

@@ -201,7 +201,8 @@ public sealed partial class ServerConfig
         StoredString("cluster-announce-ip", "");
         StoredString("cluster-config-file", "nodes.conf", immutable: true);
         StoredString("cluster-announce-hostname", "", validate: v =>
-            v.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '.') ? null : "Hostnames may only contain alphanumeric characters, hyphens or dots");
+            v.Length >= 256 ? "Hostnames must be less than 256 characters"
+            : v.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '.') ? null : "Hostnames may only contain alphanumeric characters, hyphens or dots");
         StoredString("syslog-ident", "redis", immutable: true);
         StoredString("dbfilename", "dump.rdb", validate: v =>
             v.Contains('/') || v.Contains('\\') ? "dbfilename can't be a path, just a filename" : null);

@@ -55,6 +55,14 @@ public sealed partial class ServerConfig
     /// <summary>The `user name rules...` lines of the configuration, in order, for the ACL to load at start-up.</summary>
     public readonly List<string[]> UserDeclarations = [];
 
+    /// <summary>
+    /// The server is its process (the cinnabar-server executable), as redis-server is: the log
+    /// goes to stdout when logfile is empty and `dir` changes the working directory. False for a
+    /// server embedded in another process: it writes nowhere unless asked (Logger.Console,
+    /// Logger.Sink, logfile) and leaves the process's working directory alone.
+    /// </summary>
+    public bool OwnsProcess;
+
     /// <summary>server.sentinel_mode: started as `--sentinel` (or as redis-sentinel); set before the config is read.</summary>
     public bool SentinelMode;
 
@@ -305,7 +313,7 @@ public sealed partial class ServerConfig
         {
             if (!Directory.Exists(v)) return "No such file or directory";
             Dir = Path.GetFullPath(v);
-            Directory.SetCurrentDirectory(Dir);
+            if (OwnsProcess) Directory.SetCurrentDirectory(Dir); // the data files are under Dir either way
             return null;
         }, () => Dir);
         Bool("daemonize", false, v => Daemonize = v, () => Daemonize, immutable: true);
@@ -374,5 +382,5 @@ public sealed partial class ServerConfig
     }
 }
 
-/// <summary>One `sentinel <option> ...` config line: its arguments after "sentinel", and where it was read (for the FATAL error).</summary>
+/// <summary>One `sentinel &lt;option&gt; ...` config line: its arguments after "sentinel", and where it was read (for the FATAL error).</summary>
 public sealed record SentinelDirective(string[] Argv, int LineNumber, string Line);

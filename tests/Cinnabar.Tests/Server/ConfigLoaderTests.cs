@@ -72,6 +72,56 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void ADashFirstOrLastReadsStdinBeforeTheOptions()
+    {
+        var first = new ServerConfig();
+        ConfigLoader.LoadFromCommandLine(first, ["-", "--hz", "30"], new StringReader("hz 20\nmaxmemory 1mb\n"));
+        Assert.Equal(30, first.Hz);
+        Assert.Equal(1L << 20, first.MaxMemory);
+        Assert.Null(first.ConfigFile);
+        var last = new ServerConfig();
+        ConfigLoader.LoadFromCommandLine(last, ["--hz", "30", "-"], new StringReader("timeout 7\n"));
+        Assert.Equal(30, last.Hz);
+        Assert.Equal(7, last.TimeoutSeconds);
+    }
+
+    [Fact]
+    public void ADashInTheMiddleIsAValueAsInRedis()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromCommandLine(new ServerConfig(), ["--hz", "30", "-", "--timeout", "7"], new StringReader("")));
+        Assert.Contains(">>> 'hz \"30\" \"-\"'", e.Message);
+    }
+
+    [Fact]
+    public void AnOptionWithoutAValueTakesTheNextArgumentEvenWithDashes()
+    {
+        var c = new ServerConfig();
+        ConfigLoader.LoadFromCommandLine(c, ["--requirepass", "--not-an-option", "--port", "7001"]);
+        Assert.Equal("--not-an-option", c.RequirePass);
+        Assert.Equal(7001, c.Port);
+    }
+
+    [Theory]
+    [InlineData("--save", "--port", "7002")] // `--save --port 7002`: save "" (Redis keeps the pre-7.0.1 meaning)
+    [InlineData("--port", "7002", "--save")] // a trailing --save
+    public void ABareSaveOptionMeansNoSavePoints(params string[] args)
+    {
+        var c = new ServerConfig();
+        ConfigLoader.LoadFromCommandLine(c, args);
+        Assert.Equal("", c.GetString("save"));
+        Assert.Equal(7002, c.Port);
+    }
+
+    [Fact]
+    public void AnOptionAndItsValueCanBeOneArgument()
+    {
+        var c = new ServerConfig();
+        ConfigLoader.LoadFromCommandLine(c, ["--port 7003", "--hz", "40"]);
+        Assert.Equal(7003, c.Port);
+        Assert.Equal(40, c.Hz);
+    }
+
+    [Fact]
     public void BadDirectiveIsAFatalErrorInRedisFormat()
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromString(new ServerConfig(), "port 6379\nnosuchthing 1\n", "/"));

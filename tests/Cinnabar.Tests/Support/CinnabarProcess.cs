@@ -2,7 +2,7 @@
 // tests that need a real process: kill -9 in the durability test, exit codes of a refused
 // start-up. The binary is the one built next to the tests (same configuration; the test
 // project references Cinnabar.Server for the build order). Output is collected; the process is
-// killed by its pid on dispose.
+// killed by its pid on dispose. Configuration can also come from stdin ("-").
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -43,21 +43,37 @@ public sealed class CinnabarProcess : IDisposable
     /// <summary>The same on a given port (a Sentinel whose port its config file names).</summary>
     public static CinnabarProcess WithConfigFile(string configFile, string dir, int port, params string[] options) => new(configFile, dir, port, options);
 
-    CinnabarProcess(string? configFile, string dir, int port, string[] options)
+    /// <summary>
+    /// Starts the server reading more configuration from stdin ("-"): the first argument without a
+    /// config file, the last one after it, as redis-server takes it. The options come after the
+    /// test defaults, so they override them; stdin comes before both.
+    /// </summary>
+    public static CinnabarProcess WithStdinConfig(string stdinConfig, string? configFile, string dir, params string[] options) =>
+        new(configFile, dir, FreePort(), options, stdinConfig);
+
+    CinnabarProcess(string? configFile, string dir, int port, string[] options, string? stdinConfig = null)
     {
         Port = port;
         var psi = new ProcessStartInfo(ExePath)
         {
+            RedirectStandardInput = stdinConfig != null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = dir,
         };
         if (configFile != null) psi.ArgumentList.Add(configFile);
+        else if (stdinConfig != null) psi.ArgumentList.Add("-");
         foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--enable-debug-command", "yes" })
             psi.ArgumentList.Add(a);
         foreach (var o in options) psi.ArgumentList.Add(o);
+        if (configFile != null && stdinConfig != null) psi.ArgumentList.Add("-");
         _process = Process.Start(psi)!;
+        if (stdinConfig != null)
+        {
+            _process.StandardInput.Write(stdinConfig);
+            _process.StandardInput.Close();
+        }
         _process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (_log) _log.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_log) _log.AppendLine(e.Data); };
         _process.BeginOutputReadLine();

@@ -13,8 +13,8 @@ public sealed class ServerFixture : IDisposable
     internal ServerFixture(Action<global::Cinnabar.Server.ServerConfig>? configure)
     {
         // Each server gets its own empty dir: SHUTDOWN and SAVE write dump.rdb there, and start-up
-        // loads it, so servers must not share one. Dir is set directly, not through CONFIG's
-        // "dir", which changes the whole test process's working directory.
+        // loads it, so servers must not share one. (An in-process server's "dir" never changes
+        // the test process's working directory: ServerConfig.OwnsProcess is false.)
         Directory.CreateDirectory(Dir);
         var config = new global::Cinnabar.Server.ServerConfig { Port = 0, Bind = ["127.0.0.1"], Dir = Dir };
         config.Set("enable-debug-command", "yes", startup: true);
