@@ -299,12 +299,14 @@ public sealed class ReplicationReplica
         try
         {
             Persistence.RdbLoader.Load(_server, path, allowDuplicates: false);
+            DeleteSyncFileIfUnused(path);
             return true;
         }
         catch (Persistence.RdbLoadException e)
         {
             foreach (var line in e.Lines) _server.Log.Warning(line);
             _server.Log.Warning("Failed trying to load the MASTER synchronization DB from disk, check server logs.");
+            DeleteSyncFileIfUnused(path);
             Commands.KeyspaceCommands.EmptyData(_server, withFunctions: true); // never serve half a dataset
             return false;
         }
@@ -312,6 +314,18 @@ public sealed class ReplicationReplica
         {
             progress.ProcessEvents = processEvents;
         }
+    }
+
+    /// <summary>rdb-del-sync-files: with no save points and no AOF, the RDB the primary sent is only a transfer file.</summary>
+    void DeleteSyncFileIfUnused(string path)
+    {
+        if (!_server.Config.GetBool("rdb-del-sync-files") || _server.Config.SaveParams.Count > 0 || _server.Aof.Active) return;
+        _server.Log.Notice("Removing the RDB file obtained from the master. This replica has persistence disabled");
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException) { }
     }
 
     /// <summary>replicationCreateMasterClient: the link's socket as a client that runs the primary's commands without replies.</summary>

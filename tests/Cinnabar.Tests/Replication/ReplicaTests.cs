@@ -239,6 +239,27 @@ public class ReplicaTests
         Assert.Equal(":1", r.CallS("EXISTS", "from-primary"));
     }
 
+    [Theory]
+    [InlineData("yes", "", false)]   // no persistence: the transfer file goes
+    [InlineData("yes", "900 1", true)] // save points: it is this replica's dump.rdb
+    [InlineData("no", "", true)]
+    public void Rdb_del_sync_files_removes_the_received_rdb_only_without_persistence(string delSyncFiles, string save, bool kept)
+    {
+        using var primaryFx = Server();
+        using var replicaFx = new ServerFixture(cfg =>
+        {
+            cfg.Set("rdb-del-sync-files", delSyncFiles, startup: true);
+            cfg.Set("save", save, startup: true);
+        });
+        using var p = primaryFx.Connect();
+        using var r = replicaFx.Connect();
+        p.Call("SET", "k", "v");
+        Follow(r, primaryFx);
+        Assert.Equal("\"v\"", r.CallS("GET", "k"));
+        Assert.Equal(kept, File.Exists(Path.Combine(replicaFx.Dir, "dump.rdb")));
+        r.Call("REPLICAOF", "NO", "ONE");
+    }
+
     /// <summary>A replica whose primary is unreachable refuses to serve a sub-replica's SYNC.</summary>
     static string SyncToDisconnectedReplica()
     {
