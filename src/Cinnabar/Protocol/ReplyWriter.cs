@@ -95,25 +95,24 @@ public sealed class ReplyWriter
     /// </remarks>
     public void ErrorWithRawBytes(string latin1Message, bool countInStats = true) => Error(latin1Message, Encoding.Latin1, countInStats);
 
+    /// <summary>
+    /// The errorstats code of a "-CODE msg" error, as afterErrorReply takes it: the text up to the
+    /// first space within the first 32 bytes; an error with no space there counts as ERR.
+    /// </summary>
+    public static string ErrorCode(string error)
+    {
+        int sp = error.AsSpan(0, Math.Min(error.Length, 32)).IndexOf(' ');
+        return sp < 0 ? "ERR" : error[1..sp];
+    }
+
     void Error(string message, Encoding encoding, bool countInStats = true)
     {
         ErrorsWritten++;
         // Newlines would break the protocol; Redis replaces them with spaces.
         if (message.Contains('\r') || message.Contains('\n')) message = message.Replace('\r', ' ').Replace('\n', ' ');
         bool hasCode = message.Length > 0 && message[0] == '-';
-        if (hasCode) message = message[1..];
-        string code;
-        if (hasCode)
-        {
-            int sp = message.IndexOf(' ');
-            code = sp < 0 ? message : message[..sp];
-        }
-        else
-        {
-            message = "ERR " + message;
-            code = "ERR";
-        }
-        if (countInStats) OnError?.Invoke(code);
+        if (countInStats) OnError?.Invoke(hasCode ? ErrorCode(message) : "ERR");
+        message = hasCode ? message[1..] : "ERR " + message;
         if (!Enabled) return;
         Raw("-"u8);
         Raw(encoding.GetBytes(message));

@@ -244,19 +244,11 @@ public sealed class ScriptRun
     {
         var c = ScriptClient;
         var cmd = _server.Commands.Resolve(c.Args, out bool unknownSub);
-        if (cmd == null || unknownSub) return "Unknown Redis command called from script";
-        if (!cmd.ArityOk(c.Args.Count)) return "Wrong number of args calling Redis command from script";
+        if (cmd == null || unknownSub) return Reject(null, "Unknown Redis command called from script");
+        if (!cmd.ArityOk(c.Args.Count)) return Reject(cmd, "Wrong number of args calling Redis command from script");
         c.Cmd = c.LastCmd = cmd;
         string? rejection = CheckCall(cmd);
-        if (rejection != null)
-        {
-            // A rejected command counts as a rejected call and in errorstats, once: the script's
-            // own error reply that carries it is not counted again.
-            cmd.RejectedCalls++;
-            _server.Stats.RejectedCalls++;
-            _server.Stats.RecordError(ErrorCode(rejection));
-            return rejection;
-        }
+        if (rejection != null) return Reject(cmd, rejection);
         var propagation = _server.Propagation;
         var savedMask = propagation.TargetMask;
         propagation.TargetMask = ReplTargets;
@@ -271,11 +263,17 @@ public sealed class ScriptRun
         return null;
     }
 
-    static string ErrorCode(string error)
+    /// <summary>
+    /// scriptCall's error path: a command stopped before it ran counts as a rejected call (when it
+    /// was found) and in errorstats, once: the script's own error reply that carries it is not
+    /// counted again.
+    /// </summary>
+    string Reject(CommandDef? cmd, string error)
     {
-        if (!error.StartsWith('-')) return "ERR";
-        int sp = error.IndexOf(' ');
-        return sp < 0 ? error[1..] : error[1..sp];
+        if (cmd != null) cmd.RejectedCalls++;
+        _server.Stats.RejectedCalls++;
+        _server.Stats.RecordError(error.StartsWith('-') ? Protocol.ReplyWriter.ErrorCode(error) : "ERR");
+        return error;
     }
 
     /// <summary>scriptCall's checks after lookup and arity, in Redis's order.</summary>

@@ -25,7 +25,10 @@ public sealed class RedisServerFixture : IDisposable
     /// there; the folder is left in place), or a fresh one when null; options are extra
     /// "--name", "value" arguments (an aclfile, say).
     /// </summary>
-    internal RedisServerFixture(string? dir, params string[] options)
+    internal RedisServerFixture(string? dir, params string[] options) : this(0, dir, options) { }
+
+    /// <summary>The same on a given port (0: a free one), for a test that restarts a server where a client expects it.</summary>
+    internal RedisServerFixture(int port, string? dir, params string[] options)
     {
         _options = options;
         _ownsDir = dir == null;
@@ -34,7 +37,7 @@ public sealed class RedisServerFixture : IDisposable
         if (exe == null) return;
         Directory.CreateDirectory(_dir);
         // A port picked by binding port 0 can be taken before redis-server binds it; retry then.
-        for (int attempt = 0; attempt < 5 && _process == null; attempt++) TryStart(exe, FreePort());
+        for (int attempt = 0; attempt < 5 && _process == null; attempt++) TryStart(exe, port != 0 ? port : FreePort());
         if (_process == null) throw new InvalidOperationException("redis-server did not start:\n" + Log);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Dispose();
     }
