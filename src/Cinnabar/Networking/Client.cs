@@ -106,8 +106,14 @@ public sealed class Client : IFileEventHandler
     public long LastInteractionMs;
     public long OutputSoftLimitReachedMs;
 
-    public string RemoteAddress { get; }
-    public string LocalAddress { get; }
+    /// <summary>
+    /// addr and laddr, formatted on first use and kept (Redis's cached peer id): most clients
+    /// never need them, and at a connection storm the lookups and strings would cost more than
+    /// the rest of the accept.
+    /// </summary>
+    public string RemoteAddress => _remoteAddress ??= FormatEndpoint(remote: true);
+    public string LocalAddress => _localAddress ??= FormatEndpoint(remote: false);
+    string? _remoteAddress, _localAddress;
 
     // The state other mechanisms keep per client (Redis's c->mstate and c->watched_keys,
     // c->bpop, c->pubsub_*, the client_tracking_* fields): created on first use by the
@@ -128,20 +134,30 @@ public sealed class Client : IFileEventHandler
         Db = server.Databases[0];
         CreatedMs = server.NowMs;
         LastInteractionMs = CreatedMs;
-        RemoteAddress = socket?.RemoteEndPoint is IPEndPoint r ? FormatEndpoint(r) : "";
-        LocalAddress = socket?.LocalEndPoint is IPEndPoint l ? FormatEndpoint(l) : "";
-        if (socket?.AddressFamily == AddressFamily.Unix)
+        if (socket == null) _remoteAddress = _localAddress = "";
+        else if (socket.AddressFamily == AddressFamily.Unix)
         {
             // A Unix socket client: addr is the socket's path with port 0, as Redis formats it.
-            RemoteAddress = LocalAddress = server.Config.GetString("unixsocket") + ":0";
+            _remoteAddress = _localAddress = server.Config.GetString("unixsocket") + ":0";
             IsUnixSocket = true;
         }
     }
 
-    static string FormatEndpoint(IPEndPoint ep)
+    /// <summary>anetFormatAddr of the peer or the local end; "?:0" once the socket is gone, as Redis's failed lookup.</summary>
+    string FormatEndpoint(bool remote)
     {
+        IPEndPoint? ep;
+        try
+        {
+            ep = (remote ? Socket?.RemoteEndPoint : Socket?.LocalEndPoint) as IPEndPoint;
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+            ep = null;
+        }
+        if (ep == null) return "?:0";
         var addr = ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address;
-        return addr.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{addr}]:{ep.Port}" : $"{addr}:{ep.Port}"; // anetFormatAddr
+        return addr.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{addr}]:{ep.Port}" : $"{addr}:{ep.Port}";
     }
 
     public bool HasFlag(ClientFlags f) => (Flags & f) != 0;
