@@ -108,6 +108,16 @@ public sealed partial class ClusterState
         string announceIp = Config.GetString("cluster-announce-ip");
         if (announceIp.Length > 0) Myself.Ip = announceIp;
         Myself.Hostname = Config.GetString("cluster-announce-hostname");
+        Config.ClusterAnnounceHostnameChanged += UpdateMyselfHostname;
+    }
+
+    /// <summary>clusterUpdateMyselfHostname: CONFIG SET cluster-announce-hostname shows at once (CLUSTER SLOTS, NODES, the next ping).</summary>
+    void UpdateMyselfHostname()
+    {
+        string hostname = Config.GetString("cluster-announce-hostname");
+        if (hostname == Myself.Hostname) return;
+        Myself.Hostname = hostname;
+        DoBeforeSleep(TodoSaveConfig);
     }
 
     /// <summary>The bus listeners are registered on the loop once it exists.</summary>
@@ -483,7 +493,6 @@ public sealed partial class ClusterState
     public void Cron()
     {
         _iteration++;
-        Myself.Hostname = Config.GetString("cluster-announce-hostname");
         UpdateMyselfFlags(); // CONFIG SET cluster-replica-no-failover reaches the flags (and the next ping's header)
         long now = Now;
         long handshakeTimeout = Math.Max(NodeTimeout, 1000);

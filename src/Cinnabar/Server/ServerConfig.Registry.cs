@@ -111,7 +111,7 @@ public sealed partial class ServerConfig
         _tlsPending = false;
     }
 
-    void StoredString(string name, string def, bool immutable = false, bool sensitive = false, string? alias = null, Func<string, string?>? validate = null)
+    void StoredString(string name, string def, bool immutable = false, bool sensitive = false, string? alias = null, Func<string, string?>? validate = null, Action? applied = null)
     {
         if (Registered(name)) return;
         var (set, get) = Stored(name, def, v => v, s => s);
@@ -120,9 +120,13 @@ public sealed partial class ServerConfig
             var err = validate?.Invoke(v);
             if (err != null) return err;
             set(v);
+            applied?.Invoke();
             return null;
         }, get, immutable, sensitive, Aliases(alias));
     }
+
+    /// <summary>cluster-announce-hostname changed (updateClusterHostname): the node's own hostname follows at once.</summary>
+    public event Action? ClusterAnnounceHostnameChanged;
 
     static string[] Aliases(string? alias) => alias == null ? [] : [alias];
 
@@ -202,7 +206,8 @@ public sealed partial class ServerConfig
         StoredString("cluster-config-file", "nodes.conf", immutable: true);
         StoredString("cluster-announce-hostname", "", validate: v =>
             v.Length >= 256 ? "Hostnames must be less than 256 characters"
-            : v.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '.') ? null : "Hostnames may only contain alphanumeric characters, hyphens or dots");
+            : v.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '.') ? null : "Hostnames may only contain alphanumeric characters, hyphens or dots",
+            applied: () => ClusterAnnounceHostnameChanged?.Invoke());
         StoredString("syslog-ident", "redis", immutable: true);
         StoredString("dbfilename", "dump.rdb", validate: v =>
             v.Contains('/') || v.Contains('\\') ? "dbfilename can't be a path, just a filename" : null);
