@@ -34,6 +34,35 @@ public sealed class Dispatcher
     /// <summary>processCommand: checks in Redis's order, then call() or MULTI queueing.</summary>
     public void ProcessCommand(Client c)
     {
+        if (c.HasFlag(ClientFlags.Replica | ClientFlags.Master)) ProcessReplicationLinkCommand(c);
+        else ProcessClientCommand(c);
+    }
+
+    /// <summary>
+    /// A command on a replication link. An error either way is logged as Redis's afterErrorReply
+    /// logs it; a replica's link carries the stream only, so a command of the replica that
+    /// generates a reply (anything but REPLCONF) disconnects it, as _addReplyToBufferOrList does.
+    /// </summary>
+    void ProcessReplicationLinkCommand(Client c)
+    {
+        bool replica = c.HasFlag(ClientFlags.Replica) && !c.HasFlag(ClientFlags.Monitor);
+        long mark = c.Output.Mark;
+        int errors = c.Reply.ErrorsWritten;
+        ProcessClientCommand(c);
+        if (c.Reply.ErrorsWritten != errors && c.HasFlag(ClientFlags.Replica | ClientFlags.Master))
+        {
+            var (from, to) = c.HasFlag(ClientFlags.Master) ? ("replica", "master") : ("master", "replica");
+            _server.Log.Warning($"== CRITICAL == This {from} is sending an error to its {to}: '{c.Reply.LastError}' after processing the command '{c.LastCmd?.FullName ?? "<unknown>"}'");
+        }
+        if (replica && c.Output.Mark != mark && !c.HasFlag(ClientFlags.CloseAsap))
+        {
+            _server.Log.Warning($"Replica generated a reply to command '{c.LastCmd?.FullName ?? "<unknown>"}', disconnecting it: {ClientCommands.InfoString(c)}");
+            _server.Clients.FreeClientAsync(c);
+        }
+    }
+
+    void ProcessClientCommand(Client c)
+    {
         var args = c.Args;
         var table = _server.Commands;
         var cmd = table.Resolve(args, out bool unknownSub);
@@ -131,6 +160,9 @@ public sealed class Dispatcher
             return "-NOREPLICAS Not enough good replicas to write.";
         if (_server.IsReplica && _server.Config.ReplicaReadOnly && !c.HasFlag(ClientFlags.Master) && isWrite)
             return "-READONLY You can't write against a read only replica.";
+        // A replica's link is for REPLCONF and the like, never the keyspace.
+        if (fromClient && c.HasFlag(ClientFlags.Replica) && (flags & (CommandFlags.MayReplicate | CommandFlags.Write | CommandFlags.ReadOnly)) != 0)
+            return "Replica can't interact with the keyspace";
         if (fromClient && c.HasFlag(ClientFlags.PubSub) && c.Reply.Protocol == 2 && !IsAllowedInPubSubContext(cmd))
             return $"Can't execute '{cmd.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
         // replica-serve-stale-data no: with the link to the primary down, only commands flagged stale run.

@@ -37,6 +37,9 @@ public sealed class ReplyWriter
     /// <summary>Called with the error code (first word) of every error reply: errorstats.</summary>
     public Action<string>? OnError;
 
+    /// <summary>The text of the last error written, as the handler gave it (the replication links' CRITICAL log quotes it).</summary>
+    public string? LastError;
+
     /// <summary>Errors written since the last reset: the dispatcher uses it for failed_calls.</summary>
     public int ErrorsWritten;
 
@@ -112,6 +115,7 @@ public sealed class ReplyWriter
         if (message.Contains('\r') || message.Contains('\n')) message = message.Replace('\r', ' ').Replace('\n', ' ');
         bool hasCode = message.Length > 0 && message[0] == '-';
         if (countInStats) OnError?.Invoke(hasCode ? ErrorCode(message) : "ERR");
+        LastError = message;
         message = hasCode ? message[1..] : "ERR " + message;
         if (!Enabled) return;
         Raw("-"u8);

@@ -44,6 +44,30 @@ public class ReplicationHandshakeTests
     }
 
     [RequiresToolsTheory("redis-server")]
+    [InlineData("redis-server", "GET", "foo")]
+    [InlineData("cinnabar", "GET", "foo")]
+    [InlineData("redis-server", "SLOWLOG", "GET")]
+    [InlineData("cinnabar", "SLOWLOG", "GET")]
+    public void A_replica_whose_command_generates_a_reply_is_disconnected(string primary, params string[] command)
+    {
+        using var server = StartPrimary(primary, out int port);
+        var log = new StringWriter();
+        if (server is ServerFixture fx) fx.Server.Log.Console = TextWriter.Synchronized(log);
+        using var c = new RespClient(port);
+        using var replica = new RespClient(port);
+        replica.Send("PSYNC", "replicationid", "-1");
+        Assert.StartsWith("FULLRESYNC ", replica.Read().Text);
+        replica.Send(command);
+        ReplicationWait.WaitFor(() => ReplicationWait.Info(c, "connected_slaves") == "0", "the replica to be dropped");
+        Assert.Equal("+PONG", c.CallS("PING"));
+        if (server is not ServerFixture) return;
+        string name = command[0].ToLowerInvariant() + (command[0] == "SLOWLOG" ? "|get" : "");
+        Assert.Contains($"Replica generated a reply to command '{name}', disconnecting it: id=", log.ToString());
+        if (command[0] == "GET")
+            Assert.Contains("== CRITICAL == This master is sending an error to its replica: 'Replica can't interact with the keyspace' after processing the command 'get'", log.ToString());
+    }
+
+    [RequiresToolsTheory("redis-server")]
     [InlineData("redis-server")]
     [InlineData("cinnabar")]
     public void SyncSendsTheRdbWithoutAFullResyncLine(string primary)
