@@ -100,7 +100,12 @@ public sealed class ClusterLink : IFileEventHandler
     }
     public string Events => !_connected ? "" : (_mask & EventMask.Writable) != 0 ? "rw" : "r";
 
-    /// <summary>clusterSendMessage: queued and counted; flushed now if the socket takes it.</summary>
+    /// <summary>
+    /// clusterSendMessage: queued and counted, written when the socket reports writable (the
+    /// next loop iteration), as Redis installs a write handler. So a command's reply, written
+    /// in beforeSleep, leaves before the bus messages the command caused: after SETSLOT NODE
+    /// redis-cli tells the other nodes itself before our PONG does, as with redis-server.
+    /// </summary>
     public void Send(ReadOnlySpan<byte> msg)
     {
         if (Freed) return;
@@ -117,7 +122,18 @@ public sealed class ClusterLink : IFileEventHandler
         }
         msg.CopyTo(_sndbuf.AsSpan(_sndEnd));
         _sndEnd += msg.Length;
-        if (_connected) Flush();
+        if (_connected) SetEvents();
+    }
+
+    /// <summary>Writable interest while anything is queued (the event loop's mask follows the buffer).</summary>
+    void SetEvents()
+    {
+        var want = _sndStart < _sndEnd ? EventMask.Readable | EventMask.Writable : EventMask.Readable;
+        if (want != _mask && _token >= 0)
+        {
+            _mask = want;
+            _cluster.Loop.Modify(_socket, _token, want);
+        }
     }
 
     void Flush()
@@ -135,12 +151,7 @@ public sealed class ClusterLink : IFileEventHandler
             _sndStart += n;
         }
         if (_sndStart == _sndEnd) _sndStart = _sndEnd = 0;
-        var want = _sndStart < _sndEnd ? EventMask.Readable | EventMask.Writable : EventMask.Readable;
-        if (want != _mask && _token >= 0)
-        {
-            _mask = want;
-            _cluster.Loop.Modify(_socket, _token, want);
-        }
+        SetEvents();
     }
 
     public void OnWritable()

@@ -2,8 +2,8 @@
 // format: one line per node "<id> <ip:port@cport[,hostname]> <flags> <master|-> <ping-sent>
 // <pong-recv> <config-epoch> <connected|disconnected> <slots...>" (for ourselves also
 // "[slot->-<id>]" / "[slot-<-<id>]" for migrating / importing slots), then "vars currentEpoch N
-// lastVoteEpoch M". The file is written whole to a temp file, fsynced when asked and renamed
-// over the old one, so a crash leaves either the old or the new configuration.
+// lastVoteEpoch M". A save that must be durable replaces the file atomically (temp, fsync,
+// rename); the others are written in place as Redis 7.0 does, padded so it is never torn.
 using System.Globalization;
 using System.Text;
 using Cinnabar.Protocol;
@@ -30,10 +30,13 @@ public static class NodesConfigFile
         }
         if (node.Has(NodeFlags.Myself))
         {
-            for (int j = 0; j < KeyHashSlot.Slots; j++)
+            var migrating = cluster.MigratingSlotsTo;
+            var importing = cluster.ImportingSlotsFrom;
+            for (int j = 0; j < migrating.Length && j < importing.Length; j++)
             {
-                if (cluster.MigratingSlotsTo[j] is { } to) sb.Append(CultureInfo.InvariantCulture, $" [{j}->-{to.Name}]");
-                else if (cluster.ImportingSlotsFrom[j] is { } from) sb.Append(CultureInfo.InvariantCulture, $" [{j}-<-{from.Name}]");
+                if (migrating[j] is null && importing[j] is null) continue;
+                if (migrating[j] is { } to) sb.Append(CultureInfo.InvariantCulture, $" [{j}->-{to.Name}]");
+                else sb.Append(CultureInfo.InvariantCulture, $" [{j}-<-{importing[j]!.Name}]");
             }
         }
         return sb.ToString();
@@ -51,26 +54,57 @@ public static class NodesConfigFile
         return sb.ToString();
     }
 
+    /// <summary>
+    /// clusterSaveConfig. A save that must survive a power loss (fsync: epochs, votes, a new
+    /// primary) goes to a temp file that is fsynced and renamed over the old one, and the
+    /// directory fsynced: the file is the old or the new configuration, never a mix. Other saves
+    /// (every SETSLOT of a reshard) are written in place as Redis 7.0 writes them: one write of
+    /// the new content, padded with newlines to the old length so the file is whole at every
+    /// instant a process crash could stop us (the loader skips blank lines), then truncated.
+    /// Replacing the file each time would cost an inode and a forced writeback per save.
+    /// </summary>
     public static bool Save(ClusterState cluster, string path, bool fsync)
     {
         string content = DescribeAll(cluster, NodeFlags.Handshake)
             + string.Create(CultureInfo.InvariantCulture, $"vars currentEpoch {cluster.CurrentEpoch} lastVoteEpoch {cluster.LastVoteEpoch}\n");
-        string tmp = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        var bytes = Encoding.UTF8.GetBytes(content);
         try
         {
-            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-            {
-                var bytes = Encoding.UTF8.GetBytes(content);
-                f.Write(bytes);
-                if (fsync) f.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
+            if (fsync) ReplaceDurably(path, bytes);
+            else WriteInPlace(path, bytes);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return false;
         }
+    }
+
+    static void ReplaceDurably(string path, byte[] bytes)
+    {
+        string tmp = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        {
+            f.Write(bytes);
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, path, overwrite: true);
+        Persistence.FileSync.SyncDirectoryOf(path);
+    }
+
+    static void WriteInPlace(string path, byte[] bytes)
+    {
+        using var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        long oldLength = RandomAccess.GetLength(handle);
+        if (oldLength > bytes.Length)
+        {
+            var padded = new byte[oldLength];
+            bytes.CopyTo(padded, 0);
+            padded.AsSpan(bytes.Length).Fill((byte)'\n');
+            RandomAccess.Write(handle, padded, 0);
+            RandomAccess.SetLength(handle, bytes.Length);
+        }
+        else RandomAccess.Write(handle, bytes, 0);
     }
 
     /// <summary>clusterLoadConfig: false when there is no file (or it is empty); a corrupted file stops the server as in Redis.</summary>

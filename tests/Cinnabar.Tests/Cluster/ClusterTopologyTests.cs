@@ -1,12 +1,12 @@
 // Cluster mode with real processes on loopback, bounded in time, driven by the tools operators use:
 // redis-cli --cluster create builds 3 primaries + 3 replicas of Cinnabar, --cluster check is
 // clean, clients follow -MOVED, --cluster reshard moves slots with their keys (MIGRATE, SETSLOT),
-// a SIGKILLed primary's replica is promoted and the cluster returns to ok; and a Cinnabar node
-// joins a cluster of redis-server 7.0 nodes, takes slots by reshard and serves them.
+// a SIGKILLed primary's replica is promoted and the cluster returns to ok; and mixed clusters
+// both ways: a Cinnabar node joins a cluster of redis-server 7.0 nodes (and a redis-server node
+// a Cinnabar cluster), takes slots by reshard, serves them, gives them back and leaves.
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Cinnabar.Tests.Support;
+using static Cinnabar.Tests.Cluster.ClusterTestKit;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -14,89 +14,6 @@ namespace Cinnabar.Tests.Cluster;
 
 public sealed class ClusterTopologyTests(ITestOutputHelper output)
 {
-    const int NodeTimeoutMs = 1000;
-    static readonly TimeSpan Bound = TimeSpan.FromSeconds(40);
-    static readonly Random PortRandom = new();
-
-    /// <summary>A port below 55535 whose bus port (port + 10000) is free too.</summary>
-    static int ClusterPort()
-    {
-        while (true)
-        {
-            int p = PortRandom.Next(20000, 30000);
-            if (IsFree(p) && IsFree(p + 10000)) return p;
-        }
-    }
-
-    static bool IsFree(int port)
-    {
-        try
-        {
-            var l = new TcpListener(IPAddress.Loopback, port);
-            l.Start();
-            l.Stop();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    static string[] ClusterOptions => ["--cluster-enabled", "yes", "--cluster-node-timeout", NodeTimeoutMs.ToString(), "--appendonly", "no"];
-
-    static ToolResult Cli(params string[] args) => ToolProcess.Run("redis-cli", args, timeout: TimeSpan.FromSeconds(90));
-
-    static string Info(int port, string field)
-    {
-        using var c = new RespClient(port, timeoutMs: 2000);
-        foreach (var line in c.Call("CLUSTER", "INFO").Text!.Split("\r\n"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal)) return line[(field.Length + 1)..];
-        return "";
-    }
-
-    static void WaitFor(Func<bool> condition, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < Bound)
-        {
-            try
-            {
-                if (condition()) return;
-            }
-            catch (Exception e) when (e is SocketException or IOException) { }
-            Thread.Sleep(100);
-        }
-        throw new TimeoutException($"timed out waiting for {what}");
-    }
-
-    /// <summary>A client that follows -MOVED and -ASK as cluster clients do.</summary>
-    static RespReply ClusterCall(int anyPort, params string[] args)
-    {
-        int port = anyPort;
-        bool asking = false;
-        for (int hop = 0; hop < 5; hop++)
-        {
-            using var c = new RespClient(port, timeoutMs: 5000);
-            if (asking) c.Call("ASKING");
-            var r = c.Call(args);
-            if (r.IsError && (r.Text!.StartsWith("MOVED ", StringComparison.Ordinal) || r.Text.StartsWith("ASK ", StringComparison.Ordinal)))
-            {
-                asking = r.Text.StartsWith("ASK ", StringComparison.Ordinal);
-                port = int.Parse(r.Text[(r.Text.LastIndexOf(':') + 1)..]);
-                continue;
-            }
-            return r;
-        }
-        throw new InvalidOperationException("too many redirections");
-    }
-
-    static string MyId(int port)
-    {
-        using var c = new RespClient(port);
-        return c.Call("CLUSTER", "MYID").Text!;
-    }
-
     [RequiresToolsFact("redis-cli")]
     public void Redis_cli_creates_reshards_and_a_killed_primary_is_replaced()
     {
@@ -107,7 +24,7 @@ public sealed class ClusterTopologyTests(ITestOutputHelper output)
             for (int i = 0; i < 6; i++)
             {
                 string dir = Directory.CreateDirectory(Path.Combine(root, "n" + i)).FullName;
-                nodes.Add(new CinnabarProcess(dir, ClusterPort(), ClusterOptions));
+                nodes.Add(new CinnabarProcess(dir, ClusterPort(), CinnabarOptions));
             }
             var create = Cli(["--cluster", "create", .. nodes.Select(n => $"127.0.0.1:{n.Port}"), "--cluster-replicas", "1", "--cluster-yes"]);
             Assert.True(create.ExitCode == 0, create.ToString());
@@ -169,104 +86,78 @@ public sealed class ClusterTopologyTests(ITestOutputHelper output)
         }
     }
 
-    static bool OwnsSlot(int port, int slot)
+    /// <summary>
+    /// A node of the other implementation joins a running cluster (add-node), takes 500 slots
+    /// with their keys by reshard, serves them, gives them back and leaves (del-node), while the
+    /// cluster stays consistent at each step.
+    /// </summary>
+    [RequiresToolsTheory("redis-server", "redis-cli")]
+    [InlineData("redis-server", "cinnabar")]
+    [InlineData("cinnabar", "redis-server")]
+    public void A_node_of_the_other_server_joins_takes_slots_serves_them_and_leaves(string clusterOf, string joiner)
     {
-        using var c = new RespClient(port, timeoutMs: 2000);
-        string myId = c.Call("CLUSTER", "MYID").Text!;
-        foreach (var range in c.Call("CLUSTER", "SLOTS").Items!)
-        {
-            long start = range.Items![0].Integer, end = range.Items[1].Integer;
-            if (slot >= start && slot <= end) return range.Items[2].Items![2].Text == myId;
-        }
-        return false;
-    }
-
-    static string Nodes(int port)
-    {
-        using var c = new RespClient(port, timeoutMs: 2000);
-        return c.Call("CLUSTER", "NODES").Text!;
-    }
-
-    static string Role(int port)
-    {
-        using var c = new RespClient(port, timeoutMs: 2000);
-        return c.Call("ROLE").Items![0].Text!;
-    }
-
-    static string? ReplicaOfId(int port)
-    {
-        using var c = new RespClient(port, timeoutMs: 2000);
-        foreach (var line in c.Call("CLUSTER", "NODES").Text!.Split('\n'))
-        {
-            var f = line.Split(' ');
-            if (f.Length > 3 && f[2].Contains("myself")) return f[3] == "-" ? null : f[3];
-        }
-        return null;
-    }
-
-    [RequiresToolsFact("redis-server", "redis-cli")]
-    public void A_cinnabar_node_joins_a_redis_server_cluster_and_serves_resharded_slots()
-    {
-        string root = Path.Combine(Path.GetTempPath(), "cinnabar-mixed-" + Guid.NewGuid().ToString("N"));
-        var redis = new List<Process>();
-        CinnabarProcess? cinnabar = null;
+        using var root = new TempRoot("cinnabar-mixed-");
+        var nodes = new List<IDisposable>();
         try
         {
-            var ports = new List<int>();
-            for (int i = 0; i < 3; i++)
+            int Start(string kind, string name)
             {
-                int port = ClusterPort();
-                string dir = Directory.CreateDirectory(Path.Combine(root, "r" + i)).FullName;
-                var psi = new ProcessStartInfo(ExternalTools.Require("redis-server")) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-                foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--cluster-enabled", "yes", "--cluster-node-timeout", NodeTimeoutMs.ToString() })
-                    psi.ArgumentList.Add(a);
-                var p = Process.Start(psi)!;
-                p.BeginOutputReadLine();
-                p.BeginErrorReadLine();
-                redis.Add(p);
-                ports.Add(port);
-                WaitFor(() => { using var c = new RespClient(port, timeoutMs: 1000); return c.CallS("PING") == "+PONG"; }, "redis-server to start");
+                if (kind == "cinnabar")
+                {
+                    var n = new CinnabarProcess(root.Dir(name), ClusterPort(), CinnabarOptions);
+                    nodes.Add(n);
+                    return n.Port;
+                }
+                var r = new RedisNode(root.Dir(name));
+                nodes.Add(r);
+                return r.Port;
             }
-            var create = Cli(["--cluster", "create", .. ports.Select(p => $"127.0.0.1:{p}"), "--cluster-yes"]);
-            Assert.True(create.ExitCode == 0, create.ToString());
-            foreach (int p in ports) WaitFor(() => Info(p, "cluster_state") == "ok", $"redis-server {p} to see the cluster ok");
-            for (int i = 0; i < 200; i++) Assert.Equal("OK", ClusterCall(ports[0], "SET", "m:" + i, "v" + i).Text);
 
-            string cdir = Directory.CreateDirectory(Path.Combine(root, "cinnabar")).FullName;
-            cinnabar = new CinnabarProcess(cdir, ClusterPort(), ClusterOptions);
+            var ports = Enumerable.Range(0, 3).Select(i => Start(clusterOf, "c" + i)).ToList();
+            ClusterCli(["create", .. ports.Select(p => $"127.0.0.1:{p}"), "--cluster-yes"]);
+            foreach (int p in ports) WaitFor(() => Info(p, "cluster_state") == "ok", $"{clusterOf} {p} to see the cluster ok");
+            var data = Load(ports[0], "m:", 2000);
+
+            int joined = Start(joiner, "joiner");
             // redis-cli refuses to add a node until the nodes agree on the configuration.
-            WaitFor(() => Cli("--cluster", "check", $"127.0.0.1:{ports[0]}").ExitCode == 0, "the redis-server nodes to agree");
-            var add = Cli("--cluster", "add-node", $"127.0.0.1:{cinnabar.Port}", $"127.0.0.1:{ports[0]}");
-            Assert.True(add.ExitCode == 0, add.ToString());
+            WaitForAgreement(ports[0]);
+            ClusterCli("add-node", $"127.0.0.1:{joined}", $"127.0.0.1:{ports[0]}");
             // Every node must know the new one by its real name (not a handshake entry): reshard's
             // SETSLOT NODE goes to all of them.
-            string cinnabarId = MyId(cinnabar.Port);
+            string joinedId = MyId(joined);
             foreach (int p in ports)
-                WaitFor(() => Nodes(p).Contains(cinnabarId, StringComparison.Ordinal) && !Nodes(p).Contains("handshake", StringComparison.Ordinal), $"redis-server {p} to know the Cinnabar node");
-            WaitFor(() => Info(cinnabar.Port, "cluster_known_nodes") == "4" && !Nodes(cinnabar.Port).Contains("handshake", StringComparison.Ordinal), "the Cinnabar node to know the others");
-            WaitFor(() => Cli("--cluster", "check", $"127.0.0.1:{cinnabar.Port}").ExitCode == 0, "all four nodes to agree");
-            // Like a redis-server node, a new node refuses RESTORE-ASKING until it sees the cluster ok.
-            WaitFor(() => Info(cinnabar.Port, "cluster_state") == "ok", "the Cinnabar node to see the cluster ok");
-            var reshard = Cli("--cluster", "reshard", $"127.0.0.1:{ports[0]}", "--cluster-from", MyId(ports[0]), "--cluster-to", MyId(cinnabar.Port),
-                "--cluster-slots", "500", "--cluster-yes");
-            Assert.True(reshard.ExitCode == 0, reshard.ToString());
-            Assert.True(OwnsSlot(cinnabar.Port, 0), "the Cinnabar node owns slot 0");
-            for (int i = 0; i < 200; i++) Assert.Equal("v" + i, ClusterCall(ports[1], "GET", "m:" + i).Text);
+                WaitFor(() => Nodes(p).Contains(joinedId, StringComparison.Ordinal) && !Nodes(p).Contains("handshake", StringComparison.Ordinal), $"{p} to know the new node");
+            WaitFor(() => Info(joined, "cluster_known_nodes") == "4" && !Nodes(joined).Contains("handshake", StringComparison.Ordinal), "the new node to know the others");
+            WaitForAgreement(joined);
+            // A new node refuses RESTORE-ASKING until it sees the cluster ok.
+            WaitFor(() => Info(joined, "cluster_state") == "ok", "the new node to see the cluster ok");
+
+            ClusterCli("reshard", $"127.0.0.1:{ports[0]}", "--cluster-from", MyId(ports[0]), "--cluster-to", joinedId, "--cluster-slots", "500", "--cluster-yes");
+            Assert.Equal(500, SlotCount(joined));
+            Assert.True(OwnsSlot(joined, 0), "the new node owns slot 0");
+            var onJoined = data.Keys.Where(k => SlotOf(k) < 500).ToList();
+            Assert.NotEmpty(onJoined);
+            using (var c = new RespClient(joined))
+                foreach (var k in onJoined) Assert.Equal(data[k], c.Call("GET", k).Text);
+            for (int i = 0; i < 50; i++) Assert.Equal("OK", ClusterCall(ports[1], "SET", "m:" + i, "w:" + i).Text);
+            for (int i = 0; i < 50; i++) data["m:" + i] = "w:" + i;
+            WaitForAgreement(ports[2]);
             var check = Cli("--cluster", "check", $"127.0.0.1:{ports[2]}");
-            Assert.True(check.ExitCode == 0, check.ToString());
             Assert.Contains("[OK] All nodes agree about slots configuration.", check.Stdout);
+            AssertEveryKeyOnItsOwner(ports[1], data);
+
+            // It leaves: its slots go back, then del-node makes every node forget it and shuts it down.
+            ClusterCli("reshard", $"127.0.0.1:{ports[0]}", "--cluster-from", joinedId, "--cluster-to", MyId(ports[0]), "--cluster-slots", "500", "--cluster-yes");
+            Assert.Equal(0, SlotCount(joined));
+            ClusterCli("del-node", $"127.0.0.1:{ports[0]}", joinedId);
+            foreach (int p in ports)
+                WaitFor(() => Info(p, "cluster_known_nodes") == "3" && Info(p, "cluster_state") == "ok", $"{p} to forget the node that left");
+            WaitForAgreement(ports[0]);
+            AssertEveryKeyOnItsOwner(ports[2], data);
         }
         finally
         {
-            cinnabar?.Dispose();
-            foreach (var p in redis)
-            {
-                try { if (!p.HasExited) p.Kill(); p.WaitForExit(5000); }
-                catch (InvalidOperationException) { }
-                p.Dispose();
-            }
-            try { Directory.Delete(root, recursive: true); }
-            catch (IOException) { }
+            foreach (var n in nodes) n.Dispose();
         }
     }
 }
