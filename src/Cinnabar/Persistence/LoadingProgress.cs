@@ -48,16 +48,6 @@ public sealed class LoadingProgress(CinnabarServer server)
 
     public void Stop() => Active = Async = false;
 
-    /// <summary>A diskless load's bytes as they arrive from the primary, before the parse (no delay, no event pass: the loop is running).</summary>
-    public void Received(long bytes) => LoadedBytes = bytes;
-
-    /// <summary>The received RDB is parsed: from here the loaded bytes are the parser's position in it.</summary>
-    public void BeginParse(long totalBytes)
-    {
-        TotalBytes = totalBytes;
-        LoadedBytes = _fileStart = 0;
-    }
-
     /// <summary>A file of the load begins (the RDB, or each AOF base and incr file): positions given to Progress count from here.</summary>
     public void BeginFile() => _fileStart = LoadedBytes;
 

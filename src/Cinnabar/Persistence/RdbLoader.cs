@@ -68,11 +68,11 @@ public static class RdbLoader
 
     /// <summary>
     /// A replica's diskless load (repl-diskless-load on-empty-db / swapdb): the RDB its primary
-    /// sent, from memory, into dbs and functions (swapdb's temporary ones, or the live ones);
-    /// expired keys are kept.
+    /// sends, read from the socket as it is parsed, into dbs and functions (swapdb's temporary
+    /// ones, or the live ones); expired keys are kept. Bytes past the RDB stay in the input.
     /// </summary>
-    public static LoadResult LoadFromMemory(CinnabarServer server, byte[] data, Database[] dbs, Scripting.FunctionLibraries functions) =>
-        LoadBytes(server, data, allowDuplicates: false, keepExpired: true, feedExpired: false, new LoadTarget(dbs, functions));
+    public static LoadResult LoadFromStream(CinnabarServer server, RdbInput input, Database[] dbs, Scripting.FunctionLibraries functions) =>
+        LoadInput(server, input, allowDuplicates: false, keepExpired: true, feedExpired: false, new LoadTarget(dbs, functions));
 
     /// <summary>rdbLoadingCtx: the databases and function libraries a load fills.</summary>
     readonly record struct LoadTarget(Database[] Dbs, Scripting.FunctionLibraries Functions)
@@ -80,16 +80,19 @@ public static class RdbLoader
         public static LoadTarget Live(CinnabarServer server) => new(server.Databases, server.Lua.Functions);
     }
 
-    static LoadResult LoadBytes(CinnabarServer server, byte[] data, bool allowDuplicates, bool keepExpired, bool feedExpired, LoadTarget? target = null)
+    static LoadResult LoadBytes(CinnabarServer server, byte[] data, bool allowDuplicates, bool keepExpired, bool feedExpired) =>
+        LoadInput(server, new RdbInput(data), allowDuplicates, keepExpired, feedExpired, LoadTarget.Live(server));
+
+    static LoadResult LoadInput(CinnabarServer server, RdbInput input, bool allowDuplicates, bool keepExpired, bool feedExpired, LoadTarget target)
     {
         var progress = server.LoadingProgress;
         bool own = !progress.Active; // DEBUG RELOAD and a replica's sync load outside start-up: loading for its duration
-        if (own) progress.Start(data.Length);
+        if (own) progress.Start(input.Available.Length);
         progress.BeginFile();
         LoadResult result;
         try
         {
-            result = LoadRio(server, target ?? LoadTarget.Live(server), data, allowDuplicates, out _, keepExpired, feedExpired);
+            result = LoadRio(server, target, input, allowDuplicates, keepExpired, feedExpired, out _);
         }
         finally
         {
@@ -123,102 +126,74 @@ public static class RdbLoader
     /// <summary>rdbLoadRio over the whole file's bytes.</summary>
     static LoadResult LoadRio(CinnabarServer server, LoadTarget target, byte[] data, bool allowDuplicates, out int end, bool keepExpired = false, bool feedExpired = false)
     {
-        if (data.Length < 9) throw ShortRead();
-        if (!data.AsSpan(0, 5).SequenceEqual("REDIS"u8))
-            throw new RdbLoadException("Wrong signature trying to load DB from file");
-        if (!int.TryParse(Encoding.ASCII.GetString(data, 5, 4), out int version) || version < 1 || version > RdbTypes.Version)
-            throw new RdbLoadException($"Can't handle RDB format version {Encoding.ASCII.GetString(data, 5, 4)}");
+        var result = LoadRio(server, target, new RdbInput(data), allowDuplicates, keepExpired, feedExpired, out long endAt);
+        end = (int)endAt;
+        return result;
+    }
 
-        var r = new RdbReader(data);
-        r.ReadBytes(9);
-        var dbs = target.Dbs;
-        var db = dbs[0];
-        long expireMs = -1, loaded = 0, expired = 0;
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        bool master = !server.IsReplica && !keepExpired;
-        var aux = new ReplicationAux();
-        var progress = server.LoadingProgress;
-        byte[] keyScratch = new byte[64], valueScratch = new byte[64];
+    /// <summary>What rdbLoadRio carries from one record to the next.</summary>
+    sealed class LoadState(CinnabarServer server, LoadTarget target, bool allowDuplicates, bool keepExpired, bool feedExpired)
+    {
+        public readonly CinnabarServer Server = server;
+        public readonly LoadTarget Target = target;
+        public readonly bool AllowDuplicates = allowDuplicates, FeedExpired = feedExpired;
+        // rdbLoadRio: a master drops keys that expired while the file sat on disk.
+        public readonly bool DropExpired = !server.IsReplica && !keepExpired;
+        public readonly long Now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        public readonly ReplicationAux Aux = new();
+        public Database Db = target.Dbs[0];
+        public long ExpireMs = -1, Loaded, Expired;
+        public byte[] KeyScratch = new byte[64], ValueScratch = new byte[64];
+    }
+
+    /// <summary>
+    /// rdbLoadRio: record after record from the input; a record cut by the end of what has been
+    /// read is parsed again after reading more (a stream), or is a short read (the end of the
+    /// source). A record takes effect only once it has been read whole. endAt is where the RDB
+    /// ends (after its checksum).
+    /// </summary>
+    static LoadResult LoadRio(CinnabarServer server, LoadTarget target, RdbInput input, bool allowDuplicates, bool keepExpired, bool feedExpired, out long endAt)
+    {
+        while (input.Available.Length < 9)
+            if (!input.Fill(9 - input.Available.Length)) throw ShortRead();
+        var header = input.Available[..9];
+        if (!header[..5].SequenceEqual("REDIS"u8))
+            throw new RdbLoadException("Wrong signature trying to load DB from file");
+        string versionText = Encoding.ASCII.GetString(header[5..9]);
+        if (!int.TryParse(versionText, out int version) || version < 1 || version > RdbTypes.Version)
+            throw new RdbLoadException($"Can't handle RDB format version {versionText}");
+        input.Consume(9);
+
+        var st = new LoadState(server, target, allowDuplicates, keepExpired, feedExpired);
         try
         {
             while (true)
             {
-                byte type = r.ReadByte();
-                switch (type)
+                var available = input.Available;
+                var r = new RdbReader(available);
+                Record record;
+                try
                 {
-                    case RdbTypes.OpExpireTime:
-                        expireMs = BinaryPrimitives.ReadInt32LittleEndian(r.ReadBytes(4)) * 1000L;
-                        continue;
-                    case RdbTypes.OpExpireTimeMs:
-                        expireMs = BinaryPrimitives.ReadInt64LittleEndian(r.ReadBytes(8));
-                        continue;
-                    case RdbTypes.OpFreq:
-                    case RdbTypes.OpIdle:
-                        // LFU frequency / LRU idle time: hints for eviction; the key starts fresh here.
-                        if (type == RdbTypes.OpFreq) r.ReadByte();
-                        else r.LoadLen();
-                        continue;
-                    case RdbTypes.OpEof:
-                        break;
-                    case RdbTypes.OpSelectDb:
-                        ulong dbid = r.LoadLen();
-                        if (dbid >= (ulong)dbs.Length)
-                            throw new RdbLoadException($"FATAL: Data file was created with a Redis server configured to handle more than {dbs.Length} databases. Exiting");
-                        db = dbs[(int)dbid];
-                        continue;
-                    case RdbTypes.OpResizeDb:
-                        // dictExpand: the db's tables are sized for its keys up front, so the load
-                        // does not grow (and rehash) them a doubling at a time.
-                        ulong dbSize = r.LoadLen(), expiresSize = r.LoadLen();
-                        if (db.Main.Count == 0 && dbSize > 0) db.Main.Resize((long)Math.Min(dbSize, int.MaxValue));
-                        if (db.Expires.Count == 0 && expiresSize > 0) db.Expires.Resize((long)Math.Min(expiresSize, int.MaxValue));
-                        continue;
-                    case RdbTypes.OpAux:
-                        LogAuxField(server, r.LoadString(), r.LoadString(), aux);
-                        continue;
-                    case RdbTypes.OpModuleAux:
-                        throw Corrupt("Module auxiliary data found but no modules are loaded (Cinnabar has no module API)");
-                    case RdbTypes.OpFunction:
-                        throw Corrupt("Pre-GA function format not supported");
-                    case RdbTypes.OpFunction2:
-                        target.Functions.LoadFromRdb(r.LoadString(), replace: allowDuplicates);
-                        continue;
-                    default:
-                        if (!RdbTypes.IsObjectType(type)) throw Corrupt($"Unknown RDB encoding type {type}");
-                        // Most keys are strings: built straight from views of the file with the
-                        // key embedded, one allocation each; other types read their key first.
-                        var keyView = r.LoadStringView(ref keyScratch);
-                        RedisObject val;
-                        try
-                        {
-                            val = type == RdbTypes.String
-                                ? RedisObject.CreateStringEncoded(keyView, r.LoadStringView(ref valueScratch))
-                                : WithKey(keyView, r.LoadObject(type, server.Config));
-                        }
-                        catch (RdbFormatException e) when (e is not RdbShortReadException)
-                        {
-                            throw Corrupt($"Bad data format loading key '{Encoding.UTF8.GetString(keyView)}': {e.Message}");
-                        }
-                        // rdbLoadRio: a master drops keys that expired while the file sat on disk.
-                        if (master && expireMs != -1 && expireMs < now)
-                        {
-                            expired++;
-                            if (feedExpired) server.Replication.FeedExpiredAtLoad(db.Id, val.KeySpan);
-                        }
-                        else
-                        {
-                            AddKey(db, val, allowDuplicates);
-                            if (expireMs != -1) db.SetExpire(val.KeySpan, expireMs);
-                            loaded++;
-                        }
-                        expireMs = -1;
-                        progress.Progress(r.Position);
-                        continue;
+                    record = ReadRecord(ref r, st);
                 }
-                break;
+                catch (RdbShortReadException)
+                {
+                    // At least as much again as this record has used, so a big value is re-read a few times at most.
+                    if (!input.Fill(Math.Max(available.Length, 16 * 1024))) throw;
+                    continue;
+                }
+                input.Consume(r.Position);
+                if (record == Record.Eof) break;
+                if (record == Record.Key) server.LoadingProgress.Progress(input.Position);
             }
-            if (version >= 5) VerifyChecksum(server, data, r.Position, r.ReadBytes(8));
-            end = r.Position;
+            if (version >= 5)
+            {
+                while (input.Available.Length < 8)
+                    if (!input.Fill(8 - input.Available.Length)) throw new RdbShortReadException();
+                VerifyChecksum(server, input, input.Available[..8]);
+                input.Consume(8);
+            }
+            endAt = input.Position;
         }
         catch (RdbShortReadException)
         {
@@ -228,7 +203,85 @@ public static class RdbLoader
         {
             throw Corrupt(e.Message);
         }
-        return new LoadResult(loaded, expired, aux.Complete);
+        return new LoadResult(st.Loaded, st.Expired, st.Aux.Complete);
+    }
+
+    enum Record { Opcode, Key, Eof }
+
+    /// <summary>One record: an opcode with its operands, a key with its value, or the EOF opcode.</summary>
+    static Record ReadRecord(ref RdbReader r, LoadState st)
+    {
+        byte type = r.ReadByte();
+        switch (type)
+        {
+            case RdbTypes.OpExpireTime:
+                st.ExpireMs = BinaryPrimitives.ReadInt32LittleEndian(r.ReadBytes(4)) * 1000L;
+                return Record.Opcode;
+            case RdbTypes.OpExpireTimeMs:
+                st.ExpireMs = BinaryPrimitives.ReadInt64LittleEndian(r.ReadBytes(8));
+                return Record.Opcode;
+            case RdbTypes.OpFreq:
+            case RdbTypes.OpIdle:
+                // LFU frequency / LRU idle time: hints for eviction; the key starts fresh here.
+                if (type == RdbTypes.OpFreq) r.ReadByte();
+                else r.LoadLen();
+                return Record.Opcode;
+            case RdbTypes.OpEof:
+                return Record.Eof;
+            case RdbTypes.OpSelectDb:
+                ulong dbid = r.LoadLen();
+                var dbs = st.Target.Dbs;
+                if (dbid >= (ulong)dbs.Length)
+                    throw new RdbLoadException($"FATAL: Data file was created with a Redis server configured to handle more than {dbs.Length} databases. Exiting");
+                st.Db = dbs[(int)dbid];
+                return Record.Opcode;
+            case RdbTypes.OpResizeDb:
+                // dictExpand: the db's tables are sized for its keys up front, so the load
+                // does not grow (and rehash) them a doubling at a time.
+                ulong dbSize = r.LoadLen(), expiresSize = r.LoadLen();
+                if (st.Db.Main.Count == 0 && dbSize > 0) st.Db.Main.Resize((long)Math.Min(dbSize, int.MaxValue));
+                if (st.Db.Expires.Count == 0 && expiresSize > 0) st.Db.Expires.Resize((long)Math.Min(expiresSize, int.MaxValue));
+                return Record.Opcode;
+            case RdbTypes.OpAux:
+                LogAuxField(st.Server, r.LoadString(), r.LoadString(), st.Aux);
+                return Record.Opcode;
+            case RdbTypes.OpModuleAux:
+                throw Corrupt("Module auxiliary data found but no modules are loaded (Cinnabar has no module API)");
+            case RdbTypes.OpFunction:
+                throw Corrupt("Pre-GA function format not supported");
+            case RdbTypes.OpFunction2:
+                st.Target.Functions.LoadFromRdb(r.LoadString(), replace: st.AllowDuplicates);
+                return Record.Opcode;
+            default:
+                if (!RdbTypes.IsObjectType(type)) throw Corrupt($"Unknown RDB encoding type {type}");
+                // Most keys are strings: built straight from views of the file with the
+                // key embedded, one allocation each; other types read their key first.
+                var keyView = r.LoadStringView(ref st.KeyScratch);
+                RedisObject val;
+                try
+                {
+                    val = type == RdbTypes.String
+                        ? RedisObject.CreateStringEncoded(keyView, r.LoadStringView(ref st.ValueScratch))
+                        : WithKey(keyView, r.LoadObject(type, st.Server.Config));
+                }
+                catch (RdbFormatException e) when (e is not RdbShortReadException)
+                {
+                    throw Corrupt($"Bad data format loading key '{Encoding.UTF8.GetString(keyView)}': {e.Message}");
+                }
+                if (st.DropExpired && st.ExpireMs != -1 && st.ExpireMs < st.Now)
+                {
+                    st.Expired++;
+                    if (st.FeedExpired) st.Server.Replication.FeedExpiredAtLoad(st.Db.Id, val.KeySpan);
+                }
+                else
+                {
+                    AddKey(st.Db, val, st.AllowDuplicates);
+                    if (st.ExpireMs != -1) st.Db.SetExpire(val.KeySpan, st.ExpireMs);
+                    st.Loaded++;
+                }
+                st.ExpireMs = -1;
+                return Record.Key;
+        }
     }
 
     /// <summary>rdbSaveInfo as a load finds it: the repl-id, repl-offset and repl-stream-db aux fields.</summary>
@@ -259,16 +312,17 @@ public static class RdbLoader
     }
 
     /// <summary>The 8-byte footer: zero means saved with rdbchecksum no; otherwise it must match (when rdbchecksum is on here).</summary>
-    static void VerifyChecksum(CinnabarServer server, byte[] data, int end, ReadOnlySpan<byte> footer)
+    /// <summary>The footer against the CRC-64 of everything before it (the input is positioned at the footer).</summary>
+    static void VerifyChecksum(CinnabarServer server, RdbInput input, ReadOnlySpan<byte> footer)
     {
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(footer);
-        if (!server.Config.GetBool("rdbchecksum")) return;
+        if (!server.Config.GetBool("rdbchecksum") || !input.Checksummed) return;
         if (stored == 0)
         {
             server.Log.Notice("RDB file was saved with checksum disabled: no check performed.");
             return;
         }
-        ulong expected = Crc64.Compute(0, data.AsSpan(0, end));
+        ulong expected = input.ChecksumUpTo(input.Position);
         if (stored != expected)
             throw new RdbLoadException($"Wrong RDB checksum expected: ({expected:x}) got ({stored:x}). Aborting now.",
                 "Internal error in RDB reading: RDB CRC error");

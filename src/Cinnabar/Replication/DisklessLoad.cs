@@ -4,8 +4,9 @@
 // untouched until the new one is whole: then they swap, and a failed or cut transfer discards the
 // temporary ones. When the primary continues the replica's own history (same replication id), the
 // old dataset keeps serving reads meanwhile (async_loading: only no-async-loading commands get
-// -LOADING). The RDB is received into memory by the event loop and parsed when complete, with
-// client events processed between keys, as Redis's rdbLoadRio does with processEventsWhileBlocked.
+// -LOADING). The RDB is parsed as it comes off the socket (never held whole), with client events
+// processed between keys and while the primary is slow, as Redis's rdbLoadRio does with
+// processEventsWhileBlocked.
 using Cinnabar.Keyspace;
 using Cinnabar.Scripting;
 
@@ -55,18 +56,18 @@ public sealed class DisklessLoad
     }
 
     /// <summary>
-    /// rdbLoadRioWithLoadingCtx into the targets, processing client events between keys. Throws
-    /// RdbLoadException (the load then ends with Fail).
+    /// rdbLoadRioWithLoadingCtx into the targets, reading the primary's socket as it goes and
+    /// processing client events between keys. Throws RdbLoadException (the load then ends with
+    /// Fail). What the input holds past the RDB's end is left in it (the EOF mark).
     /// </summary>
-    public void Parse(byte[] rdb)
+    public void Parse(Persistence.RdbInput input)
     {
         var progress = _server.LoadingProgress;
         bool processEvents = progress.ProcessEvents;
         progress.ProcessEvents = true;
-        progress.BeginParse(rdb.Length);
         try
         {
-            Persistence.RdbLoader.LoadFromMemory(_server, rdb, TargetDbs, TargetFunctions);
+            Persistence.RdbLoader.LoadFromStream(_server, input, TargetDbs, TargetFunctions);
         }
         finally
         {

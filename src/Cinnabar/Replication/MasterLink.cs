@@ -60,7 +60,8 @@ internal sealed class MasterLink : Networking.IFileEventHandler
     readonly byte[] _lastBytes = new byte[EofMarkLength];
     FileStream? _tempFile;
     string? _tempPath;
-    MemoryStream? _memory;
+    bool _diskless; // repl-diskless-load: the RDB is parsed from the socket as it arrives
+    bool _markSeen; // the EOF mark has been read: the diskless transfer is complete
     readonly byte[] _readBuffer = new byte[16 * 1024];
 
     public MasterLink(CinnabarServer server, ReplicationReplica owner, Socket socket)
@@ -320,12 +321,12 @@ internal sealed class MasterLink : Networking.IFileEventHandler
         _owner.LinkFailed(this, reconnect: false);
     }
 
-    /// <summary>Prepares to receive the RDB: a temp file for a disk load, memory for a diskless one.</summary>
+    /// <summary>Prepares to receive the RDB: a temp file for a disk load; a diskless one is parsed from the socket.</summary>
     void StartTransfer()
     {
         if (_owner.UseDisklessLoad())
         {
-            _memory = new MemoryStream();
+            _diskless = true;
         }
         else
         {
@@ -363,7 +364,7 @@ internal sealed class MasterLink : Networking.IFileEventHandler
             _owner.LinkFailed(this, reconnect: false);
             return;
         }
-        string target = _memory != null ? "to parser" : "to disk";
+        string target = _diskless ? "to parser" : "to disk";
         if (line.StartsWith("$EOF:") && line.Length >= 5 + EofMarkLength)
         {
             _useMark = true;
@@ -383,8 +384,81 @@ internal sealed class MasterLink : Networking.IFileEventHandler
             TransferSize = size;
             _server.Log.Notice($"MASTER <-> REPLICA sync: receiving {size} bytes from master {target}");
         }
-        if (_memory != null) _owner.BeginDisklessLoad(this, TransferSize);
+        if (_diskless)
+        {
+            LoadFromSocket();
+            return;
+        }
         if (!_useMark && TransferSize == 0) PayloadComplete();
+    }
+
+    /// <summary>
+    /// readSyncBulkPayload's diskless branch: the socket leaves the event loop and the load reads
+    /// it as the parser needs bytes (rioConnRead), so the transfer is never held whole; client
+    /// events are processed between keys and while waiting for the primary's next bytes.
+    /// </summary>
+    void LoadFromSocket()
+    {
+        _owner.BeginDisklessLoad(this, TransferSize);
+        Detach();
+        var input = new Persistence.RdbInput(ReadForLoad, _server.Config.GetBool("rdbchecksum"));
+        _owner.FullSyncPayloadReceived(this, _socket, MasterReplId, MasterInitialOffset, _useMark, path: null, input);
+    }
+
+    /// <summary>
+    /// rioConnRead: up to count bytes of the transfer (never past an announced length, so the
+    /// stream after it stays in the socket), waiting at most repl-timeout for them; 0 when the
+    /// link is lost or timed out, which the load reports as a short read.
+    /// </summary>
+    int ReadForLoad(byte[] buffer, int offset, int count)
+    {
+        if (!_useMark) count = (int)Math.Min(count, TransferSize - TransferRead);
+        if (count <= 0 || _markSeen) return 0;
+        long lastIo = Environment.TickCount64;
+        while (true)
+        {
+            int n = _socket.Receive(buffer, offset, count, SocketFlags.None, out var err);
+            if (err == SocketError.WouldBlock)
+            {
+                if (Environment.TickCount64 - lastIo > _server.Config.GetLong("repl-timeout") * 1000)
+                {
+                    _server.Log.Warning("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+                    return 0;
+                }
+                // The loop serves other clients while the primary is slow (they get -LOADING, or
+                // the old dataset with async loading), then waits a little for the socket.
+                _server.ProcessEventsWhileBlocked();
+                _socket.Poll(10_000, SelectMode.SelectRead);
+                continue;
+            }
+            if (err != SocketError.Success || n == 0) return 0; // the load logs the short read, as Redis's rdbLoad does
+            _server.Stats.NetReplInputBytes += n;
+            TransferRead += n;
+            LastIoMs = _server.NowMs;
+            // The primary sends nothing after the mark until our first ACK: the transfer ends here.
+            if (_useMark) _markSeen = RememberLastBytes(buffer.AsSpan(offset, n));
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// After a diskless load with an EOF mark: the 40 bytes after the RDB (some may already be
+    /// in leftover, read past the RDB's end) must be the mark the "$EOF:" line announced.
+    /// </summary>
+    public bool ReadEofMark(ReadOnlySpan<byte> leftover)
+    {
+        var mark = new byte[EofMarkLength];
+        int have = Math.Min(leftover.Length, EofMarkLength);
+        leftover[..have].CopyTo(mark);
+        while (have < EofMarkLength)
+        {
+            int n = ReadForLoad(mark, have, EofMarkLength - have);
+            if (n == 0) break;
+            have += n;
+        }
+        if (have == EofMarkLength && leftover.Length <= EofMarkLength && mark.AsSpan().SequenceEqual(_eofMark)) return true;
+        _server.Log.Warning("Replication stream EOF marker is broken");
+        return false;
     }
 
     /// <summary>readSyncBulkPayload's data part: exactly the announced bytes (or up to the EOF mark), then the load.</summary>
@@ -405,21 +479,10 @@ internal sealed class MasterLink : Networking.IFileEventHandler
             _server.Stats.NetReplInputBytes += n;
             LastIoMs = _server.NowMs;
             var data = _readBuffer.AsSpan(0, n);
-            bool eof = false;
-            if (_useMark)
-            {
-                if (n >= EofMarkLength) data[^EofMarkLength..].CopyTo(_lastBytes);
-                else
-                {
-                    Buffer.BlockCopy(_lastBytes, n, _lastBytes, 0, EofMarkLength - n);
-                    data.CopyTo(_lastBytes.AsSpan(EofMarkLength - n));
-                }
-                eof = _lastBytes.AsSpan().SequenceEqual(_eofMark);
-            }
+            bool eof = _useMark && RememberLastBytes(data);
             try
             {
-                if (_tempFile != null) _tempFile.Write(data);
-                else _memory!.Write(data);
+                _tempFile!.Write(data);
             }
             catch (IOException e)
             {
@@ -428,7 +491,6 @@ internal sealed class MasterLink : Networking.IFileEventHandler
                 return;
             }
             TransferRead += n;
-            if (_memory != null) _server.LoadingProgress.Received(TransferRead);
             if (!_useMark && TransferRead == TransferSize) eof = true;
             if (eof)
             {
@@ -438,36 +500,40 @@ internal sealed class MasterLink : Networking.IFileEventHandler
         }
     }
 
-    /// <summary>The whole RDB is here (the EOF mark removed): the socket is handed over and the payload loaded.</summary>
+    /// <summary>Keeps the transfer's last 40 bytes; true when they are the EOF mark.</summary>
+    bool RememberLastBytes(ReadOnlySpan<byte> data)
+    {
+        if (data.Length >= EofMarkLength) data[^EofMarkLength..].CopyTo(_lastBytes);
+        else
+        {
+            Buffer.BlockCopy(_lastBytes, data.Length, _lastBytes, 0, EofMarkLength - data.Length);
+            data.CopyTo(_lastBytes.AsSpan(EofMarkLength - data.Length));
+        }
+        return _lastBytes.AsSpan().SequenceEqual(_eofMark);
+    }
+
+    /// <summary>The whole RDB is on disk (the EOF mark removed): the socket is handed over and the file loaded.</summary>
     void PayloadComplete()
     {
-        if (_useMark)
+        string path;
+        try
         {
-            if (_tempFile != null) _tempFile.SetLength(TransferRead - EofMarkLength);
-            else _memory!.SetLength(TransferRead - EofMarkLength);
+            if (_useMark) _tempFile!.SetLength(TransferRead - EofMarkLength);
+            _tempFile!.Flush(flushToDisk: true);
+            _tempFile.Dispose();
+            _tempFile = null;
+            path = Persistence.RdbFile.PathOf(_server);
+            File.Move(_tempPath!, path, overwrite: true);
+            _tempPath = null;
         }
-        byte[]? inMemory = _memory?.ToArray();
-        string? path = null;
-        if (_tempFile != null)
+        catch (IOException e)
         {
-            try
-            {
-                _tempFile.Flush(flushToDisk: true);
-                _tempFile.Dispose();
-                _tempFile = null;
-                path = Persistence.RdbFile.PathOf(_server);
-                File.Move(_tempPath!, path, overwrite: true);
-                _tempPath = null;
-            }
-            catch (IOException e)
-            {
-                _server.Log.Warning($"Failed trying to rename the temp DB into {_server.Config.GetString("dbfilename")} in MASTER <-> REPLICA synchronization: {e.Message}");
-                _owner.LinkFailed(this, reconnect: true);
-                return;
-            }
+            _server.Log.Warning($"Failed trying to rename the temp DB into {_server.Config.GetString("dbfilename")} in MASTER <-> REPLICA synchronization: {e.Message}");
+            _owner.LinkFailed(this, reconnect: true);
+            return;
         }
         Detach();
-        _owner.FullSyncPayloadReceived(_socket, MasterReplId, MasterInitialOffset, _useMark, path, inMemory);
+        _owner.FullSyncPayloadReceived(this, _socket, MasterReplId, MasterInitialOffset, _useMark, path, streamed: null);
     }
 
     /// <summary>The socket leaves this handler (it becomes the master client's, or is closed by Close).</summary>
@@ -494,6 +560,5 @@ internal sealed class MasterLink : Networking.IFileEventHandler
             catch (IOException) { }
             _tempPath = null;
         }
-        _memory = null;
     }
 }

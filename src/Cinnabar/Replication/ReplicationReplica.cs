@@ -207,9 +207,10 @@ public sealed class ReplicationReplica
     }
 
     /// <summary>readSyncBulkPayload's end: the RDB replaces the dataset and the master client starts at its offset.</summary>
-    internal void FullSyncPayloadReceived(Socket socket, string replId, long offset, bool usedMark, string? path, byte[]? inMemory)
+    internal void FullSyncPayloadReceived(MasterLink link, Socket socket, string replId, long offset, bool usedMark, string? path, Persistence.RdbInput? streamed)
     {
-        _link = null;
+        // A diskless load reads the link's socket: INFO shows the transfer's progress until it ends.
+        if (streamed == null) _link = null;
         State = ReplState.Transfer; // while the load runs (clients are served between keys)
         var diskless = _disklessLoad;
         _disklessLoad = null;
@@ -229,13 +230,20 @@ public sealed class ReplicationReplica
         }
         else
         {
+            bool loaded;
             try
             {
-                diskless.Parse(inMemory!);
+                diskless.Parse(streamed!);
+                loaded = !usedMark || link.ReadEofMark(streamed!.Available);
             }
             catch (Persistence.RdbLoadException e)
             {
                 foreach (var line in e.Lines) _server.Log.Warning(line);
+                loaded = false;
+            }
+            _link = null;
+            if (!loaded)
+            {
                 diskless.Fail();
                 socket.Dispose();
                 State = ReplState.Connect;

@@ -156,4 +156,49 @@ public class DisklessLoadTests
             r.Call("REPLICAOF", "NO", "ONE");
         }
     }
+
+    /// <summary>
+    /// The replica parses the RDB as it comes off the socket (rioConnRead), so keys are loaded
+    /// while the primary is still sending, and a transfer cut in the middle is a short read of
+    /// the RDB, logged as Redis logs it.
+    /// </summary>
+    [Fact]
+    public void A_diskless_load_parses_as_the_bytes_arrive_and_a_cut_is_a_short_read()
+    {
+        using var primaryFx = Primary();
+        using var replicaFx = Replica("on-empty-db");
+        var log = new StringWriter();
+        replicaFx.Server.Log.Console = TextWriter.Synchronized(log);
+        using var p = primaryFx.Connect();
+        using var r = replicaFx.Connect();
+        p.Call("DEBUG", "POPULATE", "400", "master", "1000");
+        p.Call("CONFIG", "SET", "rdb-key-save-delay", "10000"); // 10 ms a key: 4 s of transfer
+        r.Call("REPLICAOF", "127.0.0.1", primaryFx.Port.ToString());
+        try
+        {
+            WaitFor(() => Info(r, "loading", "persistence") == "1", "the replica to be loading");
+            // The parser's position moves while the primary is still sending.
+            WaitFor(() => long.Parse(Info(r, "loading_loaded_bytes", "persistence")) > 20_000, "keys to be parsed during the transfer");
+            Assert.Equal("1", Info(r, "loading", "persistence"));
+            Assert.True(long.Parse(Info(r, "master_sync_read_bytes")) >= long.Parse(Info(r, "loading_loaded_bytes", "persistence")));
+            p.Call("CONFIG", "SET", "repl-diskless-sync-delay", "5");
+            Assert.Equal(":1", p.CallS("CLIENT", "KILL", "TYPE", "replica"));
+            WaitFor(() => Info(r, "loading", "persistence") == "0", "the cut load to end");
+            string text = log.ToString();
+            Assert.Contains("Short read or OOM loading DB. Unrecoverable error, aborting now.", text);
+            Assert.Contains("Internal error in RDB reading", text);
+            Assert.Contains("Failed trying to load the MASTER synchronization DB from socket, check server logs.", text);
+            Assert.Equal(":0", r.CallS("DBSIZE")); // on-empty-db never serves half a dataset
+            p.Call("CONFIG", "SET", "rdb-key-save-delay", "0");
+            p.Call("CONFIG", "SET", "repl-diskless-sync-delay", "0");
+            WaitForSync(r);
+            WaitForOffsets(p, r);
+            Assert.Equal(Digest(p), Digest(r));
+        }
+        finally
+        {
+            p.Call("CONFIG", "SET", "rdb-key-save-delay", "0");
+            r.Call("REPLICAOF", "NO", "ONE");
+        }
+    }
 }
