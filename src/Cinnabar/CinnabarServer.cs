@@ -56,6 +56,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly Tracking.Tracking Tracking;
     public readonly Networking.Monitor Monitors;
     public readonly SlowLog SlowLog;
+    public readonly LatencyMonitor Latency;
     /// <summary>The primary side of replication and the replication history: replicas, their stream, the backlog (Replication/ReplicationPrimary.cs).</summary>
     public readonly ReplicationPrimary Replication;
     /// <summary>The replica side: REPLICAOF, the link to the primary, the master client (Replication/ReplicationReplica.cs).</summary>
@@ -155,6 +156,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Tracking = new Tracking.Tracking(this);
         Monitors = new Networking.Monitor(this);
         SlowLog = new SlowLog(this);
+        Latency = new LatencyMonitor(Config);
         Replication = new ReplicationPrimary(this);
         ReplicaSide = new ReplicationReplica(this);
         Failover = new Failover(this);
@@ -193,7 +195,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Databases = new Database[Config.Databases];
         bool indexSlots = Config.GetBool("cluster-enabled"); // immutable: a database indexes its slots for life
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, this, KeyspaceMemory, indexSlots);
-        _activeExpire = new ActiveExpire(Databases, Config, Stats, () => NowMs);
+        _activeExpire = new ActiveExpire(Databases, Config, Stats, Latency, () => NowMs);
         Clock.UpdateCachedTime();
         // Bound and registered before the banner and the load, as Redis's initServer (so a client
         // that read the banner's PID can connect): while the dataset loads on this thread, the

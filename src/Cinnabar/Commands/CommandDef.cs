@@ -66,6 +66,9 @@ public sealed class CommandDef
     // Statistics (INFO commandstats).
     public long Calls, MicrosecondsTotal, RejectedCalls, FailedCalls;
 
+    /// <summary>latency_histogram (INFO latencystats, LATENCY HISTOGRAM): created on the first call recorded with latency-tracking on.</summary>
+    public Server.CommandLatencyHistogram? LatencyHistogram;
+
     public bool Has(CommandFlags f) => (Flags & f) != 0;
 
     public bool IsImplemented => Handler != null || (Subcommands != null && Subcommands.Values.Any(s => s.Handler != null));

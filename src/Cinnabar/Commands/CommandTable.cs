@@ -193,6 +193,17 @@ public sealed class CommandTable
     public static CommandDef? LookupSub(CommandDef parent, ReadOnlySpan<byte> name) =>
         parent.Subcommands == null ? null : Find(parent.SubcommandLookup, name, implementedOnly: true);
 
+    /// <summary>lookupCommandBySds: "name" or "container|sub", implemented ones only.</summary>
+    public CommandDef? LookupBySds(string name)
+    {
+        var parts = name.Split('|');
+        if (parts.Length > 2) return null;
+        var cmd = Lookup(System.Text.Encoding.UTF8.GetBytes(parts[0]));
+        if (cmd == null || parts.Length == 1) return cmd;
+        var sub = LookupSub(cmd, System.Text.Encoding.UTF8.GetBytes(parts[1]));
+        return sub?.Handler != null ? sub : null;
+    }
+
     /// <summary>Finds any Redis 7.0 command (implemented or not) by name.</summary>
     public CommandDef? LookupAny(string name) => _all.GetValueOrDefault(name.ToLowerInvariant());
 

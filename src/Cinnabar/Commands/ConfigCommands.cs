@@ -134,7 +134,12 @@ public static class ConfigCommands
         c.Reply.Ok();
     }
 
-    static void ResetCommandStats(CommandDef cmd) => cmd.Calls = cmd.MicrosecondsTotal = cmd.RejectedCalls = cmd.FailedCalls = 0;
+    /// <summary>resetCommandTableStats: the counters, and the latency histogram (cleared in place, so recording stays allocation-free).</summary>
+    static void ResetCommandStats(CommandDef cmd)
+    {
+        cmd.Calls = cmd.MicrosecondsTotal = cmd.RejectedCalls = cmd.FailedCalls = 0;
+        cmd.LatencyHistogram?.Reset();
+    }
 
     [Command("config|rewrite")]
     static void ConfigRewriteCommand(Client c)

@@ -1,11 +1,12 @@
 // Command dispatch (Redis's processCommand + call): resolves argv against the command table,
 // runs the checks in Redis's order (unknown command, arity, protected commands, auth, MULTI
 // restrictions, ACL, OOM, read-only replica, Pub/Sub context, loading, busy script, MULTI queueing), then calls
-// the handler. call() measures the command (commandstats, the dirty delta) and runs the
-// post-call steps in Redis's order: slowlog, MONITOR, propagation of what changed, tracking;
-// at the end of the outermost call the unit's commands leave (propagatePendingCommands) and
-// pending invalidations go out; then clients unblocked by the command are served, each
-// through call() too, so a served BLPOP is counted, logged and propagated like any command.
+// the handler. call() measures the command (commandstats, latency monitor and histogram, the
+// dirty delta) and runs the post-call steps in Redis's order: slowlog, MONITOR, propagation of
+// what changed, tracking; at the end of the outermost call the unit's commands leave
+// (propagatePendingCommands) and pending invalidations go out; then clients unblocked by the
+// command are served, each through call() too, so a served BLPOP is counted, logged and
+// propagated like any command.
 using System.Diagnostics;
 using System.Text;
 using Cinnabar.Networking;
@@ -232,22 +233,31 @@ public sealed class Dispatcher
         }
     }
 
-    /// <summary>updateStatsOnUnblock: a blocked client answered without being served (timeout, CLIENT UNBLOCK) is counted now.</summary>
-    public void CountUnblocked(Client c, Keyspace.BlockState st)
+    /// <summary>
+    /// updateStatsOnUnblock: a blocked client answered without being served (timeout, CLIENT
+    /// UNBLOCK, a redirection) is counted now; failed when its answer is an error.
+    /// </summary>
+    public void CountUnblocked(Client c, Keyspace.BlockState st, bool failed = false)
     {
         if (st.Cmd == null) return;
         var args = c.Args;
         c.Args = st.Argv!;
-        RecordCall(c, st.Cmd, st.DurationUs, failed: false);
+        RecordCall(c, st.Cmd, st.DurationUs, failed);
         c.Args = args;
     }
 
-    /// <summary>commandstats, the server's command count and the slowlog, for a command that ran (or was answered after blocking).</summary>
+    /// <summary>
+    /// commandstats, the command's latency histogram, the server's command count and the
+    /// slowlog, for a command that ran (or was answered after blocking).
+    /// </summary>
     void RecordCall(Client c, CommandDef cmd, long durationUs, bool failed)
     {
         cmd.Calls++;
         cmd.MicrosecondsTotal += durationUs;
         if (failed) cmd.FailedCalls++;
+        c.Reply.ErrorsAccounted = c.Reply.ErrorsWritten;
+        // updateCommandLatencyHistogram records nanoseconds; the counters exist from the first call.
+        if (_server.Config.LatencyTracking) (cmd.LatencyHistogram ??= new()).Record(durationUs * 1000);
         _server.Stats.NumCommands++;
         _server.SlowLog.AfterCall(c, cmd, durationUs);
     }
@@ -289,6 +299,15 @@ public sealed class Dispatcher
             _chainTimestamp = end;
         }
         long durationUs = (long)Stopwatch.GetElapsedTime(start, end).TotalMicroseconds;
+        // latencyAddSampleIfNeeded: every call reports, a blocking one with its part so far; a
+        // served client's serving is "command-unblocking", as updateStatsOnUnblock reports it.
+        long latencyThreshold = _server.Config.LatencyMonitorThreshold;
+        if (latencyThreshold != 0 && durationUs / 1000 >= latencyThreshold && served)
+        {
+            string latencyEvent = serve != null ? Server.LatencyMonitor.CommandUnblocking
+                : cmd.Has(CommandFlags.Fast) ? Server.LatencyMonitor.FastCommand : Server.LatencyMonitor.Command;
+            _server.Latency.AddSample(latencyEvent, durationUs / 1000);
+        }
         bool blocked = c.HasFlag(ClientFlags.Blocked) && serve == null;
         if (blocked)
         {
@@ -301,7 +320,8 @@ public sealed class Dispatcher
         else if (served)
         {
             if (serve != null) durationUs += c.BlockState!.DurationUs;
-            RecordCall(c, cmd, durationUs, failed: c.Reply.ErrorsWritten != errorsBefore);
+            // Failed when it wrote an error no nested call counted (prev_err_count).
+            RecordCall(c, cmd, durationUs, failed: c.Reply.ErrorsWritten > Math.Max(errorsBefore, c.Reply.ErrorsAccounted));
         }
         // A served client's command was shown when it first ran.
         if (serve == null) _server.Monitors.AfterCall(c, cmd);

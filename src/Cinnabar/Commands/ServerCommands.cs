@@ -32,7 +32,7 @@ public static class ServerCommands
         c.Reply.ArrayLen(c.Args.Count - 2);
         for (int i = 2; i < c.Args.Count; i++)
         {
-            var cmd = LookupBySds(c.Server.Commands, c.Args.ToStringAt(i));
+            var cmd = c.Server.Commands.LookupBySds(c.Args.ToStringAt(i));
             if (cmd == null) c.Reply.Null();
             else WriteInfo(c.Reply, cmd);
         }
@@ -47,7 +47,7 @@ public static class ServerCommands
         {
             for (int i = 2; i < c.Args.Count; i++)
             {
-                var cmd = LookupBySds(c.Server.Commands, c.Args.ToStringAt(i));
+                var cmd = c.Server.Commands.LookupBySds(c.Args.ToStringAt(i));
                 if (cmd != null) found.Add(cmd);
             }
         }
@@ -168,17 +168,6 @@ public static class ServerCommands
         "GETKEYSANDFLAGS <full-command>",
         "    Return the keys and the access flags from a full Redis command.",
     ]);
-
-    /// <summary>lookupCommandBySds: "name" or "container|sub", implemented ones only.</summary>
-    static CommandDef? LookupBySds(CommandTable table, string name)
-    {
-        var parts = name.Split('|');
-        if (parts.Length > 2) return null;
-        var cmd = table.Lookup(System.Text.Encoding.UTF8.GetBytes(parts[0]));
-        if (cmd == null || parts.Length == 1) return cmd;
-        var sub = CommandTable.LookupSub(cmd, System.Text.Encoding.UTF8.GetBytes(parts[1]));
-        return sub?.Handler != null ? sub : null;
-    }
 
     static IEnumerable<CommandDef> ImplementedSubcommands(CommandDef cmd) =>
         cmd.Subcommands?.Values.Where(s => s.Handler != null) ?? [];

@@ -19,6 +19,7 @@ public sealed class ActiveExpire
     readonly Database[] _dbs;
     readonly ServerConfig _config;
     readonly ServerStats _stats;
+    readonly LatencyMonitor _latency;
     readonly Func<long> _now;
 
     int _currentDb;
@@ -33,8 +34,9 @@ public sealed class ActiveExpire
     readonly Action<ExpireEntry> _visit;
     readonly List<byte[]> _toExpire = new();
 
-    public ActiveExpire(Database[] dbs, ServerConfig config, ServerStats stats, Func<long> nowMs)
+    public ActiveExpire(Database[] dbs, ServerConfig config, ServerStats stats, LatencyMonitor latency, Func<long> nowMs)
     {
+        _latency = latency;
         _dbs = dbs;
         _config = config;
         _stats = stats;
@@ -140,7 +142,9 @@ public sealed class ActiveExpire
         }
         LastCycleSampled = totalSampled;
         LastCycleExpired = totalExpired;
-        _stats.ExpireCycleTimeUsedUs += (long)sw.Elapsed.TotalMicroseconds;
+        long elapsedUs = (long)sw.Elapsed.TotalMicroseconds;
+        _stats.ExpireCycleTimeUsedUs += elapsedUs;
+        _latency.AddSampleIfNeeded(LatencyMonitor.ExpireCycle, elapsedUs / 1000);
         double currentPerc = totalSampled > 0 ? (double)totalExpired / totalSampled : 0;
         _stalePerc = currentPerc * 0.05 + _stalePerc * 0.95;
         _stats.ExpiredStalePerc = _stalePerc;

@@ -148,7 +148,7 @@ public sealed class BlockingKeys
             if (st.Type is not (BlockType.List or BlockType.ZSet or BlockType.Stream) || st.Keys.Count == 0) continue;
             if (redirect(c, st.Keys[0]) is not { } error) continue;
             c.Reply.Error(error);
-            _server.Dispatcher.CountUnblocked(c, st);
+            _server.Dispatcher.CountUnblocked(c, st, failed: true);
             UnblockClient(c, requeue: true);
             _server.Clients.QueueReplyWrite(c);
         }
@@ -273,7 +273,7 @@ public sealed class BlockingKeys
         if (!c.HasFlag(ClientFlags.Blocked) || !_blocked.Contains(c) || c.BlockState!.Type == BlockType.Shutdown) return false;
         if (error) c.Reply.Error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
         else ReplyToTimedOut(c);
-        _server.Dispatcher.CountUnblocked(c, c.BlockState!);
+        _server.Dispatcher.CountUnblocked(c, c.BlockState!, failed: error);
         UnblockClient(c, requeue: true);
         _server.Clients.QueueReplyWrite(c);
         return true;

@@ -171,7 +171,16 @@ public sealed class Evictor
         return result;
     }
 
+    /// <summary>The eviction loop, reported to the latency monitor as eviction-cycle (each delete as eviction-del).</summary>
     EvictResult EvictLoop(MaxmemoryPolicy policy, long toFree)
+    {
+        long latency = _server.Latency.StartMonitor();
+        var result = EvictKeys(policy, toFree);
+        _server.Latency.EndMonitor(LatencyMonitor.EvictionCycle, latency);
+        return result;
+    }
+
+    EvictResult EvictKeys(MaxmemoryPolicy policy, long toFree)
     {
         long timeLimitUs = Eviction.TimeLimitUs((int)_server.Config.GetLong("maxmemory-eviction-tenacity"));
         long start = Stopwatch.GetTimestamp();
@@ -183,7 +192,9 @@ public sealed class Evictor
             var (db, key) = (policy & MaxmemoryPolicy.FlagRandom) != 0 ? PickRandom(policy, dbs) : PickFromPool(policy, dbs);
             if (key == null) return EvictResult.Fail; // nothing to free
             long before = db!.UsedMemory;
+            long deleteLatency = _server.Latency.StartMonitor();
             db.Delete(key);
+            _server.Latency.EndMonitor(LatencyMonitor.EvictionDel, deleteLatency);
             // Only the keyspace bytes count: buffers for the DEL's propagation are freed later.
             freed += before - db.UsedMemory;
             _server.OnKeyEvicted(db, key);

@@ -194,6 +194,7 @@ public sealed class AppendOnlyFile : IDisposable
             _server.Log.Notice("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
         }
         _flushPostponedStart = 0;
+        long latency = _server.Latency.StartMonitor();
         try
         {
             RandomAccess.Write(_handle!, _buf.AsSpan(0, _bufLen), _fileOffset);
@@ -216,6 +217,10 @@ public sealed class AppendOnlyFile : IDisposable
             LastWriteOk = false;
             return;
         }
+        // A slow write is logged under what else was going on, and under aof-write for all of them.
+        _server.Latency.EndMonitor(syncInProgress ? LatencyMonitor.AofWritePendingFsync
+            : HasActiveChildProcess() ? LatencyMonitor.AofWriteActiveChild : LatencyMonitor.AofWriteAlone, latency);
+        _server.Latency.EndMonitor(LatencyMonitor.AofWrite, latency);
         if (!LastWriteOk)
         {
             _server.Log.Warning("AOF write error looks solved, Redis can write again.");
@@ -234,6 +239,7 @@ public sealed class AppendOnlyFile : IDisposable
         if (Config.NoAppendfsyncOnRewrite && HasActiveChildProcess()) return;
         if (fsync == AofFsync.Always)
         {
+            long latency = _server.Latency.StartMonitor();
             try
             {
                 FileSync.DataSync(_handle!);
@@ -243,6 +249,7 @@ public sealed class AppendOnlyFile : IDisposable
                 _server.Log.Warning($"Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e.Message}. Exiting...");
                 Environment.Exit(1);
             }
+            _server.Latency.EndMonitor(LatencyMonitor.AofFsyncAlways, latency);
             FsyncOffset = CurrentSize;
             _lastFsync = UnixTime;
         }

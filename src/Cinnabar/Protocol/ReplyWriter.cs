@@ -43,6 +43,13 @@ public sealed class ReplyWriter
     /// <summary>Errors written since the last reset: the dispatcher uses it for failed_calls.</summary>
     public int ErrorsWritten;
 
+    /// <summary>
+    /// ErrorsWritten when call() last counted this client's command: errors a nested call (a
+    /// command inside EXEC) already counted are not the outer command's failure, as Redis's
+    /// prev_err_count has it.
+    /// </summary>
+    public int ErrorsAccounted;
+
     public ReplyWriter(ReplyBuffer output) => _out = output;
 
     public bool Resp3 => Protocol >= 3;

@@ -67,8 +67,7 @@ public static class Info
             case "modules": sb.Append("# Modules\r\n"); break;
             case "commandstats": CommandStatsSection(s, sb); break;
             case "errorstats": ErrorStatsSection(s, sb); break;
-            // Per-command latency histograms are not kept; the section is present and empty.
-            case "latencystats": sb.Append("# Latencystats\r\n"); break;
+            case "latencystats": LatencyStatsSection(s, sb); break;
             case "cluster": sb.Append("# Cluster\r\ncluster_enabled:").Append(s.Cluster != null ? 1 : 0).Append("\r\n"); break;
             case "keyspace": KeyspaceSection(s, sb); break;
             case "gc": GcSection(sb); break;
@@ -392,6 +391,33 @@ public static class Info
         double perCall = cmd.Calls == 0 ? 0 : (double)cmd.MicrosecondsTotal / cmd.Calls;
         sb.Append("cmdstat_").Append(cmd.FullName).Append(':')
             .Append(CultureInfo.InvariantCulture, $"calls={cmd.Calls},usec={cmd.MicrosecondsTotal},usec_per_call={perCall:F2},rejected_calls={cmd.RejectedCalls},failed_calls={cmd.FailedCalls}\r\n");
+    }
+
+    /// <summary>genRedisInfoLatencyStatsString: the configured percentiles of each command's histogram, in µs; empty with latency-tracking off.</summary>
+    static void LatencyStatsSection(CinnabarServer s, StringBuilder sb)
+    {
+        sb.Append("# Latencystats\r\n");
+        if (!s.Config.LatencyTracking) return;
+        foreach (var cmd in s.Commands.All.Values)
+        {
+            LatencyPercentiles(s, sb, cmd);
+            foreach (var sub in cmd.Subcommands?.Values ?? Enumerable.Empty<CommandDef>()) LatencyPercentiles(s, sb, sub);
+        }
+    }
+
+    /// <summary>fillPercentileDistributionLatencies: "p&lt;percentile&gt;=&lt;µs with 3 decimals&gt;", comma-separated.</summary>
+    static void LatencyPercentiles(CinnabarServer s, StringBuilder sb, CommandDef cmd)
+    {
+        if (cmd.LatencyHistogram is not { TotalCount: > 0 } histogram) return;
+        sb.Append("latency_percentiles_usec_").Append(cmd.FullName).Append(':');
+        var percentiles = s.Config.LatencyTrackingPercentiles;
+        for (int j = 0; j < percentiles.Length; j++)
+        {
+            if (j > 0) sb.Append(',');
+            sb.Append('p').Append(ServerConfig.FormatPercentile(percentiles[j]))
+                .Append(CultureInfo.InvariantCulture, $"={histogram.ValueAtPercentile(percentiles[j]) / 1000.0:F3}");
+        }
+        sb.Append("\r\n");
     }
 
     static void ErrorStatsSection(CinnabarServer s, StringBuilder sb)

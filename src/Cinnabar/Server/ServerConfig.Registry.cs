@@ -194,7 +194,6 @@ public sealed partial class ServerConfig
         StoredBool("disable-thp", true, immutable: true);
         StoredBool("cluster-allow-replica-migration", true);
         StoredBool("replica-announced", true);
-        StoredBool("latency-tracking", true);
         StoredBool("aof-disable-auto-gc", false);
 
         // String configs.
@@ -266,7 +265,6 @@ public sealed partial class ServerConfig
         StoredInt("acllog-max-len", 128, 0, LongMax);
         StoredInt("busy-reply-threshold", 5000, 0, LongMax, alias: "lua-time-limit");
         StoredInt("cluster-node-timeout", 15000, 0, LongMax);
-        StoredInt("latency-monitor-threshold", 0, 0, LongMax);
         StoredInt("cluster-link-sendbuf-limit", 0, 0, LongMax, memory: true);
         StoredInt("hash-max-listpack-entries", 512, 0, LongMax, alias: "hash-max-ziplist-entries");
         StoredInt("set-max-intset-entries", 512, 0, LongMax);
@@ -485,7 +483,11 @@ public sealed partial class ServerConfig
         });
     }
 
-    /// <summary>latency-tracking-info-percentiles: up to 16 doubles in [0, 100], printed as %f trimmed.</summary>
+    /// <summary>
+    /// latency-tracking-info-percentiles: doubles in [0, 100], printed as %f trimmed. A multi-arg
+    /// config: CONFIG SET splits the value on single spaces (sdssplitlen), so an empty token is
+    /// invalid, and "" alone is no percentiles at all.
+    /// </summary>
     public double[] LatencyTrackingPercentiles = [50, 99, 99.9];
 
     void RegisterLatencyTrackingPercentiles()
@@ -498,12 +500,13 @@ public sealed partial class ServerConfig
             Default = "50 99 99.9",
             Apply = v =>
             {
-                var parts = v.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (parts.Length > 16) return "latency-tracking-info-percentiles can't have more than 16 values";
+                var parts = v.Length == 0 ? [] : v.Split(' ');
                 var values = new double[parts.Length];
                 for (int i = 0; i < parts.Length; i++)
                 {
-                    if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || values[i] < 0 || values[i] > 100)
+                    if (!DataTypes.Strtod.TryParseWhole(System.Text.Encoding.UTF8.GetBytes(parts[i]), out values[i]))
+                        return "Invalid latency-tracking-info-percentiles parameters";
+                    if (values[i] > 100.0 || values[i] < 0.0)
                         return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]";
                 }
                 LatencyTrackingPercentiles = values;

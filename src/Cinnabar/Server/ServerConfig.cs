@@ -91,6 +91,10 @@ public sealed partial class ServerConfig
     public string EnableModuleCommand = "no";
     public long SlowlogLogSlowerThan = 10000;
     public int SlowlogMaxLen = 128;
+    /// <summary>latency-monitor-threshold: ms from which an event's duration is a latency sample (0: the monitor is off).</summary>
+    public long LatencyMonitorThreshold;
+    /// <summary>latency-tracking: per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).</summary>
+    public bool LatencyTracking = true;
     public bool ActiveRehashing = true;
     public string Dir = Directory.GetCurrentDirectory();
     public string? ConfigFile;
@@ -308,6 +312,8 @@ public sealed partial class ServerConfig
         Enum("enable-module-command", "no", ["no", "yes", "local"], v => EnableModuleCommand = v, () => EnableModuleCommand, immutable: true);
         Int("slowlog-log-slower-than", 10000, -1, long.MaxValue, v => SlowlogLogSlowerThan = v, () => SlowlogLogSlowerThan);
         Int("slowlog-max-len", 128, 0, long.MaxValue, v => SlowlogMaxLen = (int)Math.Min(v, int.MaxValue), () => SlowlogMaxLen);
+        Int("latency-monitor-threshold", 0, 0, long.MaxValue, v => LatencyMonitorThreshold = v, () => LatencyMonitorThreshold);
+        Bool("latency-tracking", true, v => LatencyTracking = v, () => LatencyTracking);
         Bool("activerehashing", true, v => ActiveRehashing = v, () => ActiveRehashing);
         Str("dir", "", v =>
         {

@@ -32,7 +32,7 @@ public class ActiveExpireTests
         var owner = new TestOwner();
         var db = new Database(0, owner);
         var config = new ServerConfig { ActiveExpireEffort = effort };
-        var cycle = new ActiveExpire([db], config, new ServerStats(), () => owner.NowMs);
+        var cycle = new ActiveExpire([db], config, new ServerStats(), new LatencyMonitor(config), () => owner.NowMs);
         return (db, owner, cycle);
     }
 

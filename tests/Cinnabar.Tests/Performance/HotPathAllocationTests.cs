@@ -135,6 +135,25 @@ public class HotPathAllocationTests(ServerFixture fx) : IClassFixture<ServerFixt
     }
 
     [Fact]
+    public void GetWithTheLatencyMonitorAndTrackingOnAllocatesNothing()
+    {
+        // Below the threshold a call is one comparison; the histogram exists from the first GET.
+        fx.Server.Config.LatencyMonitorThreshold = 10_000;
+        try
+        {
+            Assert.True(fx.Server.Config.LatencyTracking);
+            var (allocated, reply) = Measure(Resp("SET", "hot:lat", "abc"), Resp("GET", "hot:lat"), 1);
+            Assert.Equal("$3\r\nabc\r\n", reply);
+            Assert.Equal(0, allocated);
+            Assert.True(fx.Server.Commands.LookupAny("get")!.LatencyHistogram!.TotalCount > 0);
+        }
+        finally
+        {
+            fx.Server.Config.LatencyMonitorThreshold = 0;
+        }
+    }
+
+    [Fact]
     public void GetOfAMissingKeyAllocatesNothing()
     {
         var (allocated, reply) = Measure([], Resp("GET", "hot:missing"), 1);
