@@ -283,6 +283,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// </summary>
     public void ProcessEventsWhileBlocked()
     {
+        ShutdownIfSignalledWhileLoading();
         _processingEventsWhileBlocked = true;
         try
         {
@@ -429,11 +430,30 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// </summary>
     public void RequestShutdown(string reason)
     {
+        _signalDuringLoading = reason;
         Loop.Post(() =>
         {
+            if (_signalDuringLoading == null) return; // carried out during a load already
+            _signalDuringLoading = null;
             Log.Warning($"Received {reason} scheduling shutdown...");
             ShutdownSequence.SignalReceived(reason);
         });
+    }
+
+    /// <summary>A signal not yet carried out: a load that processes events checks it (whileBlockedCron).</summary>
+    volatile string? _signalDuringLoading;
+
+    /// <summary>
+    /// whileBlockedCron's shutdown: a SIGTERM/SIGINT that arrives while the dataset loads (the
+    /// loop proper is not running) ends the process here without saving, as Redis does.
+    /// </summary>
+    void ShutdownIfSignalledWhileLoading()
+    {
+        if (_signalDuringLoading == null || !Loading || !Config.OwnsProcess) return;
+        _signalDuringLoading = null;
+        Log.Warning("Received shutdown signal during loading, scheduling shutdown.");
+        if (ShutdownSequence.Begin(save: false, force: false, now: true, requester: null) == ShutdownResult.Done) Environment.Exit(0);
+        Log.Warning("SIGTERM received but errors trying to shut down the server, check the logs for more information");
     }
 
     /// <summary>DEBUG PAUSE-CRON: serverCron does nothing while set.</summary>

@@ -46,6 +46,15 @@ public static class DebugCommands
         else if (args.Is(1, "protocol") && argc == 3) Protocol(c);
         else if (args.Is(1, "reload")) PersistenceCommands.DebugReload(c);
         else if (args.Is(1, "populate") && argc is >= 3 and <= 5) Populate(c);
+        else if (args.Is(1, "replicate") && argc >= 3)
+        {
+            // The command goes to the replicas as it is, in the stream's current db, without running here.
+            var cmd = new Server.RespCommandBuffer();
+            cmd.BeginArray(argc - 2);
+            for (int j = 2; j < argc; j++) cmd.Bulk(args[j]);
+            c.Server.Replication.FeedInCurrentDb(cmd.Span);
+            c.Reply.Ok();
+        }
         else if (args.Is(1, "aof-flush-sleep") && argc == 3)
         {
             c.Server.Aof.FlushSleepUs = Arguments.Atoi(args.ToStringAt(2));
@@ -148,6 +157,8 @@ public static class DebugCommands
         "    unit tests to simulate Redis errors.",
         "LOG <message>",
         "    Write <message> to the server log.",
+        "REPLICATE <string>",
+        "    Replicates the provided string to replicas, allowing data divergence.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
         "PAUSE-CRON <0|1>",

@@ -115,7 +115,8 @@ public sealed class BackgroundSave
         _childDone = null;
         _snapshot = BeginSnapshot(writer, _server.Replication.SaveInfo(), aofBase: false);
         _startUnix = Now;
-        _server.Log.Notice("Background saving started");
+        // Redis names its child's pid; the snapshot runs in this process.
+        _server.Log.Notice($"Background saving started by pid {Environment.ProcessId}");
         return true;
     }
 
@@ -125,7 +126,8 @@ public sealed class BackgroundSave
     /// done runs on the loop once, null on success. The caller checks that no snapshot runs.
     /// </summary>
     /// <param name="aofCommands">The keys as AOF commands instead of RDB (an AOF rewrite with aof-use-rdb-preamble no).</param>
-    public void StartFor(SnapshotPurpose purpose, Stream output, RdbFile.ReplicationInfo? repl, Action<Exception?> done, bool aofCommands = false)
+    /// <param name="holdBack">Asked before each slice: true while the output's consumers lag (a streaming full sync's slowest replica).</param>
+    public void StartFor(SnapshotPurpose purpose, Stream output, RdbFile.ReplicationInfo? repl, Action<Exception?> done, bool aofCommands = false, Func<bool>? holdBack = null)
     {
         SnapshotWriter? writer = null;
         writer = new SnapshotWriter(output, !aofCommands && _server.Config.GetBool("rdbchecksum"),
@@ -136,6 +138,7 @@ public sealed class BackgroundSave
         _purpose = purpose;
         _childDone = done;
         _snapshot = BeginSnapshot(writer, repl, aofBase: purpose == SnapshotPurpose.AofRewrite, aofCommands);
+        _snapshot.HoldBack = holdBack;
         _startUnix = Now;
     }
 

@@ -66,8 +66,11 @@ public sealed class Snapshot : IPreWriteHook
     /// <summary>Bytes the pre-write hook serialized ahead of the walk: what fork's copy-on-write would have copied.</summary>
     public long CowBytes { get; private set; }
 
-    /// <summary>The last step stopped for rdb-key-save-delay: the loop may sleep until its next timer.</summary>
+    /// <summary>The last step stopped for rdb-key-save-delay or HoldBack: the loop may sleep until its next timer or event.</summary>
     public bool Throttled { get; private set; }
+
+    /// <summary>True while whoever reads the output lags too far behind: the walk waits (a replica's socket event wakes the loop).</summary>
+    public Func<bool>? HoldBack { get; set; }
 
     /// <summary>The walk has visited every captured key: the image is complete once the writer drains.</summary>
     public bool WalkDone => _walkDone;
@@ -111,6 +114,11 @@ public sealed class Snapshot : IPreWriteHook
         if (_walkDone) return true;
         Throttled = false;
         if (!_discard && _writer.QueuedBytes > MaxQueuedBytes) return false;
+        if (!_discard && HoldBack?.Invoke() == true)
+        {
+            Throttled = true;
+            return false;
+        }
         long now = Stopwatch.GetTimestamp();
         long deadline = budgetTicks >= long.MaxValue - now ? long.MaxValue : now + budgetTicks;
         long allowed = _keyDelayUs > 0 && !_discard ? (long)Stopwatch.GetElapsedTime(_startTicks).TotalMicroseconds / _keyDelayUs + 1 : long.MaxValue;

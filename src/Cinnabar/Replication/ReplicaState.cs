@@ -44,6 +44,12 @@ public sealed class ReplicaState
     public int RdbChunk, RdbPos;
     public byte[]? RdbTrailer;
 
+    /// <summary>RDB bytes sent so far (how far behind the snapshot this replica is).</summary>
+    public long RdbSent;
+
+    /// <summary>repl_last_partial_write: ms of the first send the socket did not take whole since it last drained (0: drained).</summary>
+    public long LastPartialWriteMs;
+
     /// <summary>ref_repl_buf_node / ref_block_pos: where in the shared replication buffer its next stream byte is (null until its stream starts).</summary>
     public ReplBufBlock? RefBlock;
     public int RefPos;

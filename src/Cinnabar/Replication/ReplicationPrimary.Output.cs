@@ -63,7 +63,7 @@ public sealed partial class ReplicationPrimary
         long total = 0;
         if (st.RdbChunks != null)
         {
-            total += WriteTransfer(st, socket, out failed);
+            total += WriteTransfer(st, socket, _server.NowMs, out failed);
             if (failed || st.RdbChunks != null) return total; // the stream waits for the whole RDB
         }
         if (st.RefBlock == null || !st.Online || st.StreamOnAck) return total;
@@ -89,7 +89,7 @@ public sealed partial class ReplicationPrimary
     }
 
     /// <summary>The RDB chunks from the replica's position, then (once complete) the EOF mark; RdbChunks goes null when all is sent.</summary>
-    static long WriteTransfer(ReplicaState st, System.Net.Sockets.Socket socket, out bool failed)
+    static long WriteTransfer(ReplicaState st, System.Net.Sockets.Socket socket, long nowMs, out bool failed)
     {
         failed = false;
         long total = 0;
@@ -98,13 +98,19 @@ public sealed partial class ReplicationPrimary
         {
             var (chunk, len) = chunks[st.RdbChunk];
             int n = Send(socket, chunk, st.RdbPos, len - st.RdbPos, out failed);
-            if (n <= 0 && len > st.RdbPos) return total;
             st.RdbPos += Math.Max(n, 0);
+            st.RdbSent += Math.Max(n, 0);
             total += Math.Max(n, 0);
-            if (st.RdbPos < len) return total;
+            if (st.RdbPos < len)
+            {
+                // The socket is full: the replica is slow (or stopped) since this moment.
+                if (st.LastPartialWriteMs == 0) st.LastPartialWriteMs = nowMs;
+                return total;
+            }
             st.RdbChunk++;
             st.RdbPos = 0;
         }
+        st.LastPartialWriteMs = 0;
         if (!chunks.Complete) return total; // a streaming sync: more chunks come as the snapshot writes them
         if (st.RdbTrailer is { } trailer)
         {

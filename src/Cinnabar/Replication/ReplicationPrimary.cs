@@ -76,8 +76,8 @@ public sealed partial class ReplicationPrimary
         Write(command);
     }
 
-    /// <summary>A command sent in whatever db the stream is in (the periodic PING, GETACK): no SELECT.</summary>
-    void FeedInCurrentDb(ReadOnlySpan<byte> command)
+    /// <summary>A command sent in whatever db the stream is in (the periodic PING, GETACK, DEBUG REPLICATE): no SELECT.</summary>
+    public void FeedInCurrentDb(ReadOnlySpan<byte> command)
     {
         if (_backlog != null && !IsReplicaRole) Write(command);
     }
@@ -394,10 +394,39 @@ public sealed partial class ReplicationPrimary
                 r.Output.Write(header);
                 st.RdbChunks = rdb;
                 st.RdbChunk = st.RdbPos = 0;
+                st.RdbSent = st.LastPartialWriteMs = 0;
             }
         }
         else _syncRdb = new SyncRdb();
-        _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.Replicas, _syncRdb, SaveInfo(), FullSyncSnapshotDone);
+        _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.Replicas, _syncRdb, SaveInfo(), FullSyncSnapshotDone,
+            holdBack: _syncUsesEofMark ? SlowestReplicaLags : null);
+        // Redis names its child's pid; the snapshot runs in this process.
+        _server.Log.Notice(_syncUsesEofMark ? $"Background RDB transfer started by pid {Environment.ProcessId}" : $"Background saving started by pid {Environment.ProcessId}");
+    }
+
+    /// <summary>RDB bytes a streaming sync may have produced beyond what its slowest replica has taken (Redis's pipe and socket buffers).</summary>
+    const long MaxUnsentRdbBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Before each slice of a streaming sync's snapshot: the chunks every replica has sent are
+    /// released, and the walk waits while the slowest replica is more than MaxUnsentRdbBytes
+    /// behind, as Redis's parent stops reading the rdb pipe until every replica drained.
+    /// </summary>
+    bool SlowestReplicaLags()
+    {
+        if (_syncRdb is not { } rdb) return false;
+        int minChunk = int.MaxValue;
+        long minSent = long.MaxValue;
+        foreach (var r in _replicas)
+        {
+            var st = r.ReplicaState!;
+            if (!ReferenceEquals(st.RdbChunks, rdb)) continue;
+            minChunk = Math.Min(minChunk, st.RdbChunk);
+            minSent = Math.Min(minSent, st.RdbSent);
+        }
+        if (minChunk == int.MaxValue) return false;
+        rdb.ReleaseBelow(minChunk);
+        return rdb.Length - minSent > MaxUnsentRdbBytes;
     }
 
     /// <summary>A streaming sync's snapshot wrote a chunk (posted from its writer thread): its replicas send it.</summary>
@@ -469,6 +498,7 @@ public sealed partial class ReplicationPrimary
                 r.Output.Write(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
                 st.RdbChunks = rdb;
                 st.RdbChunk = st.RdbPos = 0;
+                st.RdbSent = st.LastPartialWriteMs = 0;
                 _server.Log.Notice($"Synchronization with replica {name} succeeded");
             }
             st.State = ReplicaSyncState.Online;
@@ -613,6 +643,14 @@ public sealed partial class ReplicationPrimary
         foreach (var r in _replicas.ToArray())
         {
             var st = r.ReplicaState!;
+            // A streaming sync's replica whose socket has taken nothing for repl-timeout.
+            if (st.State == ReplicaSyncState.WaitBgsaveEnd && _syncUsesEofMark && st.LastPartialWriteMs != 0
+                && _server.NowMs - st.LastPartialWriteMs > timeoutMs)
+            {
+                _server.Log.Warning($"Disconnecting timedout replica (full sync): {ReplicaName(r)}");
+                _server.Clients.FreeClient(r);
+                continue;
+            }
             if (!st.Online || st.PrePsync) continue;
             if (_server.NowMs - st.AckTimeMs > timeoutMs)
             {

@@ -2,7 +2,9 @@
 // appends chunks, the event loop reads them. A "$<len>" transfer waits for Complete (its header
 // needs the length); a diskless "$EOF:<mark>" transfer streams each chunk to its replicas as it
 // arrives, as Redis's rdb child writes into the replicas' sockets, so a replica starts loading
-// at once instead of after the whole snapshot. Every replica of one sync shares the same chunks.
+// at once instead of after the whole snapshot. Every replica of one sync shares the same chunks;
+// a streaming sync drops those every replica has sent, and the snapshot waits for the slowest
+// replica, as Redis's rdb child waits on its pipe.
 namespace Cinnabar.Replication;
 
 public sealed class SyncRdb : Stream
@@ -33,6 +35,21 @@ public sealed class SyncRdb : Stream
             lock (_chunks) return _chunks[index];
         }
     }
+
+    /// <summary>
+    /// Every replica of a streaming sync is past the chunks before index: their bytes can go (a
+    /// slow replica holds back the snapshot instead, so the transfer never sits whole in memory).
+    /// </summary>
+    public void ReleaseBelow(int index)
+    {
+        lock (_chunks)
+        {
+            for (int i = _released; i < Math.Min(index, _chunks.Count); i++) _chunks[i] = ([], _chunks[i].Length);
+            _released = Math.Max(_released, Math.Min(index, _chunks.Count));
+        }
+    }
+
+    int _released;
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 

@@ -108,4 +108,42 @@ public class FullSyncSnapshotTests
         Assert.Equal("0", Info(writer, "persistence", "rdb_bgsave_in_progress"));
         Assert.Equal("0", Info(writer, "replication", "connected_slaves"));
     }
+
+    /// <summary>
+    /// A streaming (diskless) full sync goes at its slowest replica's pace, as Redis's rdb child
+    /// waits on its pipe: a replica that reads nothing holds the snapshot back (the transfer is
+    /// never produced whole into memory), and after repl-timeout it is dropped as Redis drops it,
+    /// which ends the snapshot that served nobody else.
+    /// </summary>
+    [Fact]
+    public void A_replica_that_stops_reading_holds_a_streaming_sync_back_and_times_out()
+    {
+        using var fx = new ServerFixture(cfg =>
+        {
+            cfg.Set("save", "", startup: true);
+            cfg.Set("repl-diskless-sync", "yes", startup: true);
+            cfg.Set("repl-diskless-sync-delay", "0", startup: true);
+            cfg.Set("rdbcompression", "no", startup: true);
+        });
+        var log = new StringWriter();
+        fx.Server.Log.Console = TextWriter.Synchronized(log);
+        using var c = fx.Connect();
+        c.Call("DEBUG", "POPULATE", "4000", "key", "10000"); // 40 MB of RDB, ten times the lag allowed
+        using var replica = fx.Connect();
+        replica.Socket.ReceiveBufferSize = 64 * 1024;
+        replica.Call("REPLCONF", "capa", "eof");
+        replica.Send("PSYNC", "?", "-1");
+        Assert.StartsWith("FULLRESYNC", replica.Read().Text!);
+        Thread.Sleep(1500); // far longer than the walk of 40 MB takes unhindered
+        Assert.Equal("1", Info(c, "persistence", "rdb_bgsave_in_progress"));
+        Assert.Contains("state=wait_bgsave", c.CallS("INFO", "replication"));
+        c.Call("CONFIG", "SET", "repl-timeout", "1");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (Info(c, "persistence", "rdb_bgsave_in_progress") != "0" && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(50);
+        Assert.Equal("0", Info(c, "persistence", "rdb_bgsave_in_progress"));
+        string text = log.ToString();
+        Assert.Contains("Disconnecting timedout replica (full sync): ", text);
+        Assert.Contains("Diskless rdb transfer, last replica dropped, killing fork child.", text);
+        Assert.Equal("0", Info(c, "replication", "connected_slaves"));
+    }
 }
