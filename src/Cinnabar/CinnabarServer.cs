@@ -57,6 +57,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly Networking.Monitor Monitors;
     public readonly SlowLog SlowLog;
     public readonly LatencyMonitor Latency;
+    /// <summary>watchdog-period's timer, re-armed by serverCron (Server/Watchdog.cs).</summary>
+    public readonly Watchdog Watchdog;
     /// <summary>The primary side of replication and the replication history: replicas, their stream, the backlog (Replication/ReplicationPrimary.cs).</summary>
     public readonly ReplicationPrimary Replication;
     /// <summary>The replica side: REPLICAOF, the link to the primary, the master client (Replication/ReplicationReplica.cs).</summary>
@@ -157,6 +159,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Monitors = new Networking.Monitor(this);
         SlowLog = new SlowLog(this);
         Latency = new LatencyMonitor(Config);
+        Watchdog = new Watchdog(Log);
         Replication = new ReplicationPrimary(this);
         ReplicaSide = new ReplicationReplica(this);
         Failover = new Failover(this);
@@ -244,7 +247,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             {
                 Cleanup();
                 _stopped.Set();
-                _completion.TrySetResult();
+                if (ExitCode is int code) _completion.TrySetException(new Server.ServerExitException(code));
+                else _completion.TrySetResult();
             }
         })
         {
@@ -456,6 +460,27 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Log.Warning("SIGTERM received but errors trying to shut down the server, check the logs for more information");
     }
 
+    /// <summary>The code Exit stopped an embedded server with (null while it runs or after a normal stop).</summary>
+    public int? ExitCode { get; private set; }
+
+    /// <summary>
+    /// exit(code) where Redis exits on an error it cannot recover from (an AOF write or fsync
+    /// failing under appendfsync always, DEBUG LOADAOF of a bad file, nodes.conf not writable,
+    /// SENTINEL SIMULATE-FAILURE crash-*): cinnabar-server's process ends. An embedded server
+    /// must not end its host's process: its loop stops at once instead, no reply of this
+    /// iteration goes out and no further event is handled (as if the process had ended), its
+    /// clients are closed and its ports released, and Completion faults with ServerExitException.
+    /// The caller returns right after, as it would never have returned in Redis.
+    /// </summary>
+    public void Exit(int code)
+    {
+        if (Config.OwnsProcess) Environment.Exit(code);
+        if (ExitCode != null) return;
+        ExitCode = code;
+        Log.Warning($"Embedded server stopped as the process would have exited (code {code})");
+        Loop.Stop();
+    }
+
     /// <summary>DEBUG PAUSE-CRON: serverCron does nothing while set.</summary>
     public bool CronPaused;
 
@@ -483,6 +508,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     void Cleanup()
     {
+        Watchdog.Dispose();
         BackgroundSave.Kill(); // an embedding process that stops the server leaves no writer thread or temp file
         ReplicaSide.Close();
         Cluster?.Close();
@@ -580,6 +606,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         if (Failover.State == FailoverState.WaitForSync) Failover.Update();
         Replication.BeforeSleep(); // GETACK for WAIT, then WAIT clients whose replicas acknowledged
         Aof.BeforeSleep(); // before any reply is written: appendfsync always acknowledges only what is on disk
+        if (ExitCode != null) return; // an embedded server's write or fsync failed: nothing more goes out
         Clients.HandleClientsWithPendingWrites();
         Clients.FreeClientsInAsyncFreeQueue();
         // A snapshot's walk takes a slice of the loop proportional to the time the iteration spent
@@ -596,6 +623,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     long ServerCron()
     {
         Clock.UpdateCachedTime();
+        // Software watchdog: it fires if the loop does not come back here within the period.
+        Watchdog.Schedule(Config.GetLong("watchdog-period"), Config.Hz);
         if (CronPaused) return 1000 / Math.Max(1, Config.Hz);
         CronLoops++;
         Clients.ClientsCron();

@@ -487,7 +487,7 @@ public sealed partial class ClusterState
     {
         if (SaveConfig(fsync)) return;
         Log.Warning("Fatal: can't update cluster config file.");
-        Environment.Exit(1);
+        _server.Exit(1);
     }
 
     /// <summary>clusterCron: every 100 ms (serverCron at the default hz).</summary>

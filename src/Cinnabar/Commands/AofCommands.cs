@@ -26,7 +26,6 @@ public static class AofCommands
     /// <summary>DEBUG LOADAOF: flush the AOF, empty the dataset, load it back from the files.</summary>
     public static void DebugLoadAof(Client c)
     {
-        StartupRecovery.DebugLoadAof(c.Server);
-        c.Reply.Ok();
+        if (StartupRecovery.DebugLoadAof(c.Server)) c.Reply.Ok();
     }
 }

@@ -88,7 +88,12 @@ public sealed class EmbeddedCinnabar : IDisposable, IAsyncDisposable
     /// </summary>
     public CinnabarServer Server { get; }
 
-    /// <summary>Completes when the server has stopped, for any reason: Stop, Dispose, or a client's SHUTDOWN.</summary>
+    /// <summary>
+    /// Completes when the server has stopped, for any reason: Stop, Dispose, or a client's
+    /// SHUTDOWN. Faults with <see cref="ServerExitException"/> when it stopped on an error
+    /// redis-server exits on (an AOF write or fsync failing with <c>appendfsync always</c>, for
+    /// one): the host's process goes on, the server does not.
+    /// </summary>
     public Task Completion => Server.Completion;
 
     /// <summary>
@@ -109,7 +114,9 @@ public sealed class EmbeddedCinnabar : IDisposable, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         Server.BeginShutdown();
-        await Server.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // A server that already stopped on an error (a faulted Completion) is stopped: nothing to throw here.
+        await Server.Completion.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
         Released();
     }
 

@@ -137,6 +137,7 @@ public sealed class EventLoop : IDisposable
     void ProcessEvents()
     {
         Guarded(BeforeSleep);
+        if (_stop) return;
         int timeout = _posted.IsEmpty && !KeepAwake ? NearestTimerTimeout() : 0;
         int n = 0;
         if (timeout > 0 && _busyPollTicks > 0 && Stopwatch.GetTimestamp() < _busyPollUntil)
@@ -155,7 +156,7 @@ public sealed class EventLoop : IDisposable
 
     void DispatchReady(int n)
     {
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n && !_stop; i++)
         {
             var ev = _ready[i];
             // A handler may free another client in this batch, so the handler is looked up again for

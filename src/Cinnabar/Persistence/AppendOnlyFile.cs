@@ -211,7 +211,8 @@ public sealed class AppendOnlyFile : IDisposable
             if (fsync == AofFsync.Always)
             {
                 _server.Log.Warning("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
-                Environment.Exit(1);
+                _server.Exit(1);
+                return;
             }
             // The data stays in the buffer; writes are refused (MISCONF) until a write succeeds.
             LastWriteOk = false;
@@ -247,7 +248,8 @@ public sealed class AppendOnlyFile : IDisposable
             catch (IOException e)
             {
                 _server.Log.Warning($"Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e.Message}. Exiting...");
-                Environment.Exit(1);
+                _server.Exit(1);
+                return;
             }
             _server.Latency.EndMonitor(LatencyMonitor.AofFsyncAlways, latency);
             FsyncOffset = CurrentSize;

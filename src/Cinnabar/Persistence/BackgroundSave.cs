@@ -1,9 +1,9 @@
 // BGSAVE without fork (rdb.c's rdbSaveBackground and backgroundSaveDoneHandlerDisk, server.c's
 // save points in serverCron), and the owner of the server's one running snapshot (Redis's one
 // child at a time), whatever it is for: BGSAVE writes `dir`/temp-bgsave-<pid>.rdb on the
-// snapshot's writer thread and renames it over `dbfilename` on success; a full sync
-// (Replication) and an AOF rewrite's base (AppendOnlyFile) start theirs through StartFor and
-// get its outcome back. Stepped from beforeSleep. Also the RDB state INFO persistence reports
+// snapshot's writer thread and renames it over `dbfilename` on success, then a disk-target full
+// sync's replicas get that file; a diskless full sync (Replication) and an AOF rewrite's base
+// (AppendOnlyFile) start theirs through StartFor and get its outcome back. Stepped from beforeSleep. Also the RDB state INFO persistence reports
 // (rdb_* and current_* fields), the save points and BGSAVE SCHEDULE retried from cron, and the
 // -MISCONF refusal of writes after a failed save (stop-writes-on-bgsave-error). SAVE stays
 // synchronous (RdbFile.Save).
@@ -52,8 +52,11 @@ public sealed class BackgroundSave
     /// <summary>rdb_bgsave_in_progress: an RDB snapshot (BGSAVE's, or a full sync's) is being produced or written.</summary>
     public bool InProgress => _writer != null && _purpose != SnapshotPurpose.AofRewrite;
 
-    /// <summary>The running snapshot is for replicas (a full sync), not for the RDB file.</summary>
+    /// <summary>The running snapshot is for replicas' sockets (a diskless full sync), not for the RDB file.</summary>
     public bool ToReplicas => _writer != null && _purpose == SnapshotPurpose.Replicas;
+
+    /// <summary>The running snapshot is a BGSAVE to the RDB file (RDB_CHILD_TYPE_DISK): a disk-target full sync's replicas wait for it.</summary>
+    public bool ToDisk => _writer != null && _purpose == SnapshotPurpose.Bgsave;
 
     /// <summary>rdb_bgsave_scheduled: BGSAVE SCHEDULE (or BGSAVE inside EXEC) waits for cron.</summary>
     public bool Scheduled { get; set; }
@@ -187,6 +190,7 @@ public sealed class BackgroundSave
         LastDurationSeconds = Now - _startUnix;
         _startUnix = -1;
         _server.Log.Warning("Background saving terminated by user request");
+        _server.Replication.DiskSaveDone(ok: false);
     }
 
     /// <summary>The writer thread reported (posted to the loop): rename and account, or record the failure.</summary>
@@ -245,6 +249,8 @@ public sealed class BackgroundSave
             _server.Log.Warning("Background saving error");
             LastStatusOk = false;
         }
+        // updateSlavesWaitingBgsave: replicas of a disk-target sync get the file (any BGSAVE's end serves them).
+        _server.Replication.DiskSaveDone(error == null);
     }
 
     /// <summary>

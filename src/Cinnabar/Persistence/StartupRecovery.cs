@@ -61,7 +61,8 @@ public static class StartupRecovery
 
     /// <summary>
     /// DEBUG LOADAOF: the buffer is written, the dataset emptied and the AOF loaded again from its
-    /// manifest. A failure exits, as Redis does: the dataset would be partial.
+    /// manifest. A failure exits, as Redis does: the dataset would be partial (an embedded
+    /// server stops instead: CinnabarServer.Exit). False then, and nothing is replied.
     /// </summary>
     public static bool DebugLoadAof(CinnabarServer server)
     {
@@ -75,10 +76,15 @@ public static class StartupRecovery
         catch (AofException e)
         {
             foreach (var line in e.Lines) server.Log.Warning(line);
-            Environment.Exit(1);
+            server.Exit(1);
+            return false;
         }
         var ret = AofLoader.LoadAppendOnlyFiles(server);
-        if (ret != AofLoadStatus.Ok && ret != AofLoadStatus.Empty) Environment.Exit(1);
+        if (ret != AofLoadStatus.Ok && ret != AofLoadStatus.Empty)
+        {
+            server.Exit(1);
+            return false;
+        }
         server.Stats.Dirty = 0;
         server.Log.Warning("Append Only File loaded by DEBUG LOADAOF");
         return true;

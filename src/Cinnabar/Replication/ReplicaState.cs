@@ -1,6 +1,7 @@
 // What a primary keeps per attached replica (the slave fields of Redis's client struct): its
 // announced address and capabilities, where its synchronization stands, its place in the full
-// sync's RDB transfer and in the shared replication buffer, and its acknowledged offset.
+// sync's RDB transfer (the snapshot's chunks, or the file a disk-target sync saved) and in the
+// shared replication buffer, and its acknowledged offset.
 namespace Cinnabar.Replication;
 
 /// <summary>slave->replstate: where an attached replica's synchronization stands.</summary>
@@ -10,6 +11,8 @@ public enum ReplicaSyncState
     WaitBgsaveStart,
     /// <summary>SLAVE_STATE_WAIT_BGSAVE_END: its snapshot runs; the RDB goes out when it ends (a diskless one as it is written).</summary>
     WaitBgsaveEnd,
+    /// <summary>SLAVE_STATE_SEND_BULK: a disk-target sync's file is being sent; the stream follows it.</summary>
+    SendBulk,
     /// <summary>SLAVE_STATE_ONLINE: the RDB (or +CONTINUE) was queued; it gets the stream.</summary>
     Online,
 }
@@ -44,6 +47,15 @@ public sealed class ReplicaState
     public int RdbChunk, RdbPos;
     public byte[]? RdbTrailer;
 
+    /// <summary>
+    /// repldbfd: a disk-target sync's RDB file (the BGSAVE's dbfilename), opened for this replica
+    /// when the save ended and sent from its start through RdbFileBuffer (RdbBufPos of RdbBufLen
+    /// read bytes sent); null when none.
+    /// </summary>
+    public FileStream? RdbFile;
+    public byte[]? RdbFileBuffer;
+    public int RdbBufPos, RdbBufLen;
+
     /// <summary>RDB bytes sent so far (how far behind the snapshot this replica is).</summary>
     public long RdbSent;
 
@@ -62,4 +74,12 @@ public sealed class ReplicaState
 
     /// <summary>Attached and streaming.</summary>
     public bool Online => State == ReplicaSyncState.Online;
+
+    /// <summary>replstateToString: the state INFO replication shows.</summary>
+    public string StateName => State switch
+    {
+        ReplicaSyncState.Online => "online",
+        ReplicaSyncState.SendBulk => "send_bulk",
+        _ => "wait_bgsave",
+    };
 }

@@ -1,8 +1,9 @@
 // The stream's way out to replicas (Redis 7.0's feedReplicationBuffer fan-out and
 // _writeToClient for replicas): each write goes once into the shared replication buffer, a
 // replica whose stream starts there takes a reference, and its socket write sends first the
-// rest of its full sync's RDB (from the snapshot's shared chunks), then the stream from its
-// reference, block by block; what it still holds is what client-output-buffer-limit measures.
+// rest of its full sync's RDB (from the snapshot's shared chunks, or from the file a disk-target
+// sync saved), then the stream from its reference, block by block; what it still holds is what
+// client-output-buffer-limit measures.
 using Cinnabar.Networking;
 
 namespace Cinnabar.Replication;
@@ -66,6 +67,11 @@ public sealed partial class ReplicationPrimary
             total += WriteTransfer(st, socket, _server.NowMs, out failed);
             if (failed || st.RdbChunks != null) return total; // the stream waits for the whole RDB
         }
+        if (st.RdbFile != null)
+        {
+            total += SendBulkToReplica(c, socket, out failed);
+            if (failed || st.RdbFile != null) return total;
+        }
         if (st.RefBlock == null || !st.Online || st.StreamOnAck) return total;
         while (true)
         {
@@ -126,6 +132,48 @@ public sealed partial class ReplicationPrimary
         return total;
     }
 
+    /// <summary>
+    /// sendBulkToSlave: the saved RDB file from where this replica is, read a buffer at a time
+    /// and sent until the socket is full; at its end the replica goes online and its stream
+    /// (referenced since the save began) follows.
+    /// </summary>
+    long SendBulkToReplica(Client c, System.Net.Sockets.Socket socket, out bool failed)
+    {
+        failed = false;
+        var st = c.ReplicaState!;
+        var buf = st.RdbFileBuffer!;
+        long total = 0;
+        while (true)
+        {
+            if (st.RdbBufPos == st.RdbBufLen)
+            {
+                int read;
+                try
+                {
+                    read = st.RdbFile!.Read(buf, 0, SendBulkBufferSize);
+                }
+                catch (IOException e)
+                {
+                    _server.Log.Warning($"Read error sending DB to replica: {e.Message}");
+                    failed = true;
+                    return total;
+                }
+                if (read == 0)
+                {
+                    SendBulkDone(c);
+                    return total;
+                }
+                st.RdbBufPos = 0;
+                st.RdbBufLen = read;
+            }
+            int n = Send(socket, buf, st.RdbBufPos, st.RdbBufLen - st.RdbBufPos, out failed);
+            if (n <= 0) return total;
+            st.RdbBufPos += n;
+            st.RdbSent += n;
+            total += n;
+        }
+    }
+
     /// <summary>A non-blocking send: the bytes taken, 0 when the socket is full, -1 with failed on an error.</summary>
     static int Send(System.Net.Sockets.Socket socket, byte[] buf, int offset, int count, out bool failed)
     {
@@ -152,7 +200,7 @@ public sealed partial class ReplicationPrimary
 
     /// <summary>Whether a replica has RDB or stream bytes left to send (its own replies aside).</summary>
     internal static bool HasPendingStream(ReplicaState st) =>
-        (st.RdbChunks is { } rdb && (st.RdbChunk < rdb.Count || rdb.Complete)) || (st.RefBlock is { } b && st.Online && !st.StreamOnAck && (st.RefPos < b.Used || b.Next != null));
+        (st.RdbChunks is { } rdb && (st.RdbChunk < rdb.Count || rdb.Complete)) || st.RdbFile != null || (st.RefBlock is { } b && st.Online && !st.StreamOnAck && (st.RefPos < b.Used || b.Next != null));
 
     /// <summary>
     /// getClientOutputBufferMemoryUsage for a replica: the shared blocks from its reference to the

@@ -5,11 +5,12 @@
 // primary's (ReplicationReplica feeds it the master stream unchanged). A replica sends SYNC or
 // PSYNC <replid> <offset>: when the id is ours (or the secondary one, up to its offset) and the
 // backlog still holds that offset it gets +CONTINUE and the backlog from there; otherwise
-// +FULLRESYNC <replid> <offset> and an RDB of the dataset, "$<len>" then the bytes, or with
-// repl-diskless-sync and capa eof "$EOF:<mark>", the bytes and the mark, after
-// repl-diskless-sync-delay seconds for more replicas to arrive. The RDB is the forkless
-// snapshot (Persistence/Snapshot) taken into memory while clients keep writing; what they write
-// meanwhile goes to the backlog, and a replica gets the backlog from the snapshot's start offset
+// +FULLRESYNC <replid> <offset> and an RDB of the dataset: a BGSAVE to dbfilename, then
+// "$<size>" and the file; or with repl-diskless-sync and capa eof "$EOF:<mark>", the bytes as
+// the snapshot writes them and the mark, after repl-diskless-sync-delay seconds for more
+// replicas to arrive. Either way the RDB is the forkless snapshot (Persistence/Snapshot) taken
+// while clients keep writing; what they write meanwhile goes to the backlog, and a replica gets
+// the backlog from the snapshot's start offset
 // right after the RDB (a diskless one after its first REPLCONF ACK, as Redis starts the stream),
 // so its stream continues exactly at the snapshot's point in time. The stream's way out to each
 // replica is ReplicationPrimary.Output.cs, the acknowledgements (WAIT, min-replicas) are
@@ -275,25 +276,24 @@ public sealed partial class ReplicationPrimary
             _server.Log.Notice($"Replication backlog created, my new replication IDs are '{ReplId}' and '{ReplId2}'");
         }
         var bg = _server.BackgroundSave;
-        if (bg.ToReplicas)
+        if (bg.ToDisk)
         {
-            if (!_syncUsesEofMark && _backlog!.Contains(_syncStartOffset + 1))
+            // A BGSAVE to disk is running: usable when another replica waits for it, since the
+            // stream written after it began is referenced from that replica's start offset on.
+            if (_replicas.Exists(r => r != c && r.ReplicaState!.State == ReplicaSyncState.WaitBgsaveEnd) && _backlog!.Contains(_syncStartOffset + 1))
             {
-                // A "$len" full sync's snapshot is running: this replica shares it (same RDB, same
-                // start offset); the replicas already waiting hold the stream written since.
                 state.State = ReplicaSyncState.WaitBgsaveEnd;
                 state.SyncStartOffset = _syncStartOffset;
                 if (_backlog.Locate(_syncStartOffset + 1) is ({ } block, int pos)) Attach(state, block, pos);
                 if (psync) WriteFullResync(c, _syncStartOffset);
                 _server.Log.Notice("Waiting for end of BGSAVE for SYNC");
             }
-            else if (!_syncUsesEofMark) _server.Log.Notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
-            else _server.Log.Notice("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
+            else _server.Log.Notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
             return;
         }
-        if (bg.ChildActive)
+        if (bg.ToReplicas)
         {
-            _server.Log.Notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+            _server.Log.Notice("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
             return;
         }
         if (_server.Config.GetBool("repl-diskless-sync") && state.CapaEof && _server.Config.GetLong("repl-diskless-sync-delay") > 0)
@@ -359,49 +359,171 @@ public sealed partial class ReplicationPrimary
     byte[]? _syncEofMark;
 
     /// <summary>
-    /// startBgsaveForReplication: one snapshot into memory for every replica waiting to start; the
-    /// stream after it starts with a SELECT, and each of them references it in the shared buffer
-    /// from its first write on. The transfer is diskless ($EOF) when repl-diskless-sync is on and
-    /// every one of them has capa eof.
+    /// startBgsaveForReplication: one snapshot for every replica waiting to start; the stream
+    /// after it starts with a SELECT, and each of them references it in the shared buffer from
+    /// its first write on. Diskless ($EOF, streamed to the sockets as the snapshot is written)
+    /// when repl-diskless-sync is on and every one of them has capa eof; otherwise a BGSAVE to
+    /// dbfilename whose file they get when it ends (DiskSaveDone).
     /// </summary>
     void StartFullSyncSnapshot()
     {
+        bool allEof = true;
+        foreach (var r in _replicas)
+            if (r.ReplicaState!.State == ReplicaSyncState.WaitBgsaveStart) allEof &= r.ReplicaState.CapaEof;
+        bool socketTarget = allEof && _server.Config.GetBool("repl-diskless-sync");
+        _server.Log.Notice($"Starting BGSAVE for SYNC with target: {(socketTarget ? "replicas sockets" : "disk")}");
         _replicaSelectedDb = -1; // replicationSetupSlaveForFullResync
         _syncStartOffset = MasterReplOffset;
-        bool allEof = true;
+        _syncUsesEofMark = socketTarget;
+        if (!socketTarget)
+        {
+            // rdbSaveBackground: a real BGSAVE (it updates lastsave and the dirty count, and
+            // stays useful with save points even when its replicas leave).
+            if (!_server.BackgroundSave.Start())
+            {
+                RefuseWaitingReplicas();
+                return;
+            }
+            _rdbGeneratedByReplication = true;
+            SetUpWaitingReplicas();
+            return;
+        }
+        // Diskless: "$EOF:<mark>" now, and each chunk streams to the replicas as the snapshot writes it.
+        _syncEofMark = Encoding.ASCII.GetBytes(Server.RandomBytes.Hex(20)); // one per transfer, as Redis's child
+        var rdb = _syncRdb = new SyncRdb(() => _server.Loop.Post(SyncRdbAppended));
+        var header = Encoding.ASCII.GetBytes($"$EOF:{Encoding.ASCII.GetString(_syncEofMark)}\r\n");
+        SetUpWaitingReplicas();
+        foreach (var r in _replicas)
+        {
+            var st = r.ReplicaState!;
+            if (st.State != ReplicaSyncState.WaitBgsaveEnd) continue;
+            r.Output.Write(header);
+            st.RdbChunks = rdb;
+            st.RdbChunk = st.RdbPos = 0;
+            st.RdbSent = st.LastPartialWriteMs = 0;
+        }
+        _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.Replicas, rdb, SaveInfo(), FullSyncSnapshotDone, holdBack: SlowestReplicaLags);
+        // Redis names its child's pid; the snapshot runs in this process.
+        _server.Log.Notice($"Background RDB transfer started by pid {Environment.ProcessId}");
+    }
+
+    /// <summary>replicationSetupSlaveForFullResync for each replica waiting to start: +FULLRESYNC with the snapshot's offset.</summary>
+    void SetUpWaitingReplicas()
+    {
         foreach (var r in _replicas)
         {
             var st = r.ReplicaState!;
             if (st.State != ReplicaSyncState.WaitBgsaveStart) continue;
-            allEof &= st.CapaEof;
             st.State = ReplicaSyncState.WaitBgsaveEnd;
             st.SyncStartOffset = _syncStartOffset;
             if (st.PendingFullResync) WriteFullResync(r, _syncStartOffset);
             _server.Clients.QueueReplyWrite(r);
         }
-        _syncUsesEofMark = allEof && _server.Config.GetBool("repl-diskless-sync");
-        _server.Log.Notice($"Starting BGSAVE for SYNC with target: {(_syncUsesEofMark ? "replicas sockets" : "disk")}");
-        if (_syncUsesEofMark)
+    }
+
+    /// <summary>The BGSAVE for a disk-target sync could not start: its replicas get Redis's error and are closed after it.</summary>
+    void RefuseWaitingReplicas()
+    {
+        _server.Log.Warning("BGSAVE for replication failed");
+        foreach (var r in _replicas.ToArray())
         {
-            // Diskless: "$EOF:<mark>" now, and each chunk streams to the replicas as the snapshot writes it.
-            _syncEofMark = Encoding.ASCII.GetBytes(Server.RandomBytes.Hex(20)); // one per transfer, as Redis's child
-            var rdb = _syncRdb = new SyncRdb(() => _server.Loop.Post(SyncRdbAppended));
-            var header = Encoding.ASCII.GetBytes($"$EOF:{Encoding.ASCII.GetString(_syncEofMark)}\r\n");
-            foreach (var r in _replicas)
-            {
-                var st = r.ReplicaState!;
-                if (st.State != ReplicaSyncState.WaitBgsaveEnd) continue;
-                r.Output.Write(header);
-                st.RdbChunks = rdb;
-                st.RdbChunk = st.RdbPos = 0;
-                st.RdbSent = st.LastPartialWriteMs = 0;
-            }
+            if (r.ReplicaState!.State != ReplicaSyncState.WaitBgsaveStart) continue;
+            _replicas.Remove(r);
+            r.Reply.Error("BGSAVE failed, replication can't continue");
+            r.Flags |= ClientFlags.CloseAfterReply;
+            _server.Clients.QueueReplyWrite(r);
         }
-        else _syncRdb = new SyncRdb();
-        _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.Replicas, _syncRdb, SaveInfo(), FullSyncSnapshotDone,
-            holdBack: _syncUsesEofMark ? SlowestReplicaLags : null);
-        // Redis names its child's pid; the snapshot runs in this process.
-        _server.Log.Notice(_syncUsesEofMark ? $"Background RDB transfer started by pid {Environment.ProcessId}" : $"Background saving started by pid {Environment.ProcessId}");
+        if (_replicas.Count == 0) _noReplicasSinceMs = _server.NowMs;
+    }
+
+    /// <summary>
+    /// updateSlavesWaitingBgsave for a BGSAVE to disk (any BGSAVE: a user's or a save point's
+    /// serves the replicas attached to it too): each waiting replica opens the saved file and
+    /// gets "$&lt;size&gt;" and its bytes (SendBulk), then the stream since the save began; a
+    /// failed or killed save drops them, and they reconnect.
+    /// </summary>
+    public void DiskSaveDone(bool ok)
+    {
+        foreach (var r in _replicas.ToArray())
+        {
+            var st = r.ReplicaState!;
+            if (st.State != ReplicaSyncState.WaitBgsaveEnd) continue;
+            if (!ok)
+            {
+                _server.Log.Warning("SYNC failed. BGSAVE child returned an error");
+                _server.Clients.FreeClientAsync(r);
+                continue;
+            }
+            FileStream file;
+            try
+            {
+                file = new FileStream(RdbFile.PathOf(_server), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _server.Log.Warning($"SYNC failed. Can't open/stat DB after BGSAVE: {e.Message}");
+                _server.Clients.FreeClientAsync(r);
+                continue;
+            }
+            r.Output.Write(Encoding.ASCII.GetBytes($"${file.Length}\r\n"));
+            st.RdbFile = file;
+            st.RdbFileBuffer = System.Buffers.ArrayPool<byte>.Shared.Rent(SendBulkBufferSize);
+            st.RdbBufPos = st.RdbBufLen = 0;
+            st.RdbSent = st.LastPartialWriteMs = 0;
+            st.State = ReplicaSyncState.SendBulk;
+            _server.Clients.QueueReplyWrite(r);
+        }
+    }
+
+    /// <summary>How much of the saved file a replica's send reads at a time (Redis reads PROTO_IOBUF_LEN per writable event and sends it).</summary>
+    const int SendBulkBufferSize = 64 * 1024;
+
+    /// <summary>The disk-target sync's file is sent: replicaPutOnline and replicaStartCommandStream.</summary>
+    void SendBulkDone(Client r)
+    {
+        var st = r.ReplicaState!;
+        CloseRdbFile(st);
+        st.State = ReplicaSyncState.Online;
+        st.AckTimeMs = _server.NowMs;
+        _server.Log.Notice($"Synchronization with replica {ReplicaName(r)} succeeded");
+        RefreshGoodReplicasCount();
+    }
+
+    static void CloseRdbFile(ReplicaState st)
+    {
+        if (st.RdbFile == null) return;
+        st.RdbFile.Dispose();
+        st.RdbFile = null;
+        System.Buffers.ArrayPool<byte>.Shared.Return(st.RdbFileBuffer!);
+        st.RdbFileBuffer = null;
+    }
+
+    /// <summary>RDBGeneratedByReplication: dbfilename was written for a disk-target sync (rdb-del-sync-files may remove it).</summary>
+    bool _rdbGeneratedByReplication;
+
+    /// <summary>
+    /// removeRDBUsedToSyncReplicas (replicationCron): with rdb-del-sync-files, no save points and
+    /// no AOF, the file a disk-target sync wrote is deleted once no replica waits for or reads it.
+    /// </summary>
+    void RemoveRdbUsedToSyncReplicas()
+    {
+        if (!_server.Config.GetBool("rdb-del-sync-files"))
+        {
+            _rdbGeneratedByReplication = false;
+            return;
+        }
+        if (!_rdbGeneratedByReplication || _server.Config.SaveParams.Count > 0 || _server.Aof.Active) return;
+        foreach (var r in _replicas)
+            if (r.ReplicaState!.State is ReplicaSyncState.WaitBgsaveStart or ReplicaSyncState.WaitBgsaveEnd or ReplicaSyncState.SendBulk) return;
+        string path = RdbFile.PathOf(_server);
+        if (!File.Exists(path)) return;
+        _rdbGeneratedByReplication = false;
+        _server.Log.Notice("Removing the RDB file used to feed replicas in a persistence-less instance");
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException) { }
     }
 
     /// <summary>RDB bytes a streaming sync may have produced beyond what its slowest replica has taken (Redis's pipe and socket buffers).</summary>
@@ -461,9 +583,10 @@ public sealed partial class ReplicationPrimary
     }
 
     /// <summary>
-    /// updateSlavesWaitingBgsave: the snapshot is complete (error null) or failed. Each replica it
-    /// served gets the RDB, then the stream produced since the snapshot began (the shared blocks
-    /// it has referenced since; a diskless one once it ACKs); a failure drops them.
+    /// updateSlavesWaitingBgsave for a diskless sync: the snapshot is complete (error null) or
+    /// failed. Its replicas got the chunks as they were written; the EOF mark ends the RDB, and
+    /// the stream produced since the snapshot began follows each one's first REPLCONF ACK. A
+    /// failure drops them.
     /// </summary>
     void FullSyncSnapshotDone(Exception? error)
     {
@@ -475,38 +598,21 @@ public sealed partial class ReplicationPrimary
         {
             var st = r.ReplicaState!;
             if (st.State != ReplicaSyncState.WaitBgsaveEnd) continue;
-            string name = ReplicaName(r);
             if (error != null)
             {
                 _server.Log.Warning("SYNC failed. BGSAVE child returned an error");
                 _server.Clients.FreeClient(r);
                 continue;
             }
-            if (_syncUsesEofMark)
-            {
-                // The header and the chunks so far went out while the snapshot ran; the EOF mark
-                // ends the RDB, and the stream since the snapshot began follows the first REPLCONF ACK.
-                st.RdbTrailer = _syncEofMark;
-                st.StreamOnAck = true;
-                _server.Log.Notice($"Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming");
-            }
-            else
-            {
-                // The header goes in the replica's own buffer; the RDB is sent from the snapshot's
-                // chunks (WriteReplicaData), then the stream since the snapshot began (its
-                // reference was taken at the first write after the start).
-                r.Output.Write(Encoding.ASCII.GetBytes($"${rdb.Length}\r\n"));
-                st.RdbChunks = rdb;
-                st.RdbChunk = st.RdbPos = 0;
-                st.RdbSent = st.LastPartialWriteMs = 0;
-                _server.Log.Notice($"Synchronization with replica {name} succeeded");
-            }
+            st.RdbTrailer = _syncEofMark;
+            st.StreamOnAck = true;
+            _server.Log.Notice($"Streamed RDB transfer with replica {ReplicaName(r)} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming");
             st.State = ReplicaSyncState.Online;
             st.AckTimeMs = _server.NowMs;
             served++;
             _server.Clients.QueueReplyWrite(r);
         }
-        if (_syncUsesEofMark && error == null) _server.Log.Notice($"Diskless rdb transfer, done reading from pipe, {served} replicas still up.");
+        if (error == null) _server.Log.Notice($"Diskless rdb transfer, done reading from pipe, {served} replicas still up.");
         _syncEofMark = null;
         RefreshGoodReplicasCount();
     }
@@ -658,6 +764,7 @@ public sealed partial class ReplicationPrimary
                 _server.Clients.FreeClient(r);
             }
         }
+        RemoveRdbUsedToSyncReplicas();
         long ttl = _server.Config.GetLong("repl-backlog-ttl");
         // A replica keeps its backlog: it may be promoted, and its replicas may continue then.
         if (_replicas.Count == 0 && _backlog != null && ttl > 0 && !IsReplicaRole && _server.NowMs - _noReplicasSinceMs > ttl * 1000)
@@ -674,13 +781,20 @@ public sealed partial class ReplicationPrimary
         if (!c.HasFlag(ClientFlags.Replica) || !_replicas.Remove(c)) return;
         _server.Log.Notice($"Connection with replica {ReplicaName(c)} lost.");
         Release(c.ReplicaState!);
+        CloseRdbFile(c.ReplicaState!);
         if (_replicas.Count == 0) _noReplicasSinceMs = _server.NowMs;
-        // The full sync's snapshot serves nobody once its last replica is gone.
-        if (c.ReplicaState!.State == ReplicaSyncState.WaitBgsaveEnd && _server.BackgroundSave.ToReplicas
+        // The full sync's snapshot serves nobody once its last replica is gone; a BGSAVE to disk
+        // still does when save points make the file matter.
+        var bg = _server.BackgroundSave;
+        if (c.ReplicaState!.State == ReplicaSyncState.WaitBgsaveEnd
             && !_replicas.Exists(r => r.ReplicaState!.State == ReplicaSyncState.WaitBgsaveEnd))
         {
-            if (_syncUsesEofMark) _server.Log.Warning("Diskless rdb transfer, last replica dropped, killing fork child.");
-            _server.BackgroundSave.Kill();
+            if (bg.ToReplicas)
+            {
+                _server.Log.Warning("Diskless rdb transfer, last replica dropped, killing fork child.");
+                bg.Kill();
+            }
+            else if (bg.ToDisk && _server.Config.SaveParams.Count == 0) bg.Kill();
         }
         RefreshGoodReplicasCount();
     }
@@ -694,7 +808,7 @@ public sealed partial class ReplicationPrimary
             var st = r.ReplicaState!;
             string ip = st.AnnouncedIp ?? HostOf(r.RemoteAddress);
             long lag = (_server.NowMs - st.AckTimeMs) / 1000;
-            sb.Append(CultureInfo.InvariantCulture, $"slave{i++}:ip={ip},port={st.ListeningPort},state={(st.Online ? "online" : "wait_bgsave")},offset={st.AckOffset},lag={lag}\r\n");
+            sb.Append(CultureInfo.InvariantCulture, $"slave{i++}:ip={ip},port={st.ListeningPort},state={st.StateName},offset={st.AckOffset},lag={lag}\r\n");
         }
     }
 }

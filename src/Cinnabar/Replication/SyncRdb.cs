@@ -1,10 +1,9 @@
-// The RDB of a full sync as the forkless snapshot produces it: the snapshot's writer thread
-// appends chunks, the event loop reads them. A "$<len>" transfer waits for Complete (its header
-// needs the length); a diskless "$EOF:<mark>" transfer streams each chunk to its replicas as it
-// arrives, as Redis's rdb child writes into the replicas' sockets, so a replica starts loading
-// at once instead of after the whole snapshot. Every replica of one sync shares the same chunks;
-// a streaming sync drops those every replica has sent, and the snapshot waits for the slowest
-// replica, as Redis's rdb child waits on its pipe.
+// The RDB of a diskless full sync as the forkless snapshot produces it: the snapshot's writer
+// thread appends chunks, the event loop streams each to the "$EOF:<mark>" transfer's replicas
+// as it arrives, as Redis's rdb child writes into the replicas' sockets, so a replica starts
+// loading at once instead of after the whole snapshot. Every replica of one sync shares the same
+// chunks; those every replica has sent are dropped, and the snapshot waits for the slowest
+// replica, as Redis's rdb child waits on its pipe. (A disk-target sync sends the saved file.)
 namespace Cinnabar.Replication;
 
 public sealed class SyncRdb : Stream

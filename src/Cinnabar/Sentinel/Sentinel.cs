@@ -388,7 +388,7 @@ public sealed partial class Sentinel
     void SimFailureCrash()
     {
         Log.Warning("Sentinel CRASH because of SENTINEL simulate-failure");
-        Environment.Exit(99);
+        _server.Exit(99);
     }
 }
 

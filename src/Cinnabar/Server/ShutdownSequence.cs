@@ -120,7 +120,7 @@ public sealed class ShutdownSequence
             if (st.AckOffset == repl.MasterReplOffset) continue;
             lagging++;
             long lag = st.Online ? (_server.NowMs - st.AckTimeMs) / 1000 : 0;
-            _server.Log.Notice($"Lagging replica {Replication.ReplicationPrimary.ReplicaName(r)} reported offset {repl.MasterReplOffset - st.AckOffset} behind master, lag={lag}, state={(st.Online ? "online" : "wait_bgsave")}.");
+            _server.Log.Notice($"Lagging replica {Replication.ReplicationPrimary.ReplicaName(r)} reported offset {repl.MasterReplOffset - st.AckOffset} behind master, lag={lag}, state={st.StateName}.");
         }
         if (repl.Replicas.Count > 0)
             _server.Log.Notice($"{repl.Replicas.Count - lagging} of {repl.Replicas.Count} replicas are in sync when shutting down.");

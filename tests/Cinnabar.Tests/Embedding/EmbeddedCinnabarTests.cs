@@ -167,4 +167,26 @@ public sealed class EmbeddedCinnabarTests
         var e = Assert.Throws<SocketException>(() => s.Connect(IPAddress.Loopback, port));
         Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
     }
+
+    /// <summary>
+    /// Where redis-server exits (here DEBUG LOADAOF of an AOF with a bad record), an embedded
+    /// server stops instead: the host process goes on, the client gets no reply and is closed,
+    /// and Completion faults with the exit code the process would have had.
+    /// </summary>
+    [Fact]
+    public async Task AnErrorRedisExitsOnStopsTheEmbeddedServerNotTheProcess()
+    {
+        var options = new CinnabarOptions().Configure("appendonly", "yes").Configure("enable-debug-command", "yes");
+        var redis = EmbeddedCinnabar.Start(options);
+        using var c = new RespClient(redis.EndPoint.Port);
+        Assert.Equal("+OK", c.CallS("SET", "k", "v"));
+        var incr = Directory.GetFiles(Path.Combine(redis.DataDirectory, "appendonlydir"), "*.incr.aof").Single();
+        File.AppendAllText(incr, "!not a command\r\n");
+        c.Send("DEBUG", "LOADAOF");
+        Assert.True(c.IsClosedByServer(5000));
+        var exit = await Assert.ThrowsAsync<ServerExitException>(() => redis.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, exit.ExitCode);
+        Assert.Throws<SocketException>(() => new TcpClient().Connect(redis.EndPoint)); // the port is released
+        await redis.StopAsync(); // already stopped: returns without throwing
+    }
 }

@@ -1,7 +1,8 @@
 // A full sync from the forkless snapshot: the RDB a replica receives is the dataset at the
 // moment its snapshot began, and the writes made while the snapshot ran follow the RDB in the
 // stream, so the replica ends up with exactly the primary's data; a second replica that asks
-// meanwhile shares the snapshot; one that asks during a BGSAVE waits for the next snapshot.
+// meanwhile shares the snapshot; one that asks during a BGSAVE waits for the next snapshot. A
+// disk-target sync is a real BGSAVE of dbfilename whose file the replicas get.
 using System.Text;
 using Cinnabar.Tests.Support;
 
@@ -145,5 +146,114 @@ public class FullSyncSnapshotTests
         Assert.Contains("Disconnecting timedout replica (full sync): ", text);
         Assert.Contains("Diskless rdb transfer, last replica dropped, killing fork child.", text);
         Assert.Equal("0", Info(c, "replication", "connected_slaves"));
+    }
+
+    static void WaitUntil(Func<bool> condition, int timeoutMs = 10_000)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition() && sw.ElapsedMilliseconds < timeoutMs) Thread.Sleep(20);
+        Assert.True(condition(), "condition not reached in time");
+    }
+
+    /// <summary>
+    /// With repl-diskless-sync no the snapshot is a BGSAVE to dbfilename, as Redis's disk-target
+    /// sync: it counts as a save (lastsave, the dirty count) and the replica gets that file.
+    /// </summary>
+    [Fact]
+    public void A_disk_target_sync_is_a_BGSAVE_of_dbfilename_and_sends_that_file()
+    {
+        using var fx = new ServerFixture(cfg =>
+        {
+            cfg.Set("save", "", startup: true);
+            cfg.Set("repl-diskless-sync", "no", startup: true);
+        });
+        var log = new StringWriter();
+        fx.Server.Log.Console = TextWriter.Synchronized(log);
+        using var writer = fx.Connect();
+        writer.Call("DEBUG", "POPULATE", "1000");
+        writer.Call("SET", "before", "1");
+        Assert.Equal("1", Info(writer, "persistence", "rdb_changes_since_last_save"));
+        string path = Path.Combine(fx.Dir, "dump.rdb");
+        Assert.False(File.Exists(path));
+        using var replica = fx.Connect();
+        replica.Call("REPLCONF", "capa", "eof"); // capable of diskless, but the primary's config decides
+        replica.Send("PSYNC", "?", "-1");
+        Assert.StartsWith("FULLRESYNC", replica.ReadSkippingKeepalives().Text);
+        var rdb = replica.ReadRdbTransfer();
+        Assert.Equal(File.ReadAllBytes(path), rdb);
+        Assert.Equal("0", Info(writer, "persistence", "rdb_changes_since_last_save"));
+        Assert.Equal("ok", Info(writer, "persistence", "rdb_last_bgsave_status"));
+        writer.Call("SET", "after", "1");
+        Assert.Equal("SELECT 0", Command(replica.Read()));
+        Assert.Equal("SET after 1", Command(replica.Read()));
+        string text = log.ToString();
+        Assert.Contains("Starting BGSAVE for SYNC with target: disk", text);
+        Assert.Contains("Background saving terminated with success", text);
+        Assert.Contains("Synchronization with replica ", text);
+        Assert.Contains("state=online", writer.CallS("INFO", "replication"));
+    }
+
+    /// <summary>
+    /// freeClient's rule for a disk-target sync: when its last waiting replica leaves, the BGSAVE
+    /// is killed unless save points make the file worth finishing.
+    /// </summary>
+    [Fact]
+    public void A_disk_target_sync_left_by_its_replicas_is_killed_only_without_save_points()
+    {
+        using var fx = new ServerFixture(cfg =>
+        {
+            cfg.Set("save", "", startup: true);
+            cfg.Set("repl-diskless-sync", "no", startup: true);
+        });
+        using var c = fx.Connect();
+        c.Call("DEBUG", "POPULATE", "10");
+        c.Call("CONFIG", "SET", "rdb-key-save-delay", "1000000"); // a second per key
+        var first = fx.Connect();
+        var second = fx.Connect();
+        first.Send("SYNC");
+        second.Send("SYNC");
+        WaitUntil(() => Info(c, "replication", "connected_slaves") == "2");
+        Assert.Equal("1", Info(c, "persistence", "rdb_bgsave_in_progress"));
+        Assert.Contains("state=wait_bgsave", c.CallS("INFO", "replication"));
+        first.Dispose();
+        WaitUntil(() => Info(c, "replication", "connected_slaves") == "1");
+        Thread.Sleep(100);
+        Assert.Equal("1", Info(c, "persistence", "rdb_bgsave_in_progress")); // the other one still waits for it
+        second.Dispose();
+        WaitUntil(() => Info(c, "persistence", "rdb_bgsave_in_progress") == "0");
+
+        c.Call("CONFIG", "SET", "save", "900 1");
+        using var third = fx.Connect();
+        third.Send("SYNC");
+        WaitUntil(() => Info(c, "persistence", "rdb_bgsave_in_progress") == "1");
+        third.Dispose();
+        WaitUntil(() => Info(c, "replication", "connected_slaves") == "0");
+        Thread.Sleep(200);
+        Assert.Equal("1", Info(c, "persistence", "rdb_bgsave_in_progress")); // with save points the save goes on
+        c.Call("CONFIG", "SET", "rdb-key-save-delay", "0");
+        WaitUntil(() => Info(c, "persistence", "rdb_bgsave_in_progress") == "0");
+        Assert.True(File.Exists(Path.Combine(fx.Dir, "dump.rdb")));
+    }
+
+    /// <summary>rdb-del-sync-files: a persistence-less primary removes the file it saved only to feed its replicas.</summary>
+    [Fact]
+    public void Rdb_del_sync_files_removes_the_file_saved_for_replicas()
+    {
+        using var fx = new ServerFixture(cfg =>
+        {
+            cfg.Set("save", "", startup: true);
+            cfg.Set("repl-diskless-sync", "no", startup: true);
+            cfg.Set("rdb-del-sync-files", "yes", startup: true);
+        });
+        var log = new StringWriter();
+        fx.Server.Log.Console = TextWriter.Synchronized(log);
+        using var c = fx.Connect();
+        c.Call("DEBUG", "POPULATE", "100");
+        using var replica = fx.Connect();
+        replica.Send("SYNC");
+        Assert.NotEmpty(replica.ReadRdbTransfer());
+        string path = Path.Combine(fx.Dir, "dump.rdb");
+        WaitUntil(() => !File.Exists(path), 5000); // replicationCron, once a second
+        Assert.Contains("Removing the RDB file used to feed replicas in a persistence-less instance", log.ToString());
     }
 }
