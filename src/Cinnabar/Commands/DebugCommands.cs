@@ -61,6 +61,7 @@ public static class DebugCommands
             c.Reply.Ok();
         }
         else if (args.Is(1, "loadaof") && argc == 2) AofCommands.DebugLoadAof(c);
+        else if (args.Is(1, "quicklist-packed-threshold") && argc == 3) QuicklistPackedThreshold(c);
         else if (args.Is(1, "drop-cluster-packet-filter") && argc == 3)
         {
             // Bus messages of this type are dropped on arrival (-1: none), for tests of lost messages.
@@ -105,6 +106,17 @@ public static class DebugCommands
             c.Server.SignalModifiedKey(db, key);
         }
         c.Reply.Ok();
+    }
+
+    /// <summary>
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD size (memtoull units): list elements of size bytes or more
+    /// get plain nodes from now on; 0 restores 1 GB. For this server (its event-loop thread).
+    /// </summary>
+    static void QuicklistPackedThreshold(Client c)
+    {
+        if (!Server.ConfigEntry.TryParseMemory(c.Args.ToStringAt(2), out long sz) || sz < 0 || !Quicklist.TrySetPackedThreshold((ulong)sz))
+            c.Reply.Error("argument must be a memory value bigger than 1 and smaller than 4gb");
+        else c.Reply.Ok();
     }
 
     /// <summary>DEBUG CLUSTERLINK KILL to|from|all node-id: the cron reconnects an outbound link; the peer reopens the inbound one.</summary>
@@ -168,6 +180,9 @@ public static class DebugCommands
         "    it is used instead of the 'key' prefix. These are not propagated to",
         "    replicas. Cluster slots are not respected so keys not belonging to the",
         "    current node can be created in cluster mode.",
+        "QUICKLIST-PACKED-THRESHOLD <size>",
+        "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+        "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -208,7 +223,18 @@ public static class DebugCommands
             !(c.Server.Config.MaxMemory > 0 && (c.Server.Config.MaxMemoryPolicy.Contains("lru", StringComparison.Ordinal) || c.Server.Config.MaxMemoryPolicy.Contains("lfu", StringComparison.Ordinal)));
         long idle = EstimateIdleSeconds(c.Server.Clock.LruClock, o.Lru);
         string addr = "0x" + ((long)System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(o)).ToString("x", CultureInfo.InvariantCulture);
-        c.Reply.Status($"Value at:{addr} refcount:{(shared ? int.MaxValue : 1)} encoding:{RedisObject.EncodingName(o.Encoding)} serializedlength:{SerializedLength(o)} lru:{o.Lru} lru_seconds_idle:{idle}");
+        c.Reply.Status($"Value at:{addr} refcount:{(shared ? int.MaxValue : 1)} encoding:{RedisObject.EncodingName(o.Encoding)} serializedlength:{SerializedLength(o)} lru:{o.Lru} lru_seconds_idle:{idle}{QuicklistExtra(o)}");
+    }
+
+    /// <summary>A quicklist's nodes, average entries per node, fill, whether compression is on, and its raw bytes (debug.c's extra).</summary>
+    static string QuicklistExtra(RedisObject o)
+    {
+        if (o.Ptr is not Quicklist ql) return "";
+        long sz = 0;
+        for (var n = ql.Head; n != null; n = n.Next) sz += n.Sz;
+        double avg = (double)ql.Count / ql.Len;
+        return string.Create(CultureInfo.InvariantCulture,
+            $" ql_nodes:{ql.Len} ql_avg_node:{avg:F2} ql_listpack_max:{ql.Fill} ql_compressed:{(ql.CompressDepth != 0 ? 1 : 0)} ql_uncompressed_size:{sz}");
     }
 
     /// <summary>estimateObjectIdleTime on the 24-bit seconds LRU clock, with wrap-around.</summary>

@@ -3,13 +3,16 @@
 // entry count, capped by an 8k safety limit); inner nodes beyond list-compress-depth from
 // either end are LZF-compressed and decompressed while accessed. Inserting into a full node
 // spills into a neighbour or splits the node and then merges small neighbours, as Redis does.
+// An element of packed_threshold bytes or more (1 GB; DEBUG QUICKLIST-PACKED-THRESHOLD) gets a
+// PLAIN node of its own: the raw bytes instead of a listpack, never merged, compressed as any node.
 using Cinnabar.Keyspace;
 using Cinnabar.Protocol;
 
 namespace Cinnabar.DataTypes;
 
-// 56 bytes: header 16, two links, one array (listpack or LZF, as Redis's node->entry with
-// node->encoding), three ints and two flags. Pushes allocate one per node, so every field counts.
+// 56 bytes: header 16, two links, one array (listpack, plain element or LZF, as Redis's
+// node->entry with node->container and node->encoding), three ints and four flags. Pushes
+// allocate one per node, so every field counts.
 public sealed class QuicklistNode
 {
     public QuicklistNode? Prev, Next;
@@ -17,10 +20,11 @@ public sealed class QuicklistNode
     /// <summary>
     /// The entries while raw. While compressed (IsCompressed) the same field holds the LZF bytes
     /// of the listpack instead (read them through CompressedBytes); Quicklist.Access restores it.
+    /// A plain node's array is its one element's bytes, exactly Sz long, and no listpack at all.
     /// </summary>
     public Listpack Lp;
 
-    /// <summary>Entries in the node and the listpack's byte size (kept while compressed).</summary>
+    /// <summary>Entries in the node and the listpack's (or plain element's) byte size (kept while compressed).</summary>
     public int Count, Sz;
 
     /// <summary>Heap bytes this node was last accounted at in its list's total.</summary>
@@ -32,8 +36,17 @@ public sealed class QuicklistNode
     /// <summary>Decompressed for access; compress again when released (node->recompress).</summary>
     public bool Recompress;
 
+    /// <summary>node->container == QUICKLIST_NODE_CONTAINER_PLAIN: one element, stored as its bytes.</summary>
+    public bool IsPlain { get; internal set; }
+
+    /// <summary>node->dont_compress: kept raw while quicklistReplaceEntry works on it.</summary>
+    internal bool DontCompress;
+
     /// <summary>The LZF bytes while compressed, else null.</summary>
     public byte[]? CompressedBytes => IsCompressed ? Lp.Buf : null;
+
+    /// <summary>node->entry while raw: the listpack's serialized bytes, or a plain node's element.</summary>
+    public ReadOnlySpan<byte> RawBytes => IsPlain ? Lp.Buf : Lp.Bytes;
 
     internal void SetCompressed(byte[] lzf)
     {
@@ -45,6 +58,16 @@ public sealed class QuicklistNode
     {
         Lp = new Listpack(listpack);
         IsCompressed = false;
+    }
+
+    /// <summary>Makes this a raw plain node holding value (the array is adopted, not copied).</summary>
+    internal void SetPlain(byte[] value)
+    {
+        Lp = new Listpack(value);
+        IsPlain = true;
+        IsCompressed = false;
+        Count = 1;
+        Sz = value.Length;
     }
 }
 
@@ -62,6 +85,38 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     const int ListOverhead = 56;
     // FILL_MAX and COMPRESS_MAX: the largest values Redis's 16-bit fields take.
     const int FillMax = short.MaxValue, CompressMax = ushort.MaxValue;
+
+    /// <summary>packed_threshold's default: elements of 1 GB or more get a plain node.</summary>
+    public const long DefaultPackedThreshold = 1 << 30;
+
+    // packed_threshold as its distance from the default, so a thread that never set it (0) reads
+    // 1 GB. Redis's is a process global; here it belongs to the thread: a server's lists change
+    // only on its event-loop thread, so servers embedded in one process (tests) keep their own.
+    [ThreadStatic] static long t_packedThresholdDelta;
+
+    // The lowest threshold any thread has set (never raised again): no shorter element is large on
+    // any thread, so the usual check is one comparison against a static, as Redis's is.
+    static long s_lowestPackedThreshold = DefaultPackedThreshold;
+
+    /// <summary>The size from which an element gets a plain node (isLargeElement), on this thread.</summary>
+    public static long PackedThreshold => DefaultPackedThreshold + t_packedThresholdDelta;
+
+    /// <summary>
+    /// quicklistisSetPackedThreshold (DEBUG QUICKLIST-PACKED-THRESHOLD): 0 restores the default;
+    /// anything above 4 GB - 1 MB is refused. Applies to the calling thread's lists.
+    /// </summary>
+    public static bool TrySetPackedThreshold(ulong sz)
+    {
+        if (sz > (1UL << 32) - (1 << 20)) return false;
+        if (sz == 0) sz = DefaultPackedThreshold;
+        long lowest;
+        while ((long)sz < (lowest = Volatile.Read(ref s_lowestPackedThreshold)) &&
+               Interlocked.CompareExchange(ref s_lowestPackedThreshold, (long)sz, lowest) != lowest) { }
+        t_packedThresholdDelta = (long)sz - DefaultPackedThreshold;
+        return true;
+    }
+
+    static bool IsLargeElement(int sz) => sz >= s_lowestPackedThreshold && sz >= PackedThreshold;
 
     public QuicklistNode? Head, Tail;
     public long Count { get; private set; }
@@ -97,9 +152,10 @@ public sealed class Quicklist : ISizedValue, IDuplicable
                 Sz = n.Sz,
                 Recompress = n.Recompress,
                 Accounted = n.Accounted,
+                IsPlain = n.IsPlain,
                 Prev = prev,
             };
-            // The array is copied whole: a compressed node's LZF bytes, or the listpack with its capacity.
+            // The array is copied whole: a compressed node's LZF bytes, the plain element, or the listpack with its capacity.
             if (n.IsCompressed) d.SetCompressed((byte[])n.Lp.Buf.Clone());
             else d.SetRaw((byte[])n.Lp.Buf.Clone());
             if (prev == null) copy.Head = d;
@@ -119,9 +175,10 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         return offset < OptimizationLevel.Length && sz <= OptimizationLevel[offset];
     }
 
+    /// <summary>_quicklistNodeAllowInsert for an element that is not large (callers check IsLargeElement first).</summary>
     bool AllowInsert(QuicklistNode? node, int sz)
     {
-        if (node == null) return false;
+        if (node == null || node.IsPlain) return false;
         long newSz = node.Sz + sz + SizeEstimateOverhead;
         if (SizeMeetsOptimizationRequirement(newSz, Fill)) return true;
         if (newSz > SizeSafetyLimit) return false;
@@ -130,8 +187,8 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     bool AllowMerge(QuicklistNode? a, QuicklistNode? b)
     {
-        if (a == null || b == null) return false;
-        long mergeSz = a.Sz + b.Sz - 7; // one header and terminator go away
+        if (a == null || b == null || a.IsPlain || b.IsPlain) return false;
+        long mergeSz = a.Sz + b.Sz - 11; // Redis's estimate, from ziplist's header and terminator
         if (SizeMeetsOptimizationRequirement(mergeSz, Fill)) return true;
         if (mergeSz > SizeSafetyLimit) return false;
         return a.Count + b.Count <= Fill;
@@ -160,15 +217,16 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         return ref n.Lp;
     }
 
+    /// <summary>__quicklistCompressNode: listpack or plain element alike, when it is big enough and LZF gains.</summary>
     void CompressNode(QuicklistNode n)
     {
-        if (n.IsCompressed) return;
-        var lp = n.Lp;
+        if (n.IsCompressed || n.DontCompress) return;
         n.Recompress = false;
-        if (lp.TotalBytes < MinCompressBytes) return;
-        var buf = new byte[lp.TotalBytes];
-        int len = Lzf.Compress(lp.Bytes, buf);
-        if (len == 0 || len + MinCompressImprove >= lp.TotalBytes) return;
+        var raw = n.RawBytes;
+        if (raw.Length < MinCompressBytes) return;
+        var buf = new byte[raw.Length];
+        int len = Lzf.Compress(raw, buf);
+        if (len == 0 || len + MinCompressImprove >= raw.Length) return;
         n.SetCompressed(buf.AsSpan(0, len).ToArray());
         Account(n);
     }
@@ -285,6 +343,32 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         Account(n);
     }
 
+    /// <summary>__quicklistCreatePlainNode: a node holding a copy of value.</summary>
+    QuicklistNode NewPlainNode(ReadOnlySpan<byte> value)
+    {
+        var n = new QuicklistNode();
+        n.SetPlain(value.ToArray());
+        Account(n);
+        return n;
+    }
+
+    /// <summary>__quicklistInsertPlainNode: value in a plain node of its own before or after oldNode.</summary>
+    void InsertPlainNode(QuicklistNode? oldNode, ReadOnlySpan<byte> value, bool after)
+    {
+        InsertNode(oldNode, NewPlainNode(value), after);
+        Count++;
+    }
+
+    /// <summary>quicklistAppendPlainNode: RDB loading's plain node becomes the tail as it is (the array is adopted).</summary>
+    public void AppendPlainNode(byte[] value)
+    {
+        var n = new QuicklistNode();
+        n.SetPlain(value);
+        Account(n);
+        Count++;
+        InsertNode(Tail, n, after: true);
+    }
+
     /// <summary>quicklistAppendListpack: the listpack becomes a new tail node as it is (RDB loading keeps node boundaries).</summary>
     public void AppendListpack(byte[] listpack)
     {
@@ -300,6 +384,11 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     public void PushHead(ReadOnlySpan<byte> value)
     {
+        if (IsLargeElement(value.Length))
+        {
+            InsertPlainNode(Head, value, after: false);
+            return;
+        }
         if (AllowInsert(Head, value.Length))
         {
             Access(Head!).Prepend(value);
@@ -318,6 +407,11 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     public void PushTail(ReadOnlySpan<byte> value)
     {
+        if (IsLargeElement(value.Length))
+        {
+            InsertPlainNode(Tail, value, after: true);
+            return;
+        }
         if (AllowInsert(Tail, value.Length))
         {
             Access(Tail!).Append(value);
@@ -340,14 +434,13 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         else PushTail(value);
     }
 
-    /// <summary>quicklistPop: removes and returns the head or tail element, or null when empty.</summary>
     /// <summary>The head or tail entry, to be read in place and then removed with DelEntry; null when empty.</summary>
     public Entry? EndEntry(bool head)
     {
         var n = head ? Head : Tail;
         if (n == null) return null;
         var lp = Access(n);
-        return new Entry { Node = n, Offset = head ? lp.First() : lp.Last() };
+        return new Entry { Node = n, Offset = n.IsPlain ? 0 : head ? lp.First() : lp.Last() };
     }
 
     /// <summary>quicklistDelIndex for an entry from EndEntry (or an iterator's current entry, not while iterating).</summary>
@@ -360,11 +453,17 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     /// </summary>
     public void PopEntry(Entry e) => DelIndex(e.Node, e.Offset, shrink: false);
 
+    /// <summary>quicklistPop: removes and returns the head or tail element, or null when empty.</summary>
     public byte[]? Pop(bool head)
     {
         var n = head ? Head : Tail;
         if (n == null) return null;
         var lp = Access(n);
+        if (n.IsPlain)
+        {
+            DelNode(n); // the node goes, so its array is the element to return
+            return lp.Buf;
+        }
         int p = head ? lp.First() : lp.Last();
         var v = lp.GetBytes(p);
         DelIndex(n, p, shrink: false);
@@ -373,7 +472,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     // ------------------------------------------------------------------ entries
 
-    /// <summary>An element's position: its node and byte offset in the node's listpack.</summary>
+    /// <summary>An element's position: its node and byte offset in the node's listpack (0 in a plain node).</summary>
     public struct Entry
     {
         public QuicklistNode Node;
@@ -383,6 +482,12 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     /// <summary>Deletes the entry at p in n; returns the offset that followed in n (or -1). Frees an emptied node.</summary>
     int DelIndex(QuicklistNode n, int p, bool shrink = true)
     {
+        if (n.IsPlain)
+        {
+            DelNode(n);
+            n.Count = 0; // gone, as an emptied packed node
+            return -1;
+        }
         int next = n.Lp.Delete(p, shrink);
         Count--;
         n.Count--;
@@ -411,50 +516,100 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         if (n == null) return null;
         var lp = Access(n);
         long inNode = target - acc;
-        return new Entry { Node = n, Offset = lp.Seek(forward ? inNode : -inNode - 1) };
+        return new Entry { Node = n, Offset = n.IsPlain ? 0 : lp.Seek(forward ? inNode : -inNode - 1) };
     }
 
-    /// <summary>Reads an entry: true with string bytes, false with the integer.</summary>
-    public static bool Get(Entry e, out ReadOnlySpan<byte> str, out long value) => e.Node.Lp.Get(e.Offset, out str, out value);
+    /// <summary>Reads an entry: true with string bytes, false with the integer (a plain element is always bytes).</summary>
+    public static bool Get(Entry e, out ReadOnlySpan<byte> str, out long value)
+    {
+        if (e.Node.IsPlain)
+        {
+            str = e.Node.Lp.Buf;
+            value = 0;
+            return true;
+        }
+        return e.Node.Lp.Get(e.Offset, out str, out value);
+    }
 
-    public static byte[] GetBytes(Entry e) => e.Node.Lp.GetBytes(e.Offset);
+    public static byte[] GetBytes(Entry e) => e.Node.IsPlain ? (byte[])e.Node.Lp.Buf.Clone() : e.Node.Lp.GetBytes(e.Offset);
 
-    public static bool EntryEquals(Entry e, ReadOnlySpan<byte> s) => e.Node.Lp.EntryEquals(e.Offset, s);
+    /// <summary>quicklistCompare: a plain element compares its bytes, a listpack entry as lpCompare does.</summary>
+    public static bool EntryEquals(Entry e, ReadOnlySpan<byte> s) =>
+        e.Node.IsPlain ? s.SequenceEqual(e.Node.Lp.Buf) : e.Node.Lp.EntryEquals(e.Offset, s);
 
-    /// <summary>quicklistReplaceEntry: in place when the node can take it; otherwise the value gets its own node after the entry.</summary>
+    /// <summary>
+    /// quicklistReplaceEntry: a listpack entry is replaced in place by a value that is not large
+    /// (the node may outgrow its fill limit, as in Redis); a plain element by a large one in
+    /// place; otherwise the value is inserted after the entry (in its own node when large) and the
+    /// entry deleted.
+    /// </summary>
     public void Replace(Entry e, ReadOnlySpan<byte> value)
     {
         var node = e.Node;
-        ref var lp = ref Access(node);
-        long newSz = node.Sz - lp.EntryLength(e.Offset) + Listpack.EntryCost(value);
-        if (node.Count == 1 || SizeMeetsOptimizationRequirement(newSz, Fill) || newSz <= SizeSafetyLimit)
+        bool large = IsLargeElement(value.Length);
+        if (!node.IsPlain && !large)
         {
-            lp.Replace(e.Offset, value);
+            Access(node).Replace(e.Offset, value);
             Sync(node);
             Compress(node);
-            return;
         }
-        // Split after the entry so it is the node's last, add a node holding the value, then drop the entry.
-        var split = lp.Next(e.Offset) >= 0 ? SplitNode(node, e.Offset, after: true) : null;
-        var nn = NewNode();
-        nn.Lp.Append(value);
-        Sync(nn);
-        InsertNode(node, nn, after: true);
-        if (split != null) InsertNode(nn, split, after: true);
-        Count++;
-        var nodeLp = Access(node);
-        DelIndex(node, nodeLp.Last());
-        MergeNodes(nn);
+        else if (node.IsPlain)
+        {
+            if (large)
+            {
+                node.SetPlain(value.ToArray());
+                Account(node);
+                Compress(node);
+            }
+            else
+            {
+                Insert(e, value, after: true);
+                DelNode(node);
+            }
+        }
+        else
+        {
+            // The node stays raw while the plain node goes after the entry (splitting the node when
+            // the entry is not its last), so the entry, now the node's last, can be deleted.
+            node.DontCompress = true;
+            Insert(e, value, after: true);
+            if (node.Count == 1) DelNode(node);
+            else
+            {
+                DelIndex(node, node.Lp.Last());
+                node.DontCompress = false;
+                Compress(node);
+                Compress(node.Next!);
+            }
+        }
     }
 
-    /// <summary>_quicklistInsert: before or after the entry, spilling to a neighbour, adding a node, or splitting.</summary>
+    /// <summary>
+    /// _quicklistInsert: before or after the entry. A large value gets a plain node next to the
+    /// entry's node (splitting it when the entry is inner); others go into the node, spill to a
+    /// neighbour, get a new node, or split the node.
+    /// </summary>
     public void Insert(Entry e, ReadOnlySpan<byte> value, bool after)
     {
         var node = e.Node;
         ref var lp = ref Access(node);
+        bool atTail = after && (node.IsPlain || lp.Next(e.Offset) < 0);
+        bool atHead = !after && (node.IsPlain || lp.Prev(e.Offset) < 0);
+        if (IsLargeElement(value.Length))
+        {
+            if (node.IsPlain || atTail || atHead)
+            {
+                InsertPlainNode(node, value, after);
+                return;
+            }
+            var rest = SplitNode(node, e.Offset, after);
+            var plain = NewPlainNode(value);
+            InsertNode(node, plain, after);
+            InsertNode(plain, rest, after);
+            Count++;
+            return;
+        }
         bool full = !AllowInsert(node, value.Length);
-        bool atTail = after && lp.Next(e.Offset) < 0;
-        bool atHead = !after && lp.Prev(e.Offset) < 0;
         Count++;
         if (!full)
         {
@@ -564,7 +719,8 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         var node = e.Value.Node;
         // Index within the node of the first entry to delete.
         long offset = 0;
-        for (int p = node.Lp.First(); p != e.Value.Offset; p = node.Lp.Next(p)) offset++;
+        if (!node.IsPlain)
+            for (int p = node.Lp.First(); p != e.Value.Offset; p = node.Lp.Next(p)) offset++;
         while (extent > 0)
         {
             var next = node!.Next;
@@ -576,7 +732,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
                 del = node.Count;
             }
             else del = Math.Min(extent, node.Count - offset);
-            if (deleteEntireNode) DelNode(node);
+            if (deleteEntireNode || node.IsPlain) DelNode(node);
             else
             {
                 Access(node).DeleteRange(offset, del);
@@ -627,7 +783,8 @@ public sealed class Quicklist : ISizedValue, IDuplicable
             {
                 var lp = _ql.Access(_node);
                 int p;
-                if (!_started) p = _forward ? lp.First() : lp.Last();
+                if (_node.IsPlain) p = !_started || _yieldCurrent ? 0 : -1;
+                else if (!_started) p = _forward ? lp.First() : lp.Last();
                 else if (_yieldCurrent) p = _offset;
                 else p = _offset < 0 ? -1 : _forward ? lp.Next(_offset) : lp.Prev(_offset);
                 _started = true;
@@ -650,7 +807,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         {
             var node = e.Node;
             var neighbour = _forward ? node.Next : node.Prev;
-            int prevOff = node.Lp.Prev(e.Offset);
+            int prevOff = node.IsPlain ? -1 : node.Lp.Prev(e.Offset);
             int following = _ql.DelIndex(node, e.Offset);
             int resume = _forward ? following : prevOff;
             if (node.Count == 0 || resume < 0)
@@ -695,8 +852,16 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         while (count > 0 && node != null)
         {
             var lp = Access(node);
-            if (p < 0) p = lp.First();
-            count -= lp.ReplyBulks(ref p, (int)Math.Min(count, int.MaxValue), reply);
+            if (node.IsPlain)
+            {
+                reply.Bulk(lp.Buf);
+                count--;
+            }
+            else
+            {
+                if (p < 0) p = lp.First();
+                count -= lp.ReplyBulks(ref p, (int)Math.Min(count, int.MaxValue), reply);
+            }
             Release(node);
             node = node.Next;
             p = -1;
@@ -723,7 +888,12 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         {
             if (n.Prev != prev) throw new InvalidOperationException("bad prev link");
             if (n.Count == 0) throw new InvalidOperationException("empty node");
-            if (!n.IsCompressed && (n.Lp.Count != n.Count || n.Lp.TotalBytes != n.Sz)) throw new InvalidOperationException("node count/sz out of sync");
+            if (n.IsPlain)
+            {
+                if (n.Count != 1 || (!n.IsCompressed && n.Lp.Buf.Length != n.Sz)) throw new InvalidOperationException("plain node count/sz out of sync");
+            }
+            else if (!n.IsCompressed && (n.Lp.Count != n.Count || n.Lp.TotalBytes != n.Sz)) throw new InvalidOperationException("node count/sz out of sync");
+            if (n.DontCompress) throw new InvalidOperationException("dont_compress left set");
             bool nearEnd = len < CompressDepth;
             if (n.IsCompressed && (CompressDepth == 0 || nearEnd)) throw new InvalidOperationException("end node compressed");
             total += n.Count;

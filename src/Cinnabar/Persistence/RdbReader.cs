@@ -260,9 +260,9 @@ public ref struct RdbReader
     }
 
     /// <summary>
-    /// RDB_TYPE_LIST_QUICKLIST_2: each packed node's listpack becomes a node as it is; a plain
-    /// node (one element too large for a listpack, which Cinnabar does not have) is pushed as an
-    /// element; empty listpacks are skipped, as Redis does.
+    /// RDB_TYPE_LIST_QUICKLIST_2: each node becomes a node as it is, a packed node's listpack or
+    /// a plain node's element (whatever this server's packed threshold); an empty string is
+    /// corrupt, empty listpacks are skipped, as Redis does.
     /// </summary>
     RedisObject LoadQuicklist(ServerConfig cfg)
     {
@@ -274,9 +274,10 @@ public ref struct RdbReader
             ulong container = LoadLen();
             if (container is not (RdbTypes.ContainerPlain or RdbTypes.ContainerPacked)) throw Corrupt("quicklist container " + container);
             var data = LoadString();
+            if (data.Length == 0) throw Corrupt("empty quicklist node");
             if (container == RdbTypes.ContainerPlain)
             {
-                ql.PushTail(data);
+                ql.AppendPlainNode(data);
                 continue;
             }
             if (!Listpack.Validate(data)) throw Corrupt("listpack integrity check failed");

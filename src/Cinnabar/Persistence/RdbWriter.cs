@@ -219,15 +219,18 @@ public sealed class RdbWriter
         }
     }
 
-    /// <summary>RDB_TYPE_LIST_QUICKLIST_2: node count, then per node its container and its listpack (LZF bytes kept as they are).</summary>
+    /// <summary>
+    /// RDB_TYPE_LIST_QUICKLIST_2: node count, then per node its container (PLAIN or PACKED) and
+    /// its listpack or plain element as a string (LZF bytes kept as they are).
+    /// </summary>
     void SaveQuicklist(Quicklist ql)
     {
         SaveLen((ulong)ql.Len);
         for (var n = ql.Head; n != null; n = n.Next)
         {
-            SaveLen(RdbTypes.ContainerPacked);
+            SaveLen((ulong)(n.IsPlain ? RdbTypes.ContainerPlain : RdbTypes.ContainerPacked));
             if (n.CompressedBytes is { } lzf) SaveLzfBlob(lzf, n.Sz);
-            else SaveRawString(n.Lp.Bytes);
+            else SaveRawString(n.RawBytes);
         }
     }
 

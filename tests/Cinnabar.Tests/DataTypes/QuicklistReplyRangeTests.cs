@@ -1,8 +1,8 @@
 // Quicklist.ReplyRange (LRANGE's bulk run through Listpack.ReplyBulks) writes the same bytes as
 // replying element by element with ReplyWriter.Bulk/BulkLong: integers of every listpack width,
 // empty and long strings (past a 16 KiB reply block, which leave the run for Bulk), ranges
-// starting and ending inside nodes, several fills and compressed inner nodes, RESP2 and RESP3,
-// and nothing at all while replies are off.
+// starting and ending inside nodes, several fills and compressed inner nodes, plain nodes,
+// RESP2 and RESP3, and nothing at all while replies are off.
 using System.Globalization;
 using System.Text;
 using Cinnabar.DataTypes;
@@ -53,11 +53,27 @@ public class QuicklistReplyRangeTests
     ];
 
     [Theory]
-    [InlineData(-2, 0, 2)]
-    [InlineData(3, 1, 2)]
-    [InlineData(1, 2, 3)]
-    [InlineData(-5, 0, 2)]
-    public void ReplyRangeWritesTheSameBytesAsOneBulkPerElement(int fill, int compressDepth, int protocol)
+    [InlineData(-2, 0, 2, 0)]
+    [InlineData(3, 1, 2, 0)]
+    [InlineData(1, 2, 3, 0)]
+    [InlineData(-5, 0, 2, 0)]
+    [InlineData(-2, 1, 2, 64)]
+    [InlineData(2, 0, 3, 1)]
+    public void ReplyRangeWritesTheSameBytesAsOneBulkPerElement(int fill, int compressDepth, int protocol, int packedThreshold)
+    {
+        // A packed threshold (0: the default) puts the longer elements in plain nodes.
+        Assert.True(Quicklist.TrySetPackedThreshold((ulong)packedThreshold));
+        try
+        {
+            ReplyRangeMatchesOneByOne(fill, compressDepth, protocol);
+        }
+        finally
+        {
+            Quicklist.TrySetPackedThreshold(0);
+        }
+    }
+
+    static void ReplyRangeMatchesOneByOne(int fill, int compressDepth, int protocol)
     {
         var ql = new Quicklist(fill, compressDepth);
         var r = new Random(fill * 31 + compressDepth);

@@ -45,7 +45,7 @@ public class QuicklistTests
         }
     }
 
-    static void RunModel(int seed, int fill, int depth, int steps)
+    internal static void RunModel(int seed, int fill, int depth, int steps)
     {
         var r = new Random(seed);
         var ql = new Quicklist(fill, depth);
