@@ -60,16 +60,21 @@ public sealed class LoadingProgress(CinnabarServer server)
     {
         long loadedBytes = _fileStart + position;
         LoadedBytes = loadedBytes;
-        if (_delayUs > 0) SpinFor(_delayUs);
+        if (_delayUs != 0) DebugDelay(_delayUs);
         if (!ProcessEvents || loadedBytes < _nextEventsAt) return;
         _nextEventsAt = loadedBytes + server.Config.GetLong("loading-process-events-interval-bytes");
         server.ProcessEventsWhileBlocked();
     }
 
-    /// <summary>debugDelay: microsecond sleeps are below the OS timer's grain, so they spin.</summary>
-    static void SpinFor(long us)
+    /// <summary>
+    /// debugDelay: a negative delay -N sleeps 1 µs once in N calls on average, as Redis's does.
+    /// Whole milliseconds sleep; what is below the OS timer's grain spins.
+    /// </summary>
+    static void DebugDelay(long us)
     {
-        long until = Stopwatch.GetTimestamp() + us * Stopwatch.Frequency / 1_000_000;
+        if (us < 0) us = Random.Shared.NextInt64(-us) == 0 ? 1 : 0;
+        if (us >= 1000) Thread.Sleep((int)Math.Min(us / 1000, int.MaxValue));
+        long until = Stopwatch.GetTimestamp() + us % 1000 * Stopwatch.Frequency / 1_000_000;
         while (Stopwatch.GetTimestamp() < until) Thread.SpinWait(20);
     }
 

@@ -15,7 +15,10 @@ public sealed class ServerClock
     /// <summary>server.lruclock: unix seconds masked to 24 bits (LRU_CLOCK_MAX).</summary>
     public int LruClock { get; private set; }
 
-    long _monoBase, _wallBaseMs;
+    // The wall clock at the last read, in 100 ns ticks since the epoch: deriving milliseconds from
+    // it and the elapsed monotonic time truncates once, so the cached time is never behind the
+    // real one by a millisecond (a client's PXAT of now + 10 s reads back as at most 10000 ms).
+    long _monoBase, _wallBaseTicks;
 
     /// <summary>Caches the unix time in ms, reading the wall clock.</summary>
     /// <remarks>
@@ -25,8 +28,8 @@ public sealed class ServerClock
     public void UpdateCachedTime()
     {
         _monoBase = Stopwatch.GetTimestamp();
-        _wallBaseMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        SetCachedTime(_wallBaseMs);
+        _wallBaseTicks = DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks;
+        SetCachedTime(_wallBaseTicks / TimeSpan.TicksPerMillisecond);
     }
 
     /// <summary>Advances the cached time to a Stopwatch timestamp taken after the last wall-clock read.</summary>
@@ -35,7 +38,7 @@ public sealed class ServerClock
         long elapsed = stopwatchTimestamp - _monoBase;
         // A long gap (a nested loop without iterations, a very slow script) falls back to the wall clock.
         if ((ulong)elapsed > (ulong)Stopwatch.Frequency) UpdateCachedTime();
-        else SetCachedTime(_wallBaseMs + elapsed * 1000 / Stopwatch.Frequency);
+        else SetCachedTime((_wallBaseTicks + elapsed * TimeSpan.TicksPerSecond / Stopwatch.Frequency) / TimeSpan.TicksPerMillisecond);
     }
 
     void SetCachedTime(long ms)

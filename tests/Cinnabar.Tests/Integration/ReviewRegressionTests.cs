@@ -95,4 +95,24 @@ public class ReviewRegressionTests
         var kbps = text.Split("\r\n").First(l => l.StartsWith("instantaneous_input_kbps:", StringComparison.Ordinal));
         Assert.NotEqual("instantaneous_input_kbps:0.00", kbps);
     }
+
+    /// <summary>
+    /// The cached clock never lags the wall clock by a millisecond (unit/type/string's "GETEX PXAT
+    /// option"): a deadline the client computes as its now + 10 s reads back as at most 10000 ms.
+    /// </summary>
+    [Fact]
+    public void A_deadline_of_now_plus_ten_seconds_never_reads_back_above_ten_seconds()
+    {
+        using var fx = new ServerFixture();
+        using var c = fx.Connect();
+        c.Call("SET", "foo", "bar");
+        for (int i = 0; i < 300; i++)
+        {
+            long at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 10_000;
+            c.Call("GETEX", "foo", "PXAT", at.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            long pttl = c.Call("PTTL", "foo").Integer;
+            Assert.InRange(pttl, 5000, 10_000);
+            if (i % 50 == 0) Thread.Sleep(37); // land at different points of the loop's clock derivation
+        }
+    }
 }
