@@ -45,6 +45,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     public readonly ServerClock Clock = new();
     /// <summary>The connected clients, their lifecycle and the write path (Networking/ClientManager.cs).</summary>
     public readonly ClientManager Clients;
+    /// <summary>Per-client memory, its buckets and maxmemory-clients (Networking/ClientEviction.cs).</summary>
+    public readonly ClientEviction ClientEviction;
     /// <summary>CLIENT PAUSE state and the postponed clients (Networking/ClientPause.cs).</summary>
     public readonly ClientPause Pause;
     /// <summary>MULTI/EXEC and WATCH (Transactions/Multi.cs).</summary>
@@ -150,6 +152,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Dispatcher = new Dispatcher(this);
         Evictor = new Evictor(this);
         Clients = new ClientManager(this);
+        ClientEviction = new ClientEviction(this);
         Lua = new Scripting.LuaScripting(this);
         Pause = new ClientPause(this);
         Transactions = new Multi(this);
@@ -609,6 +612,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         if (ExitCode != null) return; // an embedded server's write or fsync failed: nothing more goes out
         Clients.HandleClientsWithPendingWrites();
         Clients.FreeClientsInAsyncFreeQueue();
+        ClientEviction.EvictClients(); // after the writes: what the sockets took is no longer held
         // A snapshot's walk takes a slice of the loop proportional to the time the iteration spent
         // serving clients (more when idle), after their replies are written, so a BGSAVE under
         // load adds little to any command's latency.

@@ -361,26 +361,23 @@ public static class ClientCommands
         long now = c.Server.NowMs;
         int multi = c.HasFlag(ClientFlags.Multi) ? Transactions.Multi.QueuedCount(c) : -1;
         var (sub, psub, ssub) = PubSub.PubSub.SubscriptionCounts(c);
-        long argvMem = 0;
-        if (c.Cmd != null) for (int i = 0; i < c.Args.Count; i++) argvMem += c.Args.Length(i);
+        var eviction = c.Server.ClientEviction;
+        long argvMem = eviction.ArgvLengthSum(c);
         long multiMem = Transactions.Multi.QueuedMemory(c);
-        long omem = c.Output.ListBytes;
-        // getClientMemoryUsage: query buffer, argv, reply list, the fixed reply buffer and the client itself.
-        long totMem = c.QueryBufferCapacity + argvMem + multiMem + omem + ReplyBuffer.ChunkSize + ClientStructSize;
+        long totMem = eviction.MemoryUsage(c, out long omem);
+        // sdslen(querybuf): the running client's batch so far; another's bytes not yet parsed into arguments.
+        int qbuf = ReferenceEquals(c.Server.Dispatcher.CurrentClient, c) ? c.QueryBufferUsed : c.QueryBufferLength;
         string events = c.WriteHandlerInstalled ? "rw" : "r";
         var sb = new StringBuilder(256);
         var ci = CultureInfo.InvariantCulture;
         sb.Append(ci, $"id={c.Id} addr={c.RemoteAddress} laddr={c.LocalAddress} fd={Fd(c)} name={c.Name} ");
         sb.Append(ci, $"age={(now - c.CreatedMs) / 1000} idle={(now - c.LastInteractionMs) / 1000} flags={FlagsString(c)} db={c.Db.Id} ");
-        sb.Append(ci, $"sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={c.QueryBufferUsed} qbuf-free={c.QueryBufferCapacity - c.QueryBufferUsed} ");
+        sb.Append(ci, $"sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={qbuf} qbuf-free={c.QueryBufferCapacity - c.QueryBufferUsed} ");
         sb.Append(ci, $"argv-mem={argvMem} multi-mem={multiMem} rbs={ReplyBuffer.ChunkSize} rbp={ReplyBuffer.ChunkSize} ");
         sb.Append(ci, $"obl={c.Output.BufferBytes} oll={c.Output.ChunkCount} omem={omem} tot-mem={totMem} events={events} ");
         sb.Append(ci, $"cmd={c.LastCmd?.FullName ?? "NULL"} user={c.User?.Name ?? "(superuser)"} redir={Tracking.Tracking.RedirectOf(c)} resp={c.Reply.Protocol}");
         return sb.ToString();
     }
-
-    /// <summary>The fixed per-client overhead Redis reports (sizeof(client) and friends) is about this.</summary>
-    const long ClientStructSize = 4 * 1024;
 
     static long Fd(Client c) => c.Socket == null ? -1 : (long)c.Socket.SafeHandle.DangerousGetHandle();
 

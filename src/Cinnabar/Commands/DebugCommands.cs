@@ -35,6 +35,7 @@ public static class DebugCommands
             c.Server.CronPaused = Arguments.Atoi(args.ToStringAt(2)) != 0; // serverCron does nothing meanwhile
             c.Reply.Ok();
         }
+        else if (args.Is(1, "replybuffer") && argc == 4 && (args.Is(2, "peak-reset-time") || args.Is(2, "resizing"))) ReplyBufferSettings(c);
         else if (args.Is(1, "log") && argc == 3)
         {
             c.Server.Log.Warning("DEBUG LOG: " + args.ToStringAt(2));
@@ -200,6 +201,12 @@ public static class DebugCommands
         "      existing RDB file.",
         "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
         "      file to the database.",
+        "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+        "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+        "    In case NEVER is provided the last observed peak will never be reset",
+        "    In case RESET is provided the peak reset time will be restored to the default value",
+        "REPLYBUFFER RESIZING <0|1>",
+        "    Enable or disable the reply buffer resize cron job",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -207,6 +214,21 @@ public static class DebugCommands
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
     ]);
+
+    /// <summary>
+    /// DEBUG REPLYBUFFER PEAK-RESET-TIME / RESIZING: accepted and checked as Redis does; a client's
+    /// fixed reply buffer here is always ChunkSize (rbs=), never resized, so there is nothing to change.
+    /// </summary>
+    static void ReplyBufferSettings(Client c)
+    {
+        var args = c.Args;
+        if (args.Is(2, "peak-reset-time") && !args.Is(3, "never") && !args.Is(3, "reset") && !long.TryParse(args.ToStringAt(3), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+        {
+            c.Reply.Error("value is not an integer or out of range");
+            return;
+        }
+        c.Reply.Ok();
+    }
 
     /// <summary>"Value at:0x... refcount:N encoding:E serializedlength:N lru:N lru_seconds_idle:N".</summary>
     static void DebugObject(Client c)

@@ -86,6 +86,7 @@ public sealed class Dispatcher
         }
         _server.Tracking.LimitUsedSlotsIfTracking();
         var rejection = CheckCommand(c, cmd, CommandCaller.Client);
+        if (c.Freed) return; // evicted by evictClients: nothing runs, nothing is replied
         if (rejection != null)
         {
             Reject(c, cmd, rejection);
@@ -134,6 +135,13 @@ public sealed class Dispatcher
         {
             _redirected = true;
             return redirect;
+        }
+        // evictClients: before key eviction, after the last command consumed output buffer memory.
+        // A client that evicts itself runs nothing (the caller sees it freed).
+        if (fromClient && _server.Config.MaxMemoryClients != 0)
+        {
+            _server.ClientEviction.EvictClients();
+            if (c.Freed) return null;
         }
         bool busy = _server.Lua.Busy;
         if (_server.Config.MaxMemory > 0 && !busy)

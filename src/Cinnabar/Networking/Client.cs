@@ -7,7 +7,10 @@
 // after processing (a partial command, a blocked or paused client's next commands) move into
 // a private buffer, which clientsCron takes back once the client has been idle for a while.
 // The buffer's capacity is kept in a memory counter (the server's while the client is linked)
-// wherever the buffer changes, so used_memory never walks the clients.
+// wherever the buffer changes, so used_memory never walks the clients. A big argument (32 KiB or
+// more, Redis's PROTO_MBULK_BIG_ARG) gets a buffer sized to hold exactly its command, not a
+// doubled one. What the client holds in Redis's terms is counted after each command and each
+// read and write, for client eviction (Networking/ClientEviction.cs).
 using System.Net;
 using System.Net.Sockets;
 using Cinnabar.Keyspace;
@@ -106,6 +109,13 @@ public sealed class Client : IFileEventHandler
     public long LastInteractionMs;
     public long OutputSoftLimitReachedMs;
 
+    // updateClientMemUsage's state (Networking/ClientEviction.cs): the usage last counted, its
+    // type, and the memory usage bucket the client is linked in (-1: none) with its neighbours.
+    internal long LastMemoryUsage;
+    internal int LastMemoryType;
+    internal int MemBucket = -1;
+    internal Client? MemPrev, MemNext;
+
     /// <summary>
     /// addr and laddr, formatted on first use and kept (Redis's cached peer id): most clients
     /// never need them, and at a connection storm the lookups and strings would cost more than
@@ -170,6 +180,19 @@ public sealed class Client : IFileEventHandler
 
     public int QueryBufferLength => _qend - _qpos;
     public int QueryBufferCapacity => (_query ?? _ownQuery)?.Length ?? 0;
+
+    /// <summary>The client's own query buffer (the shared one it may be reading into is the server's): what its query buffer costs.</summary>
+    public int OwnQueryBufferBytes => _ownQuery?.Length ?? 0;
+
+    /// <summary>PROTO_MBULK_BIG_ARG: an argument this long gets a query buffer sized for it.</summary>
+    const int BigArgument = 32 * 1024;
+
+    /// <summary>Where the bulk being read ends (its CRLF included) when it is a big argument, else -1.</summary>
+    int BigArgumentEnd()
+    {
+        long len = Parser.PendingBulkLength;
+        return len >= BigArgument ? (int)Math.Min(_qpos + len + 2, Array.MaxLength) : -1;
+    }
 
     /// <summary>After the query buffer changed (adopted, grown, moved, released): the counter follows its capacity.</summary>
     void AccountQueryBuffer()
@@ -305,7 +328,9 @@ public sealed class Client : IFileEventHandler
         {
             if (_query.Length >= Array.MaxLength) return false;
             var old = _query;
-            Array.Resize(ref _query, (int)Math.Min((long)_query.Length * 2, Array.MaxLength));
+            int bigEnd = BigArgumentEnd();
+            long size = bigEnd >= _qend + bytes ? bigEnd : Math.Min((long)_query.Length * 2, Array.MaxLength);
+            Array.Resize(ref _query, (int)size);
             if (Parser.InProgress) Parser.Relocate(old, _query, 0);
             _ownQuery = _query;
             AccountQueryBuffer();
@@ -354,8 +379,12 @@ public sealed class Client : IFileEventHandler
             AccountQueryBuffer();
             return;
         }
-        if (_ownQuery == null || _ownQuery.Length < remaining) _ownQuery = new byte[Math.Max(InitialQueryBuffer, remaining)];
+        // A big argument's buffer holds its whole command (sdsMakeRoomForNonGreedy), so it is read in place.
+        int bigEnd = BigArgumentEnd();
+        int needed = Math.Max(remaining, bigEnd - keep);
+        if (_ownQuery == null || _ownQuery.Length < needed) _ownQuery = new byte[Math.Max(InitialQueryBuffer, needed)];
         MoveQuery(_ownQuery, keep);
+        Server.ClientEviction.Update(this); // the client holds a buffer of its own now
     }
 
     /// <summary>
@@ -447,6 +476,8 @@ public sealed class Client : IFileEventHandler
             }
         }
         Server.Dispatcher.BreakTimestampChain();
+        // A big request not drained by the loop above (a partial big argument) counts now.
+        Server.ClientEviction.Update(this);
         Server.Clients.QueueReplyWrite(this);
     }
 
@@ -462,9 +493,11 @@ public sealed class Client : IFileEventHandler
         Reply.Enabled = !HasFlag(ClientFlags.ReplyOff | ClientFlags.ReplySkip | ClientFlags.Master); // the primary reads no replies
         // Only the reply list counts toward client-output-buffer-limit, so most commands skip the check.
         if (Output.ListBytes > 0) Server.Clients.CheckOutputBufferLimitsAsync(this);
+        // The output buffer's growth from the command counts before the next one may evict (processCommandAndResetClient).
+        Server.ClientEviction.Update(this);
     }
 
-    /// <summary>Bytes in the query buffer, already executed ones of this batch included (CLIENT LIST qbuf).</summary>
+    /// <summary>Bytes in the query buffer, already executed ones of this batch included (CLIENT LIST qbuf of the running client).</summary>
     public int QueryBufferUsed => _qend;
 
     readonly List<ArraySegment<byte>> _writeSegments = new(16);
@@ -553,6 +586,7 @@ public sealed class Client : IFileEventHandler
             Server.Loop.Modify(Socket, Token, read | EventMask.Writable);
             WriteHandlerInstalled = true;
         }
+        if (total > 0) Server.ClientEviction.Update(this);
         return true;
     }
 

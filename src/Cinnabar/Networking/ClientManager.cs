@@ -124,6 +124,7 @@ public sealed class ClientManager
         if (c.Socket == null || !_byId.Remove(c.Id)) return;
         c.Freed = true;
         c.StopCountingMemory();
+        _server.ClientEviction.Remove(c);
         _server.Pause.RemoveClient(c);
         _server.FreeClientState(c);
         try
@@ -143,7 +144,9 @@ public sealed class ClientManager
     public void MarkReplica(Client c)
     {
         c.Flags |= ClientFlags.Replica;
-        if (_byId.ContainsKey(c.Id)) c.Output.CountMemoryIn(_server.ReplicaOutputMemory);
+        if (!_byId.ContainsKey(c.Id)) return;
+        c.Output.CountMemoryIn(_server.ReplicaOutputMemory);
+        _server.ClientEviction.Update(c); // a replica is counted apart and never evicted
     }
 
     /// <summary>Frees a client at the next safe point (freeClientAsync): used from inside a handler of another client.</summary>
@@ -191,11 +194,17 @@ public sealed class ClientManager
         _closeAsap.Clear();
     }
 
-    /// <summary>clientsCron: the idle timeout and the output buffer limits, from serverCron.</summary>
+    /// <summary>
+    /// clientsCron, from serverCron, in Redis's order: the idle timeout, the query buffer's
+    /// resize, the recent peak buffers, the client's memory (so a configuration change reaches
+    /// idle clients too), the output buffer limits.
+    /// </summary>
     internal void ClientsCron()
     {
         long now = _server.NowMs;
         var config = _server.Config;
+        var eviction = _server.ClientEviction;
+        int peakSlot = eviction.BeginPeakSlot();
         List<Client>? toClose = null;
         foreach (var c in _byId.Values)
         {
@@ -207,12 +216,10 @@ public sealed class ClientManager
                 (toClose ??= new()).Add(c);
                 continue;
             }
-            if (OutputBufferLimitReached(c))
-            {
-                (toClose ??= new()).Add(c);
-                continue;
-            }
             c.ResizeQueryBuffer(idle: now - c.LastInteractionMs > 2000);
+            eviction.TrackExpansiveClient(c, peakSlot);
+            eviction.Update(c);
+            if (OutputBufferLimitReached(c)) (toClose ??= new()).Add(c);
         }
         if (toClose != null) foreach (var c in toClose) FreeClient(c);
     }

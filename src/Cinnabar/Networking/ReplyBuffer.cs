@@ -49,6 +49,7 @@ public sealed class ReplyBuffer
     Chunk? _tail;
     int _sentInHead;
     long _chunkBytes;
+    long _chunkCapacity; // the chunks' allocated bytes (Redis's reply_bytes counts block sizes)
     MemoryCounter _memory = new(); // where _chunkBytes is counted: a private total until the client is linked
 
     /// <summary>From now on the reply list counts in memory (the server's client or replica total); what it holds moves there.</summary>
@@ -65,6 +66,9 @@ public sealed class ReplyBuffer
     /// <summary>Bytes held in the chunk list: what client-output-buffer-limit counts.</summary>
     public long ListBytes => _chunkBytes;
 
+    /// <summary>The allocated size of the chunk list's blocks (part of CLIENT LIST omem=).</summary>
+    public long ListCapacity => _chunkCapacity;
+
     public bool HasPending => Pending > 0;
 
     /// <summary>Bytes in the fixed buffer (CLIENT LIST obl=).</summary>
@@ -80,6 +84,7 @@ public sealed class ReplyBuffer
         if (_tail != null && _tail.Data.Length - _tail.Used >= size) return _tail.Data.AsSpan(_tail.Used);
         var c = ChunkPool.Rent(size);
         _chunks.Enqueue(c);
+        _chunkCapacity += c.Data.Length;
         _tail = c;
         return c.Data.AsSpan();
     }
@@ -167,6 +172,7 @@ public sealed class ReplyBuffer
         if (_sentInHead == head.Used)
         {
             _chunks.Dequeue();
+            _chunkCapacity -= head.Data.Length;
             _chunkBytes -= head.Used;
             _memory.Bytes -= head.Used;
             _sentInHead = 0;
@@ -186,6 +192,7 @@ public sealed class ReplyBuffer
         _tail = null;
         _memory.Bytes -= _chunkBytes;
         _chunkBytes = 0;
+        _chunkCapacity = 0;
         _sentInHead = 0;
         _sentInBuf = _bufUsed = 0;
     }

@@ -13,7 +13,14 @@ public sealed class CommandArgs
 
     public int Count { get; private set; }
 
-    public void Clear() => Count = 0;
+    /// <summary>The arguments' total length (Redis's c->argv_len_sum).</summary>
+    public long LengthSum { get; private set; }
+
+    public void Clear()
+    {
+        Count = 0;
+        LengthSum = 0;
+    }
 
     public void EnsureCapacity(int n)
     {
@@ -31,6 +38,7 @@ public sealed class CommandArgs
         _offsets[Count] = offset;
         _lengths[Count] = length;
         Count++;
+        LengthSum += length;
     }
 
     /// <summary>Adds an argument that owns its bytes (inline commands, MULTI queues, scripts).</summary>

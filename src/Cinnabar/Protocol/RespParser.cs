@@ -42,6 +42,9 @@ public sealed class RespParser
     /// <summary>True when a multibulk request is partially read; the buffer must keep its bytes.</summary>
     public bool InProgress => _inMultibulk;
 
+    /// <summary>The length of the bulk whose bytes are awaited (its "$n" line read), else -1; the bytes start where parsing stopped.</summary>
+    public long PendingBulkLength => _inMultibulk ? _bulkLen : -1;
+
     /// <summary>The query buffer moved its bytes left by <paramref name="delta"/>, maybe into a new array: fix the slices.</summary>
     public void Relocate(byte[] from, byte[] to, int delta)
     {

@@ -272,6 +272,7 @@ public sealed class PubSub
     void AfterWrite(Client c)
     {
         _server.Clients.CheckOutputBufferLimitsAsync(c);
+        _server.ClientEviction.Update(c); // the message may make the receiver evictable
         _server.Clients.QueueReplyWrite(c);
     }
 }

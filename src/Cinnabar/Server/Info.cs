@@ -131,12 +131,10 @@ public static class Info
 
     static void ClientsSection(CinnabarServer s, StringBuilder sb)
     {
-        long maxIn = 0, maxOut = 0;
+        var (maxIn, maxOut) = s.ClientEviction.RecentMaxBuffers();
         int blocked = 0, tracking = 0;
         foreach (var c in s.Clients.All)
         {
-            maxIn = Math.Max(maxIn, c.QueryBufferCapacity);
-            maxOut = Math.Max(maxOut, c.Output.ListBytes);
             // A client postponed by CLIENT PAUSE is blocked too (BLOCKED_POSTPONE), as Redis counts it.
             if (c.HasFlag(ClientFlags.Blocked) || s.Pause.IsPostponed(c)) blocked++;
             if (c.HasFlag(ClientFlags.Tracking)) tracking++;
@@ -213,7 +211,7 @@ public static class Info
         Field(sb, "mem_replication_backlog", replicasHold ? backlogSize : replBuf);
         Field(sb, "mem_total_replication_buffers", replBuf);
         Field(sb, "mem_clients_slaves", (replicasHold ? replBuf - backlogSize : 0) + s.ReplicaOutputMemory.Bytes);
-        Field(sb, "mem_clients_normal", s.Clients.All.Sum(c => c.Output.ListBytes + c.QueryBufferCapacity));
+        Field(sb, "mem_clients_normal", s.ClientEviction.NormalClientsMemory);
         Field(sb, "mem_cluster_links", s.Cluster?.LinksMemory ?? 0);
         Field(sb, "mem_aof_buffer", s.Aof.BufferMemory);
         Field(sb, "mem_allocator", "dotnet-gc");

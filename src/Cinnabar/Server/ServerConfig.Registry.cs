@@ -330,11 +330,13 @@ public sealed partial class ServerConfig
                         return "argument must be a memory or percent value";
                     if (pct > 100) return "percentage argument must be less or equal to 100";
                     _stored["maxmemory-clients"] = pct + "%";
+                    MaxMemoryClients = -pct;
                     return null;
                 }
                 if (!ConfigEntry.TryParseMemory(v, out long n)) return "argument must be a memory or percent value";
                 if (n < 0) return "argument must be a memory or percent value";
                 _stored["maxmemory-clients"] = n.ToString(CultureInfo.InvariantCulture);
+                MaxMemoryClients = n;
                 return null;
             },
             Get = () => _stored["maxmemory-clients"],

@@ -25,6 +25,10 @@ public sealed partial class ServerConfig
     public string LogLevel = "notice";
     public string LogFile = "";
     public long MaxMemory;
+
+    /// <summary>maxmemory-clients: bytes, or a percentage of maxmemory stored negated (-7 for "7%"); 0 = no client eviction.</summary>
+    public long MaxMemoryClients;
+
     public string MaxMemoryPolicy = "noeviction";
 
     /// <summary>Raised when maxmemory is set (the server evicts at once if the new limit is lower).</summary>

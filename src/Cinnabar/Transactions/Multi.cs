@@ -25,6 +25,29 @@ public sealed class MultiState
     public readonly List<(CommandDef Cmd, CommandArgs Args)> Commands = new();
     public readonly List<WatchedKey> Watched = new();
 
+    /// <summary>mstate.argv_len_sums: each queued command's argument bytes plus its argv array (CLIENT LIST multi-mem=).</summary>
+    public long ArgvLenSums;
+
+    /// <summary>mstate.alloc_count: queue slots Redis has reserved (2 at the first command, doubling when full).</summary>
+    public int AllocCount;
+
+    /// <summary>queueMultiCommand's bookkeeping for one more command.</summary>
+    public void Queue(CommandDef cmd, CommandArgs args)
+    {
+        if (Commands.Count == 0) AllocCount = 2;
+        else if (Commands.Count == AllocCount) AllocCount = AllocCount < int.MaxValue / 2 ? AllocCount * 2 : int.MaxValue;
+        Commands.Add((cmd, args));
+        ArgvLenSums += args.LengthSum + 8L * args.Count;
+    }
+
+    /// <summary>freeClientMultiState + initClientMultiState: the queue is empty again.</summary>
+    public void ClearQueue()
+    {
+        Commands.Clear();
+        ArgvLenSums = 0;
+        AllocCount = 0;
+    }
+
     public WatchedKey? Find(Database db, ReadOnlySpan<byte> key)
     {
         foreach (var wk in Watched)
@@ -45,15 +68,8 @@ public sealed class Multi
     /// <summary>CLIENT LIST multi=: the commands queued by MULTI.</summary>
     public static int QueuedCount(Client c) => c.MultiState?.Commands.Count ?? 0;
 
-    /// <summary>CLIENT LIST multi-mem=: an estimate of the queue's memory (argument bytes plus per-argument overhead).</summary>
-    public static long QueuedMemory(Client c)
-    {
-        if (c.MultiState == null) return 0;
-        long bytes = 0;
-        foreach (var (_, args) in c.MultiState.Commands)
-            for (int i = 0; i < args.Count; i++) bytes += args.Length(i) + 16;
-        return bytes;
-    }
+    /// <summary>CLIENT LIST multi-mem=: mstate.argv_len_sums.</summary>
+    public static long QueuedMemory(Client c) => c.MultiState?.ArgvLenSums ?? 0;
 
     /// <summary>Whether EXEC may write (CLIENT PAUSE WRITE holds it): any queued command is a write or may replicate.</summary>
     public static bool TransactionMayReplicate(Client c) =>
@@ -76,7 +92,7 @@ public sealed class Multi
     {
         // An aborted transaction will not run: don't spend memory on it (Redis does the same).
         if (!c.HasFlag(ClientFlags.DirtyCas | ClientFlags.DirtyExec))
-            (c.MultiState ??= new()).Commands.Add((c.Cmd!, c.Args.Clone()));
+            (c.MultiState ??= new()).Queue(c.Cmd!, c.Args.Clone());
         c.Reply.Queued();
     }
 
@@ -97,7 +113,7 @@ public sealed class Multi
     /// <summary>discardTransaction: drop the queue, leave MULTI, forget every WATCH.</summary>
     public void DiscardTransaction(Client c)
     {
-        c.MultiState?.Commands.Clear();
+        c.MultiState?.ClearQueue();
         c.Flags &= ~(ClientFlags.Multi | ClientFlags.DirtyCas | ClientFlags.DirtyExec);
         UnwatchAllKeys(c);
     }
