@@ -310,16 +310,14 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.", error);
         if (_listeners.Count == 0) throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.");
         int tlsPort = (int)Config.GetLong("tls-port");
-        if (tlsPort != 0)
+        // tlsConfigure runs when anything uses TLS: the tls-port listeners or a replica's link.
+        if ((tlsPort != 0 || Config.GetBool("tls-replication")) && Tls.Configure(Config) is { } tlsError)
         {
-            if (Tls.Configure(Config) is { } tlsError)
-            {
-                Log.Warning(tlsError);
-                throw new InvalidOperationException("Failed to configure TLS. Check logs for more info.");
-            }
-            if (ListenToPort(tlsPort, tls: true, _tlsListeners) is { } error2)
-                throw new InvalidOperationException($"Failed listening on port {tlsPort} (TLS), aborting.", error2);
+            Log.Warning(tlsError);
+            throw new InvalidOperationException("Failed to configure TLS. Check logs for more info.");
         }
+        if (tlsPort != 0 && ListenToPort(tlsPort, tls: true, _tlsListeners) is { } error2)
+            throw new InvalidOperationException($"Failed listening on port {tlsPort} (TLS), aborting.", error2);
         string unixSocket = Config.GetString("unixsocket");
         if (unixSocket.Length > 0)
         {
@@ -417,7 +415,7 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
     /// <summary>applyTlsCfg: a changed tls-* parameter rebuilds the options new TLS connections use.</summary>
     string? ReconfigureTls()
     {
-        if (Config.GetLong("tls-port") == 0) return null;
+        if (Config.GetLong("tls-port") == 0 && !Config.GetBool("tls-replication")) return null;
         var err = Tls.Configure(Config);
         if (err != null) Log.Warning(err);
         return err;

@@ -89,10 +89,10 @@ public sealed class ClientManager
     /// replicationCreateMasterClient: the replication link's socket as a linked client flagged
     /// master: authenticated, its commands run without replies (REPLCONF ACK is written directly).
     /// </summary>
-    internal Client CreateMasterClient(Socket s)
+    internal Client CreateMasterClient(Socket s, TlsConnection? tls)
     {
         s.Blocking = false;
-        var c = new Client(++_nextClientId, _server, s) { Authenticated = true };
+        var c = new Client(++_nextClientId, _server, s) { Authenticated = true, Tls = tls };
         c.Flags |= ClientFlags.Master;
         c.Reply.Enabled = false;
         c.Reply.OnError = _server.Stats.RecordError;

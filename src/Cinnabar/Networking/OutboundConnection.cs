@@ -5,8 +5,12 @@
 // SUBSCRIBE every further reply (the subscribe confirmation, then each message) goes to the
 // SUBSCRIBE's callback, as hiredis does for a context in subscribe mode. A connect failure, an
 // I/O error, EOF, a protocol error or an error reply nothing waits for (a refused SUBSCRIBE)
-// closes the connection once and reports why.
+// closes the connection once and reports why. With TLS options (Sentinel's links when
+// tls-replication is set, as instanceLinkNegotiateTLS) the connection is a TLS client
+// (TlsConnection in the client role): queued commands wait for the TLS handshake, then are
+// encrypted into its outbox, and replies are parsed from the plaintext it decrypts.
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using Cinnabar.Protocol;
@@ -17,6 +21,8 @@ public sealed class OutboundConnection : IFileEventHandler
 {
     readonly EventLoop _loop;
     readonly Socket _socket;
+    readonly SslClientAuthenticationOptions? _tlsOptions;
+    TlsConnection? _tls;
     int _token = -1;
     EventMask _mask;
     bool _connected;
@@ -38,17 +44,21 @@ public sealed class OutboundConnection : IFileEventHandler
     /// <summary>The address this side of the connection uses (the IP a Sentinel announces), once connected.</summary>
     public IPEndPoint? LocalEndPoint => _connected && !Closed ? _socket.LocalEndPoint as IPEndPoint : null;
 
-    OutboundConnection(EventLoop loop, Socket socket)
+    OutboundConnection(EventLoop loop, Socket socket, SslClientAuthenticationOptions? tls)
     {
         _loop = loop;
         _socket = socket;
+        _tlsOptions = tls;
     }
 
-    /// <summary>redisAsyncConnect: starts connecting to ip:port; commands may be sent right away and wait for the connect.</summary>
-    public static OutboundConnection Connect(EventLoop loop, IPAddress ip, int port)
+    /// <summary>
+    /// redisAsyncConnect: starts connecting to ip:port (over TLS with tls options); commands may
+    /// be sent right away and wait for the connect.
+    /// </summary>
+    public static OutboundConnection Connect(EventLoop loop, IPAddress ip, int port, SslClientAuthenticationOptions? tls = null)
     {
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var conn = new OutboundConnection(loop, socket);
+        var conn = new OutboundConnection(loop, socket, tls);
         // The connect completes on the thread pool; its outcome runs on the loop.
         socket.ConnectAsync(new IPEndPoint(ip, port)).ContinueWith(
             t => loop.Post(() => conn.OnConnected(t.Exception?.InnerException)), TaskScheduler.Default);
@@ -64,10 +74,30 @@ public sealed class OutboundConnection : IFileEventHandler
             return;
         }
         _socket.Blocking = false;
-        _connected = true;
         _mask = EventMask.Readable;
         _token = _loop.Register(_socket, this, _mask);
+        if (_tlsOptions != null)
+        {
+            // The ClientHello goes now; the queued commands once the handshake is done.
+            _tls = new TlsConnection(_tlsOptions);
+            if (!_tls.Flush(_socket)) Fail("Connection reset by peer");
+            return;
+        }
+        _connected = true;
         Flush();
+    }
+
+    /// <summary>The TLS handshake moves on with each readable event; once done the connection is up.</summary>
+    void AdvanceTlsHandshake()
+    {
+        _tls!.Receive(_socket, _readBuffer, 0, 0, out var err);
+        if (_tls.HandshakeDone && _tls.Failure == null)
+        {
+            _connected = true;
+            Flush();
+            return;
+        }
+        if (_tls.Failure != null || err != SocketError.WouldBlock) Fail(_tls.Failure ?? "Server closed the connection");
     }
 
     /// <summary>redisAsyncCommand: sends argv as a multibulk request; callback (null: discard) gets its reply.</summary>
@@ -108,6 +138,25 @@ public sealed class OutboundConnection : IFileEventHandler
 
     void Flush()
     {
+        if (_tls != null)
+        {
+            // Requests are small: all of them are encrypted, and the outbox goes as far as the socket takes it.
+            try
+            {
+                if (_outStart < _outEnd) _tls.Write(_out.AsSpan(_outStart, _outEnd - _outStart));
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                Fail(e.Message);
+                return;
+            }
+            _outStart = _outEnd = 0;
+            if (!_tls.Flush(_socket))
+            {
+                Fail("Connection reset by peer");
+                return;
+            }
+        }
         while (_outStart < _outEnd)
         {
             int n = _socket.Send(_out, _outStart, _outEnd - _outStart, SocketFlags.None, out var err);
@@ -120,7 +169,7 @@ public sealed class OutboundConnection : IFileEventHandler
             _outStart += n;
         }
         if (_outStart == _outEnd) _outStart = _outEnd = 0;
-        var want = _outStart < _outEnd ? EventMask.Readable | EventMask.Writable : EventMask.Readable;
+        var want = _outStart < _outEnd || (_tls?.HasPendingOutput ?? false) ? EventMask.Readable | EventMask.Writable : EventMask.Readable;
         if (want != _mask)
         {
             _mask = want;
@@ -130,18 +179,28 @@ public sealed class OutboundConnection : IFileEventHandler
 
     public void OnWritable()
     {
-        if (!Closed) Flush();
+        if (Closed) return;
+        if (_connected) Flush();
+        else if (_tls != null && !_tls.Flush(_socket)) Fail("Connection reset by peer");
     }
 
     public void OnReadable()
     {
+        if (Closed) return;
+        if (_tls != null && !_connected)
+        {
+            AdvanceTlsHandshake();
+            if (!_connected) return;
+        }
         while (!Closed)
         {
-            int n = _socket.Receive(_readBuffer, 0, _readBuffer.Length, SocketFlags.None, out var err);
+            int n = _tls != null ? _tls.Receive(_socket, _readBuffer, 0, _readBuffer.Length, out var err)
+                : _socket.Receive(_readBuffer, 0, _readBuffer.Length, SocketFlags.None, out err);
             if (err == SocketError.WouldBlock) return;
             if (err != SocketError.Success || n == 0)
             {
-                Fail(n == 0 && err == SocketError.Success ? "Server closed the connection" : new SocketException((int)err).Message);
+                if (_tls?.Failure is { } failure) Fail(failure);
+                else Fail(n == 0 && err == SocketError.Success || _tls != null ? "Server closed the connection" : new SocketException((int)err).Message);
                 return;
             }
             var input = new ReadOnlySpan<byte>(_readBuffer, 0, n);
@@ -157,7 +216,8 @@ public sealed class OutboundConnection : IFileEventHandler
                 if (status != ReplyStatus.Reply) break;
                 Deliver(_reader.Reply!);
             }
-            if (n < _readBuffer.Length) return;
+            // TLS may hold more decrypted bytes than the buffer took: no readable event would announce them.
+            if (n < _readBuffer.Length && !(_tls?.HasBufferedPlaintext ?? false)) return;
         }
     }
 
@@ -195,6 +255,7 @@ public sealed class OutboundConnection : IFileEventHandler
         _subscriber = null;
         if (_token >= 0) _loop.Unregister(_socket, _token);
         _token = -1;
+        _tls?.Dispose();
         _socket.Dispose();
     }
 }

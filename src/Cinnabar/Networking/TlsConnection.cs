@@ -1,9 +1,10 @@
-// TLS for one client on the event loop (Redis's tls.c connection type, without a thread per
-// connection). .NET's SslStream runs over an in-memory transport: the loop reads ciphertext
-// from the non-blocking socket and feeds it in, SslStream's pending read (or the handshake)
-// resumes synchronously on the loop thread and leaves plaintext in a buffer the client's query
-// parser takes from; replies are encrypted with a synchronous write into an outbox the loop
-// sends without blocking. Nothing here waits: a transport read with no ciphertext stays
+// TLS for one connection on the event loop (Redis's tls.c connection type, without a thread per
+// connection), in the server role (a client accepted on tls-port) or the client role (a
+// replica's link to its primary with tls-replication). .NET's SslStream runs over an in-memory
+// transport: the loop reads ciphertext from the non-blocking socket and feeds it in, SslStream's
+// pending read (or the handshake) resumes synchronously on the loop thread and leaves plaintext
+// in a buffer the reader takes from; output is encrypted with a synchronous write into an outbox
+// the loop sends without blocking. Nothing here waits: a transport read with no ciphertext stays
 // pending until the next readable event.
 using System.Net.Security;
 using System.Net.Sockets;
@@ -28,6 +29,13 @@ public sealed class TlsConnection
         _handshake = _ssl.AuthenticateAsServerAsync(options, CancellationToken.None);
     }
 
+    /// <summary>The client role (connTLSConnect): the ClientHello is in the outbox at once; Flush sends it.</summary>
+    public TlsConnection(SslClientAuthenticationOptions options)
+    {
+        _ssl = new SslStream(_transport, leaveInnerStreamOpen: true);
+        _handshake = _ssl.AuthenticateAsClientAsync(options, CancellationToken.None);
+    }
+
     /// <summary>The handshake failed or the peer closed: the client is to be freed.</summary>
     public string? Failure { get; private set; }
 
@@ -35,6 +43,9 @@ public sealed class TlsConnection
 
     /// <summary>Ciphertext that could not be sent yet.</summary>
     public bool HasPendingOutput => _transport.Outbox.Count > 0;
+
+    /// <summary>Bytes of ciphertext waiting for the socket (what SendBulk keeps bounded).</summary>
+    internal int PendingOutputBytes => _transport.Outbox.Count;
 
     /// <summary>
     /// Reads up to 64 KiB of ciphertext the socket has, lets TLS consume it, and copies
@@ -46,7 +57,9 @@ public sealed class TlsConnection
     {
         err = SocketError.Success;
         var buf = _transport.ReceiveBuffer;
-        for (int reads = 0; reads < 4 && !_eof; reads++)
+        // Decrypted bytes already here are served first: the socket is read once they are taken
+        // (a reader taking a byte at a time never piles ciphertext up).
+        for (int reads = HasBufferedPlaintext ? 4 : 0; reads < 4 && !_eof; reads++)
         {
             int n = socket.Receive(buf, 0, buf.Length, SocketFlags.None, out var e);
             if (e == SocketError.WouldBlock) break;
@@ -71,7 +84,9 @@ public sealed class TlsConnection
             copied += take;
             if (_plainStart == _plainEnd && !_reading) _plainStart = _plainEnd = 0;
         }
-        Flush(socket);
+        // Either a read is pending (every fed byte is consumed) or plaintext waits
+        // (HasBufferedPlaintext): ciphertext never sits unannounced behind a full dest.
+        Advance(socket);
         if (copied > 0) return copied;
         err = Failure != null || _eof ? SocketError.ConnectionReset : SocketError.WouldBlock;
         return 0;
@@ -129,6 +144,41 @@ public sealed class TlsConnection
 
     /// <summary>Encrypts plaintext (a reply) into the outbox.</summary>
     public void Write(ReadOnlySpan<byte> plaintext) => _ssl.Write(plaintext);
+
+    /// <summary>Plaintext encrypted per step of SendBulk: what may wait in the outbox beyond the socket's buffer.</summary>
+    const int BulkPiece = 64 * 1024;
+
+    /// <summary>
+    /// Encrypts and sends bulk data (a replica's RDB transfer and stream) without unbounded
+    /// buffering: a piece is encrypted only while the outbox is empty, so at most one piece of
+    /// ciphertext waits for the socket. Returns the plaintext bytes taken (0: the socket is full),
+    /// -1 with failed on a socket or TLS error.
+    /// </summary>
+    public int SendBulk(Socket socket, byte[] buf, int offset, int count, out bool failed)
+    {
+        failed = false;
+        int taken = 0;
+        while (true)
+        {
+            if (!Flush(socket))
+            {
+                failed = true;
+                return -1;
+            }
+            if (HasPendingOutput || taken == count) return taken;
+            int n = Math.Min(count - taken, BulkPiece);
+            try
+            {
+                _ssl.Write(buf, offset + taken, n);
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                failed = true;
+                return -1;
+            }
+            taken += n;
+        }
+    }
 
     /// <summary>Sends as much of the outbox as the socket takes; false when the socket failed.</summary>
     public bool Flush(Socket socket)

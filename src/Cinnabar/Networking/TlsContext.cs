@@ -1,8 +1,11 @@
 // The server's TLS configuration (tls.c's tlsConfigure): the certificate and key (PEM, the key
 // optionally encrypted with tls-key-file-pass), the CA that client certificates must chain to
 // (tls-ca-cert-file / tls-ca-cert-dir), tls-auth-clients yes|no|optional, tls-protocols and
-// tls-ciphersuites. Built at start-up when tls-port is set and again when a tls-* parameter
-// changes with CONFIG SET; connections accepted afterwards use the new options.
+// tls-ciphersuites; and for outgoing connections (a replica's link with tls-replication) the
+// client certificate (tls-client-cert-file / tls-client-key-file, else the server's) and the
+// same CA for the peer's chain, with no hostname check, as OpenSSL's SSL_VERIFY_PEER in Redis.
+// Built at start-up when tls-port or tls-replication is set and again when a tls-* parameter
+// changes with CONFIG SET; connections made afterwards use the new options.
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
@@ -15,6 +18,35 @@ public sealed class TlsContext
 {
     /// <summary>The options new TLS connections are accepted with (null until configured).</summary>
     public SslServerAuthenticationOptions? ServerOptions { get; private set; }
+
+    // What outgoing connections present and trust (null until configured).
+    SslStreamCertificateContext? _clientCertificate;
+    X509Certificate2Collection _clientTrust = [];
+    SslProtocols _clientProtocols;
+    CipherSuitesPolicy? _clientSuites;
+
+    /// <summary>
+    /// Options for one outgoing TLS connection (connTLSConnect), or null when TLS is not
+    /// configured. The peer's certificate must chain to the configured CA; its name is not
+    /// checked (Redis verifies the chain only), so a primary addressed by IP needs no SAN.
+    /// </summary>
+    public SslClientAuthenticationOptions? ClientOptions(string host)
+    {
+        if (_clientCertificate == null) return null;
+        var trust = _clientTrust;
+        var options = new SslClientAuthenticationOptions
+        {
+            // An IP is not sent as SNI; a name is, as OpenSSL clients send it when asked.
+            TargetHost = host,
+            ClientCertificateContext = _clientCertificate,
+            EnabledSslProtocols = _clientProtocols,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            AllowRenegotiation = false,
+            RemoteCertificateValidationCallback = (_, peer, _, _) => peer != null && ChainsTo(peer, trust),
+        };
+        if (_clientSuites != null && OperatingSystem.IsLinux()) options.CipherSuitesPolicy = _clientSuites;
+        return options;
+    }
 
     /// <summary>tlsConfigure: null on success, else what to log (the options in use stay as they were).</summary>
     public string? Configure(ServerConfig config)
@@ -44,8 +76,24 @@ public sealed class TlsContext
         {
             return $"Failed to configure CA certificate(s) file/directory: {e.Message}";
         }
+        // The client certificate: tls-client-cert-file and tls-client-key-file when both are set.
+        X509Certificate2 clientCert = cert;
+        string clientCertFile = config.GetString("tls-client-cert-file"), clientKeyFile = config.GetString("tls-client-key-file");
+        if (clientCertFile.Length > 0 && clientKeyFile.Length > 0)
+        {
+            try
+            {
+                string pass = config.GetString("tls-client-key-file-pass");
+                clientCert = pass.Length > 0 ? LoadWithPassword(clientCertFile, clientKeyFile, pass) : X509Certificate2.CreateFromPemFile(clientCertFile, clientKeyFile);
+            }
+            catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException or ArgumentException)
+            {
+                return $"Failed to load certificate: {clientCertFile}: {e.Message}";
+            }
+        }
         string auth = config.GetString("tls-auth-clients");
-        if (auth != "no" && trust.Count == 0) return "Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!";
+        bool peersVerified = auth != "no" || config.GetBool("tls-replication") || config.GetBool("tls-cluster");
+        if (peersVerified && trust.Count == 0) return "Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!";
         if (ParseProtocols(config.GetString("tls-protocols")) is not { } protocols) return $"Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.";
         var options = new SslServerAuthenticationOptions
         {
@@ -60,6 +108,7 @@ public sealed class TlsContext
                 return ChainsTo(peer, trust);
             },
         };
+        CipherSuitesPolicy? suitesPolicy = null;
         string suites = config.GetString("tls-ciphersuites");
         if (suites.Length > 0 && OperatingSystem.IsLinux())
         {
@@ -69,9 +118,13 @@ public sealed class TlsContext
                 if (!Enum.TryParse<TlsCipherSuite>(name, out var suite)) return "Failed to configure ciphersuites: " + name;
                 list.Add(suite);
             }
-            options.CipherSuitesPolicy = new CipherSuitesPolicy(list);
+            options.CipherSuitesPolicy = suitesPolicy = new CipherSuitesPolicy(list);
         }
         ServerOptions = options;
+        _clientCertificate = SslStreamCertificateContext.Create(clientCert, additionalCertificates: null, offline: true);
+        _clientTrust = trust;
+        _clientProtocols = protocols;
+        _clientSuites = suitesPolicy;
         return null;
     }
 

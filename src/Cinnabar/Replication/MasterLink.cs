@@ -7,7 +7,11 @@
 // loop from readable events; replies are read a byte at a time up to their newline, as Redis's
 // syncReadLine does, so nothing past a reply is consumed from the socket. The outcome goes to
 // ReplicationReplica: a partial resync (+CONTINUE) or a payload to load, with the socket handed
-// over to become the master client.
+// over to become the master client. With tls-replication the link is a TLS client
+// (Networking/TlsConnection.cs in the client role): the TLS handshake runs on the same readable
+// events before PING, and every read and write of the handshake, the transfer and the diskless
+// load goes through it; the connection, with any plaintext it already decrypted, is what the
+// master client gets.
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -38,6 +42,8 @@ internal sealed class MasterLink : Networking.IFileEventHandler
     readonly CinnabarServer _server;
     readonly ReplicationReplica _owner;
     readonly Socket _socket;
+    readonly string _host;
+    Networking.TlsConnection? _tls;
     int _token = -1;
     bool _closed;
     readonly StringBuilder _line = new();
@@ -63,14 +69,19 @@ internal sealed class MasterLink : Networking.IFileEventHandler
     bool _diskless; // repl-diskless-load: the RDB is parsed from the socket as it arrives
     bool _markSeen; // the EOF mark has been read: the diskless transfer is complete
     readonly byte[] _readBuffer = new byte[16 * 1024];
+    readonly byte[] _one = new byte[1];
 
-    public MasterLink(CinnabarServer server, ReplicationReplica owner, Socket socket)
+    public MasterLink(CinnabarServer server, ReplicationReplica owner, Socket socket, string host)
     {
         _server = server;
         _owner = owner;
         _socket = socket;
+        _host = host;
         LastIoMs = server.NowMs;
     }
+
+    /// <summary>The link's TLS connection (tls-replication), handed over with the socket.</summary>
+    public Networking.TlsConnection? Tls => _tls;
 
     /// <summary>connectWithMaster: resolves and connects without blocking the loop; null (with Redis's log line) when it can't start.</summary>
     public static MasterLink? Connect(CinnabarServer server, ReplicationReplica owner, string host, int port)
@@ -88,7 +99,7 @@ internal sealed class MasterLink : Networking.IFileEventHandler
             server.Log.Warning($"Unable to connect to MASTER: {e.Message}");
             return null;
         }
-        var link = new MasterLink(server, owner, socket);
+        var link = new MasterLink(server, owner, socket, host);
         // The connect completes on the thread pool; its outcome runs on the loop.
         socket.ConnectAsync(ep).ContinueWith(t => server.Loop.Post(() => link.Connected(t.Exception?.InnerException)), TaskScheduler.Default);
         return link;
@@ -105,19 +116,76 @@ internal sealed class MasterLink : Networking.IFileEventHandler
             return;
         }
         _socket.Blocking = false;
-        _server.Log.Notice("Non blocking connect for SYNC fired the event.");
-        _token = _server.Loop.Register(_socket, this, Networking.EventMask.Readable);
         LastIoMs = _server.NowMs;
+        if (_server.Config.GetBool("tls-replication"))
+        {
+            // tls-replication set at run time configures TLS on first use (tlsConfigure when enabled).
+            var options = _server.Tls.ClientOptions(_host);
+            if (options == null && _server.Tls.Configure(_server.Config) is { } tlsError)
+            {
+                _server.Log.Warning(tlsError);
+                _server.Log.Warning("Unable to connect to MASTER: Failed to configure TLS");
+                _owner.LinkFailed(this, reconnect: false);
+                return;
+            }
+            _tls = new Networking.TlsConnection(options ?? _server.Tls.ClientOptions(_host)!);
+            _token = _server.Loop.Register(_socket, this, Networking.EventMask.Readable);
+            // The ClientHello; PING follows once the TLS handshake is done (the connect handler fires then).
+            if (!_tls.Flush(_socket))
+            {
+                _server.Log.Warning("Error condition on socket for SYNC: Connection refused");
+                _owner.LinkFailed(this, reconnect: false);
+            }
+            return;
+        }
+        _token = _server.Loop.Register(_socket, this, Networking.EventMask.Readable);
+        StartHandshake();
+    }
+
+    void StartHandshake()
+    {
+        _server.Log.Notice("Non blocking connect for SYNC fired the event.");
         State = ReplState.ReceivePingReply;
         // An inline PING: the primary may ask for AUTH (-NOAUTH), which still proves it is there.
-        if (!Send("PING\r\n")) return;
+        Send("PING\r\n");
     }
+
+    /// <summary>The TLS handshake moves on with each readable event; a failure ends the attempt as a failed connect.</summary>
+    void AdvanceTlsHandshake()
+    {
+        _tls!.Receive(_socket, _one, 0, 0, out var err);
+        if (_tls.HandshakeDone && _tls.Failure == null)
+        {
+            LastIoMs = _server.NowMs;
+            StartHandshake();
+            return;
+        }
+        if (_tls.Failure != null || err != SocketError.WouldBlock)
+        {
+            _server.Log.Warning($"Error condition on socket for SYNC: {_tls.Failure ?? "Connection reset by peer"}");
+            _owner.LinkFailed(this, reconnect: false);
+        }
+    }
+
+    /// <summary>A read from the link: through TLS when the link has it.</summary>
+    int Receive(byte[] buffer, int offset, int count, out SocketError err) =>
+        _tls != null ? _tls.Receive(_socket, buffer, offset, count, out err) : _socket.Receive(buffer, offset, count, SocketFlags.None, out err);
 
     bool Send(string command)
     {
         try
         {
             var bytes = Encoding.UTF8.GetBytes(command);
+            if (_tls != null)
+            {
+                _tls.Write(bytes);
+                while (true)
+                {
+                    if (!_tls.Flush(_socket)) throw new SocketException((int)SocketError.ConnectionReset);
+                    if (!_tls.HasPendingOutput) return true;
+                    Thread.Yield();
+                }
+            }
             int sent = 0;
             // Handshake commands are a few bytes on a fresh connection: the send buffer takes them whole.
             while (sent < bytes.Length)
@@ -129,7 +197,7 @@ internal sealed class MasterLink : Networking.IFileEventHandler
             }
             return true;
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or IOException or InvalidOperationException)
         {
             _server.Log.Warning($"Sending command to master in replication handshake: -Writing to master: {e.Message}");
             _owner.LinkFailed(this, reconnect: false);
@@ -151,16 +219,21 @@ internal sealed class MasterLink : Networking.IFileEventHandler
     public void OnReadable()
     {
         if (_closed) return;
+        if (State == ReplState.Connecting && _tls != null)
+        {
+            AdvanceTlsHandshake();
+            return;
+        }
         if (State == ReplState.Transfer && TransferSize != -1)
         {
             ReadPayload();
             return;
         }
-        // One reply line, read a byte at a time so nothing after it leaves the socket.
-        Span<byte> one = stackalloc byte[1];
+        // One reply line, read a byte at a time so nothing after it leaves the socket (or TLS's plaintext).
+        var one = _one;
         while (true)
         {
-            int n = _socket.Receive(one, SocketFlags.None, out var err);
+            int n = Receive(one, 0, 1, out var err);
             if (err == SocketError.WouldBlock) return;
             if (err != SocketError.Success || n == 0)
             {
@@ -177,7 +250,13 @@ internal sealed class MasterLink : Networking.IFileEventHandler
                 string line = _line.ToString().TrimEnd('\r');
                 _line.Clear();
                 OnLine(line);
-                if (_closed || State == ReplState.Transfer && TransferSize != -1) return;
+                if (_closed) return;
+                if (State == ReplState.Transfer && TransferSize != -1)
+                {
+                    // Payload bytes TLS already decrypted get no readable event of their own.
+                    if (_tls is { HasBufferedPlaintext: true }) ReadPayload();
+                    return;
+                }
                 continue;
             }
             _line.Append((char)one[0]);
@@ -242,8 +321,10 @@ internal sealed class MasterLink : Networking.IFileEventHandler
         var sb = new StringBuilder();
         string auth = config.GetString("masterauth"), user = config.GetString("masteruser");
         if (auth.Length > 0) sb.Append(user.Length > 0 ? MultiBulk("AUTH", user, auth) : MultiBulk("AUTH", auth));
-        long announcePort = config.GetLong("replica-announce-port");
-        sb.Append(MultiBulk("REPLCONF", "listening-port", (announcePort != 0 ? announcePort : _server.Port).ToString()));
+        // The port a replica of ours, or a Sentinel, reaches us on: the TLS one when replication uses TLS.
+        long announcePort = config.GetLong("replica-announce-port"), tlsPort = config.GetLong("tls-port");
+        long port = announcePort != 0 ? announcePort : config.GetBool("tls-replication") && tlsPort != 0 ? tlsPort : _server.Port;
+        sb.Append(MultiBulk("REPLCONF", "listening-port", port.ToString()));
         string announceIp = config.GetString("replica-announce-ip");
         if (announceIp.Length > 0) sb.Append(MultiBulk("REPLCONF", "ip-address", announceIp));
         sb.Append(MultiBulk("REPLCONF", "capa", "eof", "capa", "psync2"));
@@ -297,7 +378,7 @@ internal sealed class MasterLink : Networking.IFileEventHandler
             _server.Log.Notice("Successful partial resynchronization with master.");
             string newId = reply.Length > 10 ? reply[10..].Trim() : "";
             Detach();
-            _owner.PartialResyncAccepted(_socket, newId.Length == 40 ? newId : null);
+            _owner.PartialResyncAccepted(_socket, _tls, newId.Length == 40 ? newId : null);
             return;
         }
         if (reply.StartsWith("-NOMASTERLINK") || reply.StartsWith("-LOADING"))
@@ -417,7 +498,7 @@ internal sealed class MasterLink : Networking.IFileEventHandler
         long lastIo = Environment.TickCount64;
         while (true)
         {
-            int n = _socket.Receive(buffer, offset, count, SocketFlags.None, out var err);
+            int n = Receive(buffer, offset, count, out var err);
             if (err == SocketError.WouldBlock)
             {
                 if (Environment.TickCount64 - lastIo > _server.Config.GetLong("repl-timeout") * 1000)
@@ -468,7 +549,7 @@ internal sealed class MasterLink : Networking.IFileEventHandler
         {
             int want = _readBuffer.Length;
             if (!_useMark) want = (int)Math.Min(want, TransferSize - TransferRead);
-            int n = _socket.Receive(_readBuffer, 0, want, SocketFlags.None, out var err);
+            int n = Receive(_readBuffer, 0, want, out var err);
             if (err == SocketError.WouldBlock) return;
             if (err != SocketError.Success || n == 0)
             {
@@ -551,6 +632,7 @@ internal sealed class MasterLink : Networking.IFileEventHandler
     public void Close()
     {
         Detach();
+        _tls?.Dispose();
         _socket.Dispose();
         _tempFile?.Dispose();
         _tempFile = null;

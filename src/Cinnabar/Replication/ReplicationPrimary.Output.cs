@@ -3,7 +3,9 @@
 // replica whose stream starts there takes a reference, and its socket write sends first the
 // rest of its full sync's RDB (from the snapshot's shared chunks, or from the file a disk-target
 // sync saved), then the stream from its reference, block by block; what it still holds is what
-// client-output-buffer-limit measures.
+// client-output-buffer-limit measures. A replica connected over TLS gets the same bytes through
+// its TlsConnection, encrypted a piece at a time while the socket keeps up; a plain one gets
+// them straight from the shared buffers (no copy).
 using Cinnabar.Networking;
 
 namespace Cinnabar.Replication;
@@ -62,9 +64,10 @@ public sealed partial class ReplicationPrimary
         // A replica dropped for its output limit gets nothing more (handleClientsWithPendingWrites skips CLOSE_ASAP).
         if (c.HasFlag(ClientFlags.CloseAsap)) return 0;
         long total = 0;
+        var tls = c.Tls;
         if (st.RdbChunks != null)
         {
-            total += WriteTransfer(st, socket, _server.NowMs, out failed);
+            total += WriteTransfer(st, socket, tls, _server.NowMs, out failed);
             if (failed || st.RdbChunks != null) return total; // the stream waits for the whole RDB
         }
         if (st.RdbFile != null)
@@ -78,7 +81,7 @@ public sealed partial class ReplicationPrimary
             var b = st.RefBlock!;
             if (st.RefPos < b.Used)
             {
-                int n = Send(socket, b.Buf, st.RefPos, b.Used - st.RefPos, out failed);
+                int n = Send(socket, tls, b.Buf, st.RefPos, b.Used - st.RefPos, out failed);
                 if (n <= 0) break;
                 st.RefPos += n;
                 total += n;
@@ -95,7 +98,7 @@ public sealed partial class ReplicationPrimary
     }
 
     /// <summary>The RDB chunks from the replica's position, then (once complete) the EOF mark; RdbChunks goes null when all is sent.</summary>
-    static long WriteTransfer(ReplicaState st, System.Net.Sockets.Socket socket, long nowMs, out bool failed)
+    static long WriteTransfer(ReplicaState st, System.Net.Sockets.Socket socket, TlsConnection? tls, long nowMs, out bool failed)
     {
         failed = false;
         long total = 0;
@@ -103,7 +106,7 @@ public sealed partial class ReplicationPrimary
         while (st.RdbChunk < chunks.Count)
         {
             var (chunk, len) = chunks[st.RdbChunk];
-            int n = Send(socket, chunk, st.RdbPos, len - st.RdbPos, out failed);
+            int n = Send(socket, tls, chunk, st.RdbPos, len - st.RdbPos, out failed);
             st.RdbPos += Math.Max(n, 0);
             st.RdbSent += Math.Max(n, 0);
             total += Math.Max(n, 0);
@@ -120,7 +123,7 @@ public sealed partial class ReplicationPrimary
         if (!chunks.Complete) return total; // a streaming sync: more chunks come as the snapshot writes them
         if (st.RdbTrailer is { } trailer)
         {
-            int n = Send(socket, trailer, st.RdbPos, trailer.Length - st.RdbPos, out failed);
+            int n = Send(socket, tls, trailer, st.RdbPos, trailer.Length - st.RdbPos, out failed);
             if (n <= 0) return total;
             st.RdbPos += n;
             total += n;
@@ -166,7 +169,7 @@ public sealed partial class ReplicationPrimary
                 st.RdbBufPos = 0;
                 st.RdbBufLen = read;
             }
-            int n = Send(socket, buf, st.RdbBufPos, st.RdbBufLen - st.RdbBufPos, out failed);
+            int n = Send(socket, c.Tls, buf, st.RdbBufPos, st.RdbBufLen - st.RdbBufPos, out failed);
             if (n <= 0) return total;
             st.RdbBufPos += n;
             st.RdbSent += n;
@@ -174,11 +177,12 @@ public sealed partial class ReplicationPrimary
         }
     }
 
-    /// <summary>A non-blocking send: the bytes taken, 0 when the socket is full, -1 with failed on an error.</summary>
-    static int Send(System.Net.Sockets.Socket socket, byte[] buf, int offset, int count, out bool failed)
+    /// <summary>A non-blocking send (through TLS for a TLS replica): the bytes taken, 0 when the socket is full, -1 with failed on an error.</summary>
+    static int Send(System.Net.Sockets.Socket socket, TlsConnection? tls, byte[] buf, int offset, int count, out bool failed)
     {
         failed = false;
         if (count == 0) return 0;
+        if (tls != null) return tls.SendBulk(socket, buf, offset, count, out failed);
         int n = socket.Send(buf, offset, count, System.Net.Sockets.SocketFlags.None, out var err);
         if (err == System.Net.Sockets.SocketError.WouldBlock) return 0;
         if (err == System.Net.Sockets.SocketError.Success) return n;

@@ -209,12 +209,6 @@ public sealed partial class ReplicationPrimary
     public void Sync(Client c, bool psync)
     {
         if (c.HasFlag(ClientFlags.Replica)) return; // already a replica: ignored, as Redis does
-        if (c.Tls != null)
-        {
-            // The snapshot and the stream go to a replica's socket directly, not through TLS yet.
-            c.Reply.Error("Replication over TLS is not supported by this server yet");
-            return;
-        }
         var replicaSide = _server.ReplicaSide;
         // PSYNC <replid> <offset> FAILOVER: our primary hands over (FAILOVER on its side); we promote first.
         if (psync && c.Args.Count > 3 && c.Args.Is(3, "failover"))

@@ -188,7 +188,7 @@ public sealed class ReplicationReplica
     };
 
     /// <summary>+CONTINUE: the dataset is kept and the master client resumes from the cached offset.</summary>
-    internal void PartialResyncAccepted(Socket socket, string? newReplId)
+    internal void PartialResyncAccepted(Socket socket, Networking.TlsConnection? tls, string? newReplId)
     {
         _link = null;
         var cached = Cached!;
@@ -201,7 +201,7 @@ public sealed class ReplicationReplica
             History.DisconnectReplicas(); // they must learn the new id
         }
         Cached = null;
-        CreateMasterClient(socket, cached.ReplOffset, cached.Db, cached.ReplId, prePsync: false);
+        CreateMasterClient(socket, tls, cached.ReplOffset, cached.Db, cached.ReplId, prePsync: false);
         History.CreateBacklogIfMissing();
         _server.Log.Notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
     }
@@ -223,6 +223,7 @@ public sealed class ReplicationReplica
             _server.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
             if (!LoadFromDisk(path!))
             {
+                link.Tls?.Dispose();
                 socket.Dispose();
                 State = ReplState.Connect;
                 return;
@@ -245,6 +246,7 @@ public sealed class ReplicationReplica
             if (!loaded)
             {
                 diskless.Fail();
+                link.Tls?.Dispose();
                 socket.Dispose();
                 State = ReplState.Connect;
                 return;
@@ -255,7 +257,7 @@ public sealed class ReplicationReplica
         // A primary that only knows SYNC gives no id or offset: a new history of our own from 0.
         bool prePsync = offset == -1;
         if (prePsync) (replId, offset) = (Server.RandomBytes.Hex(20), 0);
-        CreateMasterClient(socket, offset, 0, replId, prePsync);
+        CreateMasterClient(socket, link.Tls, offset, 0, replId, prePsync);
         // After a full resync our history is the primary's: its id and offset, no secondary id.
         History.AdoptHistory(replId, offset);
         History.CreateBacklogIfMissing();
@@ -337,9 +339,12 @@ public sealed class ReplicationReplica
     }
 
     /// <summary>replicationCreateMasterClient: the link's socket as a client that runs the primary's commands without replies.</summary>
-    void CreateMasterClient(Socket socket, long offset, int db, string replId, bool prePsync)
+    void CreateMasterClient(Socket socket, Networking.TlsConnection? tls, long offset, int db, string replId, bool prePsync)
     {
-        var c = _server.Clients.CreateMasterClient(socket);
+        var c = _server.Clients.CreateMasterClient(socket, tls);
+        // Stream bytes TLS decrypted with the end of the handshake or the transfer get no readable
+        // event of their own: they are read once this sync's bookkeeping is done.
+        if (tls is { HasBufferedPlaintext: true }) _server.Loop.Post(() => { if (!c.Freed) c.OnReadable(); });
         c.Db = _server.Databases[Math.Clamp(db, 0, _server.Databases.Length - 1)];
         Master = c;
         MasterReplId = replId;

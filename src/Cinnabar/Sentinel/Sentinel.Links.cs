@@ -3,7 +3,8 @@
 // (sentinelRefreshInstanceInfo: run id, replicas, role, the replica's view of its master, and
 // the reactions: +promoted-slave, +convert-to-slave, +fix-slave-config, reconf progress), and the
 // hello protocol on __sentinel__:hello by which Sentinels find each other and spread the newest
-// configuration (sentinelSendHello, sentinelProcessHelloMessage).
+// configuration (sentinelSendHello, sentinelProcessHelloMessage). With tls-replication every
+// link is made over TLS (instanceLinkNegotiateTLS).
 using System.Globalization;
 using System.Net;
 using Cinnabar.Networking;
@@ -23,6 +24,13 @@ public sealed partial class Sentinel
         if (now - link.LastReconnectTime < Timings.PingPeriod) return;
         link.LastReconnectTime = now;
 
+        // tls-replication: both links are TLS clients; without a usable TLS configuration none is made.
+        System.Net.Security.SslClientAuthenticationOptions? tls = null;
+        if (_server.Config.GetBool("tls-replication") && (tls = TlsClientOptions(ri.Addr.Ip)) == null)
+        {
+            EventAt(LogDebug, "-cmd-link-reconnection", ri, " #Failed to initialize TLS");
+            return;
+        }
         if (link.Commands == null)
         {
             if (ResolveHostnames && CreateAddr(ri.Addr.Hostname, ri.Addr.Port, acceptUnresolved: false, out _) is { } resolved)
@@ -33,7 +41,7 @@ public sealed partial class Sentinel
             }
             else
             {
-                var cc = OutboundConnection.Connect(_server.Loop, ip, ri.Addr.Port);
+                var cc = OutboundConnection.Connect(_server.Loop, ip, ri.Addr.Port, tls);
                 link.Commands = cc;
                 link.PendingCommands = 0;
                 link.CommandsConnectedTime = Now;
@@ -45,7 +53,7 @@ public sealed partial class Sentinel
         }
         if ((ri.IsMaster || ri.IsSlave) && link.PubSub == null && IPAddress.TryParse(ri.Addr.Ip, out var pip))
         {
-            var pc = OutboundConnection.Connect(_server.Loop, pip, ri.Addr.Port);
+            var pc = OutboundConnection.Connect(_server.Loop, pip, ri.Addr.Port, tls == null ? null : TlsClientOptions(ri.Addr.Ip));
             link.PubSub = pc;
             link.PubSubConnectedTime = Now;
             pc.Disconnected = why => ConnectionLost(link, pc);
@@ -54,6 +62,18 @@ public sealed partial class Sentinel
             pc.Subscribe(reply => ReceiveHelloMessages(ri, reply), ri.MapCommand("SUBSCRIBE"), HelloChannel);
         }
         if (link.Commands != null && (ri.IsSentinel || link.PubSub != null)) link.Disconnected = false;
+    }
+
+    /// <summary>The client options for a TLS link, configuring TLS on first use (tls-replication set at run time); null when that fails.</summary>
+    System.Net.Security.SslClientAuthenticationOptions? TlsClientOptions(string host)
+    {
+        if (_server.Tls.ClientOptions(host) is { } options) return options;
+        if (_server.Tls.Configure(_server.Config) is { } error)
+        {
+            Log.Warning(error);
+            return null;
+        }
+        return _server.Tls.ClientOptions(host);
     }
 
     /// <summary>instanceLinkConnectionError: the connection is gone; the link is made again by the timer.</summary>
@@ -483,7 +503,9 @@ public sealed partial class Sentinel
             var a = local.Address.IsIPv4MappedToIPv6 ? local.Address.MapToIPv4() : local.Address;
             ip = a.ToString();
         }
-        int port = AnnouncePort != 0 ? AnnouncePort : _server.Port;
+        // Peers reach this Sentinel where they connect with TLS when tls-replication is set.
+        long tlsPort = _server.Config.GetLong("tls-port");
+        int port = AnnouncePort != 0 ? AnnouncePort : _server.Config.GetBool("tls-replication") && tlsPort != 0 ? (int)tlsPort : _server.Port;
         string payload = string.Join(',', ip, port.ToString(CultureInfo.InvariantCulture), MyId, CurrentEpoch.ToString(CultureInfo.InvariantCulture),
             master.Name, Announce(masterAddr), masterAddr.Port.ToString(CultureInfo.InvariantCulture), master.ConfigEpoch.ToString(CultureInfo.InvariantCulture));
         Send(ri, cc, reply => { if (!reply.IsError) ri.LastPubTime = Now; }, ri.MapCommand("PUBLISH"), HelloChannel, payload);
