@@ -10,9 +10,7 @@ namespace Cinnabar.Commands;
 
 public static class ClientCommands
 {
-    /// <summary>getClientTypeByName: the classes CLIENT LIST/KILL TYPE and client-output-buffer-limit use.</summary>
-    public enum ClientType { Normal, Replica, PubSub, Master }
-
+    /// <summary>getClientTypeByName.</summary>
     static bool TryParseClientType(string name, out ClientType type)
     {
         switch (name.ToLowerInvariant())
@@ -23,15 +21,6 @@ public static class ClientCommands
             case "master": type = ClientType.Master; return true;
             default: type = default; return false;
         }
-    }
-
-    /// <summary>getClientType: monitors count as normal clients even though Redis flags them as replicas.</summary>
-    public static ClientType TypeOf(Client c)
-    {
-        if (c.HasFlag(ClientFlags.Master)) return ClientType.Master;
-        if (c.HasFlag(ClientFlags.Replica) && !c.HasFlag(ClientFlags.Monitor)) return ClientType.Replica;
-        if (c.HasFlag(ClientFlags.PubSub)) return ClientType.PubSub;
-        return ClientType.Normal;
     }
 
     [Command("client|id")]
@@ -55,7 +44,7 @@ public static class ClientCommands
                 c.Reply.Error($"Unknown client type '{name}'");
                 return;
             }
-            selected = c.Server.Clients.All.Where(x => TypeOf(x) == type);
+            selected = c.Server.Clients.All.Where(x => ClientEviction.TypeOf(x) == type);
         }
         else if (args.Count > 3 && args.Is(2, "id"))
         {
@@ -187,7 +176,7 @@ public static class ClientCommands
         {
             if (addr != null && target.RemoteAddress != addr) continue;
             if (laddr != null && target.LocalAddress != laddr) continue;
-            if (type != null && TypeOf(target) != type) continue;
+            if (type != null && ClientEviction.TypeOf(target) != type) continue;
             if (id != 0 && target.Id != id) continue;
             if (user != null && target.User?.Name != user) continue;
             if (target == c && skipme) continue;

@@ -12,8 +12,11 @@ using System.Numerics;
 
 namespace Cinnabar.Networking;
 
-/// <summary>getClientType: the classes client memory is totalled by (Redis's CLIENT_TYPE_* order).</summary>
-public enum ClientMemoryType
+/// <summary>
+/// getClientType: the classes CLIENT LIST/KILL TYPE, client-output-buffer-limit and the client
+/// memory totals use (Redis's CLIENT_TYPE_* order).
+/// </summary>
+public enum ClientType
 {
     Normal = 0,
     Replica = 1,
@@ -59,21 +62,21 @@ public sealed class ClientEviction
         for (int i = 0; i < Buckets; i++) _buckets[i] = new Bucket();
     }
 
-    public long TypeMemory(ClientMemoryType type) => _typeMemory[(int)type];
+    public long TypeMemory(ClientType type) => _typeMemory[(int)type];
 
     /// <summary>INFO mem_clients_normal: every client that is not a replica (Redis adds the master's too).</summary>
-    public long NormalClientsMemory => _typeMemory[(int)ClientMemoryType.Normal] + _typeMemory[(int)ClientMemoryType.PubSub] + _typeMemory[(int)ClientMemoryType.Master];
+    public long NormalClientsMemory => _typeMemory[(int)ClientType.Normal] + _typeMemory[(int)ClientType.PubSub] + _typeMemory[(int)ClientType.Master];
 
     /// <summary>The total of one bucket (tests).</summary>
     internal long BucketMemory(int bucket) => _buckets[bucket].MemUsageSum;
 
-    public static ClientMemoryType TypeOf(Client c)
+    /// <summary>getClientType: a MONITOR client counts as normal even though Redis flags it as a replica.</summary>
+    public static ClientType TypeOf(Client c)
     {
-        if (c.HasFlag(ClientFlags.Master)) return ClientMemoryType.Master;
-        // A MONITOR client counts as a normal one, as Redis exposes it.
-        if (c.HasFlag(ClientFlags.Replica) && !c.HasFlag(ClientFlags.Monitor)) return ClientMemoryType.Replica;
-        if (c.HasFlag(ClientFlags.PubSub)) return ClientMemoryType.PubSub;
-        return ClientMemoryType.Normal;
+        if (c.HasFlag(ClientFlags.Master)) return ClientType.Master;
+        if (c.HasFlag(ClientFlags.Replica) && !c.HasFlag(ClientFlags.Monitor)) return ClientType.Replica;
+        if (c.HasFlag(ClientFlags.PubSub)) return ClientType.PubSub;
+        return ClientType.Normal;
     }
 
     /// <summary>
@@ -148,7 +151,7 @@ public sealed class ClientEviction
         }
         else _typeMemory[(int)type] += mem - c.LastMemoryUsage;
 
-        bool allowEviction = type is ClientMemoryType.Normal or ClientMemoryType.PubSub && !c.HasFlag(ClientFlags.NoEvict);
+        bool allowEviction = type is ClientType.Normal or ClientType.PubSub && !c.HasFlag(ClientFlags.NoEvict);
         if (c.MemBucket >= 0)
         {
             _buckets[c.MemBucket].MemUsageSum -= c.LastMemoryUsage;
@@ -219,7 +222,7 @@ public sealed class ClientEviction
         if (limit == 0) return;
         int b = Buckets - 1;
         Client? next = _buckets[b].Head;
-        while (_typeMemory[(int)ClientMemoryType.Normal] + _typeMemory[(int)ClientMemoryType.PubSub] >= limit)
+        while (_typeMemory[(int)ClientType.Normal] + _typeMemory[(int)ClientType.PubSub] >= limit)
         {
             if (next != null)
             {
