@@ -130,7 +130,7 @@ public sealed class TlsReplicationTests : IDisposable
         Assert.Equal("0", Info(p, "connected_slaves"));
     }
 
-    [Theory(Skip = "Not reliable yet (issue 16): under CI load the TLS link resyncs in full several times and one run ended with a different DEBUG DIGEST")]
+    [Theory]
     [InlineData("yes")] // the snapshot's chunks
     [InlineData("no")]  // the saved file
     public void A_TLS_replica_that_stops_reading_holds_at_most_one_piece_of_ciphertext_on_the_primary(string disklessSync)
@@ -160,7 +160,7 @@ public sealed class TlsReplicationTests : IDisposable
         Assert.Equal("+PONG", p.CallS("PING"));
     }
 
-    [RequiresToolsTheory("redis-server")]
+    [Theory(Skip = "Not reliable yet (issue 16): under CI load the TLS link resyncs in full several times and one run ended with a different DEBUG DIGEST")]
     [InlineData("yes", "disabled")]
     [InlineData("no", "disabled")]
     [InlineData("yes", "swapdb")]
