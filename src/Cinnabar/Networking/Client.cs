@@ -231,24 +231,12 @@ public sealed class Client : IFileEventHandler
             Server.Loop.Modify(Socket, Token, WriteHandlerInstalled ? EventMask.Writable : EventMask.None);
             return;
         }
-        var shared = Server.Clients.SharedQueryBuffer;
-        if (_query == null)
-        {
-            _query = shared;
-            _qpos = _qend = 0;
-        }
-        else if (!ReferenceEquals(_query, shared) && _qend - PendingStart <= shared.Length / 4)
-        {
-            // A few leftover bytes (the tail of a pipeline split by the last read) go in front of
-            // the next read in the big shared buffer, so a batch larger than 16 KiB still arrives
-            // in one read, as Redis reads into its query buffer's whole allocation.
-            MoveQuery(shared, PendingStart);
-        }
-        AccountQueryBuffer();
         try
         {
             ReadQueryFromSocket(Socket);
-            // TLS may hold decrypted bytes the query buffer had no room for: no readable event would announce them.
+            // TLS may hold decrypted bytes the query buffer had no room for: no readable event would
+            // announce them. (Each read picks its buffer again: the last one's processing may have
+            // let the client's own buffer go.)
             while (Tls is { HasBufferedPlaintext: true } && !Freed && !HasFlag(ClientFlags.CloseAfterReply | ClientFlags.CloseAsap))
                 ReadQueryFromSocket(Socket);
         }
@@ -258,8 +246,27 @@ public sealed class Client : IFileEventHandler
         }
     }
 
+    /// <summary>
+    /// The buffer the next read goes into: the shared one when the client holds none, or when its
+    /// own holds only a few leftover bytes (the tail of a pipeline split by the last read), which go
+    /// in front of the read so a batch larger than 16 KiB still arrives in one read, as Redis reads
+    /// into its query buffer's whole allocation.
+    /// </summary>
+    void PickQueryBuffer()
+    {
+        var shared = Server.Clients.SharedQueryBuffer;
+        if (_query == null)
+        {
+            _query = shared;
+            _qpos = _qend = 0;
+        }
+        else if (!ReferenceEquals(_query, shared) && _qend - PendingStart <= shared.Length / 4) MoveQuery(shared, PendingStart);
+        AccountQueryBuffer();
+    }
+
     void ReadQueryFromSocket(Socket socket)
     {
+        PickQueryBuffer();
         if (!MakeRoomFor(1))
         {
             // One contiguous request can't grow past the largest .NET array (about 2 GB).

@@ -68,6 +68,26 @@ public sealed class TlsTests : IDisposable
     }
 
     [Fact]
+    public void Pipelined_big_values_over_TLS_are_each_read_into_a_fresh_buffer()
+    {
+        // A big argument grows the client's own query buffer to end exactly where its command
+        // ends; once that command runs the buffer is let go, while TLS still holds the next
+        // commands' plaintext. The read after it must pick a buffer again (it used to throw, and
+        // the connection, a replica's link to its primary among them, was dropped).
+        var (fx, port) = Start();
+        using var _ = fx;
+        using var c = Tls(port, _certs.Client);
+        var big = new string('v', 1024 * 1024 + 3);
+        var pipeline = new MemoryStream();
+        for (int i = 0; i < 6; i++) pipeline.Write(RespClient.Encode("SET", "big:" + i, big + i));
+        pipeline.Write(RespClient.Encode("DBSIZE"));
+        c.SendRaw(pipeline.ToArray());
+        for (int i = 0; i < 6; i++) Assert.Equal("+OK", c.Read().ToString());
+        Assert.Equal(":6", c.Read().ToString());
+        Assert.Equal(big.Length + 1, c.Call("STRLEN", "big:5").Integer);
+    }
+
+    [Fact]
     public void Auth_clients_yes_requires_a_certificate_from_the_CA()
     {
         var (fx, port) = Start("yes");

@@ -76,9 +76,10 @@ public sealed class TlsReplicationTests : IDisposable
         for (int i = 0; i < 6; i++) c.Call("SET", $"{prefix}:big:{i}", value + i);
     }
 
-    [Theory(Skip = "Not reliable yet (issue 16): under CI load the TLS link resyncs in full several times and one run ended with a different DEBUG DIGEST")]
+    [Theory]
     [InlineData("yes", "disabled")] // $EOF from the snapshot's chunks, to a temp file
-    // ("no", ...) flakes on sync_full after the dropped link (disk-target sync, 2 of 3 runs): to investigate
+    [InlineData("no", "disabled")]  // $<size> from the saved file
+    [InlineData("no", "swapdb")]
     [InlineData("yes", "swapdb")]   // loaded from the TLS connection as it arrives
     public void A_replica_over_TLS_syncs_streams_and_resumes_after_a_dropped_link(string disklessSync, string disklessLoad)
     {
@@ -160,7 +161,7 @@ public sealed class TlsReplicationTests : IDisposable
         Assert.Equal("+PONG", p.CallS("PING"));
     }
 
-    [Theory(Skip = "Not reliable yet (issue 16): under CI load the TLS link resyncs in full several times and one run ended with a different DEBUG DIGEST")]
+    [Theory]
     [InlineData("yes", "disabled")]
     [InlineData("no", "disabled")]
     [InlineData("yes", "swapdb")]
