@@ -310,8 +310,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
             throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.", error);
         if (_listeners.Count == 0) throw new InvalidOperationException($"Failed listening on port {Config.Port} (TCP), aborting.");
         int tlsPort = (int)Config.GetLong("tls-port");
-        // tlsConfigure runs when anything uses TLS: the tls-port listeners or a replica's link.
-        if ((tlsPort != 0 || Config.GetBool("tls-replication")) && Tls.Configure(Config) is { } tlsError)
+        // tlsConfigure runs when anything uses TLS: the tls-port listeners, a replica's link, the cluster bus.
+        if (UsesTls && Tls.Configure(Config) is { } tlsError)
         {
             Log.Warning(tlsError);
             throw new InvalidOperationException("Failed to configure TLS. Check logs for more info.");
@@ -412,10 +412,12 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     IEnumerable<Listener> AllListeners => _listeners.Concat(_tlsListeners).Concat(_unixListener == null ? [] : [_unixListener]);
 
+    bool UsesTls => Config.GetLong("tls-port") != 0 || Config.GetBool("tls-replication") || Config.GetBool("tls-cluster");
+
     /// <summary>applyTlsCfg: a changed tls-* parameter rebuilds the options new TLS connections use.</summary>
     string? ReconfigureTls()
     {
-        if (Config.GetLong("tls-port") == 0 && !Config.GetBool("tls-replication")) return null;
+        if (!UsesTls) return null;
         var err = Tls.Configure(Config);
         if (err != null) Log.Warning(err);
         return err;

@@ -3,7 +3,10 @@
 // CLUSTER MEET); an inbound link is accepted on the bus port and learns its node from the first
 // message. Reading follows clusterReadHandler: 8 bytes (signature and total length, checked),
 // then the rest of the message, handed whole to ClusterState.ProcessPacket. Writing appends to
-// a send buffer flushed when the socket is writable.
+// a send buffer flushed when the socket is writable. With tls-cluster both ends speak TLS
+// (Networking/TlsConnection.cs, on the loop like every other TLS connection): an accepted link
+// requires the peer's certificate, an outbound one sends its first message once its handshake
+// is done; the send buffer is encrypted into the connection's outbox as it is flushed.
 using System.Net;
 using System.Net.Sockets;
 using Cinnabar.Networking;
@@ -19,6 +22,7 @@ public sealed class ClusterLink : IFileEventHandler
     int _token = -1;
     EventMask _mask;
     bool _connected;
+    TlsConnection? _tls;
 
     public readonly long CTime;
     /// <summary>The node at the other end: known from the start for outbound links, learned for inbound ones.</summary>
@@ -42,9 +46,9 @@ public sealed class ClusterLink : IFileEventHandler
     }
 
     /// <summary>An accepted bus connection: reads until its node is known.</summary>
-    public static ClusterLink Accept(ClusterState cluster, Socket socket, long now)
+    public static ClusterLink Accept(ClusterState cluster, Socket socket, long now, TlsConnection? tls)
     {
-        var link = new ClusterLink(cluster, socket, null, now) { _connected = true };
+        var link = new ClusterLink(cluster, socket, null, now) { _connected = true, _tls = tls };
         link._mask = EventMask.Readable;
         link._token = cluster.Loop.Register(socket, link, EventMask.Readable);
         return link;
@@ -66,23 +70,47 @@ public sealed class ClusterLink : IFileEventHandler
         if (Freed) return;
         if (error != null)
         {
-            _cluster.Log.Verbose($"Connection with Node {Node!.Name} at {Node.Ip}:{Node.CPort} failed: {(error as SocketException)?.Message ?? error.Message}");
-            // Redis's connect to a dead loopback port fails at once, and then counts as a ping
-            // sent: without it a node that died with no ping pending would never turn PFAIL.
-            if (Node.PingSent == 0) Node.PingSent = ClusterState.Now;
-            Free();
+            ConnectFailed((error as SocketException)?.Message ?? error.Message);
             return;
         }
         _socket.Blocking = false;
-        _connected = true;
         _mask = EventMask.Readable;
+        if (_cluster.TlsCluster)
+        {
+            // connTLSConnect: the ClientHello goes now; the link counts as connected once the handshake ends.
+            if (_cluster.Tls.ClientOptions(Node!.Ip) is not { } options)
+            {
+                ConnectFailed("TLS is not configured");
+                return;
+            }
+            _tls = new TlsConnection(options);
+            _token = _cluster.Loop.Register(_socket, this, _mask);
+            Flush();
+            return;
+        }
         _token = _cluster.Loop.Register(_socket, this, _mask);
+        HandshakeDone();
+    }
+
+    /// <summary>clusterLinkConnectHandler: the first PING (or MEET) is queued and sent.</summary>
+    void HandshakeDone()
+    {
+        _connected = true;
         _cluster.LinkConnected(this);
         Flush();
     }
 
+    void ConnectFailed(string why)
+    {
+        _cluster.Log.Verbose($"Connection with Node {Node!.Name} at {Node.Ip}:{Node.CPort} failed: {why}");
+        // Redis's connect to a dead loopback port fails at once, and then counts as a ping
+        // sent: without it a node that died with no ping pending would never turn PFAIL.
+        if (Node.PingSent == 0) Node.PingSent = ClusterState.Now;
+        Free();
+    }
+
     public long SendBufferAllocated => _sndbuf.Length;
-    public long SendBufferUsed => _sndEnd - _sndStart;
+    public long SendBufferUsed => _sndEnd - _sndStart + (_tls?.PendingOutputBytes ?? 0);
 
     /// <summary>
     /// clusterNodeCronResizeBuffers: a send buffer whose free space is more than four times what
@@ -125,10 +153,11 @@ public sealed class ClusterLink : IFileEventHandler
         if (_connected) SetEvents();
     }
 
-    /// <summary>Writable interest while anything is queued (the event loop's mask follows the buffer).</summary>
+    /// <summary>Writable interest while anything is queued that the socket could take (the event loop's mask follows the buffer).</summary>
     void SetEvents()
     {
-        var want = _sndStart < _sndEnd ? EventMask.Readable | EventMask.Writable : EventMask.Readable;
+        bool pending = _tls == null ? _sndStart < _sndEnd : _tls.HasPendingOutput || (_tls.HandshakeDone && _sndStart < _sndEnd);
+        var want = pending ? EventMask.Readable | EventMask.Writable : EventMask.Readable;
         if (want != _mask && _token >= 0)
         {
             _mask = want;
@@ -138,6 +167,11 @@ public sealed class ClusterLink : IFileEventHandler
 
     void Flush()
     {
+        if (_tls != null)
+        {
+            FlushTls(_tls);
+            return;
+        }
         while (_sndStart < _sndEnd)
         {
             int n = _socket.Send(_sndbuf, _sndStart, _sndEnd - _sndStart, SocketFlags.None, out var err);
@@ -154,6 +188,32 @@ public sealed class ClusterLink : IFileEventHandler
         SetEvents();
     }
 
+    /// <summary>The queued messages are encrypted (once the handshake is done) and as much ciphertext sent as the socket takes.</summary>
+    void FlushTls(TlsConnection tls)
+    {
+        try
+        {
+            if (tls.HandshakeDone && _sndStart < _sndEnd)
+            {
+                tls.Write(_sndbuf.AsSpan(_sndStart, _sndEnd - _sndStart));
+                _sndStart = _sndEnd = 0;
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            _cluster.Log.Debug($"I/O error writing to node link: {e.Message}");
+            Free();
+            return;
+        }
+        if (!tls.Flush(_socket))
+        {
+            _cluster.Log.Debug("I/O error writing to node link: connection reset");
+            Free();
+            return;
+        }
+        SetEvents();
+    }
+
     public void OnWritable()
     {
         if (!Freed) Flush();
@@ -161,6 +221,22 @@ public sealed class ClusterLink : IFileEventHandler
 
     public void OnReadable()
     {
+        if (!_connected && _tls != null)
+        {
+            // An outbound TLS link: the handshake moves on with each readable event.
+            _tls.Receive(_socket, [], 0, 0, out var herr);
+            if (_tls.Failure != null || (herr != SocketError.WouldBlock && !_tls.HandshakeDone))
+            {
+                ConnectFailed(_tls.Failure ?? "connection closed");
+                return;
+            }
+            if (!_tls.HandshakeDone)
+            {
+                SetEvents();
+                return;
+            }
+            HandshakeDone();
+        }
         while (!Freed)
         {
             int want;
@@ -180,11 +256,15 @@ public sealed class ClusterLink : IFileEventHandler
                 }
                 want = (int)ClusterMessage.U32(_rcvbuf, ClusterMessage.OffTotlen) - _rcvlen;
             }
-            int n = _socket.Receive(_rcvbuf, _rcvlen, want, SocketFlags.None, out var err);
-            if (err == SocketError.WouldBlock) return;
+            int n = _tls != null ? _tls.Receive(_socket, _rcvbuf, _rcvlen, want, out var err) : _socket.Receive(_rcvbuf, _rcvlen, want, SocketFlags.None, out err);
+            if (err == SocketError.WouldBlock)
+            {
+                if (_tls != null) SetEvents(); // handshake records of an accepted link may wait for the socket
+                return;
+            }
             if (err != SocketError.Success || n == 0)
             {
-                _cluster.Log.Debug($"I/O error reading from node link: {(n == 0 ? "connection closed" : err.ToString())}");
+                _cluster.Log.Debug($"I/O error reading from node link: {_tls?.Failure ?? (n == 0 ? "connection closed" : err.ToString())}");
                 Free();
                 return;
             }
@@ -215,6 +295,7 @@ public sealed class ClusterLink : IFileEventHandler
         Freed = true;
         if (_token >= 0) _cluster.Loop.Unregister(_socket, _token);
         _token = -1;
+        _tls?.Dispose();
         _socket.Dispose();
         if (Node != null)
         {

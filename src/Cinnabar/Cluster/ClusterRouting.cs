@@ -40,7 +40,7 @@ public sealed class ClusterRouting
         var n = GetNodeByQuery(c, cmd, flags, isExec, out int slot, out var code, out bool hasKeys);
         if (hasKeys) c.Slot = slot;
         if (n == _cluster.Myself && code == Redir.None) return null;
-        return RedirectError(n, slot, code);
+        return RedirectError(c, n, slot, code);
     }
 
     /// <summary>
@@ -192,14 +192,14 @@ public sealed class ClusterRouting
     }
 
     /// <summary>clusterRedirectClient's texts.</summary>
-    string RedirectError(ClusterNode? n, int slot, Redir code) => code switch
+    string RedirectError(Client c, ClusterNode? n, int slot, Redir code) => code switch
     {
         Redir.CrossSlot => "-CROSSSLOT Keys in request don't hash to the same slot",
         Redir.Unstable => "-TRYAGAIN Multiple keys request during rehashing of slot",
         Redir.DownState => "-CLUSTERDOWN The cluster is down",
         Redir.DownRoState => "-CLUSTERDOWN The cluster is down and only accepts read commands",
         Redir.DownUnbound => "-CLUSTERDOWN Hash slot not served",
-        _ => $"-{(code == Redir.Ask ? "ASK" : "MOVED")} {slot} {PreferredEndpoint(n!)}:{n!.Port}",
+        _ => $"-{(code == Redir.Ask ? "ASK" : "MOVED")} {slot} {PreferredEndpoint(n!)}:{_cluster.PortFor(c, n!)}",
     };
 
     /// <summary>getPreferredEndpoint (cluster-preferred-endpoint-type).</summary>
@@ -219,6 +219,6 @@ public sealed class ClusterRouting
         var myself = _cluster.Myself;
         if (c.ReadOnlyCluster && !lastCommandWrites && myself.IsSlave && myself.ReplicaOf == node) node = myself;
         if (node == myself || _cluster.ImportingSlotsFrom[slot] != null) return null;
-        return node == null ? "-CLUSTERDOWN Hash slot not served" : $"-MOVED {slot} {PreferredEndpoint(node)}:{node.Port}";
+        return node == null ? "-CLUSTERDOWN Hash slot not served" : $"-MOVED {slot} {PreferredEndpoint(node)}:{_cluster.PortFor(c, node)}";
     }
 }

@@ -81,7 +81,8 @@ public sealed partial class ClusterState
             AddNode(Myself);
             SaveConfigOrDie(fsync: true);
         }
-        int port = _server.Port;
+        // The bus port follows the port clients are told about: tls-port under tls-cluster.
+        int port = ClientPort;
         int clusterPort = (int)Config.GetLong("cluster-port");
         if (clusterPort == 0 && port > 65535 - PortIncr)
             throw new InvalidOperationException("Redis port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. Your Redis port number must be 55535 or less.");
@@ -131,7 +132,9 @@ public sealed partial class ClusterState
         // While loading, UPDATE messages could touch the dataset: connections wait (clusterAcceptHandler).
         var peer = s.RemoteEndPoint as IPEndPoint;
         Log.Verbose($"Accepting cluster node connection from {peer?.Address}:{peer?.Port}");
-        _links.Add(ClusterLink.Accept(this, s, Now));
+        // clusterAcceptHandler: with tls-cluster the peer must present a certificate from the CA.
+        var tls = TlsCluster && _server.Tls.PeerServerOptions is { } options ? new TlsConnection(options) : null;
+        _links.Add(ClusterLink.Accept(this, s, Now, tls));
     }
 
     internal void LinkConnected(ClusterLink link)
@@ -148,15 +151,39 @@ public sealed partial class ClusterState
     /// <summary>deriveAnnouncedPorts: the client port, the plaintext port (TLS only) and the bus port, as announced.</summary>
     void DeriveAnnouncedPorts(out int port, out int pport, out int cport)
     {
-        port = _server.Port;
-        pport = 0;
+        bool tlsCluster = TlsCluster;
+        port = ClientPort;
+        pport = tlsCluster ? _server.Port : 0;
         int clusterPort = (int)Config.GetLong("cluster-port");
         cport = clusterPort != 0 ? clusterPort : port + PortIncr;
-        int announcePort = (int)Config.GetLong("cluster-announce-port");
-        if (announcePort != 0) port = announcePort;
+        int announcePort = (int)Config.GetLong("cluster-announce-port"), announceTlsPort = (int)Config.GetLong("cluster-announce-tls-port");
+        if (tlsCluster && announceTlsPort != 0)
+        {
+            port = announceTlsPort;
+            pport = announcePort;
+        }
+        else if (announcePort != 0) port = announcePort;
         int announceBusPort = (int)Config.GetLong("cluster-announce-bus-port");
         if (announceBusPort != 0) cport = announceBusPort;
     }
+
+    /// <summary>The port nodes announce to clients: tls-port under tls-cluster (the plaintext one goes as pport).</summary>
+    int ClientPort => TlsCluster ? (int)Config.GetLong("tls-port") : _server.Port;
+
+    /// <summary>tls-cluster: the bus speaks TLS, and nodes announce their tls-port to clients.</summary>
+    internal bool TlsCluster => Config.GetBool("tls-cluster");
+
+    /// <summary>TLS options for the bus links under tls-cluster.</summary>
+    internal TlsContext Tls => _server.Tls;
+
+    /// <summary>
+    /// The port to give a client for a node: under tls-cluster a client that is not on TLS gets
+    /// the node's plaintext port when it has one (use_pport in clusterRedirectClient, CLUSTER
+    /// NODES and SLOTS).
+    /// </summary>
+    public int PortFor(Client c, ClusterNode n) => UsePPort(c) && n.PPort != 0 ? n.PPort : n.Port;
+
+    public bool UsePPort(Client c) => TlsCluster && c.Tls == null;
 
     /// <summary>clusterUpdateMyselfFlags: nofailover follows cluster-replica-no-failover.</summary>
     public void UpdateMyselfFlags()

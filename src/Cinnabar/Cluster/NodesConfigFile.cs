@@ -12,11 +12,12 @@ namespace Cinnabar.Cluster;
 
 public static class NodesConfigFile
 {
-    /// <summary>clusterGenNodeDescription.</summary>
-    public static string Describe(ClusterState cluster, ClusterNode node)
+    /// <summary>clusterGenNodeDescription; usePPort: a node's plaintext port in place of its TLS one (a client not on TLS under tls-cluster).</summary>
+    public static string Describe(ClusterState cluster, ClusterNode node, bool usePPort = false)
     {
         var sb = new StringBuilder(node.Name);
-        sb.Append(' ').Append(node.Ip).Append(':').Append(node.Port).Append('@').Append(node.CPort);
+        int port = usePPort && node.PPort != 0 ? node.PPort : node.Port;
+        sb.Append(' ').Append(node.Ip).Append(':').Append(port).Append('@').Append(node.CPort);
         if (node.Hostname.Length > 0) sb.Append(',').Append(node.Hostname);
         sb.Append(' ').Append(ClusterNode.FlagsText(node.Flags));
         sb.Append(' ').Append(node.ReplicaOf?.Name ?? "-");
@@ -43,13 +44,13 @@ public static class NodesConfigFile
     }
 
     /// <summary>clusterGenNodesDescription: every node not matching the filter, one line each.</summary>
-    public static string DescribeAll(ClusterState cluster, NodeFlags filter)
+    public static string DescribeAll(ClusterState cluster, NodeFlags filter, bool usePPort = false)
     {
         var sb = new StringBuilder();
         foreach (var node in cluster.Nodes.Values)
         {
             if ((node.Flags & filter) != 0) continue;
-            sb.Append(Describe(cluster, node)).Append('\n');
+            sb.Append(Describe(cluster, node, usePPort)).Append('\n');
         }
         return sb.ToString();
     }

@@ -145,7 +145,7 @@ public static class ClusterCommands
     static void Nodes(Client c)
     {
         if (Enabled(c) is not { } cl) return;
-        c.Reply.Verbatim(NodesConfigFile.DescribeAll(cl, NodeFlags.None));
+        c.Reply.Verbatim(NodesConfigFile.DescribeAll(cl, NodeFlags.None, cl.UsePPort(c)));
     }
 
     [Command("cluster|myid")]
@@ -169,7 +169,7 @@ public static class ClusterCommands
         if (type == "ip") c.Reply.Bulk(node.Ip);
         else if (type == "hostname") c.Reply.Bulk(node.Hostname.Length > 0 ? node.Hostname : "?");
         else c.Reply.Null();
-        c.Reply.Integer(node.Port);
+        c.Reply.Integer(c.Server.Cluster!.PortFor(c, node));
         c.Reply.Bulk(node.Name);
         var extra = new List<(string, string)>();
         if (type != "ip") extra.Add(("ip", node.Ip));
@@ -248,17 +248,30 @@ public static class ClusterCommands
             ? (node.IsSlave ? c.Server.ReplicaSide.SlaveOffset : c.Server.Replication.MasterReplOffset)
             : node.ReplOffset;
         string health = node.Failed ? "fail" : node.IsSlave && offset == 0 ? "loading" : "online";
-        c.Reply.MapLen(8);
+        // Under tls-cluster a node's port is its TLS one and pport the plaintext one (0: none announced).
+        int plaintextPort = cl.TlsCluster ? node.PPort : node.Port, tlsPort = cl.TlsCluster ? node.Port : 0;
+        c.Reply.MapLen(6 + (plaintextPort != 0 ? 1 : 0) + (tlsPort != 0 ? 1 : 0) + (node.Hostname.Length > 0 ? 1 : 0));
         c.Reply.Bulk("id");
         c.Reply.Bulk(node.Name);
-        c.Reply.Bulk("port");
-        c.Reply.Integer(node.Port);
+        if (plaintextPort != 0)
+        {
+            c.Reply.Bulk("port");
+            c.Reply.Integer(plaintextPort);
+        }
+        if (tlsPort != 0)
+        {
+            c.Reply.Bulk("tls-port");
+            c.Reply.Integer(tlsPort);
+        }
         c.Reply.Bulk("ip");
         c.Reply.Bulk(node.Ip);
         c.Reply.Bulk("endpoint");
         c.Reply.Bulk(c.Server.ClusterRouting!.PreferredEndpoint(node));
-        c.Reply.Bulk("hostname");
-        c.Reply.Bulk(node.Hostname);
+        if (node.Hostname.Length > 0)
+        {
+            c.Reply.Bulk("hostname");
+            c.Reply.Bulk(node.Hostname);
+        }
         c.Reply.Bulk("role");
         c.Reply.Bulk(node.IsSlave ? "replica" : "master");
         c.Reply.Bulk("replication-offset");
@@ -621,7 +634,7 @@ public static class ClusterCommands
             return;
         }
         c.Reply.ArrayLen(n.Replicas.Count);
-        foreach (var r in n.Replicas) c.Reply.Bulk(NodesConfigFile.Describe(cl, r));
+        foreach (var r in n.Replicas) c.Reply.Bulk(NodesConfigFile.Describe(cl, r, cl.UsePPort(c)));
     }
 
     [Command("cluster|count-failure-reports")]

@@ -99,7 +99,9 @@ static class MigrateCommand
         bool mayRetry = true;
         while (true)
         {
-            var cs = cache.Get(name, host, port, timeout, c.Server.NowMs / 1000);
+            // Under tls-cluster MIGRATE speaks TLS to the target, as the nodes announce their TLS ports.
+            var tls = c.Server.Config.GetBool("tls-cluster") ? c.Server.Tls.ClientOptions(host) : null;
+            var cs = cache.Get(name, host, port, timeout, c.Server.NowMs / 1000, tls);
             if (cs == null)
             {
                 c.Reply.Error("-IOERR error or timeout connecting to the client");

@@ -4,8 +4,11 @@
 // a random one closed to make room, each closed by serverCron after 10 s unused; each remembers
 // the db it last selected so a MIGRATE to the same db sends no SELECT. The I/O blocks the loop
 // with MIGRATE's timeout, as Redis's does: non-blocking sockets waited on with poll, the write
-// timeout per 64 KB chunk and the read timeout per wait for more bytes.
+// timeout per 64 KB chunk and the read timeout per wait for more bytes. Under tls-cluster the
+// connection is TLS (migrateGetSocket's connCreateTLS): the handshake is waited for within the
+// timeout too, and the same waits drive TlsConnection's reads and writes.
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using Cinnabar.Protocol;
 
@@ -29,7 +32,7 @@ public sealed class MigrateSocketCache
     /// when it cannot be created (the host does not resolve, the connect fails at once). As in 7.0,
     /// a connect still pending after the timeout is kept: the first write then fails.
     /// </summary>
-    public MigrateConnection? Get(string name, string host, int port, long timeoutMs, long unixTime)
+    public MigrateConnection? Get(string name, string host, int port, long timeoutMs, long unixTime, SslClientAuthenticationOptions? tls = null)
     {
         if (_sockets.TryGetValue(name, out var cs))
         {
@@ -46,6 +49,11 @@ public sealed class MigrateSocketCache
         var socket = MigrateConnection.Connect(host, port, timeoutMs);
         if (socket == null) return null;
         cs = new MigrateConnection(socket) { LastUseTime = unixTime };
+        if (tls != null && !cs.Handshake(tls, timeoutMs))
+        {
+            cs.Dispose();
+            return null;
+        }
         _sockets.Add(name, cs);
         return cs;
     }
@@ -82,6 +90,7 @@ public sealed class MigrateConnection : IDisposable
     const long Resolution = 10;
 
     readonly Socket _socket;
+    TlsConnection? _tls;
     readonly RespReplyReader _reader = new();
     readonly byte[] _in = new byte[16 * 1024];
     int _inStart, _inEnd;
@@ -138,9 +147,27 @@ public sealed class MigrateConnection : IDisposable
         return null;
     }
 
+    /// <summary>The TLS handshake of a tls-cluster MIGRATE connection, within timeoutMs; false when it fails or runs out of time.</summary>
+    internal bool Handshake(SslClientAuthenticationOptions options, long timeoutMs)
+    {
+        var tls = _tls = new TlsConnection(options);
+        long start = NowMs();
+        while (true)
+        {
+            if (!tls.Flush(_socket)) return false;
+            tls.Receive(_socket, [], 0, 0, out var error);
+            if (tls.Failure != null || (error != SocketError.WouldBlock && !tls.HandshakeDone)) return false;
+            if (tls.HandshakeDone) return tls.Flush(_socket);
+            long elapsed = NowMs() - start;
+            if (elapsed >= timeoutMs) return false;
+            Wait(_socket, tls.HasPendingOutput ? SelectMode.SelectWrite : SelectMode.SelectRead, Math.Max(timeoutMs - elapsed, Resolution));
+        }
+    }
+
     /// <summary>syncWrite: all of data within timeoutMs, trying before waiting; false on an error or the timeout (TimedOut).</summary>
     public bool SyncWrite(ReadOnlySpan<byte> data, long timeoutMs)
     {
+        if (_tls != null) return SyncWriteTls(_tls, data, timeoutMs);
         long start = NowMs();
         long remaining = timeoutMs;
         while (true)
@@ -153,6 +180,28 @@ public sealed class MigrateConnection : IDisposable
             long elapsed = NowMs() - start;
             if (elapsed >= timeoutMs) return Failed(timedOut: true);
             remaining = timeoutMs - elapsed;
+        }
+    }
+
+    /// <summary>syncWrite over TLS: the data is encrypted at once, then the ciphertext sent within timeoutMs.</summary>
+    bool SyncWriteTls(TlsConnection tls, ReadOnlySpan<byte> data, long timeoutMs)
+    {
+        try
+        {
+            tls.Write(data);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            return Failed(timedOut: false);
+        }
+        long start = NowMs();
+        while (true)
+        {
+            if (!tls.Flush(_socket)) return Failed(timedOut: false);
+            if (!tls.HasPendingOutput) return true;
+            long elapsed = NowMs() - start;
+            if (elapsed >= timeoutMs) return Failed(timedOut: true);
+            Wait(_socket, SelectMode.SelectWrite, Math.Max(timeoutMs - elapsed, Resolution));
         }
     }
 
@@ -188,7 +237,7 @@ public sealed class MigrateConnection : IDisposable
         long remaining = timeoutMs;
         while (true)
         {
-            int n = _socket.Receive(_in, SocketFlags.None, out var error);
+            int n = _tls != null ? _tls.Receive(_socket, _in, 0, _in.Length, out var error) : _socket.Receive(_in, SocketFlags.None, out error);
             if (error == SocketError.Success)
             {
                 if (n == 0) return Failed(timedOut: false); // closed by the target
@@ -230,5 +279,9 @@ public sealed class MigrateConnection : IDisposable
 
     static long NowMs() => Environment.TickCount64;
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        _tls?.Dispose();
+        _socket.Dispose();
+    }
 }

@@ -1,11 +1,12 @@
 // The server's TLS configuration (tls.c's tlsConfigure): the certificate and key (PEM, the key
 // optionally encrypted with tls-key-file-pass), the CA that client certificates must chain to
 // (tls-ca-cert-file / tls-ca-cert-dir), tls-auth-clients yes|no|optional, tls-protocols and
-// tls-ciphersuites; and for outgoing connections (a replica's link with tls-replication) the
+// tls-ciphersuites; cluster bus peers always need a certificate from the CA. For outgoing
+// connections (a replica's link with tls-replication, a cluster bus link with tls-cluster): the
 // client certificate (tls-client-cert-file / tls-client-key-file, else the server's) and the
 // same CA for the peer's chain, with no hostname check, as OpenSSL's SSL_VERIFY_PEER in Redis.
-// Built at start-up when tls-port or tls-replication is set and again when a tls-* parameter
-// changes with CONFIG SET; connections made afterwards use the new options.
+// Built at start-up when tls-port, tls-replication or tls-cluster is set and again when a tls-*
+// parameter changes with CONFIG SET; connections made afterwards use the new options.
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
@@ -18,6 +19,12 @@ public sealed class TlsContext
 {
     /// <summary>The options new TLS connections are accepted with (null until configured).</summary>
     public SslServerAuthenticationOptions? ServerOptions { get; private set; }
+
+    /// <summary>
+    /// The options a cluster bus connection is accepted with under tls-cluster: a certificate from
+    /// the CA is required whatever tls-auth-clients says (TLS_CLIENT_AUTH_YES in clusterAcceptHandler).
+    /// </summary>
+    public SslServerAuthenticationOptions? PeerServerOptions { get; private set; }
 
     // What outgoing connections present and trust (null until configured).
     SslStreamCertificateContext? _clientCertificate;
@@ -120,7 +127,18 @@ public sealed class TlsContext
             }
             options.CipherSuitesPolicy = suitesPolicy = new CipherSuitesPolicy(list);
         }
+        var peerOptions = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = options.ServerCertificateContext,
+            ClientCertificateRequired = true,
+            EnabledSslProtocols = protocols,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            AllowRenegotiation = false,
+            RemoteCertificateValidationCallback = (_, peer, _, _) => peer != null && ChainsTo(peer, trust),
+        };
+        if (suitesPolicy != null && OperatingSystem.IsLinux()) peerOptions.CipherSuitesPolicy = suitesPolicy;
         ServerOptions = options;
+        PeerServerOptions = peerOptions;
         _clientCertificate = SslStreamCertificateContext.Create(clientCert, additionalCertificates: null, offline: true);
         _clientTrust = trust;
         _clientProtocols = protocols;

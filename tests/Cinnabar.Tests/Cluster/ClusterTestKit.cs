@@ -202,11 +202,14 @@ static class ClusterTestKit
         readonly Process _process;
         public int Port { get; }
 
-        public RedisNode(string dir)
+        public RedisNode(string dir) : this(dir, ClusterPort()) { }
+
+        /// <summary>A node on the given port with more options (a tls-port, say).</summary>
+        public RedisNode(string dir, int port, params string[] options)
         {
-            Port = ClusterPort();
+            Port = port;
             var psi = new ProcessStartInfo(ExternalTools.Require("redis-server")) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--cluster-enabled", "yes", "--cluster-node-timeout", NodeTimeoutMs.ToString() })
+            foreach (var a in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--cluster-enabled", "yes", "--cluster-node-timeout", NodeTimeoutMs.ToString() }.Concat(options))
                 psi.ArgumentList.Add(a);
             _process = Process.Start(psi)!;
             _process.BeginOutputReadLine();
