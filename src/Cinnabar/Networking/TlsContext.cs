@@ -1,12 +1,13 @@
 // The server's TLS configuration (tls.c's tlsConfigure): the certificate and key (PEM, the key
 // optionally encrypted with tls-key-file-pass), the CA that client certificates must chain to
-// (tls-ca-cert-file / tls-ca-cert-dir), tls-auth-clients yes|no|optional, tls-protocols and
-// tls-ciphersuites; cluster bus peers always need a certificate from the CA. For outgoing
-// connections (a replica's link with tls-replication, a cluster bus link with tls-cluster): the
-// client certificate (tls-client-cert-file / tls-client-key-file, else the server's) and the
-// same CA for the peer's chain, with no hostname check, as OpenSSL's SSL_VERIFY_PEER in Redis.
-// Built at start-up when tls-port, tls-replication or tls-cluster is set and again when a tls-*
-// parameter changes with CONFIG SET; connections made afterwards use the new options.
+// (tls-ca-cert-file / tls-ca-cert-dir), tls-auth-clients yes|no|optional, tls-protocols,
+// tls-ciphersuites and tls-ciphers (Networking/TlsCipherList.cs); cluster bus peers always need
+// a certificate from the CA. For outgoing connections (a replica's link with tls-replication, a
+// cluster bus link with tls-cluster): the client certificate (tls-client-cert-file /
+// tls-client-key-file, else the server's) and the same CA for the peer's chain, with no
+// hostname check, as OpenSSL's SSL_VERIFY_PEER in Redis. Built at start-up when tls-port,
+// tls-replication or tls-cluster is set and again when a tls-* parameter changes with CONFIG
+// SET; connections made afterwards use the new options.
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
@@ -115,16 +116,22 @@ public sealed class TlsContext
                 return ChainsTo(peer, trust);
             },
         };
+        // tls-ciphersuites (TLS 1.3) and tls-ciphers (TLS 1.2 and older) make one .NET policy; the
+        // side not configured keeps OpenSSL's defaults, as Redis leaves it to OpenSSL.
         CipherSuitesPolicy? suitesPolicy = null;
-        string suites = config.GetString("tls-ciphersuites");
-        if (suites.Length > 0 && OperatingSystem.IsLinux())
+        string suites = config.GetString("tls-ciphersuites"), ciphers = config.GetString("tls-ciphers");
+        if ((suites.Length > 0 || ciphers.Length > 0) && OperatingSystem.IsLinux())
         {
             var list = new List<TlsCipherSuite>();
+            if (suites.Length == 0) list.AddRange(TlsCipherList.DefaultTls13);
             foreach (var name in suites.Split(':', StringSplitOptions.RemoveEmptyEntries))
             {
-                if (!Enum.TryParse<TlsCipherSuite>(name, out var suite)) return "Failed to configure ciphersuites: " + name;
+                if (char.IsAsciiDigit(name[0]) || !Enum.TryParse<TlsCipherSuite>(name, out var suite)) return "Failed to configure ciphersuites: " + suites;
                 list.Add(suite);
             }
+            if (ciphers.Length == 0) list.AddRange(TlsCipherList.Default);
+            else if (TlsCipherList.Parse(ciphers) is { } selected) list.AddRange(selected);
+            else return "Failed to configure ciphers: " + ciphers;
             options.CipherSuitesPolicy = suitesPolicy = new CipherSuitesPolicy(list);
         }
         var peerOptions = new SslServerAuthenticationOptions

@@ -77,7 +77,7 @@ public sealed partial class ServerConfig
             set(old);
             return TlsUpdateError;
         };
-        if (values != null) Enum(name, def, values, v => { apply(v); }, get);
+        if (values != null) EnumChecked(name, def, values, apply, get);
         else Str(name, def, apply, get, sensitive: name.EndsWith("-pass", StringComparison.Ordinal));
     }
 

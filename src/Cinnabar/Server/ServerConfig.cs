@@ -206,6 +206,14 @@ public sealed partial class ServerConfig
         });
 
     public void Enum(string name, string def, string[] values, Action<string> set, Func<string> get, bool immutable = false, params string[] aliases) =>
+        EnumChecked(name, def, values, v =>
+        {
+            set(v);
+            return null;
+        }, get, immutable, aliases);
+
+    /// <summary>An enum whose apply step may refuse a valid value (its error is CONFIG SET's reply).</summary>
+    public void EnumChecked(string name, string def, string[] values, Func<string, string?> apply, Func<string> get, bool immutable = false, params string[] aliases) =>
         Register(new ConfigEntry
         {
             Name = name,
@@ -218,8 +226,7 @@ public sealed partial class ServerConfig
             {
                 var match = values.FirstOrDefault(x => x.Equals(v, StringComparison.OrdinalIgnoreCase));
                 if (match == null) return "argument(s) must be one of the following: " + string.Join(", ", values);
-                set(match);
-                return null;
+                return apply(match);
             },
             Get = get,
         });

@@ -1,7 +1,8 @@
 // TLS on tls-port, served by the same event loop as plain connections: commands, big values
 // and pipelines over TLS; tls-auth-clients yes/optional/no with trusted, untrusted and missing
 // client certificates; plaintext and garbage on the TLS port dropped without harming the loop;
-// certificates replaced with CONFIG SET (and a bad one refused); a missing certificate stops
+// certificates replaced with CONFIG SET (and a bad one refused); tls-ciphers in OpenSSL's
+// syntax choosing the TLS 1.2 suites; a missing certificate stops
 // the start-up; redis-cli --tls works against it.
 using System.Net;
 using System.Net.Sockets;
@@ -142,6 +143,67 @@ public sealed class TlsTests : IDisposable
         Assert.Equal("+PONG", c.CallS("PING"));
         using var p = fx.Connect();
         Assert.Equal("+PONG", p.CallS("PING"));
+    }
+
+    [Fact]
+    public void Config_set_tls_auth_clients_yes_without_a_CA_is_refused_and_rolled_back()
+    {
+        int port = FreePort();
+        using var fx = new ServerFixture(cfg =>
+        {
+            cfg.Set("tls-port", port.ToString(), startup: true);
+            cfg.Set("tls-cert-file", _certs.ServerCertFile, startup: true);
+            cfg.Set("tls-key-file", _certs.ServerKeyFile, startup: true);
+            cfg.Set("tls-auth-clients", "no", startup: true);
+        });
+        using var admin = fx.Connect();
+        Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'tls-auth-clients') - Unable to update TLS configuration. Check server logs.",
+            admin.CallS("CONFIG", "SET", "tls-auth-clients", "yes"));
+        Assert.Equal("no", admin.Call("CONFIG", "GET", "tls-auth-clients").Items![1].Text);
+        using var c = Tls(port, null);
+        Assert.Equal("+PONG", c.CallS("PING"));
+    }
+
+    /// <summary>A TLS 1.2 client that offers only the given suite: PONG, or null when the handshake is refused.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    string? PingOfferingOnly(int port, System.Net.Security.TlsCipherSuite suite)
+    {
+        var options = _certs.ClientOptions(_certs.Client);
+        options.EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12;
+        options.CipherSuitesPolicy = new System.Net.Security.CipherSuitesPolicy([suite]);
+        try
+        {
+            using var c = new RespClient(port, options);
+            return c.CallS("PING");
+        }
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException) { return null; }
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Tls_ciphers_in_openssl_syntax_choose_the_TLS_1_2_suites_and_a_list_of_none_is_refused()
+    {
+        // The cases of the suite's unit/tls "tls-ciphers behaves as expected".
+        var (fx, port) = Start();
+        using var _ = fx;
+        using var admin = fx.Connect();
+        const System.Net.Security.TlsCipherSuite Aes128 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA256;
+        const System.Net.Security.TlsCipherSuite Aes256 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA256;
+        Assert.Equal("+OK", admin.CallS("CONFIG", "SET", "tls-ciphers", "DEFAULT:-AES128-SHA256"));
+        Assert.Null(PingOfferingOnly(port, Aes128));
+        Assert.Equal("+PONG", PingOfferingOnly(port, Aes256));
+        Assert.Equal("+OK", admin.CallS("CONFIG", "SET", "tls-ciphers", "!AES256-SHA256:ALL"));
+        Assert.Null(PingOfferingOnly(port, Aes256));
+        Assert.Equal("+OK", admin.CallS("CONFIG", "SET", "tls-ciphers", "DEFAULT"));
+        Assert.Equal("+PONG", PingOfferingOnly(port, Aes128));
+        // A list that selects no cipher is refused; the one in use stays.
+        Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'tls-ciphers') - Unable to update TLS configuration. Check server logs.",
+            admin.CallS("CONFIG", "SET", "tls-ciphers", "NO-SUCH-CIPHER"));
+        Assert.Equal("DEFAULT", admin.Call("CONFIG", "GET", "tls-ciphers").Items![1].Text);
+        Assert.Equal("+PONG", PingOfferingOnly(port, Aes128));
+        // Only TLS 1.3 suites configured: TLS 1.2 keeps its default ciphers.
+        Assert.Equal("+OK", admin.CallS("CONFIG", "SET", "tls-ciphers", "", "tls-ciphersuites", "TLS_AES_256_GCM_SHA384"));
+        Assert.Equal("+PONG", PingOfferingOnly(port, Aes128));
     }
 
     [Fact]
