@@ -2,7 +2,8 @@
 // consecutive field,value entries while there are at most hash-max-listpack-entries fields and
 // no field or value is longer than hash-max-listpack-value bytes, else a StringDict
 // ("hashtable"). Conversion is one way, as in Redis. A listpack hash's RedisObject.Ptr is the
-// listpack byte[] itself (robj->ptr in Redis); writes store the array back, as it may move.
+// listpack's byte[] (robj->ptr in Redis), which once the key is linked also holds the key in
+// front ([key][listpack], RedisObject.EmbeddedListpack); writes store the array back, as it may move.
 using Cinnabar.Keyspace;
 
 namespace Cinnabar.DataTypes;
@@ -16,7 +17,7 @@ public static class HashType
     {
         if (o.Ptr is byte[] b)
         {
-            lp = new Listpack(b);
+            lp = new Listpack(b, o.KeyLen);
             return true;
         }
         lp = default;
@@ -66,12 +67,12 @@ public static class HashType
             if (v >= 0)
             {
                 lp.Replace(v, value);
-                o.Ptr = lp.Buf;
+                o.StoreListpack(lp.Buf);
                 return false;
             }
             lp.Append(field);
             lp.Append(value);
-            o.Ptr = lp.Buf;
+            o.StoreListpack(lp.Buf);
             if (lp.Count / 2 > maxEntries) Convert(o);
             return true;
         }
@@ -87,7 +88,7 @@ public static class HashType
             if (p < 0 || (p = lp.Find(p, field, skip: 1)) < 0) return false;
             p = lp.Delete(p);
             lp.Delete(p);
-            o.Ptr = lp.Buf;
+            o.StoreListpack(lp.Buf);
             return true;
         }
         return ((StringDict)o.Ptr!).Remove(field);
@@ -96,12 +97,12 @@ public static class HashType
     /// <summary>hashTypeConvertListpack: moves every pair into a presized hashtable.</summary>
     public static void Convert(RedisObject o)
     {
-        var lp = new Listpack((byte[])o.Ptr!);
+        var lp = o.EmbeddedListpack;
         var d = new StringDict();
         d.Dict.Resize(lp.Count / 2);
         for (int p = lp.First(); p >= 0; p = lp.Next(lp.Next(p)))
             d.Add(lp.GetBytes(p), lp.GetBytes(lp.Next(p)));
-        o.Ptr = d;
+        o.SetPayload(d);
         o.Encoding = ObjEncoding.HashTable;
     }
 

@@ -6,8 +6,11 @@
 // Entries are addressed by their byte offset; every mutation returns the offset to continue from.
 // Listpack is a one-field struct over the byte[] (no object of its own, as Redis's robj->ptr is
 // the listpack bytes): owners store the array (RedisObject.Ptr for a hash, a field elsewhere)
-// and mutate through a variable or ref, since a grown listpack is a new array. The element
-// count lives only in the header; at 65535 or more it reads "unknown" and is counted (lpLength).
+// and mutate through a variable or ref, since a grown listpack is a new array. The listpack may
+// start at an offset in its array: a keyspace hash or sorted set keeps its key in front of it,
+// [key][listpack], as strings do; growth and shrinking keep those bytes. Entry offsets are array
+// indexes. The element count lives only in the header; at 65535 or more it reads "unknown" and
+// is counted (lpLength).
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Numerics;
@@ -30,6 +33,8 @@ public struct Listpack
     const byte Enc16BitInt = 0xF1, Enc24BitInt = 0xF2, Enc32BitInt = 0xF3, Enc64BitInt = 0xF4, Enc32BitStr = 0xF0;
 
     byte[] _buf;
+    /// <summary>Where the listpack starts in _buf (the bytes before it belong to the owner: a key).</summary>
+    readonly int _base;
 
     public Listpack()
     {
@@ -52,6 +57,19 @@ public struct Listpack
     /// <summary>A view of a listpack's array (its owner's stored bytes, or serialized bytes to adopt); nothing is copied. Call Validate first for untrusted input.</summary>
     public Listpack(byte[] bytes) => _buf = bytes;
 
+    /// <summary>A view of the listpack that starts at offset in array (after its owner's key).</summary>
+    public Listpack(byte[] array, int offset)
+    {
+        _buf = array;
+        _base = offset;
+    }
+
+    /// <summary>Where the listpack starts in Buf.</summary>
+    public readonly int Offset => _base;
+
+    /// <summary>The array index just past the EOF byte.</summary>
+    readonly int End => _base + TotalBytes;
+
     /// <summary>The array holding the listpack (what the owner stores back after a mutation).</summary>
     public readonly byte[] Buf => _buf;
 
@@ -63,46 +81,46 @@ public struct Listpack
     {
         get
         {
-            int n = BinaryPrimitives.ReadUInt16LittleEndian(_buf.AsSpan(4));
+            int n = BinaryPrimitives.ReadUInt16LittleEndian(_buf.AsSpan(_base + 4));
             if (n != UnknownCount) return n;
             n = 0;
             for (int p = First(); p >= 0; p = Next(p)) n++;
-            if (n < UnknownCount) BinaryPrimitives.WriteUInt16LittleEndian(_buf.AsSpan(4), (ushort)n);
+            if (n < UnknownCount) BinaryPrimitives.WriteUInt16LittleEndian(_buf.AsSpan(_base + 4), (ushort)n);
             return n;
         }
     }
 
-    public readonly int TotalBytes => (int)BinaryPrimitives.ReadUInt32LittleEndian(_buf);
+    public readonly int TotalBytes => (int)BinaryPrimitives.ReadUInt32LittleEndian(_buf.AsSpan(_base));
 
     /// <summary>The exact serialized form (what RDB writes).</summary>
-    public readonly ReadOnlySpan<byte> Bytes => _buf.AsSpan(0, TotalBytes);
+    public readonly ReadOnlySpan<byte> Bytes => _buf.AsSpan(_base, TotalBytes);
 
-    /// <summary>Heap bytes held: the array at its capacity, which may exceed TotalBytes.</summary>
+    /// <summary>Heap bytes held: the array at its capacity (an owner's key in front included), which may exceed TotalBytes.</summary>
     public readonly long AllocatedBytes => ObjectSize.ByteArray(_buf.Length);
 
     public readonly byte[] ToArray() => Bytes.ToArray();
 
-    readonly void SetTotalBytes(int n) => BinaryPrimitives.WriteUInt32LittleEndian(_buf, (uint)n);
+    readonly void SetTotalBytes(int n) => BinaryPrimitives.WriteUInt32LittleEndian(_buf.AsSpan(_base), (uint)n);
 
     /// <summary>lpSetNumElements after adding delta entries: an unknown count stays unknown (lpInsert, lpDelete).</summary>
     readonly void AddCount(int delta)
     {
-        int n = BinaryPrimitives.ReadUInt16LittleEndian(_buf.AsSpan(4));
+        int n = BinaryPrimitives.ReadUInt16LittleEndian(_buf.AsSpan(_base + 4));
         if (n != UnknownCount) SetCount(n + delta);
     }
 
-    readonly void SetCount(int n) => BinaryPrimitives.WriteUInt16LittleEndian(_buf.AsSpan(4), (ushort)Math.Min(n, UnknownCount));
+    readonly void SetCount(int n) => BinaryPrimitives.WriteUInt16LittleEndian(_buf.AsSpan(_base + 4), (ushort)Math.Min(n, UnknownCount));
 
     // ------------------------------------------------------------------ navigation
 
     /// <summary>Offset of the first entry, or -1 when empty.</summary>
-    public readonly int First() => _buf[HeaderSize] == Eof ? -1 : HeaderSize;
+    public readonly int First() => _buf[_base + HeaderSize] == Eof ? -1 : _base + HeaderSize;
 
     /// <summary>Offset of the last entry, or -1 when empty.</summary>
     public readonly int Last()
     {
-        int eof = TotalBytes - 1;
-        return eof == HeaderSize ? -1 : Prev(eof);
+        int eof = End - 1;
+        return eof == _base + HeaderSize ? -1 : Prev(eof);
     }
 
     public readonly int Next(int p)
@@ -114,7 +132,7 @@ public struct Listpack
     /// <summary>The entry before p (p may be the EOF offset), or -1.</summary>
     public readonly int Prev(int p)
     {
-        if (p == HeaderSize) return -1;
+        if (p == _base + HeaderSize) return -1;
         int q = p - 1;
         ulong len = DecodeBacklen(_buf, q, out int backlenBytes);
         return q - backlenBytes + 1 - (int)len;
@@ -406,9 +424,9 @@ public struct Listpack
 
     public enum Where { Before, After, Replace }
 
-    public int Append(ReadOnlySpan<byte> s) => Insert(s, TotalBytes - 1, Where.Before);
-    public int Prepend(ReadOnlySpan<byte> s) => Insert(s, HeaderSize, Where.Before);
-    public int AppendInteger(long v) => InsertEncoded(null, v, TotalBytes - 1, Where.Before);
+    public int Append(ReadOnlySpan<byte> s) => Insert(s, End - 1, Where.Before);
+    public int Prepend(ReadOnlySpan<byte> s) => Insert(s, _base + HeaderSize, Where.Before);
+    public int AppendInteger(long v) => InsertEncoded(null, v, End - 1, Where.Before);
 
     /// <summary>lpInsertString: inserts s before/after the entry at p, or replaces it. Returns the new entry's offset.</summary>
     public int Insert(ReadOnlySpan<byte> s, int p, Where where)
@@ -431,7 +449,8 @@ public struct Listpack
             where = Where.Before;
         }
         int replacedLen = where == Where.Replace ? EntrySize(p) : 0;
-        int total = TotalBytes;
+        // total and newTotal are array indexes past the EOF byte (the key in front included).
+        int total = End;
         int newTotal = total + entryLen - replacedLen;
         if ((uint)newTotal > uint.MaxValue / 2) throw new InvalidOperationException("listpack too large");
         if (newTotal > _buf.Length)
@@ -449,7 +468,7 @@ public struct Listpack
         int w = isString ? WriteString(dst, s) : WriteInt(dst, v);
         EncodeBacklen(dst[w..], w);
         if (newTotal < total) _buf.AsSpan(newTotal, total - newTotal).Clear();
-        SetTotalBytes(newTotal);
+        SetTotalBytes(newTotal - _base);
         if (where != Where.Replace) AddCount(1);
         return p;
     }
@@ -505,10 +524,10 @@ public struct Listpack
 
     void RemoveBytes(int p, int size, bool shrink = true)
     {
-        int total = TotalBytes;
+        int total = End;
         Buffer.BlockCopy(_buf, p + size, _buf, p, total - p - size);
         _buf.AsSpan(total - size, size).Clear();
-        SetTotalBytes(total - size);
+        SetTotalBytes(total - size - _base);
         // Give memory back when the array is mostly slack.
         if (shrink && _buf.Length > 64 && _buf.Length > 2 * (total - size)) Array.Resize(ref _buf, total - size);
     }
@@ -518,17 +537,17 @@ public struct Listpack
     {
         int count = Count + other.Count;
         int add = other.TotalBytes - HeaderSize - 1;
-        int total = TotalBytes;
+        int total = End;
         if (total + add > _buf.Length) Array.Resize(ref _buf, total + add);
-        Buffer.BlockCopy(other._buf, HeaderSize, _buf, total - 1, add + 1);
-        SetTotalBytes(total + add);
+        Buffer.BlockCopy(other._buf, other._base + HeaderSize, _buf, total - 1, add + 1);
+        SetTotalBytes(total + add - _base);
         SetCount(count);
     }
 
     /// <summary>Trims the array to the exact size (before serializing or compressing).</summary>
     public void Shrink()
     {
-        if (_buf.Length != TotalBytes) Array.Resize(ref _buf, TotalBytes);
+        if (_buf.Length != End) Array.Resize(ref _buf, End);
     }
 
     public readonly Listpack Clone() => new(ToArray());

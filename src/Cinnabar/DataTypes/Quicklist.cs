@@ -12,7 +12,8 @@ namespace Cinnabar.DataTypes;
 
 // 56 bytes: header 16, two links, one array (listpack, plain element or LZF, as Redis's
 // node->entry with node->container and node->encoding), three ints and four flags. Pushes
-// allocate one per node, so every field counts.
+// allocate one per node, so every field counts: the array is a plain byte[] field (a Listpack
+// view is 16 bytes, as it can start after a key), and mutations store the array back.
 public sealed class QuicklistNode
 {
     public QuicklistNode? Prev, Next;
@@ -22,7 +23,10 @@ public sealed class QuicklistNode
     /// of the listpack instead (read them through CompressedBytes); Quicklist.Access restores it.
     /// A plain node's array is its one element's bytes, exactly Sz long, and no listpack at all.
     /// </summary>
-    public Listpack Lp;
+    internal byte[] Entry = null!;
+
+    /// <summary>A view of the node's listpack, for reads; a mutation stores its Buf back into Entry (it may move).</summary>
+    public Listpack Lp => new(Entry);
 
     /// <summary>Entries in the node and the listpack's (or plain element's) byte size (kept while compressed).</summary>
     public int Count, Sz;
@@ -43,27 +47,27 @@ public sealed class QuicklistNode
     internal bool DontCompress;
 
     /// <summary>The LZF bytes while compressed, else null.</summary>
-    public byte[]? CompressedBytes => IsCompressed ? Lp.Buf : null;
+    public byte[]? CompressedBytes => IsCompressed ? Entry : null;
 
     /// <summary>node->entry while raw: the listpack's serialized bytes, or a plain node's element.</summary>
-    public ReadOnlySpan<byte> RawBytes => IsPlain ? Lp.Buf : Lp.Bytes;
+    public ReadOnlySpan<byte> RawBytes => IsPlain ? Entry : Lp.Bytes;
 
     internal void SetCompressed(byte[] lzf)
     {
-        Lp = new Listpack(lzf);
+        Entry = lzf;
         IsCompressed = true;
     }
 
     internal void SetRaw(byte[] listpack)
     {
-        Lp = new Listpack(listpack);
+        Entry = listpack;
         IsCompressed = false;
     }
 
     /// <summary>Makes this a raw plain node holding value (the array is adopted, not copied).</summary>
     internal void SetPlain(byte[] value)
     {
-        Lp = new Listpack(value);
+        Entry = value;
         IsPlain = true;
         IsCompressed = false;
         Count = 1;
@@ -156,8 +160,8 @@ public sealed class Quicklist : ISizedValue, IDuplicable
                 Prev = prev,
             };
             // The array is copied whole: a compressed node's LZF bytes, the plain element, or the listpack with its capacity.
-            if (n.IsCompressed) d.SetCompressed((byte[])n.Lp.Buf.Clone());
-            else d.SetRaw((byte[])n.Lp.Buf.Clone());
+            if (n.IsCompressed) d.SetCompressed((byte[])n.Entry.Clone());
+            else d.SetRaw((byte[])n.Entry.Clone());
             if (prev == null) copy.Head = d;
             else prev.Next = d;
             prev = d;
@@ -203,18 +207,21 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         n.Accounted = now;
     }
 
-    /// <summary>Makes the node's listpack available (quicklistDecompressNodeForUse when recompress is true).</summary>
-    public ref Listpack Access(QuicklistNode n, bool recompress = true)
+    /// <summary>
+    /// Makes the node's listpack available (quicklistDecompressNodeForUse when recompress is true)
+    /// and returns a view of it; a caller that mutates the view stores its Buf back in n.Entry.
+    /// </summary>
+    public Listpack Access(QuicklistNode n, bool recompress = true)
     {
         if (n.IsCompressed)
         {
             var raw = new byte[n.Sz];
-            if (Lzf.Decompress(n.Lp.Buf, raw) != n.Sz) throw new InvalidDataException("quicklist: corrupt compressed node");
+            if (Lzf.Decompress(n.Entry, raw) != n.Sz) throw new InvalidDataException("quicklist: corrupt compressed node");
             n.SetRaw(raw);
             n.Recompress = recompress;
             Account(n);
         }
-        return ref n.Lp;
+        return new Listpack(n.Entry);
     }
 
     /// <summary>__quicklistCompressNode: listpack or plain element alike, when it is big enough and LZF gains.</summary>
@@ -267,7 +274,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
 
     QuicklistNode NewNode()
     {
-        var n = new QuicklistNode { Lp = new Listpack() };
+        var n = new QuicklistNode { Entry = new Listpack().Buf };
         n.Sz = n.Lp.TotalBytes;
         Account(n);
         return n;
@@ -286,7 +293,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         if (Fill >= 0 || Len == 0) return NewNode();
         int limit = OptimizationLevel[Math.Min(-Fill - 1, OptimizationLevel.Length - 1)];
         if (valueLength >= limit / 2) return NewNode();
-        var n = new QuicklistNode { Lp = new Listpack(limit) };
+        var n = new QuicklistNode { Entry = new Listpack(limit).Buf };
         n.Sz = n.Lp.TotalBytes;
         Account(n);
         return n;
@@ -372,7 +379,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     /// <summary>quicklistAppendListpack: the listpack becomes a new tail node as it is (RDB loading keeps node boundaries).</summary>
     public void AppendListpack(byte[] listpack)
     {
-        var n = new QuicklistNode { Lp = new Listpack(listpack) };
+        var n = new QuicklistNode { Entry = listpack };
         n.Count = n.Lp.Count;
         n.Sz = n.Lp.TotalBytes;
         Account(n);
@@ -391,14 +398,18 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         }
         if (AllowInsert(Head, value.Length))
         {
-            Access(Head!).Prepend(value);
+            var lp = Access(Head!);
+            lp.Prepend(value);
+            Head!.Entry = lp.Buf;
             Sync(Head!);
             Compress(Head);
         }
         else
         {
             var n = NewPushNode(value.Length);
-            n.Lp.Prepend(value);
+            var lp = n.Lp;
+            lp.Prepend(value);
+            n.Entry = lp.Buf;
             Sync(n);
             InsertNode(Head, n, after: false);
         }
@@ -414,14 +425,18 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         }
         if (AllowInsert(Tail, value.Length))
         {
-            Access(Tail!).Append(value);
+            var lp = Access(Tail!);
+            lp.Append(value);
+            Tail!.Entry = lp.Buf;
             Sync(Tail!);
             Compress(Tail);
         }
         else
         {
             var n = NewPushNode(value.Length);
-            n.Lp.Append(value);
+            var lp = n.Lp;
+            lp.Append(value);
+            n.Entry = lp.Buf;
             Sync(n);
             InsertNode(Tail, n, after: true);
         }
@@ -488,7 +503,9 @@ public sealed class Quicklist : ISizedValue, IDuplicable
             n.Count = 0; // gone, as an emptied packed node
             return -1;
         }
-        int next = n.Lp.Delete(p, shrink);
+        var lp = n.Lp;
+        int next = lp.Delete(p, shrink);
+        n.Entry = lp.Buf;
         Count--;
         n.Count--;
         if (n.Count == 0)
@@ -549,7 +566,9 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         bool large = IsLargeElement(value.Length);
         if (!node.IsPlain && !large)
         {
-            Access(node).Replace(e.Offset, value);
+            var lp = Access(node);
+            lp.Replace(e.Offset, value);
+            node.Entry = lp.Buf;
             Sync(node);
             Compress(node);
         }
@@ -592,7 +611,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     public void Insert(Entry e, ReadOnlySpan<byte> value, bool after)
     {
         var node = e.Node;
-        ref var lp = ref Access(node);
+        var lp = Access(node);
         bool atTail = after && (node.IsPlain || lp.Next(e.Offset) < 0);
         bool atHead = !after && (node.IsPlain || lp.Prev(e.Offset) < 0);
         if (IsLargeElement(value.Length))
@@ -614,6 +633,7 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         if (!full)
         {
             lp.Insert(value, e.Offset, after ? Listpack.Where.After : Listpack.Where.Before);
+            node.Entry = lp.Buf;
             Sync(node);
             Compress(node);
             return;
@@ -621,7 +641,9 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         if (atTail && node.Next != null && AllowInsert(node.Next, value.Length))
         {
             var next = node.Next;
-            Access(next).Prepend(value);
+            var nlp = Access(next);
+            nlp.Prepend(value);
+            next.Entry = nlp.Buf;
             Sync(next);
             Compress(next);
             Release(node);
@@ -630,7 +652,9 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         if (atHead && node.Prev != null && AllowInsert(node.Prev, value.Length))
         {
             var prev = node.Prev;
-            Access(prev).Append(value);
+            var plp = Access(prev);
+            plp.Append(value);
+            prev.Entry = plp.Buf;
             Sync(prev);
             Compress(prev);
             Release(node);
@@ -639,7 +663,9 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         if (atTail || atHead)
         {
             var nn = NewNode();
-            nn.Lp.Append(value);
+            var nnlp = nn.Lp;
+            nnlp.Append(value);
+            nn.Entry = nnlp.Buf;
             Sync(nn);
             Release(node);
             InsertNode(node, nn, after);
@@ -647,8 +673,10 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         }
         // Full node, insert in the middle: split at the entry and put the value in the new half.
         var split = SplitNode(node, e.Offset, after);
-        if (after) split.Lp.Prepend(value);
-        else split.Lp.Append(value);
+        var slp = split.Lp;
+        if (after) slp.Prepend(value);
+        else slp.Append(value);
+        split.Entry = slp.Buf;
         Sync(split);
         InsertNode(node, split, after);
         MergeNodes(node);
@@ -657,11 +685,11 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     /// <summary>_quicklistSplitNode: node keeps [0..offset] (after) or [offset..] (before); the rest moves to a new node.</summary>
     QuicklistNode SplitNode(QuicklistNode node, int offset, bool after)
     {
-        ref var lp = ref node.Lp;
+        var lp = node.Lp;
         int index = 0;
         for (int p = lp.First(); p != offset; p = lp.Next(p)) index++;
         var nn = NewNode();
-        nn.Lp = lp.Clone();
+        var nlp = lp.Clone();
         // after: original keeps 0..index, new gets index+1..; before: original keeps index.., new gets ..index-1
         int origStart = after ? index + 1 : 0;
         int origExtent = after ? -1 : index;
@@ -669,8 +697,10 @@ public sealed class Quicklist : ISizedValue, IDuplicable
         int newExtent = after ? index + 1 : -1;
         if (origExtent == -1) lp.DeleteRange(origStart, lp.Count - origStart);
         else lp.DeleteRange(origStart, origExtent);
-        if (newExtent == -1) nn.Lp.DeleteRange(newStart, nn.Lp.Count - newStart);
-        else nn.Lp.DeleteRange(newStart, newExtent);
+        node.Entry = lp.Buf;
+        if (newExtent == -1) nlp.DeleteRange(newStart, nlp.Count - newStart);
+        else nlp.DeleteRange(newStart, newExtent);
+        nn.Entry = nlp.Buf;
         Sync(node);
         Sync(nn);
         return nn;
@@ -698,7 +728,9 @@ public sealed class Quicklist : ISizedValue, IDuplicable
     /// <summary>Appends b's entries to a, frees b; returns a.</summary>
     QuicklistNode ListpackMerge(QuicklistNode a, QuicklistNode b)
     {
-        Access(a, recompress: false).AppendAll(Access(b, recompress: false));
+        var alp = Access(a, recompress: false);
+        alp.AppendAll(Access(b, recompress: false));
+        a.Entry = alp.Buf;
         long keep = Count;
         Sync(a);
         DelNode(b);
@@ -735,7 +767,9 @@ public sealed class Quicklist : ISizedValue, IDuplicable
             if (deleteEntireNode || node.IsPlain) DelNode(node);
             else
             {
-                Access(node).DeleteRange(offset, del);
+                var lp = Access(node);
+                lp.DeleteRange(offset, del);
+                node.Entry = lp.Buf;
                 Count -= del;
                 Sync(node);
                 if (node.Count == 0)

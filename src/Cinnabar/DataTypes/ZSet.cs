@@ -2,8 +2,9 @@
 // (small sets, linear scans as in Redis) or a skiplist plus a member → score dict. Commands talk
 // only to this API, by 0-based rank in a direction, so each range command serves both encodings.
 // ZSet is a view of the RedisObject (t_zset.c takes the robj): a listpack zset's Ptr is the
-// listpack byte[] itself, stored back after each write as it may move; only the skiplist encoding
-// has an object of its own (ZSetSkipList, Redis's `zset` struct).
+// listpack's byte[] (with the key in front once linked, RedisObject.EmbeddedListpack), stored
+// back after each write as it may move; only the skiplist encoding has an object of its own
+// (ZSetSkipList, Redis's `zset` struct).
 using System.Buffers.Text;
 using Cinnabar.Commands;
 using Cinnabar.Keyspace;
@@ -70,7 +71,7 @@ public readonly struct ZSet
     public RedisObject Object => _o;
 
     /// <summary>The listpack (a view of Ptr; listpack encoding only) for reads; writes go through ZSet, which stores the array back.</summary>
-    public Listpack Lp => new((byte[])_o.Ptr!);
+    public Listpack Lp => _o.EmbeddedListpack;
     ZSetSkipList Skl => (ZSetSkipList)_o.Ptr!;
 
     public SkipList? Zsl => (_o.Ptr as ZSetSkipList)?.Zsl;
@@ -142,7 +143,7 @@ public readonly struct ZSet
             lp.Append(ele);
             lp.Append(ScoreBytes(score));
         }
-        _o.Ptr = lp.Buf;
+        _o.StoreListpack(lp.Buf);
     }
 
     /// <summary>zzlDelete: the member entry at p and its score; stores the array back.</summary>
@@ -151,7 +152,7 @@ public readonly struct ZSet
         var lp = Lp;
         p = lp.Delete(p);
         lp.Delete(p);
-        _o.Ptr = lp.Buf;
+        _o.StoreListpack(lp.Buf);
     }
 
     // ------------------------------------------------------------------ point operations
@@ -372,7 +373,7 @@ public readonly struct ZSet
             long n = end - start + 1;
             var lp = Lp;
             lp.DeleteRange(2 * start, 2 * n);
-            _o.Ptr = lp.Buf;
+            _o.StoreListpack(lp.Buf);
             return n;
         }
         var dict = Skl.Dict;
@@ -433,7 +434,7 @@ public readonly struct ZSet
             z.Zsl.Insert(s, e);
             z.Dict.Add(e, s);
         }
-        _o.Ptr = z;
+        _o.SetPayload(z);
         _o.Encoding = ObjEncoding.SkipList;
     }
 
@@ -447,7 +448,7 @@ public readonly struct ZSet
             lp.Append(n.Ele);
             lp.Append(ScoreBytes(n.Score));
         }
-        _o.Ptr = lp.Buf;
+        _o.AdoptListpack(lp.Buf);
         _o.Encoding = ObjEncoding.Listpack;
     }
 

@@ -193,17 +193,7 @@ public sealed class Database
         _owner.OnKeyAdded(this, value.KeySpan);
     }
 
-    /// <summary>
-    /// Gives an object about to be linked its key, unless it already carries it (the SET path
-    /// creates strings with the key embedded): a string's value moves behind the key in a new
-    /// array; other types get a key array.
-    /// </summary>
-    static void AttachKey(RedisObject o, ReadOnlySpan<byte> key)
-    {
-        if (o.KeyEquals(key)) return;
-        o.KeyBuf = o.IsString ? RedisObject.Embed(key, o.ValueArea) : key.ToArray();
-        o.KeyLen = key.Length;
-    }
+    static void AttachKey(RedisObject o, ReadOnlySpan<byte> key) => o.AttachKey(key);
 
     /// <summary>
     /// setKey: adds or overwrites. The TTL is removed unless keepTtl (SET KEEPTTL).
@@ -231,10 +221,11 @@ public sealed class Database
                 if (_owner.LfuPolicy) value.Lru = old.Lru;
                 else _owner.InitObjectLru(value);
                 value.SnapshotMark = SnapshotMark;
-                // Between non-strings the new object takes over the old one's key array, which a
-                // TTL entry may share. A string's array also holds its value, so it is never
-                // shared that way: the new object gets its own and a kept TTL entry follows it.
-                if (!value.IsString && !old.IsString)
+                // Between containers the new object takes over the old one's key array, which a
+                // TTL entry may share. A string's or listpack hash/zset's array also holds its
+                // value, so it is never shared that way: the new object gets its own and a kept
+                // TTL entry follows it.
+                if (!value.KeyBufHoldsValue && !old.KeyBufHoldsValue)
                 {
                     value.KeyBuf = old.KeyBuf;
                     value.KeyLen = old.KeyLen;
@@ -284,6 +275,15 @@ public sealed class Database
         var old = o.KeyBuf;
         o.KeyBuf = buf;
         if (Expires.Count > 0) RetargetExpire(old, o);
+    }
+
+    /// <summary>
+    /// A write inside a WriteScope gave o a new key array (a listpack hash or zset that grew or
+    /// converted): the TTL entry sharing the old one follows, or it would keep the old array alive.
+    /// </summary>
+    internal void KeyBufMoved(byte[] oldBuf, RedisObject o)
+    {
+        if (Expires.Count > 0) RetargetExpire(oldBuf, o);
     }
 
     /// <summary>Points the TTL entry that shares oldBuf (if any) at o's array.</summary>

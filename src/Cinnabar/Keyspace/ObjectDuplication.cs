@@ -2,7 +2,8 @@
 // A string copies its bytes or int and keeps its encoding; every other data structure
 // implements IDuplicable on the object it stores in RedisObject.Ptr and copies itself, so
 // this file need not know the layouts of lists, sets, hashes, sorted sets or streams. A payload
-// that is a bare byte[] (a listpack-encoded hash or sorted set) is copied as bytes.
+// that is a bare byte[] (a listpack-encoded hash or sorted set) is copied as bytes, without the
+// key the array holds in front of the listpack.
 namespace Cinnabar.Keyspace;
 
 /// <summary>Implemented by the payload (RedisObject.Ptr) of every non-string type.</summary>
@@ -24,7 +25,7 @@ public static class ObjectDuplication
             copy.Encoding = o.Encoding;
             return copy;
         }
-        if (o.Ptr is byte[] listpack) return new RedisObject(o.Type, o.Encoding, listpack.Clone());
+        if (o.Ptr is byte[]) return new RedisObject(o.Type, o.Encoding, o.EmbeddedListpack.ToArray());
         if (o.Ptr is IDuplicable d) return new RedisObject(o.Type, o.Encoding, d.Duplicate());
         throw new NotSupportedException($"values of type {RedisObject.TypeName(o.Type)} ({o.Ptr?.GetType().Name}) cannot be duplicated: the type must implement IDuplicable");
     }

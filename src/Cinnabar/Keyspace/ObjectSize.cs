@@ -26,10 +26,10 @@ public static class ObjectSize
     /// <summary>A byte[]: 24 bytes of header and length, data rounded up to 8.</summary>
     public static long ByteArray(int length) => 24 + ((length + 7) & ~7);
 
-    /// <summary>An object and its payload; a string's array holds its key too (the key's bytes count here).</summary>
+    /// <summary>An object and its payload; a string's or listpack hash/zset's array holds its key too (the key's bytes count here).</summary>
     public static long Of(RedisObject o) => ObjectHeader + (o.IsString ? ByteArray(o.KeyBuf.Length) : PayloadSize(o.Ptr));
 
-    /// <summary>A non-string payload: a data structure's own estimate, or a listpack stored as its bare array.</summary>
+    /// <summary>A non-string payload: a data structure's own estimate, or a listpack's array (with the key in front when linked).</summary>
     public static long PayloadSize(object? ptr) => ptr switch
     {
         null => 0,
@@ -39,7 +39,7 @@ public static class ObjectSize
     };
 
     /// <summary>Cost of one key in the keyspace: the object (its own dict entry), its key and payload.</summary>
-    public static long OfKey(RedisObject o) => o.IsString ? Of(o) : ByteArray(o.KeyLen) + Of(o);
+    public static long OfKey(RedisObject o) => o.KeyBufHoldsValue ? Of(o) : ByteArray(o.KeyLen) + Of(o);
 
     /// <summary>
     /// What a database costs beyond its keys: one 8-byte slot per bucket of both dicts' tables

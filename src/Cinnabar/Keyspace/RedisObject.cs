@@ -3,8 +3,11 @@
 // dict entry (it derives from DictEntry: key and chain link), so a key costs no separate entry.
 // Strings keep their value in the same array as the key ([key][value]; an int is 8 bytes), with
 // encodings int, embstr (created at most 44 bytes long) and raw exactly when Redis would.
+// Listpack-encoded hashes and sorted sets do the same: [key][listpack] in one array, which is
+// both KeyBuf and Ptr, so a small container key costs the object and one array.
 using System.Buffers.Binary;
 using System.Buffers.Text;
+using Cinnabar.DataTypes;
 
 namespace Cinnabar.Keyspace;
 
@@ -74,7 +77,11 @@ public sealed class RedisObject : DictEntry
         set => Bits = (Bits & ~LruMask) | (value & LruMask);
     }
 
-    /// <summary>The payload of a non-string type (the data structure); null for strings.</summary>
+    /// <summary>
+    /// The payload of a non-string type (the data structure); null for strings. A listpack hash
+    /// or sorted set's Ptr is a byte[] whose listpack starts at KeyLen: linked, the array is also
+    /// KeyBuf ([key][listpack]); not linked (KeyLen 0), it is the listpack alone.
+    /// </summary>
     public object? Ptr;
 
     /// <summary>
@@ -152,6 +159,61 @@ public sealed class RedisObject : DictEntry
     }
 
     public bool IsString => Type == ObjType.String;
+
+    /// <summary>The key's array holds the value too: a string, or a listpack hash or sorted set.</summary>
+    public bool KeyBufHoldsValue => Type == ObjType.String || Ptr is byte[];
+
+    /// <summary>The listpack of a listpack hash or sorted set (a view after the key; Ptr must be its array).</summary>
+    public Listpack EmbeddedListpack => new((byte[])Ptr!, KeyLen);
+
+    /// <summary>
+    /// Stores a listpack hash or sorted set's array back after a mutation, which may have moved it
+    /// (the key bytes in front move with it). The caller's WriteScope re-points a TTL entry.
+    /// </summary>
+    public void StoreListpack(byte[] buf)
+    {
+        if (ReferenceEquals(KeyBuf, Ptr)) KeyBuf = buf;
+        Ptr = buf;
+    }
+
+    /// <summary>A listpack built on its own (offset 0) becomes the value: copied after the key when the object has one.</summary>
+    public void AdoptListpack(byte[] listpack)
+    {
+        if (KeyLen == 0)
+        {
+            Ptr = listpack;
+            return;
+        }
+        var buf = Embed(KeySpan, new Listpack(listpack).Bytes);
+        KeyBuf = buf;
+        Ptr = buf;
+    }
+
+    /// <summary>A payload that is not a listpack (a conversion's result) replaces one: the key gets an array of its own.</summary>
+    public void SetPayload(object payload)
+    {
+        if (ReferenceEquals(KeyBuf, Ptr)) KeyBuf = KeySpan.ToArray();
+        Ptr = payload;
+    }
+
+    /// <summary>
+    /// Gives an object about to be linked its key, unless it already carries it (the SET path
+    /// creates strings with the key embedded): a string's value, or a listpack hash or sorted
+    /// set's listpack, moves behind the key in a new array; other types get a key array.
+    /// </summary>
+    internal void AttachKey(ReadOnlySpan<byte> key)
+    {
+        if (KeyEquals(key)) return;
+        if (IsString) KeyBuf = Embed(key, ValueArea);
+        else if (Ptr is byte[])
+        {
+            var buf = Embed(key, EmbeddedListpack.Bytes);
+            KeyBuf = buf;
+            Ptr = buf;
+        }
+        else KeyBuf = key.ToArray();
+        KeyLen = key.Length;
+    }
 
     /// <summary>The value of an int-encoded string, stored in the 8 bytes after the key.</summary>
     public long IntValue

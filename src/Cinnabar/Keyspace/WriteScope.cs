@@ -1,9 +1,11 @@
 // The write path's one door (DESIGN.md §3): a handler that changes a key opens a WriteScope
 // on it (Database.BeginWrite), changes the value, and ends the scope. Opening calls the
 // database's pre-write hook, where a snapshot in progress serializes the old value before it
-// changes (copy-on-write); ending applies the memory delta and does what Redis's handlers end
-// with by hand: signalModifiedKey, notifyKeyspaceEvent (then "del" when a container emptied and
-// its key went) and server.dirty. A ref struct: a scope lives on the handler's stack only.
+// changes (copy-on-write); ending applies the memory delta, re-points the key's TTL entry when
+// a write moved the key's array (a listpack hash or zset carries its key in front), and does
+// what Redis's handlers end with by hand: signalModifiedKey, notifyKeyspaceEvent (then "del"
+// when a container emptied and its key went) and server.dirty. A ref struct: a scope lives on
+// the handler's stack only.
 using Cinnabar.Server;
 
 namespace Cinnabar.Keyspace;
@@ -27,6 +29,7 @@ public ref struct WriteScope
     readonly ReadOnlySpan<byte> _key;
     RedisObject? _o;
     long _before;
+    byte[]? _keyBuf;
 
     internal WriteScope(Database db, ReadOnlySpan<byte> key, RedisObject? o)
     {
@@ -34,6 +37,7 @@ public ref struct WriteScope
         _key = key;
         _o = o;
         _before = o == null ? 0 : ObjectSize.OfKey(o);
+        _keyBuf = o?.KeyBuf;
     }
 
     /// <summary>The key's value as the scope tracks it: null when the key does not exist (yet, or any more).</summary>
@@ -112,6 +116,7 @@ public ref struct WriteScope
     {
         _o = o;
         _before = ObjectSize.OfKey(o);
+        _keyBuf = o.KeyBuf;
     }
 
     /// <summary>Accounts for what the tracked value grew or shrank since the last measure.</summary>
@@ -121,5 +126,10 @@ public ref struct WriteScope
         long now = ObjectSize.OfKey(_o);
         _db.UsedMemory += now - _before;
         _before = now;
+        if (!ReferenceEquals(_o.KeyBuf, _keyBuf))
+        {
+            _db.KeyBufMoved(_keyBuf!, _o);
+            _keyBuf = _o.KeyBuf;
+        }
     }
 }

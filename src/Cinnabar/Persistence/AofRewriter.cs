@@ -158,9 +158,9 @@ public static class AofRewriter
     static void RewriteHash(Writer w, ReadOnlySpan<byte> key, RedisObject o)
     {
         long count = 0;
-        if (o.Ptr is byte[] bytes)
+        if (o.Ptr is byte[])
         {
-            var lp = new Listpack(bytes);
+            var lp = o.EmbeddedListpack;
             long items = lp.Count / 2;
             for (int p = lp.First(); p >= 0; p = lp.Next(p))
             {

@@ -294,11 +294,10 @@ public static class RdbLoader
         public RdbFile.ReplicationInfo? Complete => Id is { Length: 40 } && Offset != -1 && StreamDb != -1 ? new(StreamDb, Id, Offset) : null;
     }
 
-    /// <summary>A non-string value gets its key array now (the view dies with the next read).</summary>
+    /// <summary>A non-string value gets its key now (the view dies with the next read): a key array, or in front of a listpack.</summary>
     static RedisObject WithKey(ReadOnlySpan<byte> key, RedisObject val)
     {
-        val.KeyBuf = key.ToArray();
-        val.KeyLen = key.Length;
+        val.AttachKey(key);
         return val;
     }
 

@@ -187,8 +187,8 @@ public sealed class RdbWriter
             case Intset iset:
                 SaveRawString(iset.Bytes);
                 break;
-            case byte[] listpack: // listpack hash or zset: robj->ptr is the listpack
-                SaveRawString(new Listpack(listpack).Bytes);
+            case byte[]: // listpack hash or zset: robj->ptr is the listpack (after the key)
+                SaveRawString(o.EmbeddedListpack.Bytes);
                 break;
             case StringDict d when o.Type == ObjType.Set:
                 SaveLen((ulong)d.Count);

@@ -200,4 +200,45 @@ public class ListpackTests
             Assert.True(lp.EntryEquals(lp.Seek(i - model.Count), B(model[i])));
         }
     }
+
+    [Fact]
+    public void AListpackAfterAKeyKeepsTheKeyBytesThroughGrowthDeletionAndShrinking()
+    {
+        // A keyspace hash or zset's array: [key][listpack], the listpack viewed from the key's length.
+        var key = B("hash:000000001");
+        var plain = new Listpack();
+        var buf = new byte[key.Length + plain.TotalBytes];
+        key.CopyTo(buf, 0);
+        plain.Bytes.CopyTo(buf.AsSpan(key.Length));
+        var lp = new Listpack(buf, key.Length);
+        Assert.Equal(0, lp.Count);
+        Assert.Equal(-1, lp.First());
+        for (int i = 0; i < 40; i++)
+        {
+            lp.Append(B("field" + i));
+            lp.Append(B(new string('v', i % 3 == 0 ? 300 : 5)));
+            plain.Append(B("field" + i));
+            plain.Append(B(new string('v', i % 3 == 0 ? 300 : 5)));
+        }
+        lp.Prepend(B("first"));
+        plain.Prepend(B("first"));
+        lp.Replace(lp.Seek(3), B("12345"));
+        plain.Replace(plain.Seek(3), B("12345"));
+        lp.DeleteRange(10, 50);
+        plain.DeleteRange(10, 50);
+        for (int p = lp.Seek(5); p >= 0 && lp.Count > 8;) p = lp.Delete(p);
+        for (int p = plain.Seek(5); p >= 0 && plain.Count > 8;) p = plain.Delete(p);
+        lp.Shrink();
+
+        Assert.Equal(key, lp.Buf.AsSpan(0, key.Length).ToArray());
+        Assert.Equal(key.Length, lp.Offset);
+        Assert.Equal(plain.Bytes.ToArray(), lp.Bytes.ToArray()); // the same listpack, byte for byte
+        Assert.True(Listpack.Validate(lp.Bytes));
+        Assert.Equal(key.Length + lp.TotalBytes, lp.Buf.Length);
+        var fromTail = new List<string>();
+        for (int p = lp.Last(); p >= 0; p = lp.Prev(p)) fromTail.Add(Encoding.Latin1.GetString(lp.GetBytes(p)));
+        var plainTail = new List<string>();
+        for (int p = plain.Last(); p >= 0; p = plain.Prev(p)) plainTail.Add(Encoding.Latin1.GetString(plain.GetBytes(p)));
+        Assert.Equal(plainTail, fromTail);
+    }
 }

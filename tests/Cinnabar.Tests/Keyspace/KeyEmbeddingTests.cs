@@ -1,7 +1,9 @@
 // The keyspace's object layout: a RedisObject is its own dict entry and a string keeps its
-// value after the key in one array. A key's TTL entry shares that array, so every write that
-// reallocates a string (APPEND, SETRANGE, SETBIT, INCR of a raw number, PFADD, SET KEEPTTL)
-// must leave the TTL entry pointing at the object's current array, never at a stale one.
+// value after the key in one array, as a listpack hash or sorted set keeps its listpack. A key's
+// TTL entry shares that array, so every write that reallocates it (APPEND, SETRANGE, SETBIT,
+// INCR of a raw number, PFADD, SET KEEPTTL, HSET/ZADD growing or converting a listpack) must
+// leave the TTL entry pointing at the object's current array, never at a stale one.
+using Cinnabar.DataTypes;
 using Cinnabar.Keyspace;
 using Cinnabar.Tests.Commands;
 using Cinnabar.Tests.Support;
@@ -56,8 +58,19 @@ public sealed class KeyEmbeddingTests : IClassFixture<ServerFixture>
                 return $"TTL entry of {System.Text.Encoding.ASCII.GetString(x.KeySpan)} holds a stale array";
         }
         foreach (var o in db.Main.Entries())
+        {
             if (o.IsString && o.Encoding == ObjEncoding.Int && o.ValueArea.Length != sizeof(long))
                 return "an int-encoded string without exactly 8 value bytes";
+            string name = System.Text.Encoding.ASCII.GetString(o.KeySpan);
+            if (o.Ptr is byte[] b)
+            {
+                if (o.Encoding != ObjEncoding.Listpack) return $"{name}: a byte[] payload in encoding {o.Encoding}";
+                if (!ReferenceEquals(b, o.KeyBuf)) return $"{name}: the listpack is not in the key's array";
+                if (!Listpack.Validate(o.EmbeddedListpack.Bytes)) return $"{name}: the listpack after the key is corrupt";
+            }
+            else if (!o.IsString && o.KeyBuf.Length != o.KeyLen) return $"{name}: a container's key array holds more than the key";
+        }
+        if (db.UsedMemory != db.ComputeUsedMemory()) return $"UsedMemory {db.UsedMemory} != recount {db.ComputeUsedMemory()}";
         return (string?)null;
     });
 
@@ -79,6 +92,98 @@ public sealed class KeyEmbeddingTests : IClassFixture<ServerFixture>
             if (i % 100 == 0) volatileSeen += (int)LoopAccess.Run(_fx.Server, () => _fx.Server.Databases[0].Expires.Count);
         }
         Assert.True(volatileSeen > 0); // the run did exercise keys with a TTL
+    }
+
+    static string[] RandomContainerCommand(Random r)
+    {
+        string h() => "h" + r.Next(4);
+        string z() => "z" + r.Next(4);
+        string f() => "f" + r.Next(8);
+        string v() => r.Next(6) == 0 ? new string('L', 70) : r.Next(3) == 0 ? r.Next(-99, 99999).ToString(System.Globalization.CultureInfo.InvariantCulture) : "v" + r.Next(100);
+        string sc() => r.Next(3) == 0 ? "1.5" : r.Next(-5, 20).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return r.Next(20) switch
+        {
+            0 or 1 or 2 => ["HSET", h(), f(), v(), f(), v()],
+            3 => ["HDEL", h(), f(), f()],
+            4 => ["HINCRBY", h(), "n" + r.Next(2), "7"],
+            5 => ["EXPIRE", r.Next(2) == 0 ? h() : z(), "1000"],
+            6 => ["RENAME", r.Next(2) == 0 ? h() : z(), r.Next(2) == 0 ? h() : z()],
+            7 => ["COPY", r.Next(2) == 0 ? h() : z(), r.Next(2) == 0 ? h() : z(), "REPLACE"],
+            8 or 9 or 10 => ["ZADD", z(), sc(), f(), sc(), r.Next(8) == 0 ? new string('M', 70) : f()],
+            11 => ["ZREM", z(), f(), f()],
+            12 => ["ZREMRANGEBYRANK", z(), "0", r.Next(2).ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            13 => ["ZRANGESTORE", z(), z(), "0", r.Next(3).ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            14 => ["ZUNIONSTORE", z(), "2", z(), z()],
+            15 => ["PERSIST", r.Next(2) == 0 ? h() : z()],
+            16 => ["SET", r.Next(2) == 0 ? h() : z(), "str", "KEEPTTL"],
+            17 => ["ZINCRBY", z(), "2", f()],
+            18 => ["HSETNX", h(), f(), v()],
+            _ => ["DEL", r.Next(2) == 0 ? h() : z()],
+        };
+    }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(2024)]
+    public void ListpackHashesAndZSetsKeepTheirKeyInFrontAndTtlEntriesFollowThem(int seed)
+    {
+        using var c = _fx.Connect();
+        c.Call("FLUSHALL");
+        var r = new Random(seed);
+        int volatileSeen = 0, embedded = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            var cmd = RandomContainerCommand(r);
+            c.Call(cmd);
+            var problem = CheckLayout();
+            Assert.True(problem == null, $"after op {i} '{string.Join(' ', cmd)}': {problem}");
+            if (i % 50 == 0)
+            {
+                volatileSeen += (int)LoopAccess.Run(_fx.Server, () => _fx.Server.Databases[0].Expires.Count);
+                embedded += LoopAccess.Run(_fx.Server, () => _fx.Server.Databases[0].Main.Entries().Count(o => o.Ptr is byte[] && o.KeyLen > 0));
+            }
+        }
+        Assert.True(volatileSeen > 0);
+        Assert.True(embedded > 0);
+        // What the keys hold survives a save and load (RDB encodings of the embedded listpacks).
+        string digest = c.CallS("DEBUG", "DIGEST");
+        Assert.Equal("+OK", c.CallS("DEBUG", "RELOAD"));
+        Assert.Equal(digest, c.CallS("DEBUG", "DIGEST"));
+        Assert.Null(CheckLayout());
+    }
+
+    [Fact]
+    public void AListpackHashLinkedUnderItsKeySharesOneArrayThatDumpRestoreAndConversionKeepRight()
+    {
+        using var c = _fx.Connect();
+        c.Call("FLUSHALL");
+        c.Call("HSET", "hash:1", "field1", "val1-123", "field2", "val2-123");
+        c.Call("EXPIRE", "hash:1", "1000");
+        var (keyBuf, ptr, keyLen, expireBuf) = LoopAccess.Run(_fx.Server, () =>
+        {
+            var db = _fx.Server.Databases[0];
+            var o = db.Main.Find("hash:1"u8)!;
+            return (o.KeyBuf, o.Ptr, o.KeyLen, db.Expires.Find("hash:1"u8)!.KeyBuf);
+        });
+        Assert.Same(keyBuf, ptr);
+        Assert.Same(keyBuf, expireBuf);
+        Assert.Equal("hash:1", System.Text.Encoding.ASCII.GetString(keyBuf, 0, keyLen));
+        // One array: the key, then exactly the listpack (rounded to 8 bytes).
+        var lp = new Listpack(keyBuf, keyLen);
+        Assert.Equal(4, lp.Count);
+        Assert.Equal((keyLen + lp.TotalBytes + 7) & ~7, keyBuf.Length);
+        Assert.Equal("\"listpack\"", c.CallS("OBJECT", "ENCODING", "hash:1"));
+
+        var dump = c.Call("DUMP", "hash:1").Text!;
+        c.Call("RESTORE", "copy", "0", dump);
+        Assert.Equal(dump, c.Call("DUMP", "copy").Text);
+        Assert.Equal(c.CallS("HGETALL", "hash:1"), c.CallS("HGETALL", "copy"));
+
+        c.Call("HSET", "hash:1", "big", new string('x', 100)); // to hashtable: the key gets its own array
+        Assert.Equal("\"hashtable\"", c.CallS("OBJECT", "ENCODING", "hash:1"));
+        Assert.Equal("\"val2-123\"", c.CallS("HGET", "hash:1", "field2"));
+        Assert.InRange(c.Call("TTL", "hash:1").Integer, 990, 1000);
+        Assert.Null(CheckLayout());
     }
 
     [Fact]
