@@ -154,8 +154,17 @@ public sealed class EventLoop : IDisposable
         ProcessTimeEvents();
     }
 
+    // A listener that was readable in a batch is accepted from again after every this many
+    // further events of the batch. In a connection storm the kernel's accept queue (tcp-backlog,
+    // 511 by default) fills while one batch serves a thousand clients; a connection that finds
+    // it full has its handshake dropped and retried by the kernel a second or more later. A
+    // batch without a listener event costs nothing extra.
+    const int AcceptAgainEvery = 128;
+
     void DispatchReady(int n)
     {
+        Listener? listener = null;
+        int acceptAgainAt = 0;
         for (int i = 0; i < n && !_stop; i++)
         {
             var ev = _ready[i];
@@ -163,6 +172,23 @@ public sealed class EventLoop : IDisposable
             // each event. (A token freed and reused by an accept in the same batch can route a stale
             // event to the new client; its read or write then just sees WouldBlock.)
             var handler = _handlers[ev.Token];
+            if (handler is Listener l)
+            {
+                listener = l;
+                acceptAgainAt = i + AcceptAgainEvery;
+            }
+            else if (listener != null && i >= acceptAgainAt)
+            {
+                acceptAgainAt = i + AcceptAgainEvery;
+                try
+                {
+                    listener.OnReadable();
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    Report(e, listener);
+                }
+            }
             try
             {
                 if (ev.Mask.HasFlag(EventMask.Readable)) handler?.OnReadable();

@@ -1,9 +1,13 @@
 // A client's output buffer, after Redis's c->buf + c->reply: a fixed 16 KiB buffer that
 // absorbs the common small reply, then a list of pooled 16 KiB chunks for large or pipelined
-// replies. Bytes are appended at the tail and written from the head; a short socket write
-// leaves the rest in place for the writable handler. Chunks are recycled through a per-thread
-// pool of our own: ArrayPool.Shared keeps a few dozen arrays per size, fewer than 50 clients
-// each holding several 16 KiB blocks of an LRANGE reply need, and it allocated the rest.
+// replies. The fixed buffer comes from the same pool when a reply starts and goes back once it
+// is written, so an idle client holds none: 10,000 clients connecting at once would otherwise
+// allocate and zero 160 MiB that the GC then copies between generations (jemalloc gives Redis
+// untouched pages for free). Bytes are appended at the tail and written from the head; a
+// short socket write leaves the rest in place for the writable handler. Chunks are recycled
+// through a per-thread pool of our own: ArrayPool.Shared keeps a few dozen arrays per size,
+// fewer than 50 clients each holding several 16 KiB blocks of an LRANGE reply need, and it
+// allocated the rest.
 // The list's bytes are also added to a memory counter as they change (the server's once the
 // client is linked), so used_memory never walks the clients.
 using Cinnabar.Keyspace;
@@ -42,7 +46,8 @@ public sealed class ReplyBuffer
         }
     }
 
-    readonly byte[] _buf = new byte[ChunkSize];
+    Chunk? _bufChunk; // the fixed buffer while it holds unsent bytes (or a reply being written)
+    byte[] _buf = [];
     int _bufUsed;
     int _sentInBuf;
     readonly Queue<Chunk> _chunks = new();
@@ -80,7 +85,15 @@ public sealed class ReplyBuffer
     /// <summary>Returns writable space of at least <paramref name="size"/> bytes (size ≤ ChunkSize), or a larger dedicated array.</summary>
     public Span<byte> GetSpan(int size)
     {
-        if (_tail == null && ChunkSize - _bufUsed >= size) return _buf.AsSpan(_bufUsed);
+        if (_tail == null && ChunkSize - _bufUsed >= size)
+        {
+            if (_bufChunk == null)
+            {
+                _bufChunk = ChunkPool.Rent(ChunkSize);
+                _buf = _bufChunk.Data;
+            }
+            return _buf.AsSpan(_bufUsed);
+        }
         if (_tail != null && _tail.Data.Length - _tail.Used >= size) return _tail.Data.AsSpan(_tail.Used);
         var c = ChunkPool.Rent(size);
         _chunks.Enqueue(c);
@@ -164,7 +177,7 @@ public sealed class ReplyBuffer
         if (_sentInBuf < _bufUsed)
         {
             _sentInBuf += count;
-            if (_sentInBuf == _bufUsed && _tail == null) _sentInBuf = _bufUsed = 0;
+            if (_sentInBuf == _bufUsed && _tail == null) ReleaseFixedBuffer();
             return;
         }
         var head = _chunks.Peek();
@@ -180,7 +193,7 @@ public sealed class ReplyBuffer
             if (_chunks.Count == 0)
             {
                 _tail = null;
-                _sentInBuf = _bufUsed = 0;
+                ReleaseFixedBuffer();
             }
         }
     }
@@ -194,7 +207,17 @@ public sealed class ReplyBuffer
         _chunkBytes = 0;
         _chunkCapacity = 0;
         _sentInHead = 0;
+        ReleaseFixedBuffer();
+    }
+
+    /// <summary>Everything in the fixed buffer is written: it goes back to the pool until the next reply.</summary>
+    void ReleaseFixedBuffer()
+    {
         _sentInBuf = _bufUsed = 0;
+        if (_bufChunk == null) return;
+        ChunkPool.Return(_bufChunk);
+        _bufChunk = null;
+        _buf = [];
     }
 
     /// <summary>Snapshot of the position so a reply can be discarded (CLIENT REPLY SKIP/OFF helpers).</summary>

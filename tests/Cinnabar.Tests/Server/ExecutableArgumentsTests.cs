@@ -50,6 +50,8 @@ public sealed class ExecutableArgumentsTests
         using var c = server.Connect();
         Assert.Equal("*[\"maxmemory\", \"134217728\"]", c.CallS("CONFIG", "GET", "maxmemory"));
         Assert.Equal("*[\"hz\", \"25\"]", c.CallS("CONFIG", "GET", "hz"));
+        // The log arrives through the process's redirected stdout, read asynchronously: it can lag the replies.
+        ReplicationWait.WaitFor(() => server.Log.Contains("Reading config from stdin"), "the stdin log line");
         Assert.Contains(":C ", server.Log.Split('\n').First(l => l.Contains("Reading config from stdin")));
     }
 
