@@ -106,8 +106,10 @@ public static class SortCommand
             _ => new ZSet(sortVal).Length,
         };
 
-        // LIMIT sanity checks, exactly as sort.c does them (start past the end yields nothing).
-        long start = limitStart < 0 ? 0 : limitStart;
+        // LIMIT sanity checks, exactly as sort.c does them (start past the end yields nothing);
+        // both inputs are first bounded by the size so start + count cannot overflow.
+        long start = Math.Min(Math.Max(limitStart, 0), vectorLen);
+        limitCount = Math.Min(Math.Max(limitCount, -1), vectorLen);
         long end = limitCount < 0 ? vectorLen - 1 : start + limitCount - 1;
         if (start >= vectorLen)
         {
