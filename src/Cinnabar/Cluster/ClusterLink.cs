@@ -224,16 +224,14 @@ public sealed class ClusterLink : IFileEventHandler
         if (!_connected && _tls != null)
         {
             // An outbound TLS link: the handshake moves on with each readable event.
-            _tls.Receive(_socket, [], 0, 0, out var herr);
-            if (_tls.Failure != null || (herr != SocketError.WouldBlock && !_tls.HandshakeDone))
+            switch (_tls.AdvanceHandshake(_socket))
             {
-                ConnectFailed(_tls.Failure ?? "connection closed");
-                return;
-            }
-            if (!_tls.HandshakeDone)
-            {
-                SetEvents();
-                return;
+                case TlsConnection.HandshakeProgress.Failed:
+                    ConnectFailed(_tls.Failure ?? "connection closed");
+                    return;
+                case TlsConnection.HandshakeProgress.Pending:
+                    SetEvents();
+                    return;
             }
             HandshakeDone();
         }

@@ -155,9 +155,9 @@ public sealed class MigrateConnection : IDisposable
         while (true)
         {
             if (!tls.Flush(_socket)) return false;
-            tls.Receive(_socket, [], 0, 0, out var error);
-            if (tls.Failure != null || (error != SocketError.WouldBlock && !tls.HandshakeDone)) return false;
-            if (tls.HandshakeDone) return tls.Flush(_socket);
+            var progress = tls.AdvanceHandshake(_socket);
+            if (progress == TlsConnection.HandshakeProgress.Failed) return false;
+            if (progress == TlsConnection.HandshakeProgress.Done) return tls.Flush(_socket);
             long elapsed = NowMs() - start;
             if (elapsed >= timeoutMs) return false;
             Wait(_socket, tls.HasPendingOutput ? SelectMode.SelectWrite : SelectMode.SelectRead, Math.Max(timeoutMs - elapsed, Resolution));

@@ -92,6 +92,21 @@ public sealed class TlsConnection
         return 0;
     }
 
+    public enum HandshakeProgress { Pending, Done, Failed }
+
+    /// <summary>
+    /// An outgoing link's handshake moved on with what the socket has (the readable event, or a
+    /// blocking caller's poll): Done once it has finished, Failed on a TLS error (Failure) or a
+    /// connection closed before it finished.
+    /// </summary>
+    public HandshakeProgress AdvanceHandshake(Socket socket)
+    {
+        Receive(socket, [], 0, 0, out var err);
+        if (Failure != null) return HandshakeProgress.Failed;
+        if (HandshakeDone) return HandshakeProgress.Done;
+        return err == SocketError.WouldBlock ? HandshakeProgress.Pending : HandshakeProgress.Failed;
+    }
+
     /// <summary>Decrypted bytes are waiting that the last Receive had no room for.</summary>
     public bool HasBufferedPlaintext => _plainEnd > _plainStart;
 

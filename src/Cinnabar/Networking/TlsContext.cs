@@ -103,19 +103,6 @@ public sealed class TlsContext
         bool peersVerified = auth != "no" || config.GetBool("tls-replication") || config.GetBool("tls-cluster");
         if (peersVerified && trust.Count == 0) return "Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!";
         if (ParseProtocols(config.GetString("tls-protocols")) is not { } protocols) return $"Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.";
-        var options = new SslServerAuthenticationOptions
-        {
-            ServerCertificateContext = SslStreamCertificateContext.Create(cert, additionalCertificates: null, offline: true),
-            ClientCertificateRequired = auth != "no",
-            EnabledSslProtocols = protocols,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            AllowRenegotiation = false,
-            RemoteCertificateValidationCallback = (_, peer, _, errors) =>
-            {
-                if (peer == null) return auth != "yes";
-                return ChainsTo(peer, trust);
-            },
-        };
         // tls-ciphersuites (TLS 1.3) and tls-ciphers (TLS 1.2 and older) make one .NET policy; the
         // side not configured keeps OpenSSL's defaults, as Redis leaves it to OpenSSL.
         CipherSuitesPolicy? suitesPolicy = null;
@@ -132,18 +119,27 @@ public sealed class TlsContext
             if (ciphers.Length == 0) list.AddRange(TlsCipherList.Default);
             else if (TlsCipherList.Parse(ciphers) is { } selected) list.AddRange(selected);
             else return "Failed to configure ciphers: " + ciphers;
-            options.CipherSuitesPolicy = suitesPolicy = new CipherSuitesPolicy(list);
+            suitesPolicy = new CipherSuitesPolicy(list);
         }
-        var peerOptions = new SslServerAuthenticationOptions
+        var serverCertificate = SslStreamCertificateContext.Create(cert, additionalCertificates: null, offline: true);
+
+        // One shape for both kinds of accepted connection; only who must present a certificate differs.
+        SslServerAuthenticationOptions Accepting(string clientAuth)
         {
-            ServerCertificateContext = options.ServerCertificateContext,
-            ClientCertificateRequired = true,
-            EnabledSslProtocols = protocols,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            AllowRenegotiation = false,
-            RemoteCertificateValidationCallback = (_, peer, _, _) => peer != null && ChainsTo(peer, trust),
-        };
-        if (suitesPolicy != null && OperatingSystem.IsLinux()) peerOptions.CipherSuitesPolicy = suitesPolicy;
+            var o = new SslServerAuthenticationOptions
+            {
+                ServerCertificateContext = serverCertificate,
+                ClientCertificateRequired = clientAuth != "no",
+                EnabledSslProtocols = protocols,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                AllowRenegotiation = false,
+                RemoteCertificateValidationCallback = (_, peer, _, _) => peer == null ? clientAuth != "yes" : ChainsTo(peer, trust),
+            };
+            if (suitesPolicy != null && OperatingSystem.IsLinux()) o.CipherSuitesPolicy = suitesPolicy;
+            return o;
+        }
+        var options = Accepting(auth);
+        var peerOptions = Accepting("yes");
         ServerOptions = options;
         PeerServerOptions = peerOptions;
         _clientCertificate = SslStreamCertificateContext.Create(clientCert, additionalCertificates: null, offline: true);

@@ -153,14 +153,14 @@ internal sealed class MasterLink : Networking.IFileEventHandler
     /// <summary>The TLS handshake moves on with each readable event; a failure ends the attempt as a failed connect.</summary>
     void AdvanceTlsHandshake()
     {
-        _tls!.Receive(_socket, _one, 0, 0, out var err);
-        if (_tls.HandshakeDone && _tls.Failure == null)
+        var progress = _tls!.AdvanceHandshake(_socket);
+        if (progress == Networking.TlsConnection.HandshakeProgress.Done)
         {
             LastIoMs = _server.NowMs;
             StartHandshake();
             return;
         }
-        if (_tls.Failure != null || err != SocketError.WouldBlock)
+        if (progress == Networking.TlsConnection.HandshakeProgress.Failed)
         {
             _server.Log.Warning($"Error condition on socket for SYNC: {_tls.Failure ?? "Connection reset by peer"}");
             _owner.LinkFailed(this, reconnect: false);
