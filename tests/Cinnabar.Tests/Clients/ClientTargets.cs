@@ -23,6 +23,19 @@ public sealed class ClientTargets : IDisposable
     readonly Lazy<ConnectionMultiplexer> _cinnabarConnection;
     readonly Lazy<ConnectionMultiplexer> _redisConnection;
 
+    /// <summary>
+    /// StackExchange.Redis completes synchronous calls on the thread pool. The test host runs
+    /// classes in parallel, many of them blocking pool threads, and the pool adds threads slowly
+    /// past its minimum (2 on this machine): a sync call then waits its 5 s timeout in the queue
+    /// (CI saw "Timeout performing XADD ... WORKER: (Busy=10,Min=2) ... QueuedItems=13" against
+    /// redis-server itself). A higher minimum lets the pool grow at once.
+    /// </summary>
+    static ClientTargets()
+    {
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 32), Math.Max(io, 32));
+    }
+
     public ClientTargets()
     {
         _cinnabarConnection = new(() => ConnectionMultiplexer.Connect(Options(_cinnabar.Port)));
