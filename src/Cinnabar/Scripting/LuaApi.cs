@@ -46,6 +46,20 @@ static unsafe class LuaApi
         return error;
     }
 
+    /// <summary>cjson, struct, cmsgpack or bit on first use (prelude.lua's global lookup): the library's table.</summary>
+    [UnmanagedCallersOnly]
+    public static int LoadLibrary(IntPtr l) => Guard(l, &LoadLibraryBody);
+
+    static int LoadLibraryBody(IntPtr l)
+    {
+        if (LuaNative.GetTop(l) != 1 || !LuaNative.TryToSpan(l, 1, out var name) || !LuaEngine.IsLibrary(name))
+            return Raise(l, "unknown library");
+        string library = System.Text.Encoding.ASCII.GetString(name);
+        LuaNative.SetTop(l, 0);
+        LuaEngine.LoadLibrary(l, library);
+        return 1;
+    }
+
     /// <summary>redis.call / redis.pcall: argv from the Lua arguments, scriptCall, the reply converted to Lua.</summary>
     [UnmanagedCallersOnly]
     public static int Call(IntPtr l) => Guard(l, &CallBody);

@@ -1,6 +1,7 @@
 // One Lua state with Redis's script environment (Redis's luaEngine / scriptingInit): the standard
-// libraries, cjson/cmsgpack/bit/struct (Scripting/Lua/*.lua), the redis API and the sandbox of
-// prelude.lua. EVAL and FUNCTION each own one, as in Redis. A script runs inside a Lua thread
+// libraries, cjson/cmsgpack/bit/struct (Scripting/Lua/*.lua, each loaded on a script's first use
+// of its global: most scripts never touch them, and loaded they are 90 KB of an idle state's
+// 140), the redis API and the sandbox of prelude.lua. EVAL and FUNCTION each own one, as in Redis. A script runs inside a Lua thread
 // (a coroutine) so the timeout hook can stop it without raising a Lua error from C#: the hook
 // yields, the resume returns, the thread is reset. Compiled scripts are registry references.
 using System.Runtime.InteropServices;
@@ -37,17 +38,7 @@ public sealed unsafe class LuaEngine : IDisposable
         foreach (var (name, global) in new[] { ("_G", true), ("table", true), ("string", true), ("math", true), ("coroutine", true), ("debug", true), ("utf8", true) })
             LuaNative.RequireF(l, name, LibraryOpener(name == "_G" ? "base" : name), 1);
         LuaNative.SetTop(l, 0);
-        // The libraries' shared support first, kept in the registry while they load.
-        int support = RunLibraryChunk(l, "libsupport", -1);
-        foreach (var lib in new[] { "cjson", "struct", "cmsgpack", "bit" })
-        {
-            LuaNative.RawGetI(l, LuaNative.RegistryIndex, LuaNative.RidxGlobals);
-            RunLibraryChunk(l, lib, support);
-            LuaNative.SetField(l, -2, lib);
-            LuaNative.SetTop(l, 0);
-        }
-        LuaNative.Unref(l, LuaNative.RegistryIndex, support);
-
+        SaveLibraryEnvironment(l);
         if (LuaNative.LoadText(l, Resource("prelude"), "=prelude") != LuaNative.Ok)
             throw new InvalidOperationException("prelude.lua: " + LuaNative.ToStringOrNull(l, -1));
         LuaNative.CreateTable(l, 0, 8);
@@ -58,6 +49,7 @@ public sealed unsafe class LuaEngine : IDisposable
         SetFunction(l, "acl_check_cmd", &LuaApi.AclCheckCmd);
         SetFunction(l, "log", &LuaApi.Log);
         SetFunction(l, "register_function", &LuaApi.RegisterFunction);
+        SetFunction(l, "load_library", &LuaApi.LoadLibrary);
         LuaNative.PushString(l, version);
         LuaNative.SetField(l, -2, "version");
         LuaNative.PushInteger(l, versionNum);
@@ -99,26 +91,80 @@ public sealed unsafe class LuaEngine : IDisposable
         return ms.ToArray();
     }
 
+    /// <summary>The libraries prelude.lua loads on a script's first use of their global.</summary>
+    internal static bool IsLibrary(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("cjson"u8) || name.SequenceEqual("struct"u8) || name.SequenceEqual("cmsgpack"u8) || name.SequenceEqual("bit"u8);
+
+    const string SupportKey = "cinnabar.libsupport", LibraryEnvKey = "cinnabar.libenv";
+
     /// <summary>
-    /// Runs a library chunk with env {null = cjson.null, support = the shared support} and leaves
-    /// its result on the stack; with support -1 (libsupport itself) the result goes to the registry
-    /// and its reference is returned.
+    /// The libraries are written against the standard libraries as opened, before prelude.lua
+    /// trims them to Redis's sandbox: they load later, so they get their own copy of the globals
+    /// (each standard library table copied one level deep), kept in the registry.
     /// </summary>
-    static int RunLibraryChunk(IntPtr l, string name, int support)
+    static void SaveLibraryEnvironment(IntPtr l)
     {
+        const string copy = """
+            local env = {}
+            for k, v in pairs(_G) do
+              if type(v) == 'table' and k ~= '_G' then
+                local t = {}
+                for k2, v2 in pairs(v) do t[k2] = v2 end
+                v = t
+              end
+              env[k] = v
+            end
+            env._G = env
+            return env
+            """;
+        if (LuaNative.LoadText(l, Encoding.ASCII.GetBytes(copy), "=libenv") != LuaNative.Ok || LuaNative.PCall(l, 0, 1, 0) != LuaNative.Ok)
+            throw new InvalidOperationException("libenv: " + LuaNative.ToStringOrNull(l, -1));
+        LuaNative.SetField(l, LuaNative.RegistryIndex, LibraryEnvKey);
+    }
+
+    /// <summary>
+    /// Runs Scripting/Lua/{name}.lua (debug information stripped) with env {null = cjson.null,
+    /// support = libsupport.lua's result} and leaves the library's table on the stack. The shared
+    /// support is loaded with the first library and kept in the registry.
+    /// </summary>
+    internal static void LoadLibrary(IntPtr l, string name)
+    {
+        if (LuaNative.GetField(l, LuaNative.RegistryIndex, SupportKey) == LuaNative.TNil)
+        {
+            LuaNative.Pop(l, 1);
+            RunLibraryChunk(l, "libsupport", withSupport: false);
+            LuaNative.PushValue(l, -1);
+            LuaNative.SetField(l, LuaNative.RegistryIndex, SupportKey);
+        }
+        int support = LuaNative.GetTop(l);
+        RunLibraryChunk(l, name, withSupport: true);
+        LuaNative.Rotate(l, support, 1);
+        LuaNative.Pop(l, 1);
+    }
+
+    static void RunLibraryChunk(IntPtr l, string name, bool withSupport)
+    {
+        int support = LuaNative.GetTop(l);
         if (LuaNative.LoadText(l, Resource(name), "=" + name) != LuaNative.Ok)
             throw new InvalidOperationException($"{name}.lua: " + LuaNative.ToStringOrNull(l, -1));
+        LuaNative.GetField(l, LuaNative.RegistryIndex, LibraryEnvKey);
+        LuaNative.GetField(l, -1, "string");
+        LuaNative.GetField(l, -1, "dump");
+        LuaNative.Rotate(l, -4, -1); // libenv, string, dump, f
+        LuaNative.StripDebugInfo(l, -2, "=" + name);
+        LuaNative.Rotate(l, -4, 1); // f, libenv, string, dump
+        LuaNative.SetTop(l, -3);
+        LuaNative.SetUpvalue(l, -2, 1); // _ENV = libenv
         LuaNative.CreateTable(l, 0, 2);
         LuaNative.PushLightUserData(l, IntPtr.Zero);
         LuaNative.SetField(l, -2, "null");
-        if (support >= 0)
+        if (withSupport)
         {
-            LuaNative.RawGetI(l, LuaNative.RegistryIndex, support);
+            LuaNative.PushValue(l, support);
             LuaNative.SetField(l, -2, "support");
         }
         if (LuaNative.PCall(l, 1, 1, 0) != LuaNative.Ok)
             throw new InvalidOperationException($"{name}.lua: " + LuaNative.ToStringOrNull(l, -1));
-        return support < 0 ? LuaNative.Ref(l, LuaNative.RegistryIndex) : 0;
     }
 
     static void SetFunction(IntPtr l, string name, delegate* unmanaged<IntPtr, int> fn)
@@ -141,6 +187,7 @@ public sealed unsafe class LuaEngine : IDisposable
     public int Compile(ReadOnlySpan<byte> code, string chunkName, out string? error)
     {
         var l = State;
+        if (ScriptTailCalls.Rewrite(code) is { } rewritten) code = rewritten;
         if (LuaNative.LoadText(l, code, chunkName) != LuaNative.Ok)
         {
             // Lua 5.1 quoted the end of input in syntax errors; 5.4 does not.

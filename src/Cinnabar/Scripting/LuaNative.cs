@@ -64,6 +64,7 @@ static unsafe partial class LuaNative
     [LibraryImport(Lib, EntryPoint = "lua_pushlightuserdata")] public static partial void PushLightUserData(IntPtr l, IntPtr p);
 
     [LibraryImport(Lib, EntryPoint = "lua_createtable")] public static partial void CreateTable(IntPtr l, int narr, int nrec);
+    [LibraryImport(Lib, EntryPoint = "lua_setupvalue")] public static partial byte* SetUpvalue(IntPtr l, int funcIndex, int n);
     [LibraryImport(Lib, EntryPoint = "lua_getfield", StringMarshalling = StringMarshalling.Utf8)] public static partial int GetField(IntPtr l, int idx, string k);
     [LibraryImport(Lib, EntryPoint = "lua_setfield", StringMarshalling = StringMarshalling.Utf8)] public static partial void SetField(IntPtr l, int idx, string k);
     [LibraryImport(Lib, EntryPoint = "lua_rawget")] public static partial int RawGet(IntPtr l, int idx);
@@ -128,5 +129,30 @@ static unsafe partial class LuaNative
         fixed (byte* n = name)
         fixed (byte* m = mode)
             return LoadBufferX(l, c == null ? (byte*)1 : c, (nuint)code.Length, n, m);
+    }
+
+    /// <summary>
+    /// Replaces the function on top of the stack with a copy without debug information: the
+    /// dump function (string.dump) is called with strip and its output loaded back as a binary
+    /// chunk named chunkName. The copy's upvalues are fresh: set them afterwards.
+    /// </summary>
+    public static void StripDebugInfo(IntPtr l, int dumpIndex, string chunkName)
+    {
+        PushValue(l, dumpIndex);
+        PushValue(l, -2);
+        PushBoolean(l, 1);
+        if (PCall(l, 2, 1, 0) != Ok) throw new InvalidOperationException("string.dump: " + ToStringOrNull(l, -1));
+        var chunk = ToSpan(l, -1);
+        var name = System.Text.Encoding.UTF8.GetBytes(chunkName + "\0");
+        ReadOnlySpan<byte> mode = "b\0"u8;
+        int status;
+        fixed (byte* c = chunk)
+        fixed (byte* n = name)
+        fixed (byte* m = mode)
+            status = LoadBufferX(l, c, (nuint)chunk.Length, n, m);
+        if (status != Ok) throw new InvalidOperationException("stripped chunk: " + ToStringOrNull(l, -1));
+        // f, dump output, stripped f
+        Rotate(l, -3, 1);
+        SetTop(l, -3);
     }
 }

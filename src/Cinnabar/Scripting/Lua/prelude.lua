@@ -1,5 +1,5 @@
 -- The script environment Redis 7.0 gives Lua code, built on Lua 5.4 (LuaEngine runs this chunk
--- once per Lua state, after the standard libraries and cjson/cmsgpack/bit/struct are loaded):
+-- once per Lua state, after the standard libraries; cjson/cmsgpack/bit/struct load on first use):
 --   * the `redis` table (call, pcall, error_reply, status_reply, sha1hex, log, setresp,
 --     set_repl, replicate_commands, breakpoint, debug, acl_check_cmd, the LOG_*/REPL_* constants);
 --     the C# functions in `api` never raise (a longjmp across managed frames is undefined), they
@@ -276,12 +276,38 @@ local function protect_members(t, seen)
   end
 end
 
+-- cjson, struct, cmsgpack and bit load on first use (LuaEngine.LoadLibrary): most scripts never
+-- touch them. Looking one up loads it; enumerating the globals loads them all first.
+local c_load_library = api.load_library
+local libraries = { cjson = true, struct = true, cmsgpack = true, bit = true }
+local function load_library(name)
+  local lib, failed = c_load_library(name)
+  if failed then error(lib, 0) end
+  protect_members(lib, { [lib] = true })
+  lib = readonly(lib)
+  rawset(G, name, lib)
+  return lib
+end
+local function load_libraries()
+  for name in next, libraries do
+    if rawget(G, name) == nil then load_library(name) end
+  end
+end
+
 G.rawset = function(t, k, v)
   if real_of[t] then error(READONLY, 0) end
   return rawset(t, k, v)
 end
-G.rawget = function(t, k) return rawget(real_of[t] or t, k) end
-G.next = function(t, k) return next(real_of[t] or t, k) end
+G.rawget = function(t, k)
+  local real = real_of[t] or t
+  if real == G and libraries[k] and rawget(G, k) == nil then load_library(k) end
+  return rawget(real, k)
+end
+G.next = function(t, k)
+  local real = real_of[t] or t
+  if real == G then load_libraries() end
+  return next(real, k)
+end
 G.setmetatable = function(t, mt)
   if real_of[t] then error(READONLY, 0) end
   return setmetatable(t, mt)
@@ -291,6 +317,10 @@ end
 local function missing_global(_, name)
   error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
 end
+local function global_index(_, name)
+  if libraries[name] then return load_library(name) end
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+end
 
 G._G = nil
 local seen = { [G] = true }
@@ -298,8 +328,14 @@ protect_members(G, seen)
 local string_mt = getmetatable('')
 string_mt.__index = G.string
 string_mt.__metatable = readonly({ __index = G.string })
-setmetatable(G, { __index = missing_global, __metatable = false })
+setmetatable(G, { __index = global_index, __metatable = false })
 local env = readonly(G)
+local env_mt = real_of[getmetatable(env)]
+local env_pairs = env_mt.__pairs
+env_mt.__pairs = function(proxy)
+  load_libraries()
+  return env_pairs(proxy)
+end
 rawset(G, '_G', env)
 
 -- The FUNCTION engine's environment (function_lua.c): an empty read-only table reading through
