@@ -130,7 +130,9 @@ public sealed class BackgroundSave
     /// </summary>
     /// <param name="aofCommands">The keys as AOF commands instead of RDB (an AOF rewrite with aof-use-rdb-preamble no).</param>
     /// <param name="holdBack">Asked before each slice: true while the output's consumers lag (a streaming full sync's slowest replica).</param>
-    public void StartFor(SnapshotPurpose purpose, Stream output, RdbFile.ReplicationInfo? repl, Action<Exception?> done, bool aofCommands = false, Func<bool>? holdBack = null)
+    /// <param name="req">What a full sync's replicas asked to leave out of the RDB (REPLCONF rdb-filter-only).</param>
+    public void StartFor(SnapshotPurpose purpose, Stream output, RdbFile.ReplicationInfo? repl, Action<Exception?> done, bool aofCommands = false, Func<bool>? holdBack = null,
+        Replication.ReplicaRequirements req = Replication.ReplicaRequirements.None)
     {
         SnapshotWriter? writer = null;
         writer = new SnapshotWriter(output, !aofCommands && _server.Config.GetBool("rdbchecksum"),
@@ -140,18 +142,26 @@ public sealed class BackgroundSave
         _tempPath = null;
         _purpose = purpose;
         _childDone = done;
-        _snapshot = BeginSnapshot(writer, repl, aofBase: purpose == SnapshotPurpose.AofRewrite, aofCommands);
+        _snapshot = BeginSnapshot(writer, repl, aofBase: purpose == SnapshotPurpose.AofRewrite, aofCommands, req);
         _snapshot.HoldBack = holdBack;
         _startUnix = Now;
     }
 
-    /// <summary>Starts a snapshot into writer: finishes marking after an aborted one, flips the epoch bit.</summary>
-    Snapshot BeginSnapshot(SnapshotWriter writer, RdbFile.ReplicationInfo? repl, bool aofBase, bool aofCommands = false)
+    /// <summary>
+    /// Starts a snapshot into writer: finishes marking after an aborted one, flips the epoch bit.
+    /// One without the keys (SLAVE_REQ_RDB_EXCLUDE_DATA) walks nothing, so it leaves the bit as it
+    /// is: every key keeps the mark the next snapshot expects to find.
+    /// </summary>
+    Snapshot BeginSnapshot(SnapshotWriter writer, RdbFile.ReplicationInfo? repl, bool aofBase, bool aofCommands = false,
+        Replication.ReplicaRequirements req = Replication.ReplicaRequirements.None)
     {
         if (_snapshot is { WalkDone: false } old) old.DrainNow();
-        Mark = !Mark;
-        foreach (var db in _server.Databases) db.SnapshotMark = Mark;
-        return new Snapshot(_server, writer, Mark, repl, aofBase, aofCommands);
+        if ((req & Replication.ReplicaRequirements.RdbExcludeData) == 0)
+        {
+            Mark = !Mark;
+            foreach (var db in _server.Databases) db.SnapshotMark = Mark;
+        }
+        return new Snapshot(_server, writer, Mark, repl, aofBase, aofCommands, req);
     }
 
     /// <summary>beforeSleep: one slice of the walk, of at most budgetTicks (StepBudgetTicks).</summary>

@@ -104,12 +104,12 @@ public static class RdbFile
         output.Write(footer);
     }
 
-    /// <summary>The signature and version, rdbSaveInfoAuxFields, then the function libraries: what precedes the first key.</summary>
-    internal static void WriteHeader(CinnabarServer server, RdbWriter w, ReplicationInfo? repl, bool aofBase = false)
+    /// <summary>The signature and version, rdbSaveInfoAuxFields, then the function libraries (unless a replica's filter excludes them): what precedes the first key.</summary>
+    internal static void WriteHeader(CinnabarServer server, RdbWriter w, ReplicationInfo? repl, bool aofBase = false, bool withFunctions = true)
     {
         w.WriteRaw("REDIS0010"u8);
         SaveInfoAuxFields(server, w, repl, aofBase);
-        server.Lua.Functions.SaveToRdb(w); // rdbSaveFunctions: the libraries come before the keys
+        if (withFunctions) server.Lua.Functions.SaveToRdb(w); // rdbSaveFunctions: the libraries come before the keys
     }
 
     /// <summary>rdbSaveInfoAuxFields: the replication fields only in a snapshot for replicas (or with a backlog); aof-base 1 in an AOF's base.</summary>

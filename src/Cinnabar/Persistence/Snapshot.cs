@@ -78,9 +78,12 @@ public sealed class Snapshot : IPreWriteHook
     /// <summary>
     /// Starts a snapshot of server's dataset into writer: writes the header and AUX fields now;
     /// the keys follow through Step and the pre-write hook. mark is the epoch bit keys linked from
-    /// now on carry (the caller flips the server's mark to it before calling).
+    /// now on carry (the caller flips the server's mark to it before calling). req filters a full
+    /// sync's RDB as rdbSaveRio does: without data it captures no database (no walk, no hook: the
+    /// file is the header, the functions unless excluded too, and EOF).
     /// </summary>
-    public Snapshot(CinnabarServer server, SnapshotWriter writer, bool mark, RdbFile.ReplicationInfo? repl, bool aofBase = false, bool aofCommands = false)
+    public Snapshot(CinnabarServer server, SnapshotWriter writer, bool mark, RdbFile.ReplicationInfo? repl, bool aofBase = false, bool aofCommands = false,
+        Replication.ReplicaRequirements req = Replication.ReplicaRequirements.None)
     {
         _server = server;
         _writer = writer;
@@ -89,14 +92,15 @@ public sealed class Snapshot : IPreWriteHook
         else _w = new RdbWriter(server.Config.GetBool("rdbcompression"), ChunkSize + 4096);
         _visit = o => Save(_walkDb, o);
         _keyDelayUs = server.Config.GetLong("rdb-key-save-delay");
-        var dbs = server.Databases;
+        bool excludeData = (req & Replication.ReplicaRequirements.RdbExcludeData) != 0;
+        var dbs = excludeData ? Array.Empty<Database>() : server.Databases;
         _dbs = new CapturedDb[dbs.Length];
         for (int i = 0; i < dbs.Length; i++)
         {
             _dbs[i] = new CapturedDb(dbs[i].Main, dbs[i].Expires);
             KeysTotal += dbs[i].Count;
         }
-        if (_w != null) RdbFile.WriteHeader(server, _w, repl, aofBase);
+        if (_w != null) RdbFile.WriteHeader(server, _w, repl, aofBase, withFunctions: (req & Replication.ReplicaRequirements.RdbExcludeFunctions) == 0);
         else
         {
             if (server.Config.AofTimestampEnabled) AofRewriter.WriteTimestamp(_aof!);

@@ -1,7 +1,8 @@
 // What a primary keeps per attached replica (the slave fields of Redis's client struct): its
-// announced address and capabilities, where its synchronization stands, its place in the full
-// sync's RDB transfer (the snapshot's chunks, or the file a disk-target sync saved) and in the
-// shared replication buffer, and its acknowledged offset.
+// announced address and capabilities, what it wants of the RDB (rdb-only, rdb-filter-only),
+// where its synchronization stands, its place in the full sync's RDB transfer (the snapshot's
+// chunks, or the file a disk-target sync saved) and in the shared replication buffer, and its
+// acknowledged offset.
 namespace Cinnabar.Replication;
 
 /// <summary>slave->replstate: where an attached replica's synchronization stands.</summary>
@@ -15,6 +16,26 @@ public enum ReplicaSyncState
     SendBulk,
     /// <summary>SLAVE_STATE_ONLINE: the RDB (or +CONTINUE) was queued; it gets the stream.</summary>
     Online,
+    /// <summary>SLAVE_STATE_RDB_TRANSMITTED: an rdb-only replica's RDB is out; it is closed once the bytes have left, never online.</summary>
+    RdbTransmitted,
+}
+
+/// <summary>
+/// slave_req: what a replica wants in its full sync's RDB (REPLCONF rdb-filter-only). A filtered
+/// RDB is always produced for the replicas' sockets, never into dbfilename, and only replicas with
+/// the same requirements share one snapshot.
+/// </summary>
+[Flags]
+public enum ReplicaRequirements
+{
+    /// <summary>SLAVE_REQ_NONE: the whole dataset.</summary>
+    None = 0,
+    /// <summary>SLAVE_REQ_RDB_EXCLUDE_DATA: no keys (the AUX fields stay).</summary>
+    RdbExcludeData = 1,
+    /// <summary>SLAVE_REQ_RDB_EXCLUDE_FUNCTIONS: no function libraries.</summary>
+    RdbExcludeFunctions = 2,
+    /// <summary>SLAVE_REQ_RDB_MASK: any filter at all.</summary>
+    RdbMask = RdbExcludeData | RdbExcludeFunctions,
 }
 
 /// <summary>What a primary knows of one attached replica (the slave fields of Redis's client struct).</summary>
@@ -26,6 +47,12 @@ public sealed class ReplicaState
 
     /// <summary>SYNC instead of PSYNC (CLIENT_PRE_PSYNC): an old replica that never sends REPLCONF ACK.</summary>
     public bool PrePsync;
+
+    /// <summary>CLIENT_REPL_RDBONLY (REPLCONF rdb-only 1): it wants the RDB alone: no stream, closed after the transfer.</summary>
+    public bool RdbOnly;
+
+    /// <summary>slave_req: the RDB filter it asked for (REPLCONF rdb-filter-only).</summary>
+    public ReplicaRequirements Req;
 
     public ReplicaSyncState State;
 
@@ -80,6 +107,7 @@ public sealed class ReplicaState
     {
         ReplicaSyncState.Online => "online",
         ReplicaSyncState.SendBulk => "send_bulk",
+        ReplicaSyncState.RdbTransmitted => "",
         _ => "wait_bgsave",
     };
 }

@@ -24,7 +24,8 @@ public sealed partial class ReplicationPrimary
         foreach (var r in _replicas)
         {
             var st = r.ReplicaState!;
-            if (st.State == ReplicaSyncState.WaitBgsaveStart || r.HasFlag(ClientFlags.CloseAsap)) continue;
+            // canFeedReplicaReplBuffer: not one waiting to start, an rdb-only one, or one being closed.
+            if (st.State == ReplicaSyncState.WaitBgsaveStart || st.RdbOnly || r.HasFlag(ClientFlags.CloseAsap)) continue;
             if (st.RefBlock == null) Attach(st, block, pos);
             if (st.Online && !st.StreamOnAck) _server.Clients.QueueReplyWrite(r);
             // A replica that can't keep up is dropped at client-output-buffer-limit replica.

@@ -12,7 +12,10 @@
 // while clients keep writing; what they write meanwhile goes to the backlog, and a replica gets
 // the backlog from the snapshot's start offset
 // right after the RDB (a diskless one after its first REPLCONF ACK, as Redis starts the stream),
-// so its stream continues exactly at the snapshot's point in time. The stream's way out to each
+// so its stream continues exactly at the snapshot's point in time. A replica that sent REPLCONF
+// rdb-only 1 (redis-cli --rdb) gets the RDB alone and is closed after it; one that sent
+// rdb-filter-only (--functions-rdb) gets a filtered RDB, always streamed to its socket, from a
+// snapshot shared only with replicas asking for the same filter. The stream's way out to each
 // replica is ReplicationPrimary.Output.cs, the acknowledgements (WAIT, min-replicas) are
 // ReplicationPrimary.Acks.cs, and the per-replica state is ReplicaState.cs.
 using System.Buffers.Text;
@@ -236,9 +239,15 @@ public sealed partial class ReplicationPrimary
             c.Reply.Error("SYNC and PSYNC are invalid with pending output");
             return;
         }
+        var state = c.ReplicaState ??= new ReplicaState();
+        // A filtered RDB is only ever streamed to sockets, never written over dbfilename.
+        if ((state.Req & ReplicaRequirements.RdbMask) != 0 && !state.CapaEof)
+        {
+            c.Reply.Error("Filtered replica requires EOF capability");
+            return;
+        }
         string name = ReplicaName(c);
         _server.Log.Notice($"Replica {name} asks for synchronization");
-        var state = c.ReplicaState ??= new ReplicaState();
         if (psync)
         {
             string requested = c.Args.ToStringAt(1);
@@ -272,13 +281,16 @@ public sealed partial class ReplicationPrimary
         var bg = _server.BackgroundSave;
         if (bg.ToDisk)
         {
-            // A BGSAVE to disk is running: usable when another replica waits for it, since the
-            // stream written after it began is referenced from that replica's start offset on.
-            if (_replicas.Exists(r => r != c && r.ReplicaState!.State == ReplicaSyncState.WaitBgsaveEnd) && _backlog!.Contains(_syncStartOffset + 1))
+            // A BGSAVE to disk is running: usable when another replica with the same requirements
+            // waits for it, since the stream written after it began is referenced from that
+            // replica's start offset on (an rdb-only one keeps no stream: only rdb-only ones join it).
+            if (_replicas.Exists(r => r != c && r.ReplicaState!.State == ReplicaSyncState.WaitBgsaveEnd
+                    && (!r.ReplicaState.RdbOnly || state.RdbOnly) && r.ReplicaState.Req == state.Req)
+                && _backlog!.Contains(_syncStartOffset + 1))
             {
                 state.State = ReplicaSyncState.WaitBgsaveEnd;
                 state.SyncStartOffset = _syncStartOffset;
-                if (_backlog.Locate(_syncStartOffset + 1) is ({ } block, int pos)) Attach(state, block, pos);
+                if (!state.RdbOnly && _backlog.Locate(_syncStartOffset + 1) is ({ } block, int pos)) Attach(state, block, pos);
                 if (psync) WriteFullResync(c, _syncStartOffset);
                 _server.Log.Notice("Waiting for end of BGSAVE for SYNC");
             }
@@ -301,7 +313,7 @@ public sealed partial class ReplicationPrimary
             _server.Log.Notice("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed");
             return;
         }
-        StartFullSyncSnapshot();
+        StartFullSyncSnapshot(state.Req);
     }
 
     /// <summary>
@@ -353,18 +365,21 @@ public sealed partial class ReplicationPrimary
     byte[]? _syncEofMark;
 
     /// <summary>
-    /// startBgsaveForReplication: one snapshot for every replica waiting to start; the stream
-    /// after it starts with a SELECT, and each of them references it in the shared buffer from
-    /// its first write on. Diskless ($EOF, streamed to the sockets as the snapshot is written)
-    /// when repl-diskless-sync is on and every one of them has capa eof; otherwise a BGSAVE to
-    /// dbfilename whose file they get when it ends (DiskSaveDone).
+    /// startBgsaveForReplication: one snapshot for every replica waiting to start with the
+    /// requirements req (the others wait for the next one); the stream after it starts with a
+    /// SELECT, and each of them references it in the shared buffer from its first write on.
+    /// Diskless ($EOF, streamed to the sockets as the snapshot is written) when every one of them
+    /// has capa eof and repl-diskless-sync is on or the RDB is filtered (a filtered RDB must not
+    /// overwrite dbfilename; Sync refused filtered replicas without capa eof); otherwise a BGSAVE
+    /// to dbfilename whose file they get when it ends (DiskSaveDone).
     /// </summary>
-    void StartFullSyncSnapshot()
+    void StartFullSyncSnapshot(ReplicaRequirements req)
     {
         bool allEof = true;
         foreach (var r in _replicas)
-            if (r.ReplicaState!.State == ReplicaSyncState.WaitBgsaveStart) allEof &= r.ReplicaState.CapaEof;
-        bool socketTarget = allEof && _server.Config.GetBool("repl-diskless-sync");
+            if (r.ReplicaState!.State == ReplicaSyncState.WaitBgsaveStart && r.ReplicaState.Req == req) allEof &= r.ReplicaState.CapaEof;
+        bool filtered = (req & ReplicaRequirements.RdbMask) != 0;
+        bool socketTarget = allEof && (filtered || _server.Config.GetBool("repl-diskless-sync"));
         _server.Log.Notice($"Starting BGSAVE for SYNC with target: {(socketTarget ? "replicas sockets" : "disk")}");
         _replicaSelectedDb = -1; // replicationSetupSlaveForFullResync
         _syncStartOffset = MasterReplOffset;
@@ -379,14 +394,14 @@ public sealed partial class ReplicationPrimary
                 return;
             }
             _rdbGeneratedByReplication = true;
-            SetUpWaitingReplicas();
+            SetUpWaitingReplicas(req);
             return;
         }
         // Diskless: "$EOF:<mark>" now, and each chunk streams to the replicas as the snapshot writes it.
         _syncEofMark = Encoding.ASCII.GetBytes(Server.RandomBytes.Hex(20)); // one per transfer, as Redis's child
         var rdb = _syncRdb = new SyncRdb(() => _server.Loop.Post(SyncRdbAppended));
         var header = Encoding.ASCII.GetBytes($"$EOF:{Encoding.ASCII.GetString(_syncEofMark)}\r\n");
-        SetUpWaitingReplicas();
+        SetUpWaitingReplicas(req);
         foreach (var r in _replicas)
         {
             var st = r.ReplicaState!;
@@ -396,18 +411,18 @@ public sealed partial class ReplicationPrimary
             st.RdbChunk = st.RdbPos = 0;
             st.RdbSent = st.LastPartialWriteMs = 0;
         }
-        _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.Replicas, rdb, SaveInfo(), FullSyncSnapshotDone, holdBack: SlowestReplicaLags);
+        _server.BackgroundSave.StartFor(BackgroundSave.SnapshotPurpose.Replicas, rdb, SaveInfo(), FullSyncSnapshotDone, holdBack: SlowestReplicaLags, req: req);
         // Redis names its child's pid; the snapshot runs in this process.
         _server.Log.Notice($"Background RDB transfer started by pid {Environment.ProcessId}");
     }
 
-    /// <summary>replicationSetupSlaveForFullResync for each replica waiting to start: +FULLRESYNC with the snapshot's offset.</summary>
-    void SetUpWaitingReplicas()
+    /// <summary>replicationSetupSlaveForFullResync for each replica waiting to start with requirements req: +FULLRESYNC with the snapshot's offset.</summary>
+    void SetUpWaitingReplicas(ReplicaRequirements req)
     {
         foreach (var r in _replicas)
         {
             var st = r.ReplicaState!;
-            if (st.State != ReplicaSyncState.WaitBgsaveStart) continue;
+            if (st.State != ReplicaSyncState.WaitBgsaveStart || st.Req != req) continue;
             st.State = ReplicaSyncState.WaitBgsaveEnd;
             st.SyncStartOffset = _syncStartOffset;
             if (st.PendingFullResync) WriteFullResync(r, _syncStartOffset);
@@ -477,10 +492,25 @@ public sealed partial class ReplicationPrimary
     {
         var st = r.ReplicaState!;
         CloseRdbFile(st);
+        if (PutRdbOnlyReplicaAside(r)) return;
         st.State = ReplicaSyncState.Online;
         st.AckTimeMs = _server.NowMs;
         _server.Log.Notice($"Synchronization with replica {ReplicaName(r)} succeeded");
         RefreshGoodReplicasCount();
+    }
+
+    /// <summary>
+    /// replicaPutOnline for an rdb-only replica: it never goes online (no stream, not counted by
+    /// WAIT, min-replicas or INFO); it is closed once the rest of its RDB has left. False for any
+    /// other replica.
+    /// </summary>
+    bool PutRdbOnlyReplicaAside(Client r)
+    {
+        if (!r.ReplicaState!.RdbOnly) return false;
+        r.ReplicaState.State = ReplicaSyncState.RdbTransmitted;
+        _server.Log.Notice($"RDB transfer completed, rdb only replica ({ReplicaName(r)}) should be disconnected asap");
+        r.Flags |= ClientFlags.CloseAfterReply;
+        return true;
     }
 
     static void CloseRdbFile(ReplicaState st)
@@ -562,9 +592,13 @@ public sealed partial class ReplicationPrimary
         if (_server.HasActiveChildProcess) return;
         int waiting = 0;
         long maxIdleMs = 0;
+        ReplicaRequirements req = ReplicaRequirements.None;
         foreach (var r in _replicas)
         {
             if (r.ReplicaState!.State != ReplicaSyncState.WaitBgsaveStart) continue;
+            // The first waiting replica's requirements decide this snapshot; other ones wait for a later one.
+            if (waiting == 0) req = r.ReplicaState.Req;
+            else if (r.ReplicaState.Req != req) continue;
             waiting++;
             maxIdleMs = Math.Max(maxIdleMs, _server.NowMs - r.ReplicaState.SyncRequestMs);
         }
@@ -573,7 +607,7 @@ public sealed partial class ReplicationPrimary
         long maxReplicas = config.GetLong("repl-diskless-sync-max-replicas");
         if (!config.GetBool("repl-diskless-sync") || (maxReplicas > 0 && waiting >= maxReplicas)
             || maxIdleMs >= config.GetLong("repl-diskless-sync-delay") * 1000)
-            StartFullSyncSnapshot();
+            StartFullSyncSnapshot(req);
     }
 
     /// <summary>
@@ -599,12 +633,13 @@ public sealed partial class ReplicationPrimary
                 continue;
             }
             st.RdbTrailer = _syncEofMark;
-            st.StreamOnAck = true;
             _server.Log.Notice($"Streamed RDB transfer with replica {ReplicaName(r)} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming");
-            st.State = ReplicaSyncState.Online;
-            st.AckTimeMs = _server.NowMs;
             served++;
             _server.Clients.QueueReplyWrite(r);
+            if (PutRdbOnlyReplicaAside(r)) continue;
+            st.StreamOnAck = true;
+            st.State = ReplicaSyncState.Online;
+            st.AckTimeMs = _server.NowMs;
         }
         if (error == null) _server.Log.Notice($"Diskless rdb transfer, done reading from pipe, {served} replicas still up.");
         _syncEofMark = null;
@@ -702,9 +737,36 @@ public sealed partial class ReplicationPrimary
                 if (c.HasFlag(ClientFlags.Master)) _server.ReplicaSide.SendAck();
                 return;
             }
-            else if (args.Is(j, "rdb-only") || args.Is(j, "rdb-filter-only"))
+            else if (args.Is(j, "rdb-only"))
             {
-                // Accepted so tools that ask for the RDB alone (redis-cli --rdb) can sync.
+                // The RDB alone, no stream (redis-cli --rdb): the connection closes after the transfer.
+                if (!Commands.Arguments.TryGetLong(c, j + 1, out long rdbOnly)) return;
+                if (rdbOnly is < 0 or > 1)
+                {
+                    c.Reply.Error("value is out of range, value must between 0 and 1");
+                    return;
+                }
+                state.RdbOnly = rdbOnly == 1;
+            }
+            else if (args.Is(j, "rdb-filter-only"))
+            {
+                // "Include" filters for the RDB: everything is excluded but what is named, and
+                // "functions" is the only filter there is ("" asks for an RDB of AUX fields alone).
+                if (AofManifest.SplitArgs(args.ToStringAt(j + 1)) is not { } filters)
+                {
+                    c.Reply.Error("Missing rdb-filter-only values");
+                    return;
+                }
+                state.Req |= ReplicaRequirements.RdbExcludeData | ReplicaRequirements.RdbExcludeFunctions;
+                foreach (string filter in filters)
+                {
+                    if (!filter.Equals("functions", StringComparison.OrdinalIgnoreCase))
+                    {
+                        c.Reply.Error($"Unsupported rdb-filter-only option: {filter}");
+                        return;
+                    }
+                    state.Req &= ~ReplicaRequirements.RdbExcludeFunctions;
+                }
             }
             else
             {
@@ -744,7 +806,7 @@ public sealed partial class ReplicationPrimary
         {
             var st = r.ReplicaState!;
             // A streaming sync's replica whose socket has taken nothing for repl-timeout.
-            if (st.State == ReplicaSyncState.WaitBgsaveEnd && _syncUsesEofMark && st.LastPartialWriteMs != 0
+            if (((st.State == ReplicaSyncState.WaitBgsaveEnd && _syncUsesEofMark) || st.State == ReplicaSyncState.RdbTransmitted) && st.LastPartialWriteMs != 0
                 && _server.NowMs - st.LastPartialWriteMs > timeoutMs)
             {
                 _server.Log.Warning($"Disconnecting timedout replica (full sync): {ReplicaName(r)}");
@@ -800,6 +862,7 @@ public sealed partial class ReplicationPrimary
         foreach (var r in _replicas)
         {
             var st = r.ReplicaState!;
+            if (st.StateName.Length == 0) continue; // an rdb-only replica whose RDB is out: not listed, as Redis
             string ip = st.AnnouncedIp ?? HostOf(r.RemoteAddress);
             long lag = (_server.NowMs - st.AckTimeMs) / 1000;
             sb.Append(CultureInfo.InvariantCulture, $"slave{i++}:ip={ip},port={st.ListeningPort},state={st.StateName},offset={st.AckOffset},lag={lag}\r\n");
