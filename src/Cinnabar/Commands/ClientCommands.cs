@@ -362,7 +362,7 @@ public static class ClientCommands
         sb.Append(ci, $"id={c.Id} addr={c.RemoteAddress} laddr={c.LocalAddress} fd={Fd(c)} name={c.Name} ");
         sb.Append(ci, $"age={(now - c.CreatedMs) / 1000} idle={(now - c.LastInteractionMs) / 1000} flags={FlagsString(c)} db={c.Db.Id} ");
         sb.Append(ci, $"sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={qbuf} qbuf-free={c.QueryBufferCapacity - c.QueryBufferUsed} ");
-        sb.Append(ci, $"argv-mem={argvMem} multi-mem={multiMem} rbs={ReplyBuffer.ChunkSize} rbp={ReplyBuffer.ChunkSize} ");
+        sb.Append(ci, $"argv-mem={argvMem} multi-mem={multiMem} rbs={c.Output.FixedBufferSize} rbp={c.Output.FixedBufferPeak} ");
         sb.Append(ci, $"obl={c.Output.BufferBytes} oll={c.Output.ChunkCount} omem={omem} tot-mem={totMem} events={events} ");
         sb.Append(ci, $"cmd={c.LastCmd?.FullName ?? "NULL"} user={c.User?.Name ?? "(superuser)"} redir={Tracking.Tracking.RedirectOf(c)} resp={c.Reply.Protocol}");
         return sb.ToString();

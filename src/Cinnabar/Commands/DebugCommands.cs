@@ -216,16 +216,24 @@ public static class DebugCommands
     ]);
 
     /// <summary>
-    /// DEBUG REPLYBUFFER PEAK-RESET-TIME / RESIZING: accepted and checked as Redis does; a client's
-    /// fixed reply buffer here is always ChunkSize (rbs=), never resized, so there is nothing to change.
+    /// DEBUG REPLYBUFFER PEAK-RESET-TIME sets how often a client's reply buffer peak (rbp=) starts
+    /// again (never = -1, reset = the 5 s default). RESIZING is accepted and checked as Redis does:
+    /// an idle client here holds no reply buffer, so none is ever resized (ReplyBuffer's header).
     /// </summary>
     static void ReplyBufferSettings(Client c)
     {
         var args = c.Args;
-        if (args.Is(2, "peak-reset-time") && !args.Is(3, "never") && !args.Is(3, "reset") && !long.TryParse(args.ToStringAt(3), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+        var clients = c.Server.Clients;
+        if (args.Is(2, "peak-reset-time"))
         {
-            c.Reply.Error("value is not an integer or out of range");
-            return;
+            if (args.Is(3, "never")) clients.ReplyBufferPeakResetTimeMs = -1;
+            else if (args.Is(3, "reset")) clients.ReplyBufferPeakResetTimeMs = ClientManager.DefaultReplyBufferPeakResetTimeMs;
+            else if (long.TryParse(args.ToStringAt(3), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long ms)) clients.ReplyBufferPeakResetTimeMs = ms;
+            else
+            {
+                c.Reply.Error("value is not an integer or out of range");
+                return;
+            }
         }
         c.Reply.Ok();
     }

@@ -103,7 +103,7 @@ public sealed class ClientEviction
     {
         long mem = outputMemory = OutputBufferMemoryUsage(c);
         mem += c.OwnQueryBufferBytes;
-        mem += ClientStructSize + ReplyBuffer.ChunkSize;
+        mem += ClientStructSize + c.Output.FixedBufferSize;
         mem += ArgvMemory(c);
         if (c.MultiState is { } ms) mem += ms.ArgvLenSums + ms.Watched.Count * WatchedKeySize + ms.AllocCount * QueuedCommandSize;
         if (c.PubSubState is { } ps)

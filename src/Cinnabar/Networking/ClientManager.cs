@@ -194,6 +194,11 @@ public sealed class ClientManager
         _closeAsap.Clear();
     }
 
+    /// <summary>How often a client's reply buffer peak (rbp=) starts again: DEBUG REPLYBUFFER PEAK-RESET-TIME, -1 for never.</summary>
+    public const long DefaultReplyBufferPeakResetTimeMs = 5000;
+
+    public long ReplyBufferPeakResetTimeMs = DefaultReplyBufferPeakResetTimeMs;
+
     /// <summary>
     /// clientsCron, from serverCron, in Redis's order: the idle timeout, the query buffer's
     /// resize, the recent peak buffers, the client's memory (so a configuration change reaches
@@ -217,6 +222,7 @@ public sealed class ClientManager
                 continue;
             }
             c.ResizeQueryBuffer(idle: now - c.LastInteractionMs > 2000);
+            c.Output.ResetPeakIfDue(now, ReplyBufferPeakResetTimeMs);
             eviction.TrackExpansiveClient(c, peakSlot);
             eviction.Update(c);
             if (OutputBufferLimitReached(c)) (toClose ??= new()).Add(c);

@@ -50,6 +50,8 @@ public sealed class ReplyBuffer
     byte[] _buf = [];
     int _bufUsed;
     int _sentInBuf;
+    int _bufPeak;
+    long _bufPeakResetMs;
     readonly Queue<Chunk> _chunks = new();
     Chunk? _tail;
     int _sentInHead;
@@ -78,6 +80,24 @@ public sealed class ReplyBuffer
 
     /// <summary>Bytes in the fixed buffer (CLIENT LIST obl=).</summary>
     public int BufferBytes => _bufUsed;
+
+    /// <summary>
+    /// CLIENT LIST rbs=: the fixed buffer's size while it holds a reply, 0 while the client holds
+    /// none. Redis shrinks an idle client's buffer towards 1 KiB by its recent peak; here an idle
+    /// client has no buffer at all, so there is nothing to resize.
+    /// </summary>
+    public int FixedBufferSize => _bufChunk == null ? 0 : ChunkSize;
+
+    /// <summary>CLIENT LIST rbp=: the most bytes the fixed buffer held since the peak was last reset.</summary>
+    public int FixedBufferPeak => Math.Max(_bufPeak, _bufUsed);
+
+    /// <summary>clientsCron: the peak starts again from what the buffer holds every periodMs (reply-buffer-peak-reset-time; negative: never).</summary>
+    internal void ResetPeakIfDue(long nowMs, long periodMs)
+    {
+        if (periodMs < 0 || nowMs - _bufPeakResetMs < periodMs) return;
+        _bufPeak = _bufUsed;
+        _bufPeakResetMs = nowMs;
+    }
 
     /// <summary>Chunks in the reply list (CLIENT LIST oll=).</summary>
     public int ChunkCount => _chunks.Count;
@@ -213,6 +233,7 @@ public sealed class ReplyBuffer
     /// <summary>Everything in the fixed buffer is written: it goes back to the pool until the next reply.</summary>
     void ReleaseFixedBuffer()
     {
+        if (_bufUsed > _bufPeak) _bufPeak = _bufUsed;
         _sentInBuf = _bufUsed = 0;
         if (_bufChunk == null) return;
         ChunkPool.Return(_bufChunk);
