@@ -144,6 +144,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
         Log = log ?? new Logger(Config);
         Events = new KeyspaceEvents(Config);
         Commands = Config.SentinelMode ? CommandTable.LoadSentinel() : CommandTable.LoadDefault();
+        foreach (var r in Config.RenameCommands)
+            if (Commands.Rename(r.Name, r.NewName) is { } renameError) throw ConfigLoader.FatalAt(r.LineNumber, r.Line, renameError);
         Acl = new Security.Acl(this);
         Acl.UpdateDefaultUserPassword(Config.RequirePass);
         Config.RequirePassChanged += Acl.UpdateDefaultUserPassword;

@@ -167,6 +167,21 @@ public sealed class CommandTable
 
     static int CacheSlot(ReadOnlySpan<byte> name) => (name.Length * 31 + (name[0] | 0x20) * 7 + (name[^1] | 0x20)) & 255;
 
+    /// <summary>
+    /// rename-command: the command answers to newName from now on ("" removes it), under its own
+    /// name in COMMAND's replies as in Redis. The error for the config file, or null.
+    /// </summary>
+    public string? Rename(string name, string newName)
+    {
+        var def = Lookup(System.Text.Encoding.UTF8.GetBytes(name));
+        if (def == null) return "No such command in rename-command";
+        string key = name.ToLowerInvariant();
+        _all.Remove(key);
+        Array.Clear(_cache);
+        if (newName.Length == 0) return null;
+        return _all.TryAdd(newName.ToLowerInvariant(), def) ? null : "Target command name already exists";
+    }
+
     /// <summary>Finds an implemented command by name, case-insensitively, without allocating.</summary>
     public CommandDef? Lookup(ReadOnlySpan<byte> name)
     {
@@ -174,8 +189,16 @@ public sealed class CommandTable
         ref var slot = ref _cache[CacheSlot(name)];
         if (slot.Name != null && EqualsAsciiLower(name, slot.Name)) return slot.Def;
         var def = Find(_lookup, name, implementedOnly: true);
-        if (def != null) slot = (System.Text.Encoding.ASCII.GetBytes(def.Name), def);
+        if (def != null) slot = (LowerAscii(name), def); // the name it answers to (rename-command)
         return def;
+    }
+
+    static byte[] LowerAscii(ReadOnlySpan<byte> name)
+    {
+        var lower = name.ToArray();
+        for (int i = 0; i < lower.Length; i++)
+            if (lower[i] is >= (byte)'A' and <= (byte)'Z') lower[i] |= 0x20;
+        return lower;
     }
 
     /// <summary>name equals the lower-case ASCII literal, ignoring the case of name.</summary>

@@ -68,9 +68,9 @@ public static class ConfigCommands
             string? err = null;
             if (e.Immutable) err = "can't set immutable config";
             else if (e.Protected && !ProtectedConfigAllowed(c)) err = "can't set protected config";
-            else if (c.Server.Loading && e.Name == "appendonly")
+            else if (c.Server.Loading && e.Name is "appendonly" or "dir" or "repl-diskless-load")
             {
-                // DENY_LOADING_CONFIG (appendonly alone in 7.0): -LOADING, which clients handle as a retry.
+                // DENY_LOADING_CONFIG (these three in 7.0): -LOADING, which clients handle as a retry.
                 c.Reply.Error("-LOADING Redis is loading the dataset in memory");
                 return;
             }
@@ -144,25 +144,40 @@ public static class ConfigCommands
     [Command("config|rewrite")]
     static void ConfigRewriteCommand(Client c)
     {
-        var path = c.Server.Config.ConfigFile;
-        if (path == null)
+        if (c.Server.Config.ConfigFile == null)
         {
             c.Reply.Error("The server is running without a config file");
             return;
         }
-        try
+        if (RewriteConfigFile(c.Server, forceAll: false) is { } error)
         {
-            var users = c.Server.Config.GetString("aclfile").Length > 0 ? [] : c.Server.Acl.ConfigLines().ToList();
-            ConfigRewrite.Rewrite(c.Server.Config, path, users);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            c.Server.Log.Warning($"CONFIG REWRITE failed: {e.Message}");
-            c.Reply.Error($"Rewriting config file: {e.Message}");
+            c.Server.Log.Warning($"CONFIG REWRITE failed: {error}");
+            c.Reply.Error($"Rewriting config file: {error}");
             return;
         }
         c.Server.Log.Warning("CONFIG REWRITE executed with success.");
         c.Reply.Ok();
+    }
+
+    /// <summary>
+    /// rewriteConfig: the config file with the current values (and the ACL users unless an
+    /// aclfile holds them); forceAll writes every parameter, defaults included (DEBUG
+    /// CONFIG-REWRITE-FORCE-ALL). The failure's text, or null.
+    /// </summary>
+    internal static string? RewriteConfigFile(CinnabarServer server, bool forceAll)
+    {
+        var path = server.Config.ConfigFile;
+        if (path == null) return "Bad address"; // fopen(NULL) in Redis
+        try
+        {
+            var users = server.Config.GetString("aclfile").Length > 0 ? [] : server.Acl.ConfigLines().ToList();
+            ConfigRewrite.Rewrite(server.Config, path, users, forceAll: forceAll);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
     }
 
     [Command("config|help")]

@@ -42,6 +42,11 @@ public static class DebugCommands
             c.Reply.Ok();
         }
         else if (args.Is(1, "error") && argc == 3) c.Reply.Error("-" + args.ToStringAt(2));
+        else if (args.Is(1, "config-rewrite-force-all") && argc == 2)
+        {
+            if (ConfigCommands.RewriteConfigFile(c.Server, forceAll: true) is { } error) c.Reply.Error("CONFIG-REWRITE-FORCE-ALL failed: " + error);
+            else c.Reply.Ok();
+        }
         else if (args.Is(1, "digest") && argc == 2) Digest(c);
         else if (args.Is(1, "digest-value") && argc >= 2) DigestValue(c);
         else if (args.Is(1, "protocol") && argc == 3) Protocol(c);
@@ -159,6 +164,9 @@ public static class DebugCommands
         "    Server will sleep before flushing the AOF, this is used for testing.",
         "CLUSTERLINK KILL <to|from|all> <node-id>",
         "    Kills the link based on the direction to/from (both) with the provided node.",
+        "CONFIG-REWRITE-FORCE-ALL",
+        "    Like CONFIG REWRITE but writes all configuration options, including",
+        "    keywords not listed in original configuration file or default values.",
         "DIGEST",
         "    Output a hex signature representing the current DB content.",
         "DIGEST-VALUE <key> [<key> ...]",

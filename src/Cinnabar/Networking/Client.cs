@@ -58,6 +58,9 @@ public sealed class Client : IFileEventHandler
     /// <summary>Set for a connection accepted on tls-port: its bytes go through TLS (Networking/TlsConnection.cs).</summary>
     public TlsConnection? Tls;
     internal int Token = -1;
+
+    /// <summary>Its place in ClientManager's cron ring (-1 when not linked).</summary>
+    internal int CronSlot = -1;
     internal bool WriteHandlerInstalled;
 
     /// <summary>Set by FreeClient: a handler that freed its own client stops the batch (cheaper than a dictionary probe per command).</summary>

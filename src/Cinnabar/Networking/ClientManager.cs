@@ -12,6 +12,11 @@ public sealed class ClientManager
 {
     readonly CinnabarServer _server;
     readonly Dictionary<long, Client> _byId = new(); // server.clients_index
+
+    // server.clients as clientsCron walks it: a ring it visits a share of per call, resuming
+    // where the last call stopped. A freed client's slot takes the last one (O(1)).
+    readonly List<Client> _cronRing = new();
+    int _cronCursor;
     readonly List<Client> _pendingWrites = new();    // server.clients_pending_write
     readonly List<Client> _closeAsap = new();        // server.clients_to_close
     long _nextClientId;
@@ -73,6 +78,7 @@ public sealed class ClientManager
         c.Reply.OnError = stats.RecordError;
         c.Token = _server.Loop.Register(s, c, EventMask.Readable);
         _byId[c.Id] = c;
+        LinkForCron(c);
         c.CountMemoryIn(_server.ClientsMemory, _server.ClientsMemory);
         stats.NumConnections++;
     }
@@ -98,6 +104,7 @@ public sealed class ClientManager
         c.Reply.OnError = _server.Stats.RecordError;
         c.Token = _server.Loop.Register(s, c, EventMask.Readable);
         _byId[c.Id] = c;
+        LinkForCron(c);
         c.CountMemoryIn(_server.ClientsMemory, _server.ClientsMemory);
         return c;
     }
@@ -122,6 +129,7 @@ public sealed class ClientManager
     public void FreeClient(Client c)
     {
         if (c.Socket == null || !_byId.Remove(c.Id)) return;
+        UnlinkForCron(c);
         c.Freed = true;
         c.StopCountingMemory();
         _server.ClientEviction.Remove(c);
@@ -201,8 +209,10 @@ public sealed class ClientManager
 
     /// <summary>
     /// clientsCron, from serverCron, in Redis's order: the idle timeout, the query buffer's
-    /// resize, the recent peak buffers, the client's memory (so a configuration change reaches
-    /// idle clients too), the output buffer limits.
+    /// resize, the reply buffer's peak, the recent peak buffers, the client's memory (so a
+    /// configuration change reaches idle clients too), the output buffer limits. As in Redis it
+    /// visits numclients/hz clients per call (at least 5), so each client once a second however
+    /// many are connected, instead of all of them at every tick.
     /// </summary>
     internal void ClientsCron()
     {
@@ -210,9 +220,14 @@ public sealed class ClientManager
         var config = _server.Config;
         var eviction = _server.ClientEviction;
         int peakSlot = eviction.BeginPeakSlot();
+        int clients = _cronRing.Count;
+        int iterations = clients / Math.Max(1, config.Hz);
+        if (iterations < CronMinIterations) iterations = Math.Min(clients, CronMinIterations);
         List<Client>? toClose = null;
-        foreach (var c in _byId.Values)
+        for (; iterations > 0; iterations--)
         {
+            if (_cronCursor >= _cronRing.Count) _cronCursor = 0;
+            var c = _cronRing[_cronCursor++];
             // Replicas, monitors, the master link, blocked, postponed and subscribed clients wait by design.
             if (config.TimeoutSeconds > 0 && !c.HasFlag(ClientFlags.Master | ClientFlags.Replica | ClientFlags.Monitor | ClientFlags.Blocked | ClientFlags.PubSub)
                 && !_server.Pause.IsPostponed(c) && now - c.LastInteractionMs > config.TimeoutSeconds * 1000)
@@ -228,6 +243,27 @@ public sealed class ClientManager
             if (OutputBufferLimitReached(c)) (toClose ??= new()).Add(c);
         }
         if (toClose != null) foreach (var c in toClose) FreeClient(c);
+    }
+
+    /// <summary>CLIENTS_CRON_MIN_ITERATIONS.</summary>
+    const int CronMinIterations = 5;
+
+    void LinkForCron(Client c)
+    {
+        c.CronSlot = _cronRing.Count;
+        _cronRing.Add(c);
+    }
+
+    void UnlinkForCron(Client c)
+    {
+        int slot = c.CronSlot;
+        if (slot < 0) return;
+        int last = _cronRing.Count - 1;
+        var moved = _cronRing[last];
+        _cronRing[slot] = moved;
+        moved.CronSlot = slot;
+        _cronRing.RemoveAt(last);
+        c.CronSlot = -1;
     }
 
     /// <summary>checkClientOutputBufferLimits: hard limit at once, soft limit after its seconds.</summary>

@@ -124,6 +124,11 @@ public static class ConfigLoader
                 LoadFromString(config, ReadFile(path), Path.GetDirectoryName(Path.GetFullPath(path))!, state);
                 continue;
             }
+            if (name == "rename-command" && values.Count == 2)
+            {
+                config.RenameCommands.Add(new RenameCommandDirective(values[0], values[1], ln + 1, line));
+                continue;
+            }
             if (name == "user" && values.Count >= 1)
             {
                 // ACLAppendUserForLoading: checked now, loaded by the ACL at start-up.
@@ -150,9 +155,13 @@ public static class ConfigLoader
                 if (IgnoredDirective(name)) continue;
                 throw Fatal(ln, line, "Bad directive or wrong number of arguments");
             }
-            if (values.Count == 0 && entry.Kind != ConfigKind.String && name != "save")
+            // replicaof/slaveof is a directive of exactly two arguments in Redis's loader.
+            if (entry.Name == "replicaof" && values.Count != 2) throw Fatal(ln, line, "wrong number of arguments");
+            if (values.Count == 0 && entry.Kind != ConfigKind.String && name != "save" && !entry.EnumMulti)
                 throw Fatal(ln, line, "wrong number of arguments");
-            string value = entry.Kind is ConfigKind.Special || name is "bind" or "save"
+            // MULTI_ARG_CONFIG: the special ones, bind, save and the flag sets of shutdown-on-sig*
+            // ("shutdown-on-sigterm nosave now", as CONFIG REWRITE writes it).
+            string value = entry.Kind is ConfigKind.Special || entry.EnumMulti || name is "bind" or "save"
                 ? string.Join(' ', values)
                 : values.Count == 1 ? values[0] : values.Count == 0 ? "" : throw Fatal(ln, line, "wrong number of arguments");
             // setConfigSaveOption while reading a file: the first save line replaces the defaults,
@@ -169,7 +178,7 @@ public static class ConfigLoader
     }
 
     /// <summary>Directives accepted for compatibility whose mechanism is not configurable here.</summary>
-    static bool IgnoredDirective(string name) => name is "rename-command" or "loadmodule";
+    static bool IgnoredDirective(string name) => name is "loadmodule";
 
     static ConfigException Fatal(int line, string text, string error) => FatalAt(line + 1, text, error);
 

@@ -73,6 +73,9 @@ public sealed partial class ServerConfig
     /// <summary>The `sentinel ...` lines of the config file (queueSentinelConfig), handed to Sentinel once the whole file is read.</summary>
     public readonly List<SentinelDirective> SentinelDirectives = [];
 
+    /// <summary>The `rename-command` lines, in order, applied to the command table when the server is built.</summary>
+    public readonly List<RenameCommandDirective> RenameCommands = [];
+
     /// <summary>repl-backlog-size: an existing backlog is resized at once (resizeReplicationBacklog).</summary>
     public long ReplBacklogSize = 1024 * 1024;
     public event Action? ReplBacklogSizeChanged;
@@ -398,6 +401,9 @@ public sealed partial class ServerConfig
         return setting == "yes" || (setting == "local" && c.IsLocal);
     }
 }
+
+/// <summary>One `rename-command &lt;name&gt; &lt;new-name&gt;` line ("" removes the command), and where it was read (for the FATAL error).</summary>
+public sealed record RenameCommandDirective(string Name, string NewName, int LineNumber, string Line);
 
 /// <summary>One `sentinel &lt;option&gt; ...` config line: its arguments after "sentinel", and where it was read (for the FATAL error).</summary>
 public sealed record SentinelDirective(string[] Argv, int LineNumber, string Line);

@@ -146,4 +146,60 @@ public class ConfigLoaderTests
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromString(new ServerConfig(), "requirepass \"abc\n", "/"));
         Assert.Contains("Unbalanced quotes in configuration line", e.Message);
     }
+
+    [Fact]
+    public void RenameCommandRenamesOrRemovesACommandAndRefusesWhatRedisRefuses()
+    {
+        var c = new ServerConfig();
+        ConfigLoader.LoadFromString(c, "rename-command flushdb badger\nrename-command CONFIG \"\"\n", "/");
+        using var server = new CinnabarServer(c);
+        Assert.Null(server.Commands.Lookup("flushdb"u8));
+        Assert.Null(server.Commands.Lookup("config"u8));
+        Assert.Equal("flushdb", server.Commands.Lookup("BADGER"u8)!.Name); // COMMAND shows its own name
+        Assert.NotNull(server.Commands.Lookup("get"u8));
+
+        var unknown = new ServerConfig();
+        ConfigLoader.LoadFromString(unknown, "port 1\nrename-command nosuch x\n", "/");
+        var e = Assert.Throws<ConfigException>(() => new CinnabarServer(unknown));
+        Assert.EndsWith("at line 2\n>>> 'rename-command nosuch x'\nNo such command in rename-command", e.Message);
+
+        var taken = new ServerConfig();
+        ConfigLoader.LoadFromString(taken, "rename-command get set\n", "/");
+        Assert.EndsWith("Target command name already exists", Assert.Throws<ConfigException>(() => new CinnabarServer(taken)).Message);
+    }
+
+    [Fact]
+    public void ShutdownOnSignalFlagsAreOneDirectiveWithSeveralArguments()
+    {
+        var c = new ServerConfig();
+        ConfigLoader.LoadFromString(c, "shutdown-on-sigterm nosave now\n", "/");
+        Assert.Equal("nosave now", c.GetString("shutdown-on-sigterm"));
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromString(new ServerConfig(), "shutdown-on-sigint\n", "/"));
+        Assert.EndsWith("argument(s) must be one of the following: default, save, nosave, now, force", e.Message);
+    }
+
+    [Fact]
+    public void ForcedRewriteWritesEveryParameterAndReadsBackTheSame()
+    {
+        var dir = Directory.CreateTempSubdirectory("cinnabar-rewrite-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "redis.conf");
+            File.WriteAllText(path, "port 7001\n");
+            var c = new ServerConfig();
+            ConfigLoader.LoadFromString(c, File.ReadAllText(path), dir);
+            Assert.Null(c.Set("shutdown-on-sigterm", "nosave now", startup: false));
+            ConfigRewrite.Rewrite(c, path, [], forceAll: true);
+            string text = File.ReadAllText(path);
+            Assert.Contains("\nsave 3600 1\n", text); // the save points are written even as defaults
+            Assert.Contains("\nmaxmemory-policy noeviction\n", text); // a default, forced
+            var back = new ServerConfig();
+            ConfigLoader.LoadFromString(back, text, dir);
+            foreach (var e in c.Entries) Assert.Equal(e.Get(), back.Find(e.Name)!.Get());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
