@@ -511,6 +511,23 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public void Dispose() => Stop();
 
+    /// <summary>
+    /// closeListeningSockets at the end of a shutdown: no connection is accepted from then on,
+    /// even while the loop unwinds (a killed busy script, say). Cleanup deletes the Unix socket.
+    /// </summary>
+    internal void CloseListeningSockets()
+    {
+        foreach (var l in AllListeners)
+        {
+            if (_listenersRegistered && l.Token >= 0)
+            {
+                try { Loop.Unregister(l.Socket, l.Token); }
+                catch (InvalidOperationException) { }
+            }
+            l.Dispose();
+        }
+    }
+
     void Cleanup()
     {
         Watchdog.Dispose();

@@ -99,8 +99,10 @@ public sealed class Dispatcher
         }
         Call(c, cmd);
         ResetAsking(c, cmd);
-        // Clients blocked on keys this command fed are served now (inside EXEC, after the whole unit).
-        if (_server.Blocking.HasReadyKeys && !c.HasFlag(ClientFlags.Multi)) _server.Blocking.HandleClientsBlockedOnKeys();
+        // Clients blocked on keys this command fed are served now (inside EXEC, after the whole unit);
+        // not while a timed-out script lets allowed commands in (isInsideYieldingLongCommand): the
+        // keys its writes made ready are served after it, when its writes are complete.
+        if (_server.Blocking.HasReadyKeys && !c.HasFlag(ClientFlags.Multi) && !_server.Lua.Busy) _server.Blocking.HandleClientsBlockedOnKeys();
     }
 
     /// <summary>

@@ -160,6 +160,7 @@ public sealed class ShutdownSequence
         }
         // flushSlavesOutputBuffers: best effort, so replicas get what is already queued for them.
         foreach (var r in repl.Replicas.ToArray()) r.WriteToClient(fromHandler: false);
+        _server.CloseListeningSockets();
         _server.Log.Warning("Cinnabar is now ready to exit, bye bye...");
         _server.Loop.Stop();
         return ShutdownResult.Done;

@@ -85,6 +85,38 @@ public class ScriptBusyTests
         Assert.Equal("-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.", probe.CallS("SHUTDOWN"));
         probe.Send("SHUTDOWN", "NOSAVE");
         Assert.True(probe.IsClosedByServer(5000), "SHUTDOWN NOSAVE ended the server");
+        // The listener closed with the shutdown: a new connection is refused, not accepted and dropped.
+        var e = Assert.Throws<System.Net.Sockets.SocketException>(() => new RespClient(fx.Port));
+        Assert.Equal(System.Net.Sockets.SocketError.ConnectionRefused, e.SocketErrorCode);
+    }
+
+    [Fact]
+    public void KeysABusyScriptMadeReadyAreServedAfterIt()
+    {
+        using var fx = new ServerFixture(c =>
+        {
+            c.Set("busy-reply-threshold", "50", startup: true);
+            c.Set("enable-debug-command", "yes", startup: true);
+        });
+        using var waiter = fx.Connect();
+        using var runner = fx.Connect();
+        using var probe = fx.Connect();
+        waiter.Send("BLPOP", "bq", "0");
+        Assert.Equal("+OK", probe.CallS("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"));
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!probe.Call("INFO", "clients").Text!.Contains("blocked_clients:1") && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        runner.Send("EVAL", """
+            redis.call('lpush', KEYS[1], 'y')
+            while not string.find(redis.call('client', 'list'), 'abortscript') do end
+            redis.call('lpush', KEYS[1], 'z')
+            return 1
+            """, "1", "bq");
+        WaitBusy(probe); // the script runs CLIENT LIST thanks to SET-DISABLE-DENY-SCRIPTS, as in the Tcl suite
+        // A command allowed while busy must not serve the BLPOP in the middle of the script.
+        Assert.False(probe.Call("HELLO", "2", "SETNAME", "abortscript").IsError);
+        Assert.Equal(1, runner.Read().Integer);
+        var popped = waiter.Read();
+        Assert.Equal(["bq", "z"], popped.Items!.Select(i => i.Text));
     }
 
     [Fact]
