@@ -73,7 +73,8 @@ public sealed class ClientManager
             catch (SocketException) { }
         }
         var c = new Client(++_nextClientId, _server, s);
-        if (tls) c.Tls = new TlsConnection(_server.Tls.ServerOptions!);
+        if (tls)
+            c.Tls = _server.Tls.ClientOrder is { } order ? new TlsConnection(order, _server.Tls.ServerOptions!) : new TlsConnection(_server.Tls.ServerOptions!);
         _server.Acl.SetDefaultAuth(c);
         c.Reply.OnError = stats.RecordError;
         c.Token = _server.Loop.Register(s, c, EventMask.Readable);

@@ -29,6 +29,63 @@ public sealed class TlsConnection
         _handshake = _ssl.AuthenticateAsServerAsync(options, CancellationToken.None);
     }
 
+    /// <summary>
+    /// The server role with tls-prefer-server-ciphers no: the options are chosen from the
+    /// ClientHello's raw bytes (Receive reads them before they are fed), which SslStream asks
+    /// for once it has read the hello itself.
+    /// </summary>
+    public TlsConnection(TlsClientOrder order, SslServerAuthenticationOptions configured)
+    {
+        _order = order;
+        _selected = configured;
+        _ssl = new SslStream(_transport, leaveInnerStreamOpen: true);
+        _handshake = _ssl.AuthenticateAsServerAsync(s_selectOptions, this, CancellationToken.None);
+    }
+
+    // The hello's bytes while it is not whole in what was fed (rare: it normally comes in one read).
+    TlsClientOrder? _order;
+    SslServerAuthenticationOptions? _selected;
+    byte[]? _hello;
+    int _helloLength;
+
+    static readonly ServerOptionsSelectionCallback s_selectOptions = (_, _, state, _) =>
+    {
+        var tls = (TlsConnection)state!;
+        tls._order = null; // SslStream has the hello: whatever was chosen by now is final
+        tls._hello = null;
+        return ValueTask.FromResult(tls._selected!);
+    };
+
+    /// <summary>Chooses the options from the first bytes of the connection, before SslStream sees them.</summary>
+    void ReadClientHello(ReadOnlySpan<byte> fed)
+    {
+        var order = _order!;
+        if (_hello == null)
+        {
+            _selected = order.Select(fed, out var result);
+            if (result != TlsClientHello.Result.Incomplete) _order = null;
+            else
+            {
+                _hello = new byte[TlsClientHelloCapture];
+                _helloLength = Math.Min(fed.Length, _hello.Length);
+                fed[.._helloLength].CopyTo(_hello);
+            }
+            return;
+        }
+        int n = Math.Min(fed.Length, _hello.Length - _helloLength);
+        fed[..n].CopyTo(_hello.AsSpan(_helloLength));
+        _helloLength += n;
+        _selected = order.Select(_hello.AsSpan(0, _helloLength), out var again);
+        if (again != TlsClientHello.Result.Incomplete || _helloLength == _hello.Length)
+        {
+            _order = null;
+            _hello = null;
+        }
+    }
+
+    /// <summary>A record header and the largest record a hello may come in.</summary>
+    const int TlsClientHelloCapture = 5 + 16384 + 2048;
+
     /// <summary>The client role (connTLSConnect): the ClientHello is in the outbox at once; Flush sends it.</summary>
     public TlsConnection(SslClientAuthenticationOptions options)
     {
@@ -69,6 +126,7 @@ public sealed class TlsConnection
                 _eof = true;
                 break;
             }
+            if (_order != null) ReadClientHello(buf.AsSpan(0, n));
             _transport.Feed(buf.AsSpan(0, n));
             if (n < buf.Length) break;
         }

@@ -5,7 +5,9 @@
 // a certificate from the CA. For outgoing connections (a replica's link with tls-replication, a
 // cluster bus link with tls-cluster): the client certificate (tls-client-cert-file /
 // tls-client-key-file, else the server's) and the same CA for the peer's chain, with no
-// hostname check, as OpenSSL's SSL_VERIFY_PEER in Redis. Built at start-up when tls-port,
+// hostname check, as OpenSSL's SSL_VERIFY_PEER in Redis. tls-session-caching maps to
+// AllowTlsResume; with tls-prefer-server-ciphers no, ClientOrder (TlsClientOrder.cs) reorders
+// the suites to the client's ClientHello. Built at start-up when tls-port,
 // tls-replication or tls-cluster is set and again when a tls-* parameter changes with CONFIG
 // SET; connections made afterwards use the new options.
 using System.Net.Security;
@@ -26,6 +28,12 @@ public sealed class TlsContext
     /// the CA is required whatever tls-auth-clients says (TLS_CLIENT_AUTH_YES in clusterAcceptHandler).
     /// </summary>
     public SslServerAuthenticationOptions? PeerServerOptions { get; private set; }
+
+    /// <summary>
+    /// With tls-prefer-server-ciphers no, chooses per ClientHello the options that let the
+    /// client's cipher order win for connections on tls-port (null: the server's order).
+    /// </summary>
+    public TlsClientOrder? ClientOrder { get; private set; }
 
     // What outgoing connections present and trust (null until configured).
     SslStreamCertificateContext? _clientCertificate;
@@ -107,9 +115,9 @@ public sealed class TlsContext
         // side not configured keeps OpenSSL's defaults, as Redis leaves it to OpenSSL.
         CipherSuitesPolicy? suitesPolicy = null;
         string suites = config.GetString("tls-ciphersuites"), ciphers = config.GetString("tls-ciphers");
-        if ((suites.Length > 0 || ciphers.Length > 0) && OperatingSystem.IsLinux())
+        var list = new List<TlsCipherSuite>();
+        if (OperatingSystem.IsLinux())
         {
-            var list = new List<TlsCipherSuite>();
             if (suites.Length == 0) list.AddRange(TlsCipherList.DefaultTls13);
             foreach (var name in suites.Split(':', StringSplitOptions.RemoveEmptyEntries))
             {
@@ -119,12 +127,13 @@ public sealed class TlsContext
             if (ciphers.Length == 0) list.AddRange(TlsCipherList.Default);
             else if (TlsCipherList.Parse(ciphers) is { } selected) list.AddRange(selected);
             else return "Failed to configure ciphers: " + ciphers;
-            suitesPolicy = new CipherSuitesPolicy(list);
+            if (suites.Length > 0 || ciphers.Length > 0) suitesPolicy = new CipherSuitesPolicy(list);
         }
         var serverCertificate = SslStreamCertificateContext.Create(cert, additionalCertificates: null, offline: true);
 
         // One shape for both kinds of accepted connection; only who must present a certificate differs.
-        SslServerAuthenticationOptions Accepting(string clientAuth)
+        bool resume = config.GetBool("tls-session-caching");
+        SslServerAuthenticationOptions Accepting(string clientAuth, CipherSuitesPolicy? policy)
         {
             var o = new SslServerAuthenticationOptions
             {
@@ -133,15 +142,20 @@ public sealed class TlsContext
                 EnabledSslProtocols = protocols,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                 AllowRenegotiation = false,
+                // tls-session-caching no: OpenSSL's server session cache is off (SSL_SESS_CACHE_OFF).
+                AllowTlsResume = resume,
                 RemoteCertificateValidationCallback = (_, peer, _, _) => peer == null ? clientAuth != "yes" : ChainsTo(peer, trust),
             };
-            if (suitesPolicy != null && OperatingSystem.IsLinux()) o.CipherSuitesPolicy = suitesPolicy;
+            if (policy != null && OperatingSystem.IsLinux()) o.CipherSuitesPolicy = policy;
             return o;
         }
-        var options = Accepting(auth);
-        var peerOptions = Accepting("yes");
+        var options = Accepting(auth, suitesPolicy);
+        var peerOptions = Accepting("yes", suitesPolicy);
         ServerOptions = options;
         PeerServerOptions = peerOptions;
+        ClientOrder = !config.GetBool("tls-prefer-server-ciphers") && OperatingSystem.IsLinux()
+            ? new TlsClientOrder(options, list, policy => Accepting(auth, policy))
+            : null;
         _clientCertificate = SslStreamCertificateContext.Create(clientCert, additionalCertificates: null, offline: true);
         _clientTrust = trust;
         _clientProtocols = protocols;

@@ -65,8 +65,27 @@ public sealed partial class ServerConfig
         var (set, get) = Stored(name, def, v => v, s => s);
         Func<string, string?> apply = v =>
         {
-            string old = get();
             set(v);
+            return null;
+        };
+        if (values != null) EnumChecked(name, def, values, apply, get);
+        else Str(name, def, apply, get, sensitive: name.EndsWith("-pass", StringComparison.Ordinal));
+        TlsApplied(name);
+    }
+
+    /// <summary>
+    /// Makes a registered parameter a TLS one: its own checks first, then (once the server is up)
+    /// TLS is reconfigured, and a configuration that does not load puts the old value back.
+    /// </summary>
+    void TlsApplied(string name)
+    {
+        var e = Find(name)!;
+        var inner = e.Apply;
+        var get = e.Get;
+        e.Apply = v =>
+        {
+            string old = get();
+            if (inner(v) is { } err) return err;
             if (_setBatch)
             {
                 // CONFIG SET of several parameters: TLS is rebuilt once, from all of them (EndSetBatch).
@@ -74,11 +93,9 @@ public sealed partial class ServerConfig
                 return null;
             }
             if (TlsChanged?.Invoke() is null) return null;
-            set(old);
+            inner(old);
             return TlsUpdateError;
         };
-        if (values != null) EnumChecked(name, def, values, apply, get);
-        else Str(name, def, apply, get, sensitive: name.EndsWith("-pass", StringComparison.Ordinal));
     }
 
     /// <summary>Set by the server once running: reconfigures TLS, returning the error to log or null.</summary>
@@ -285,12 +302,16 @@ public sealed partial class ServerConfig
         StoredInt("tls-port", 0, 0, 65535);
         RebindOnChange("tls-port", tls: true);
         StoredInt("tls-session-cache-size", 20 * 1024, 0, IntMax);
+        TlsApplied("tls-session-cache-size");
         StoredInt("tls-session-cache-timeout", 300, 0, IntMax);
+        TlsApplied("tls-session-cache-timeout");
         StoredBool("tls-cluster", false);
         StoredBool("tls-replication", false);
         TlsSetting("tls-auth-clients", "yes", ["no", "yes", "optional"]);
         StoredBool("tls-prefer-server-ciphers", false);
+        TlsApplied("tls-prefer-server-ciphers");
         StoredBool("tls-session-caching", true);
+        TlsApplied("tls-session-caching");
         foreach (var name in new[]
                  {
                      "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file",

@@ -207,6 +207,37 @@ public sealed class TlsTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Prefer_server_ciphers_no_lets_the_clients_order_win_and_yes_the_servers()
+    {
+        // unit/tls "tls-prefer-server-ciphers behaves as expected".
+        var (fx, port) = Start();
+        using var _ = fx;
+        using var admin = fx.Connect();
+        const System.Net.Security.TlsCipherSuite Aes128 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA256;
+        const System.Net.Security.TlsCipherSuite Aes256 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA256;
+        Assert.Equal("+OK", admin.CallS("CONFIG", "SET", "tls-protocols", "TLSv1.2", "tls-ciphers", "AES128-SHA256:AES256-SHA256"));
+        Assert.Equal(Aes256, Negotiated(port, Aes256, Aes128));
+        Assert.Equal(Aes128, Negotiated(port, Aes128, Aes256));
+        Assert.Equal("+OK", admin.CallS("CONFIG", "SET", "tls-prefer-server-ciphers", "yes"));
+        Assert.Equal(Aes128, Negotiated(port, Aes256, Aes128));
+        Assert.Equal("+OK", admin.CallS("CONFIG", "SET", "tls-prefer-server-ciphers", "no"));
+        Assert.Equal(Aes256, Negotiated(port, Aes256, Aes128));
+    }
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    System.Net.Security.TlsCipherSuite Negotiated(int port, params System.Net.Security.TlsCipherSuite[] offered)
+    {
+        var options = _certs.ClientOptions(_certs.Client);
+        options.EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12;
+        options.CipherSuitesPolicy = new System.Net.Security.CipherSuitesPolicy(offered);
+        using var tcp = new TcpClient("127.0.0.1", port);
+        using var ssl = new System.Net.Security.SslStream(tcp.GetStream());
+        ssl.AuthenticateAsClientAsync(options).WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+        return ssl.NegotiatedCipherSuite;
+    }
+
+    [Fact]
     public void Config_set_replaces_the_certificate_for_new_connections_and_refuses_a_bad_one()
     {
         var (fx, port) = Start();
