@@ -155,8 +155,10 @@ public static class ConfigLoader
                 if (IgnoredDirective(name)) continue;
                 throw Fatal(ln, line, "Bad directive or wrong number of arguments");
             }
-            // replicaof/slaveof is a directive of exactly two arguments in Redis's loader.
-            if (entry.Name == "replicaof" && values.Count != 2) throw Fatal(ln, line, "wrong number of arguments");
+            // replicaof/slaveof takes exactly two arguments, or one that splits into two
+            // (--replicaof "127.0.0.1 6379" on the command line), as Redis's loader does.
+            if (entry.Name == "replicaof" && values.Count != 2 && (values.Count != 1 || values[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 2))
+                throw Fatal(ln, line, "wrong number of arguments");
             if (values.Count == 0 && entry.Kind != ConfigKind.String && name != "save" && !entry.EnumMulti)
                 throw Fatal(ln, line, "wrong number of arguments");
             // MULTI_ARG_CONFIG: the special ones, bind, save and the flag sets of shutdown-on-sig*

@@ -202,4 +202,16 @@ public class ConfigLoaderTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Theory]
+    [InlineData("replicaof 127.0.0.1 7000\n")]
+    [InlineData("replicaof \"127.0.0.1 7000\"\n")] // --replicaof "127.0.0.1 7000" on the command line
+    public void ReplicaofTakesTwoArgumentsOrOneThatSplitsInTwo(string text)
+    {
+        var c = new ServerConfig();
+        ConfigLoader.LoadFromString(c, text, "/");
+        Assert.Equal("127.0.0.1 7000", c.GetString("replicaof"));
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromString(new ServerConfig(), "replicaof \"--127.0.0.1\"\n", "/"));
+        Assert.EndsWith("wrong number of arguments", e.Message);
+    }
 }
