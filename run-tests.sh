@@ -67,13 +67,21 @@ if dotnet pack src/Cinnabar -c Release --no-build -o "$packages" -nologo -v quie
     tool_version="$("$tool_dir/cinnabar-server" --version)"
     echo "$tool_version"
     [[ "$tool_version" == "Cinnabar server v=$version redis="* ]] || failed_steps+=("tool --version")
-    port=$((20000 + RANDOM % 20000))
-    "$tool_dir/cinnabar-server" --port "$port" --bind 127.0.0.1 --save "" --dir "$tool_dir" >"$tool_dir/log" &
-    tool_pid=$!
+    # A port below the kernel's ephemeral range (32768+), where outgoing connections take theirs;
+    # another process may still hold the one picked, so a server that cannot bind gets another.
     pong=""
-    for _ in $(seq 100); do
-      pong="$(redis-cli -p "$port" ping 2>/dev/null)" && [ "$pong" = "PONG" ] && break
-      sleep 0.1
+    for _ in 1 2 3 4 5; do
+      port=$((20000 + RANDOM % 12000))
+      "$tool_dir/cinnabar-server" --port "$port" --bind 127.0.0.1 --save "" --dir "$tool_dir" >"$tool_dir/log" &
+      tool_pid=$!
+      for _ in $(seq 100); do
+        pong="$(redis-cli -p "$port" ping 2>/dev/null)" && [ "$pong" = "PONG" ] && break
+        kill -0 "$tool_pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      [ "$pong" = "PONG" ] && break
+      kill "$tool_pid" 2>/dev/null; wait "$tool_pid" 2>/dev/null
+      grep -q "Address already in use" "$tool_dir/log" || break
     done
     echo "cinnabar-server (tool) on port $port answered PING: ${pong:-nothing}"
     [ "$pong" = "PONG" ] || { cat "$tool_dir/log"; failed_steps+=("tool PING"); }
