@@ -68,9 +68,9 @@ public static class ConfigCommands
             string? err = null;
             if (e.Immutable) err = "can't set immutable config";
             else if (e.Protected && !ProtectedConfigAllowed(c)) err = "can't set protected config";
-            else if (c.Server.Loading && e.Name is "appendonly" or "dir" or "repl-diskless-load")
+            else if (c.Server.Loading && e.DenyLoading)
             {
-                // DENY_LOADING_CONFIG (these three in 7.0): -LOADING, which clients handle as a retry.
+                // DENY_LOADING_CONFIG: -LOADING, which clients handle as a retry.
                 c.Reply.Error("-LOADING Redis is loading the dataset in memory");
                 return;
             }

@@ -24,6 +24,7 @@ public sealed class ConfigEntry
     public bool Immutable;
     public bool Sensitive;
     public bool Protected; // CONFIG SET only with enable-protected-configs (dir, dbfilename)
+    public bool DenyLoading; // DENY_LOADING_CONFIG: CONFIG SET answers -LOADING while the dataset loads
     public bool Hidden;    // listed by CONFIG GET only when asked for by exact name
     public required string Default;
     public long Min = long.MinValue, Max = long.MaxValue;

@@ -329,6 +329,8 @@ public sealed partial class ServerConfig
         // Flags config.c sets on parameters registered elsewhere.
         Flag("dir", e => e.Protected = true);
         Flag("dbfilename", e => e.Protected = true);
+        foreach (var denyLoading in new[] { "dir", "appendonly", "repl-diskless-load" })
+            Flag(denyLoading, e => e.DenyLoading = true);
         foreach (var hidden in new[] { "use-exit-on-panic", "rdb-key-save-delay", "key-load-delay", "watchdog-period", "loading-process-events-interval-bytes" })
             Flag(hidden, e => e.Hidden = true);
     }

@@ -179,6 +179,9 @@ public sealed class TlsTests : IDisposable
         catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException) { return null; }
     }
 
+    const System.Net.Security.TlsCipherSuite Aes128 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA256;
+    const System.Net.Security.TlsCipherSuite Aes256 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA256;
+
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void Tls_ciphers_in_openssl_syntax_choose_the_TLS_1_2_suites_and_a_list_of_none_is_refused()
@@ -187,8 +190,6 @@ public sealed class TlsTests : IDisposable
         var (fx, port) = Start();
         using var _ = fx;
         using var admin = fx.Connect();
-        const System.Net.Security.TlsCipherSuite Aes128 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA256;
-        const System.Net.Security.TlsCipherSuite Aes256 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA256;
         Assert.Equal("+OK", admin.CallS("CONFIG", "SET", "tls-ciphers", "DEFAULT:-AES128-SHA256"));
         Assert.Null(PingOfferingOnly(port, Aes128));
         Assert.Equal("+PONG", PingOfferingOnly(port, Aes256));
@@ -214,8 +215,6 @@ public sealed class TlsTests : IDisposable
         var (fx, port) = Start();
         using var _ = fx;
         using var admin = fx.Connect();
-        const System.Net.Security.TlsCipherSuite Aes128 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA256;
-        const System.Net.Security.TlsCipherSuite Aes256 = System.Net.Security.TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA256;
         Assert.Equal("+OK", admin.CallS("CONFIG", "SET", "tls-protocols", "TLSv1.2", "tls-ciphers", "AES128-SHA256:AES256-SHA256"));
         Assert.Equal(Aes256, Negotiated(port, Aes256, Aes128));
         Assert.Equal(Aes128, Negotiated(port, Aes128, Aes256));

@@ -214,4 +214,11 @@ public class ConfigLoaderTests
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFromString(new ServerConfig(), "replicaof \"--127.0.0.1\"\n", "/"));
         Assert.EndsWith("wrong number of arguments", e.Message);
     }
+
+    [Fact]
+    public void DirAppendonlyAndReplDisklessLoadAreDeniedWhileLoading()
+    {
+        var c = new ServerConfig();
+        Assert.Equal(["appendonly", "dir", "repl-diskless-load"], c.Entries.Where(e => e.DenyLoading).Select(e => e.Name).Order());
+    }
 }
