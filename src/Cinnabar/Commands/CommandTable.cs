@@ -195,9 +195,8 @@ public sealed class CommandTable
 
     static byte[] LowerAscii(ReadOnlySpan<byte> name)
     {
-        var lower = name.ToArray();
-        for (int i = 0; i < lower.Length; i++)
-            if (lower[i] is >= (byte)'A' and <= (byte)'Z') lower[i] |= 0x20;
+        var lower = new byte[name.Length];
+        System.Text.Ascii.ToLower(name, lower, out _);
         return lower;
     }
 
