@@ -14,7 +14,8 @@ public sealed partial class Listener : IFileEventHandler, IDisposable
     readonly CinnabarServer _server;
     public readonly Socket Socket;
     internal int Token;
-    public IPEndPoint EndPoint => (IPEndPoint)Socket.LocalEndPoint!;
+    /// <summary>The TCP address bound (kept, so it still reads after a shutdown closed the socket); null for the Unix socket.</summary>
+    public IPEndPoint EndPoint { get; } = null!;
     public bool IsUnix => Socket.AddressFamily == AddressFamily.Unix;
     /// <summary>A tls-port listener: its connections speak TLS.</summary>
     public bool Tls { get; init; }
@@ -34,6 +35,7 @@ public sealed partial class Listener : IFileEventHandler, IDisposable
         else Socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         if (address.AddressFamily == AddressFamily.InterNetworkV6) Socket.DualMode = false;
         Socket.Bind(new IPEndPoint(address, port));
+        EndPoint = (IPEndPoint)Socket.LocalEndPoint!;
         Socket.Listen(backlog);
         Socket.Blocking = false;
     }
