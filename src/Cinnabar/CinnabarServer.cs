@@ -556,6 +556,8 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public readonly Evictor Evictor;
 
+    public IDictExpandPolicy DictExpandPolicy => Evictor;
+
     /// <summary>A key was evicted: its DEL propagates, then WATCH/tracking and the "evicted" notification.</summary>
     internal void OnKeyEvicted(Database db, byte[] key)
     {
@@ -706,14 +708,17 @@ public sealed class CinnabarServer : IKeyspaceOwner, IDisposable
 
     public void RememberReplicaKeyWithExpire(Database db, ReadOnlySpan<byte> key) => ReplicaKeysWithExpire.Remember(db, key);
 
-    /// <summary>updateMaxmemory: a lower limit set at runtime evicts at once (or starts refusing writes).</summary>
+    /// <summary>
+    /// updateMaxmemory: a lower limit set at runtime evicts from a time event (not inside the
+    /// command, so the DELs follow a MULTI's EXEC in the replication stream), or refuses writes.
+    /// </summary>
     void UpdateMaxmemory()
     {
         if (Config.MaxMemory == 0 || _thread == null) return;
         long used = UsedMemory - MemNotCountedForEvict;
         if (Config.MaxMemory < used)
             Log.Warning($"WARNING: the new maxmemory value set via CONFIG SET ({Config.MaxMemory}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.");
-        PerformEvictions();
+        Evictor.StartEvictionTimeProc();
     }
 
     // ---------------------------------------------------------------- IKeyspaceOwner

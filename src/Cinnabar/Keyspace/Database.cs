@@ -68,6 +68,7 @@ public sealed class Database
     {
         Main.AttachMemory(_memory, 0);
         Expires.AttachMemory(_memory, ObjectSize.DictEntryOverhead);
+        Main.ExpandPolicy = Expires.ExpandPolicy = _owner.DictExpandPolicy;
         _slots?.AttachMemory(_memory);
     }
 
@@ -514,6 +515,9 @@ public interface IKeyspaceOwner
 
     /// <summary>Loading the dataset: nothing expires meanwhile (keyIsExpired returns 0 while server.loading).</summary>
     bool Loading => false;
+
+    /// <summary>What the keyspace's dicts ask before their tables grow (null: always).</summary>
+    IDictExpandPolicy? DictExpandPolicy => null;
 
     /// <summary>maxmemory-policy is an LFU one (the LRU field holds the LFU counter).</summary>
     bool LfuPolicy => false;

@@ -101,6 +101,12 @@ public sealed class Dict<TValue> : EntryDict<DictEntry<TValue>>
     }
 }
 
+/// <summary>Decides whether a dict may allocate a bigger table (dictType.expandAllowed).</summary>
+public interface IDictExpandPolicy
+{
+    bool ExpandAllowed(long moreMemory, double usedRatio);
+}
+
 /// <summary>The table itself over an entry type the caller creates (the keyspace links RedisObjects).</summary>
 public class EntryDict<TEntry> where TEntry : DictEntry
 {
@@ -118,6 +124,12 @@ public class EntryDict<TEntry> where TEntry : DictEntry
     MemoryCounter? _memory;
     int _entryCost;
     long _accounted;
+
+    /// <summary>
+    /// dictType.expandAllowed: asked before a table grows, with the new table's bytes and the
+    /// current fill ratio; the keyspace's dicts refuse a growth that would cross maxmemory.
+    /// </summary>
+    internal IDictExpandPolicy? ExpandPolicy;
 
     public long Count => _used[0] + _used[1];
     public bool IsRehashing => _rehashIdx != -1;
@@ -315,7 +327,8 @@ public class EntryDict<TEntry> where TEntry : DictEntry
             Reaccount();
             return;
         }
-        if (_used[0] >= t0.Length)
+        if (_used[0] >= t0.Length &&
+            (ExpandPolicy == null || ExpandPolicy.ExpandAllowed(NextPower(_used[0] + 1) * 8L, (double)_used[0] / t0.Length)))
             Resize(_used[0] + 1);
     }
 

@@ -113,7 +113,7 @@ public static class Eviction
 /// The eviction machinery of one server: the pool, the random policies' next_db cursor, and the
 /// background continuation (evictionTimeProc) started when a cycle hits its time limit.
 /// </summary>
-public sealed class Evictor
+public sealed class Evictor : IDictExpandPolicy
 {
     readonly CinnabarServer _server;
     readonly EvictionPool _pool = new();
@@ -141,6 +141,30 @@ public sealed class Evictor
         toFree = used - maxmemory;
         return false;
     }
+
+    /// <summary>
+    /// overMaxmemoryAfterAlloc: allocating moreMemory would take the counted memory over
+    /// maxmemory (and so make the next command evict).
+    /// </summary>
+    public bool OverMaxmemoryAfterAlloc(long moreMemory)
+    {
+        long maxmemory = _server.Config.MaxMemory;
+        if (maxmemory == 0) return false;
+        long used = _server.UsedMemory;
+        if (used + moreMemory <= maxmemory) return false;
+        used = Math.Max(0, used - _server.MemNotCountedForEvict);
+        return used + moreMemory > maxmemory;
+    }
+
+    /// <summary>Above this fill a keyspace table grows whatever it costs (HASHTABLE_MAX_LOAD_FACTOR).</summary>
+    const double HashtableMaxLoadFactor = 1.618;
+
+    /// <summary>
+    /// dictExpandAllowed, for the keyspace's dicts: a table that would cross maxmemory does not
+    /// grow (a rehash must not be what evicts keys) until its chains get long.
+    /// </summary>
+    public bool ExpandAllowed(long moreMemory, double usedRatio) =>
+        usedRatio > HashtableMaxLoadFactor || !OverMaxmemoryAfterAlloc(moreMemory);
 
     /// <summary>isSafeToPerformEvictions: not while loading, on a replica ignoring maxmemory, or with clients paused.</summary>
     bool SafeToPerformEvictions()
@@ -202,15 +226,19 @@ public sealed class Evictor
             if (keysFreed % 16 == 0 && Stopwatch.GetElapsedTime(start).TotalMicroseconds > timeLimitUs)
             {
                 // Still over the limit: keep evicting from a time event so commands are served meanwhile.
-                if (!_evictionProcRunning)
-                {
-                    _evictionProcRunning = true;
-                    _server.Loop.AddTimeEvent(0, EvictionTimeProc);
-                }
+                StartEvictionTimeProc();
                 break;
             }
         }
         return _evictionProcRunning ? EvictResult.Running : EvictResult.Ok;
+    }
+
+    /// <summary>startEvictionTimeProc: evicts from a time event, after the command being executed (and its MULTI) is done.</summary>
+    public void StartEvictionTimeProc()
+    {
+        if (_evictionProcRunning) return;
+        _evictionProcRunning = true;
+        _server.Loop.AddTimeEvent(0, EvictionTimeProc);
     }
 
     /// <summary>evictionTimeProc: keeps running while eviction reports Running.</summary>

@@ -228,6 +228,24 @@ public sealed class EvictionTests
     }
 
     [Fact]
+    public void TheKeyspaceTableDoesNotGrowPastMaxmemory()
+    {
+        using var fx = new ServerFixture();
+        using var c = fx.Connect();
+        c.Call("CONFIG", "SET", "maxmemory-policy", "allkeys-random");
+        // 4096 keys fill a 4096-bucket table: the next key would grow it to 8192 buckets (64 KiB).
+        var replies = Pipeline(c, Enumerable.Range(0, 4096).Select(i => new[] { "SET", "key:" + i, "v" }));
+        Assert.All(replies, r => Assert.Equal("+OK", r.ToString()));
+        long limit = UsedMemory(c) + 10 * 1024;
+        c.Call("CONFIG", "SET", "maxmemory", limit.ToString(CultureInfo.InvariantCulture));
+        c.Call("SET", "k1", "v1");
+        c.Call("SET", "k2", "v2");
+        // Growing would have crossed the limit and evicted keys: the table stays, the chains lengthen.
+        Assert.Equal(4098, c.Call("DBSIZE").Integer);
+        Assert.Equal(0, InfoField(c, "stats", "evicted_keys"));
+    }
+
+    [Fact]
     public void InfoReportsMaxmemoryFields()
     {
         using var fx = new ServerFixture();

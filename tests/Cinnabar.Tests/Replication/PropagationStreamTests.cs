@@ -134,9 +134,29 @@ public sealed class PropagationStreamTests : IDisposable
         _c.Call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
         _c.Call("CONFIG", "SET", "maxmemory", "1");
         _c.Call("CONFIG", "SET", "maxmemory", "0");
-        // Evictions leave at once, one bare DEL per key, even inside CONFIG SET's call.
+        // One bare DEL per key, from the eviction time event CONFIG SET started.
         var deleted = new HashSet<string> { Next(), Next() };
         Assert.Equal(["DEL start", "DEL victim"], deleted.Order());
+    }
+
+    [Fact]
+    public void ALimitLoweredInsideMultiEvictsAfterExec()
+    {
+        _c.Call("DEL", "start");
+        Assert.Equal("DEL start", Next());
+        _c.Call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+        _c.Call("MULTI");
+        _c.Call("INCR", "x");
+        _c.Call("CONFIG", "SET", "maxmemory", "1");
+        _c.Call("INCR", "x");
+        Assert.Equal("*[:1, +OK, :2]", _c.CallS("EXEC"));
+        // The transaction's writes stay together; the eviction is not inside it (Redis 7.0's updateMaxmemory).
+        Assert.Equal("MULTI", Next());
+        Assert.Equal("INCR x", Next());
+        Assert.Equal("INCR x", Next());
+        Assert.Equal("EXEC", Next());
+        Assert.Equal("DEL x", Next());
+        _c.Call("CONFIG", "SET", "maxmemory", "0");
     }
 
     [Fact]
